@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "fleet",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "fleet", targets: ["fleet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libvirt's C API, as a system library found through pkg-config; imported only by `Libvirt`.
+        .systemLibrary(name: "CLibvirt", path: "Modules/CLibvirt", pkgConfig: "libvirt",
+                       providers: [.apt(["libvirt-dev"])]),
+        // libguestfs's C API; imported only by `Guestfs`.
+        .systemLibrary(name: "CGuestfs", path: "Modules/CGuestfs", pkgConfig: "libguestfs",
+                       providers: [.apt(["libguestfs-dev"])]),
+
+        // Desired-state value types, units and names. No I/O, no dependencies.
+        .target(name: "FleetModel"),
+        // YAML manifests -> FleetModel, with file:line:column diagnostics and the JSON Schema.
+        .target(name: "FleetManifest", dependencies: ["FleetModel", "Yams"]),
+        // Typed libvirt XML documents: parse and deterministic render. No C, no model.
+        .target(name: "LibvirtXML"),
+        // The model <-> libvirt XML: what fleet renders, and how live XML reads back as the model. Pure.
+        .target(name: "FleetMapping", dependencies: ["FleetModel", "LibvirtXML"]),
+        // The Swift binding to libvirt: handles, typed errors, bulk reads. The only importer of CLibvirt.
+        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
+        // The Swift binding to libguestfs for image customization. The only importer of CGuestfs.
+        .target(name: "Guestfs", dependencies: ["CGuestfs"]),
+        // Live state as values and the pure planner. Cannot import Libvirt: the compiler proves it does no I/O.
+        .target(name: "FleetPlanning", dependencies: ["FleetModel"]),
+        // Reads hosts into live state and runs plans through libvirt and libguestfs.
+        .target(name: "FleetExecution", dependencies: [
+            "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "LibvirtXML", "Guestfs",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Subcommands, rendering and exit codes; a thin layer over the libraries.
+        .target(name: "FleetCLI", dependencies: [
+            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt", "LibvirtXML",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The `fleet` executable: just calls FleetCLI.
+        .executableTarget(name: "fleet", dependencies: ["FleetCLI"]),
+
+        .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"]),
+        .testTarget(name: "FleetManifestTests", dependencies: ["FleetManifest", "FleetModel"],
+                    resources: [.copy("Corpus")]),
+        .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "LibvirtXML"]),
+        .testTarget(name: "FleetMappingTests", dependencies: ["FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
+        .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel"]),
+        .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"]),
+    ]
+)

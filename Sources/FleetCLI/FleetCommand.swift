@@ -1,0 +1,10 @@
+import ArgumentParser
+
+public struct FleetCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "fleet",
+        abstract: "Declarative provisioning for KVM/libvirt fleets.",
+        subcommands: []
+    )
+    public init() {}
+}

@@ -1,0 +1,348 @@
+/// The desired state of a fleet, as the manifests describe it after merging every file,
+/// applying profiles and expanding `count:`. Pure values: no I/O, no libvirt.
+///
+/// The same types describe what the live-state reader finds on a host, so the planner
+/// compares like with like. Optional fields mean "not managed": a manifest that leaves
+/// them unset never produces a difference for them.
+public struct Fleet: Hashable, Codable, Sendable {
+    public var name: String
+    public var hosts: [HostSpec]
+    public var pools: [PoolSpec]
+    public var networks: [NetworkSpec]
+    public var images: [ImageSpec]
+    public var devices: [DeviceSpec]
+    public var vms: [VMSpec]
+
+    public init(name: String, hosts: [HostSpec] = [], pools: [PoolSpec] = [], networks: [NetworkSpec] = [],
+                images: [ImageSpec] = [], devices: [DeviceSpec] = [], vms: [VMSpec] = []) {
+        self.name = name; self.hosts = hosts; self.pools = pools; self.networks = networks
+        self.images = images; self.devices = devices; self.vms = vms
+    }
+
+    /// The host a manifest gets when it declares none.
+    public static let defaultHost = HostSpec(name: "local", uri: "qemu:///system")
+
+    /// Names of the hosts an object that may list `hosts:` is placed on: the listed ones, or every host.
+    public func placement(_ hosts: [String]?) -> [String] {
+        hosts ?? self.hosts.map(\.name)
+    }
+}
+
+public struct HostSpec: Hashable, Codable, Sendable {
+    public var name: String
+    public var uri: String
+    public init(name: String, uri: String) { self.name = name; self.uri = uri }
+}
+
+// MARK: Storage
+
+public enum PoolType: String, Hashable, Codable, Sendable, CaseIterable {
+    case dir, logical, netfs
+}
+
+public struct PoolSpec: Hashable, Codable, Sendable {
+    public var name: String
+    public var type: PoolType
+    /// Target path: the directory (dir, netfs mount point) or `/dev/VG` (logical).
+    public var path: String?
+    /// logical: physical devices and volume-group name.
+    public var sourceDevices: [String]
+    public var volumeGroup: String?
+    /// netfs: NFS server and exported directory.
+    public var sourceHost: String?
+    public var sourceDir: String?
+    public var autostart: Bool?
+    /// Hosts to create the pool on; nil means every host of the fleet.
+    public var hosts: [String]?
+
+    public init(name: String, type: PoolType, path: String? = nil, sourceDevices: [String] = [], volumeGroup: String? = nil,
+                sourceHost: String? = nil, sourceDir: String? = nil, autostart: Bool? = nil, hosts: [String]? = nil) {
+        self.name = name; self.type = type; self.path = path; self.sourceDevices = sourceDevices
+        self.volumeGroup = volumeGroup; self.sourceHost = sourceHost; self.sourceDir = sourceDir
+        self.autostart = autostart; self.hosts = hosts
+    }
+}
+
+public enum DiskFormat: String, Hashable, Codable, Sendable, CaseIterable {
+    case qcow2, raw
+    /// The extension fleet gives the volumes it creates, as virt-install does.
+    public var fileExtension: String { self == .qcow2 ? "qcow2" : "img" }
+}
+
+public enum DiskBus: String, Hashable, Codable, Sendable, CaseIterable {
+    case virtio, scsi, sata, ide, usb
+    /// The guest device prefix libvirt uses for the bus (`vda`, `sda`, `hda`).
+    public var targetPrefix: String {
+        switch self {
+        case .virtio: return "vd"
+        case .scsi, .sata, .usb: return "sd"
+        case .ide: return "hd"
+        }
+    }
+}
+
+// MARK: Networks
+
+public enum NetworkMode: String, Hashable, Codable, Sendable, CaseIterable {
+    case nat, bridge, isolated, route
+}
+
+public struct DHCPSpec: Hashable, Codable, Sendable {
+    public var start: IPv4Address
+    public var end: IPv4Address
+    public init(start: IPv4Address, end: IPv4Address) { self.start = start; self.end = end }
+}
+
+/// A static DHCP lease (`<host mac= name= ip=>`), derived from VMs that ask for an `ip:`.
+public struct DHCPLease: Hashable, Codable, Sendable, Comparable {
+    public var mac: MACAddress
+    public var name: String
+    public var ip: IPv4Address
+    public init(mac: MACAddress, name: String, ip: IPv4Address) { self.mac = mac; self.name = name; self.ip = ip }
+    public static func < (a: DHCPLease, b: DHCPLease) -> Bool { (a.ip, a.mac) < (b.ip, b.mac) }
+}
+
+public struct NetworkSpec: Hashable, Codable, Sendable {
+    public var name: String
+    public var mode: NetworkMode
+    /// nat/isolated/route: the bridge libvirt creates (nil: libvirt picks virbrN).
+    /// bridge: the existing host bridge to attach to.
+    public var bridge: String?
+    public var subnet: IPv4Subnet?
+    public var gateway: IPv4Address?
+    public var dhcp: DHCPSpec?
+    /// Static leases, sorted; filled from VM NICs that declare an `ip:`.
+    public var leases: [DHCPLease]
+    public var domain: String?
+    public var mtu: Int?
+    public var autostart: Bool?
+    public var hosts: [String]?
+
+    public init(name: String, mode: NetworkMode, bridge: String? = nil, subnet: IPv4Subnet? = nil, gateway: IPv4Address? = nil,
+                dhcp: DHCPSpec? = nil, leases: [DHCPLease] = [], domain: String? = nil, mtu: Int? = nil,
+                autostart: Bool? = nil, hosts: [String]? = nil) {
+        self.name = name; self.mode = mode; self.bridge = bridge; self.subnet = subnet; self.gateway = gateway
+        self.dhcp = dhcp; self.leases = leases; self.domain = domain; self.mtu = mtu
+        self.autostart = autostart; self.hosts = hosts
+    }
+
+    /// The gateway libvirt is given: the declared one, or the subnet's first address.
+    public var effectiveGateway: IPv4Address? { gateway ?? subnet?.firstHost }
+}
+
+// MARK: Images
+
+public enum SecretRef: Hashable, Codable, Sendable, CustomStringConvertible {
+    case file(String)
+    case env(String)
+    public var description: String {
+        switch self {
+        case .file(let p): return "file:\(p)"
+        case .env(let v): return "env:\(v)"
+        }
+    }
+}
+
+public struct FileCopy: Hashable, Codable, Sendable {
+    public var source: String
+    public var dest: String
+    /// Octal permission bits, e.g. 0o644.
+    public var mode: UInt32?
+    public var owner: String?
+    public init(source: String, dest: String, mode: UInt32? = nil, owner: String? = nil) {
+        self.source = source; self.dest = dest; self.mode = mode; self.owner = owner
+    }
+}
+
+public enum SysprepOperation: String, Hashable, Codable, Sendable, CaseIterable {
+    case machineID = "machine-id"
+    case sshHostKeys = "ssh-hostkeys"
+    case logfiles
+    case bashHistory = "bash-history"
+    case udevPersistentNet = "udev-persistent-net"
+}
+
+public struct Customization: Hashable, Codable, Sendable {
+    public var rootPassword: SecretRef?
+    public var sshAuthorizedKeys: [String]
+    public var files: [FileCopy]
+    public var hostname: Bool
+    public var timezone: String?
+    /// Empty: no sysprep. `sysprep: true` selects every operation.
+    public var sysprep: [SysprepOperation]
+
+    public init(rootPassword: SecretRef? = nil, sshAuthorizedKeys: [String] = [], files: [FileCopy] = [],
+                hostname: Bool = false, timezone: String? = nil, sysprep: [SysprepOperation] = []) {
+        self.rootPassword = rootPassword; self.sshAuthorizedKeys = sshAuthorizedKeys; self.files = files
+        self.hostname = hostname; self.timezone = timezone; self.sysprep = sysprep
+    }
+
+    public var isEmpty: Bool {
+        rootPassword == nil && sshAuthorizedKeys.isEmpty && files.isEmpty && !hostname && timezone == nil && sysprep.isEmpty
+    }
+}
+
+public struct ImageSpec: Hashable, Codable, Sendable {
+    public var name: String
+    /// A local path (relative to the manifest directory), `file://` or `http(s)://` URL.
+    public var source: String
+    /// Lower-case hex SHA-256 of the source file.
+    public var sha256: String?
+    public var format: DiskFormat?
+    public var pool: String
+    public var customize: Customization?
+    public var hosts: [String]?
+
+    public init(name: String, source: String, sha256: String? = nil, format: DiskFormat? = nil, pool: String,
+                customize: Customization? = nil, hosts: [String]? = nil) {
+        self.name = name; self.source = source; self.sha256 = sha256; self.format = format
+        self.pool = pool; self.customize = customize; self.hosts = hosts
+    }
+
+    public var isRemote: Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
+}
+
+// MARK: Devices
+
+public enum DeviceKind: Hashable, Codable, Sendable {
+    case pci(PCIAddress)
+    case usb(vendor: UInt16, product: UInt16)
+
+    public var isPCI: Bool { if case .pci = self { return true } else { return false } }
+}
+
+public struct DeviceSpec: Hashable, Codable, Sendable {
+    public var name: String
+    public var host: String
+    public var kind: DeviceKind
+    public init(name: String, host: String, kind: DeviceKind) { self.name = name; self.host = host; self.kind = kind }
+}
+
+// MARK: VMs
+
+public enum Firmware: String, Hashable, Codable, Sendable, CaseIterable { case bios, uefi }
+public enum VirtType: String, Hashable, Codable, Sendable, CaseIterable { case kvm, qemu }
+public enum PowerState: String, Hashable, Codable, Sendable, CaseIterable { case running, stopped }
+public enum CloneMode: String, Hashable, Codable, Sendable, CaseIterable { case overlay, full }
+public enum HostChangePolicy: String, Hashable, Codable, Sendable, CaseIterable { case migrate, recreate }
+public enum NICModel: String, Hashable, Codable, Sendable, CaseIterable { case virtio, e1000, e1000e, rtl8139 }
+public enum GraphicsType: String, Hashable, Codable, Sendable, CaseIterable { case vnc, spice }
+
+public struct DiskSpec: Hashable, Codable, Sendable {
+    /// Names the volume (`<vm>-<name>.<ext>`); defaults to `disk0`, `disk1`, … by position.
+    public var name: String
+    /// The image the disk is made from; nil for a blank disk.
+    public var image: String?
+    /// Capacity; for image disks, the size it is grown to at creation.
+    public var size: ByteSize?
+    public var pool: String
+    public var format: DiskFormat
+    public var bus: DiskBus
+    public var clone: CloneMode
+
+    public init(name: String, image: String? = nil, size: ByteSize? = nil, pool: String,
+                format: DiskFormat = .qcow2, bus: DiskBus = .virtio, clone: CloneMode = .overlay) {
+        self.name = name; self.image = image; self.size = size; self.pool = pool
+        self.format = format; self.bus = bus; self.clone = clone
+    }
+
+    /// The pool volume that holds this disk for a VM.
+    public func volumeName(vm: String) -> String { "\(vm)-\(name).\(format.fileExtension)" }
+}
+
+public struct NICSpec: Hashable, Codable, Sendable {
+    public var network: String
+    public var model: NICModel
+    public var mac: MACAddress
+    /// A static DHCP lease on the network.
+    public var ip: IPv4Address?
+    public init(network: String, model: NICModel = .virtio, mac: MACAddress, ip: IPv4Address? = nil) {
+        self.network = network; self.model = model; self.mac = mac; self.ip = ip
+    }
+}
+
+public struct GraphicsSpec: Hashable, Codable, Sendable {
+    public var type: GraphicsType
+    public var listen: String
+    /// nil: libvirt allocates a port at start (autoport).
+    public var port: Int?
+    public var password: SecretRef?
+    public init(type: GraphicsType = .vnc, listen: String = "127.0.0.1", port: Int? = nil, password: SecretRef? = nil) {
+        self.type = type; self.listen = listen; self.port = port; self.password = password
+    }
+}
+
+public struct CloudInitSpec: Hashable, Codable, Sendable {
+    public var userData: String?
+    public var metaData: String?
+    public var networkConfig: String?
+    public init(userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil) {
+        self.userData = userData; self.metaData = metaData; self.networkConfig = networkConfig
+    }
+}
+
+public struct VMSpec: Hashable, Codable, Sendable {
+    /// The domain name: the manifest key, or `<key>-<n>` when `count:` is given.
+    public var name: String
+    /// The manifest key this VM came from (equal to `name` without `count:`).
+    public var group: String
+    public var host: String
+    public var vcpus: Int
+    public var maxVcpus: Int?
+    public var memory: ByteSize
+    public var maxMemory: ByteSize?
+    public var firmware: Firmware?
+    public var virtType: VirtType
+    /// Machine type, e.g. `q35` or `pc-q35-7.2`; nil leaves libvirt's default alone.
+    public var machine: String?
+    public var disks: [DiskSpec]
+    public var cdrom: String?
+    public var networks: [NICSpec]
+    public var graphics: GraphicsSpec?
+    /// Names of entries in `devices:`.
+    public var hostdevs: [String]
+    public var autostart: Bool?
+    public var state: PowerState
+    public var snapshots: [String]
+    public var customize: Customization?
+    public var cloudInit: CloudInitSpec?
+    public var onHostChange: HostChangePolicy
+    public var description: String?
+
+    public init(name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
+                memory: ByteSize, maxMemory: ByteSize? = nil, firmware: Firmware? = nil, virtType: VirtType = .kvm,
+                machine: String? = nil, disks: [DiskSpec] = [], cdrom: String? = nil, networks: [NICSpec] = [],
+                graphics: GraphicsSpec? = nil, hostdevs: [String] = [], autostart: Bool? = nil,
+                state: PowerState = .running, snapshots: [String] = [], customize: Customization? = nil,
+                cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil) {
+        self.name = name; self.group = group ?? name; self.host = host; self.vcpus = vcpus; self.maxVcpus = maxVcpus
+        self.memory = memory; self.maxMemory = maxMemory; self.firmware = firmware; self.virtType = virtType
+        self.machine = machine; self.disks = disks; self.cdrom = cdrom; self.networks = networks
+        self.graphics = graphics; self.hostdevs = hostdevs; self.autostart = autostart; self.state = state
+        self.snapshots = snapshots; self.customize = customize; self.cloudInit = cloudInit
+        self.onHostChange = onHostChange; self.description = description
+    }
+
+    /// vCPUs the domain is defined with: the declared maximum, or the current count.
+    public var effectiveMaxVcpus: Int { maxVcpus ?? vcpus }
+    public var effectiveMaxMemory: ByteSize { maxMemory ?? memory }
+}
+
+/// Names libvirt accepts for every object fleet creates, kept to a portable subset:
+/// letters, digits, `-`, `_`, `.`; starting with a letter or digit; at most 63 characters
+/// (bridge and interface names are limited further by the kernel, checked separately).
+public enum ObjectName {
+    public static func isValid(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 63 else { return false }
+        func ok(_ c: Unicode.Scalar) -> Bool {
+            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "-" || c == "_" || c == "."
+        }
+        guard ok(first), first != "-", first != ".", first != "_" else { return false }
+        return name.unicodeScalars.allSatisfy(ok)
+    }
+
+    /// Linux interface names: at most 15 bytes, no `/`, no whitespace.
+    public static func isValidInterface(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 15 && isValid(name)
+    }
+}

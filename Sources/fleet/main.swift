@@ -1,0 +1,2 @@
+import FleetCLI
+FleetCommand.main()

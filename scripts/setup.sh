@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine for fleet: installs libvirt, QEMU and libguestfs,
+# then starts virtlogd + libvirtd inside a network namespace of their own (fleet-test),
+# so every bridge and NAT network that fleet or its tests create lives there and no
+# traffic leaves the machine. Idempotent: safe to run again.
+set -euo pipefail
+
+NETNS=${FLEET_NETNS:-fleet-test}
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+need_install=0
+for bin in virsh libvirtd qemu-system-x86_64 qemu-img virt-xml-validate guestfish dnsmasq; do
+    command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need_install=1
+done
+for pc in libvirt libguestfs; do pkg-config --exists "$pc" 2>/dev/null || need_install=1; done
+if [ "$need_install" = 1 ]; then
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
+        libvirt-dev libguestfs-dev libvirt-daemon-system qemu-system-x86 qemu-utils \
+        dnsmasq-base guestfs-tools libxml2-utils iproute2 pkg-config
+fi
+
+# KVM domains need /dev/kvm readable by the qemu user (group kvm).
+if [ -e /dev/kvm ]; then
+    $SUDO chown root:kvm /dev/kvm || true
+    $SUDO chmod 0660 /dev/kvm || true
+fi
+
+# The namespace, with loopback up and nothing else.
+if ! ip netns list 2>/dev/null | grep -qw "$NETNS"; then
+    $SUDO ip netns add "$NETNS"
+fi
+$SUDO ip netns exec "$NETNS" ip link set lo up
+
+$SUDO mkdir -p /var/log/libvirt /run/libvirt /var/lib/libvirt/images
+
+running() { pgrep -x "$1" >/dev/null 2>&1; }
+if running libvirtd; then
+    # A daemon started outside the namespace would put test networks on the real host: refuse.
+    pid=$(pgrep -xo libvirtd)
+    if [ "$($SUDO readlink /proc/$pid/ns/net)" != "$($SUDO ip netns exec "$NETNS" readlink /proc/self/ns/net)" ]; then
+        echo "setup: libvirtd (pid $pid) runs outside network namespace $NETNS; stop it first" >&2
+        exit 1
+    fi
+else
+    running virtlogd || $SUDO ip netns exec "$NETNS" virtlogd -d
+    running virtlockd || $SUDO ip netns exec "$NETNS" virtlockd -d || true
+    $SUDO ip netns exec "$NETNS" libvirtd -d
+fi
+
+# Wait for the daemon's socket.
+for _ in $(seq 1 50); do
+    virsh -c qemu:///system version >/dev/null 2>&1 && break
+    sleep 0.2
+done
+virsh -c qemu:///system version >/dev/null
+echo "setup: libvirtd running in network namespace $NETNS ($(virsh -c qemu:///system version --daemon | grep -i 'running hypervisor' || true))"
