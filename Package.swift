@@ -47,6 +47,10 @@ let package = Package(
         ]),
         // The `fleet` executable: just calls FleetCLI.
         .executableTarget(name: "fleet", dependencies: ["FleetCLI"]),
+        // Benchmarks (`swift run -c release fleet-bench NAME`); figures go to docs/benchmarks.md.
+        .executableTarget(name: "fleet-bench", dependencies: [
+            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt", "LibvirtXML",
+        ], path: "Benchmarks/FleetBench"),
 
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"]),
         .testTarget(name: "FleetManifestTests", dependencies: ["FleetManifest", "FleetModel"],
