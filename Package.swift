@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // libvirt's C API, as a system library found through pkg-config; imported only by `Libvirt`.
@@ -19,6 +20,8 @@ let package = Package(
         // libguestfs's C API; imported only by `Guestfs`.
         .systemLibrary(name: "CGuestfs", path: "Modules/CGuestfs", pkgConfig: "libguestfs",
                        providers: [.apt(["libguestfs-dev"])]),
+        // libxcrypt's crypt_r, for SHA-512 crypt password hashes (`$6$`) written into guests.
+        .systemLibrary(name: "CCrypt", path: "Modules/CCrypt", providers: [.apt(["libcrypt-dev"])]),
 
         // Desired-state value types, units and names. No I/O, no dependencies.
         .target(name: "FleetModel"),
@@ -32,11 +35,15 @@ let package = Package(
         .target(name: "Libvirt", dependencies: ["CLibvirt"]),
         // The Swift binding to libguestfs for image customization. The only importer of CGuestfs.
         .target(name: "Guestfs", dependencies: ["CGuestfs"]),
+        // Image sources, checksums, format detection, customization and cloud-init seeds (libguestfs).
+        .target(name: "FleetImages", dependencies: [
+            "FleetModel", "Guestfs", "CCrypt", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Live state as values and the pure planner. Cannot import Libvirt: the compiler proves it does no I/O.
         .target(name: "FleetPlanning", dependencies: ["FleetModel"]),
         // Reads hosts into live state and runs plans through libvirt and libguestfs.
         .target(name: "FleetExecution", dependencies: [
-            "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "LibvirtXML", "Guestfs",
+            "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "LibvirtXML", "FleetImages",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Subcommands, rendering and exit codes; a thin layer over the libraries.
@@ -59,6 +66,7 @@ let package = Package(
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "LibvirtXML"]),
         .testTarget(name: "FleetMappingTests", dependencies: ["FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel"]),
+        .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
         .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"]),
     ]
 )

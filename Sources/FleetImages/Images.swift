@@ -1,0 +1,2 @@
+import FleetModel
+import Guestfs
