@@ -1,0 +1,186 @@
+import FleetModel
+import LibvirtXML
+
+/// VMSpec <-> domain XML.
+public enum DomainMapping {
+    /// libvirt's disk naming (virDiskNameFromIndex): 0 -> a, 25 -> z, 26 -> aa.
+    static func suffix(_ index: Int) -> String {
+        var i = index
+        var s = ""
+        repeat {
+            let u = UnicodeScalar(UInt8(97 + i % 26))
+            s = String(Character(u)) + s
+            i = i / 26 - 1
+        } while i >= 0
+        return s
+    }
+
+    /// Assigns guest device names per prefix in order, continuing from `used`.
+    static func assign(_ prefixes: [String], used: inout [String: Int]) -> [String] {
+        prefixes.map { p in
+            let n = used[p, default: 0]
+            used[p] = n + 1
+            return p + suffix(n)
+        }
+    }
+
+    /// The guest device names `render` assigns to vm.disks, in order (vda, vdb, sda, …).
+    public static func diskTargets(_ vm: VMSpec) -> [String] {
+        var used: [String: Int] = [:]
+        return assign(vm.disks.map(\.bus.targetPrefix), used: &used)
+    }
+
+    /// The bus of CD-ROMs (install media and the cloud-init seed): SATA on q35 (no IDE there), IDE otherwise.
+    public static func cdromBus(_ vm: VMSpec) -> DiskBus {
+        (vm.machine ?? "").contains("q35") ? .sata : .ide
+    }
+
+    /// The volume holding a VM's cloud-init seed (NoCloud, label `cidata`), in the pool of its first disk.
+    public static func seedVolumeName(_ vm: VMSpec) -> String { "\(vm.name)-cidata.img" }
+    public static func seedPool(_ vm: VMSpec) -> String? { vm.cloudInit == nil ? nil : vm.disks.first?.pool }
+
+    static func diskValue(_ disk: DiskSpec, vm: VMSpec, target: String) -> Domain.Disk {
+        Domain.Disk(type: "volume", device: "disk", driverName: "qemu", driverType: disk.format.rawValue,
+                    sourcePool: disk.pool, sourceVolume: disk.volumeName(vm: vm.name), targetDev: target, targetBus: disk.bus.rawValue)
+    }
+
+    /// One `<disk>` element, for attach-device.
+    public static func diskXML(_ disk: DiskSpec, vm: VMSpec, target: String) -> String {
+        diskValue(disk, vm: vm, target: target).xml()
+    }
+
+    static func interfaceValue(_ nic: NICSpec) -> Domain.Interface {
+        Domain.Interface(type: "network", mac: nic.mac.description, sourceNetwork: nic.network, model: nic.model.rawValue)
+    }
+
+    /// One `<interface>`, for attach/detach.
+    public static func interfaceXML(_ nic: NICSpec) -> String { interfaceValue(nic).xml() }
+
+    static func hostdevValue(_ kind: DeviceKind) -> Domain.Hostdev {
+        switch kind {
+        case .pci(let a):
+            return Domain.Hostdev(mode: "subsystem", managed: true,
+                                  source: .pci(domain: a.domain, bus: a.bus, slot: a.slot, function: a.function))
+        case let .usb(v, p):
+            return Domain.Hostdev(mode: "subsystem", managed: true, source: .usb(vendor: v, product: p))
+        }
+    }
+
+    /// One `<hostdev>`, for attach/detach.
+    public static func hostdevXML(_ kind: DeviceKind) -> String { hostdevValue(kind).xml() }
+
+    /// The devices a VM passes through, resolved from `fleet.devices` by name (the one on the VM's host first).
+    public static func hostdevKinds(_ vm: VMSpec, fleet: Fleet) -> [DeviceKind] {
+        vm.hostdevs.compactMap { name in
+            (fleet.devices.first { $0.name == name && $0.host == vm.host } ?? fleet.devices.first { $0.name == name })?.kind
+        }
+    }
+
+    /// The domain value `render` writes; exposed for tests and for tools that want to adjust it.
+    public static func domain(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, uuid: String? = nil,
+                              graphicsPassword: String? = nil, owner: OwnerMark) -> Domain {
+        var used: [String: Int] = [:]
+        let targets = assign(vm.disks.map(\.bus.targetPrefix), used: &used)
+        var disks = zip(vm.disks, targets).map { diskValue($0, vm: vm, target: $1) }
+        let cdBus = cdromBus(vm)
+        if let iso = vm.cdrom {
+            let t = assign([cdBus.targetPrefix], used: &used)[0]
+            disks.append(Domain.Disk(type: "file", device: "cdrom", driverName: "qemu", driverType: "raw", sourceFile: iso,
+                                     targetDev: t, targetBus: cdBus.rawValue, readonly: true))
+        }
+        if let pool = seedPool(vm) {
+            let t = assign([cdBus.targetPrefix], used: &used)[0]
+            disks.append(Domain.Disk(type: "volume", device: "cdrom", driverName: "qemu", driverType: "raw", sourcePool: pool,
+                                     sourceVolume: seedVolumeName(vm), targetDev: t, targetBus: cdBus.rawValue, readonly: true))
+        }
+        var controllers: [Domain.Controller] = []
+        // Without this libvirt picks the emulated LSI controller, which modern guests lack drivers for.
+        if vm.disks.contains(where: { $0.bus == .scsi }) {
+            controllers.append(Domain.Controller(type: "scsi", index: 0, model: "virtio-scsi"))
+        }
+        var graphics: [Domain.Graphics] = []
+        var inputs: [Domain.Input] = []
+        if let g = vm.graphics {
+            graphics.append(Domain.Graphics(type: g.type.rawValue, port: g.port, autoport: g.port == nil, listen: g.listen,
+                                            listens: [Domain.Listen(type: "address", address: g.listen)], passwd: graphicsPassword))
+            // An absolute pointer, so the console cursor tracks (virt-install does the same).
+            inputs.append(Domain.Input(type: "tablet", bus: "usb"))
+        }
+        let maxVcpus = vm.effectiveMaxVcpus
+        let devices = Domain.Devices(
+            disks: disks, controllers: controllers, interfaces: vm.networks.map(interfaceValue),
+            serials: [Domain.CharDevice(type: "pty", targetPort: 0)],
+            consoles: [Domain.CharDevice(type: "pty", targetType: "serial", targetPort: 0)],
+            inputs: inputs, graphics: graphics, hostdevs: hostdevKinds(vm, fleet: fleet).map(hostdevValue))
+        var boot = ["hd"]
+        if vm.cdrom != nil { boot.append("cdrom") }
+        return Domain(
+            type: hypervisor == .test ? "test" : vm.virtType.rawValue, name: vm.name, uuid: uuid, description: vm.description,
+            metadata: [OwnerXML.element(owner)],
+            memory: vm.effectiveMaxMemory.bytes, currentMemory: vm.memory.bytes,
+            vcpu: Domain.VCPU(placement: "static", current: vm.vcpus == maxVcpus ? nil : vm.vcpus, count: maxVcpus),
+            os: Domain.OS(type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil, boot: boot),
+            features: ["acpi", "apic"], clockOffset: "utc", onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
+            devices: devices)
+    }
+
+    /// The full domain XML for a VM.
+    public static func render(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, uuid: String? = nil,
+                              graphicsPassword: String? = nil, owner: OwnerMark) -> String {
+        domain(vm, fleet: fleet, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
+    }
+
+    /// Reads a domain XML (inactive or live) back as the model. Tolerates libvirt's defaults (docs/libvirt-defaults.md).
+    public static func config(fromXML xml: String) throws -> DomainConfig {
+        let root = try XElement.parse(xml)
+        let d = try Domain(element: root)
+        let memory = ByteSize(bytes: d.currentMemory ?? d.memory)
+        let firmware: Firmware = (d.os.firmware == "efi" || d.os.loader?.type == "pflash") ? .uefi : .bios
+        let disks: [LiveDisk] = d.devices.disks.compactMap { x in
+            guard let dev = DiskDevice(rawValue: x.device) else { return nil }
+            return LiveDisk(device: dev, target: x.targetDev, bus: x.targetBus.flatMap(DiskBus.init(rawValue:)),
+                            format: x.driverType.flatMap(DiskFormat.init(rawValue:)), pool: x.sourcePool, volume: x.sourceVolume,
+                            path: x.sourceFile ?? x.sourceDev, readonly: x.readonly)
+        }
+        let nics: [LiveNIC] = d.devices.interfaces.map { i in
+            let source: InterfaceSource
+            if i.type == "network", let n = i.sourceNetwork { source = .network(n) }
+            else if i.type == "bridge", let b = i.sourceBridge { source = .bridge(b) }
+            else { source = .other(i.type) }
+            return LiveNIC(source: source, model: i.model, mac: i.mac.flatMap(MACAddress.init(parsing:)))
+        }
+        let graphics: [LiveGraphics] = d.devices.graphics.map { g in
+            let listen = g.listen ?? g.listens.first { $0.type == "address" }?.address
+            let auto = g.autoport ?? (g.port == nil || g.port == -1)
+            let port = auto ? nil : g.port.flatMap { $0 > 0 ? $0 : nil }
+            let active = auto ? g.port.flatMap { $0 > 0 ? $0 : nil } : port
+            return LiveGraphics(type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil)
+        }
+        let hostdevs: [DeviceKind] = d.devices.hostdevs.compactMap { h in
+            switch h.source {
+            case let .pci(dom, b, s, f):
+                guard s <= 0x1f, f <= 7 else { return nil }
+                return .pci(PCIAddress(domain: dom, bus: b, slot: s, function: f))
+            case let .usb(v, p): return .usb(vendor: v, product: p)
+            case .other: return nil
+            }
+        }
+        return DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
+                            maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
+                            disks: disks, nics: nics, graphics: graphics, hostdevs: hostdevs, description: d.description,
+                            owner: OwnerXML.find(in: root))
+    }
+
+    /// Whether a live machine type satisfies the manifest's: libvirt expands aliases when defining
+    /// (`pc` -> `pc-i440fx-7.2`, `q35` -> `pc-q35-7.2`), so an alias matches any versioned type of its family.
+    public static func machineMatches(desired: String?, live: String?) -> Bool {
+        guard let want = desired else { return true }
+        guard let have = live else { return false }
+        if want == have { return true }
+        switch want {
+        case "pc", "pc-i440fx": return have.hasPrefix("pc-i440fx-")
+        case "q35", "pc-q35": return have.hasPrefix("pc-q35-")
+        default: return false
+        }
+    }
+}

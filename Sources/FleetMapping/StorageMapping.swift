@@ -1,0 +1,89 @@
+import FleetModel
+import LibvirtXML
+
+/// PoolSpec <-> storage pool XML.
+public enum PoolMapping {
+    public static func pool(_ spec: PoolSpec) -> StoragePool {
+        var p = StoragePool(type: spec.type.rawValue, name: spec.name)
+        switch spec.type {
+        case .dir:
+            p.targetPath = spec.path
+        case .logical:
+            let vg = spec.volumeGroup ?? spec.name
+            p.source = StoragePool.Source(devices: spec.sourceDevices, name: vg, format: "lvm2")
+            p.targetPath = spec.path ?? "/dev/\(vg)"
+        case .netfs:
+            p.source = StoragePool.Source(hostName: spec.sourceHost, dirPath: spec.sourceDir, format: "nfs")
+            p.targetPath = spec.path
+        }
+        return p
+    }
+
+    public static func render(_ spec: PoolSpec) -> String { pool(spec).xml() }
+
+    /// The pool as a spec (autostart and hosts nil) and its sizes (0 when the XML has none).
+    public static func spec(fromXML xml: String) throws -> (spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize) {
+        let p = try StoragePool(xml: xml)
+        // Types fleet does not create (iscsi, disk, …) read as dir so foreign pools can still be listed.
+        let type = PoolType(rawValue: p.type) ?? .dir
+        var spec = PoolSpec(name: p.name, type: type, path: p.targetPath)
+        switch type {
+        case .logical:
+            spec.sourceDevices = p.source.devices
+            spec.volumeGroup = p.source.name
+        case .netfs:
+            spec.sourceHost = p.source.hostName
+            spec.sourceDir = p.source.dirPath
+        case .dir:
+            break
+        }
+        return (spec, ByteSize(bytes: p.capacity ?? 0), ByteSize(bytes: p.allocation ?? 0), ByteSize(bytes: p.available ?? 0))
+    }
+}
+
+/// Volumes <-> storage volume XML.
+public enum VolumeMapping {
+    public static func volume(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
+                              backingFormat: DiskFormat? = nil) -> StorageVolume {
+        StorageVolume(name: name, capacity: capacity.bytes, format: format.rawValue, backingPath: backingPath,
+                      backingFormat: backingPath == nil ? nil : (backingFormat ?? .qcow2).rawValue)
+    }
+
+    public static func render(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
+                              backingFormat: DiskFormat? = nil) -> String {
+        volume(name: name, format: format, capacity: capacity, backingPath: backingPath, backingFormat: backingFormat).xml()
+    }
+
+    /// The volume as libvirt describes it; `owner` is nil (the reader fills it from the ledger).
+    public static func volume(fromXML xml: String, pool: String) throws -> LiveVolume {
+        let v = try StorageVolume(xml: xml)
+        return LiveVolume(pool: pool, name: v.name, path: v.targetPath ?? v.key ?? "", format: v.format,
+                          capacity: ByteSize(bytes: v.capacity), allocation: ByteSize(bytes: v.allocation ?? 0),
+                          backingPath: v.backingPath, backingFormat: v.backingFormat)
+    }
+}
+
+/// Snapshots <-> domain snapshot XML.
+public enum SnapshotMapping {
+    public static func render(name: String, description: String?) -> String {
+        DomainSnapshot(name: name, description: description).xml()
+    }
+    public static func name(fromXML xml: String) throws -> String { try DomainSnapshot(xml: xml).name }
+}
+
+/// Node devices -> passthrough device kinds.
+public enum NodeDeviceMapping {
+    /// `pci` -> `.pci(address)`, `usb_device` -> `.usb(vendor:product:)`, other capabilities nil.
+    public static func kind(fromXML xml: String) throws -> DeviceKind? {
+        let d = try NodeDevice(xml: xml)
+        switch d.capability {
+        case let .pci(dom, b, s, f, _, _):
+            guard s <= 0x1f, f <= 7 else { throw XMLError("node device \(d.name): PCI slot/function out of range") }
+            return .pci(PCIAddress(domain: dom, bus: b, slot: s, function: f))
+        case let .usbDevice(_, _, product, vendor):
+            return .usb(vendor: vendor.id, product: product.id)
+        case .other:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,480 @@
+/// The parts of libvirt's domain XML (formatdomain.html) that fleet manages or shows.
+/// Parsing ignores everything else; rendering writes only these parts, in libvirt's element order.
+public struct Domain: Hashable, Sendable {
+    public var type: String
+    /// The hypervisor id of a running domain (live XML only).
+    public var id: Int?
+    public var name: String
+    public var uuid: String?
+    public var title: String?
+    public var description: String?
+    /// The children of `<metadata>`, each an element in its own namespace.
+    public var metadata: [XElement]
+    /// `<maxMemory slots=>`: the hotplug ceiling, in bytes.
+    public var maxMemory: UInt64?
+    public var maxMemorySlots: Int?
+    /// `<memory>`: the boot-time maximum, in bytes.
+    public var memory: UInt64
+    /// `<currentMemory>`: the balloon target, in bytes; nil means equal to `memory`.
+    public var currentMemory: UInt64?
+    public var vcpu: VCPU
+    public var os: OS
+    /// Names of the elements under `<features>` (`acpi`, `apic`, …).
+    public var features: [String]
+    public var cpu: CPU?
+    public var clockOffset: String?
+    public var onPoweroff: String?
+    public var onReboot: String?
+    public var onCrash: String?
+    public var devices: Devices
+
+    public init(type: String, id: Int? = nil, name: String, uuid: String? = nil, title: String? = nil, description: String? = nil,
+                metadata: [XElement] = [], maxMemory: UInt64? = nil, maxMemorySlots: Int? = nil, memory: UInt64,
+                currentMemory: UInt64? = nil, vcpu: VCPU, os: OS = OS(), features: [String] = [], cpu: CPU? = nil,
+                clockOffset: String? = nil, onPoweroff: String? = nil, onReboot: String? = nil, onCrash: String? = nil,
+                devices: Devices = Devices()) {
+        self.type = type; self.id = id; self.name = name; self.uuid = uuid; self.title = title; self.description = description
+        self.metadata = metadata; self.maxMemory = maxMemory; self.maxMemorySlots = maxMemorySlots; self.memory = memory
+        self.currentMemory = currentMemory; self.vcpu = vcpu; self.os = os; self.features = features; self.cpu = cpu
+        self.clockOffset = clockOffset; self.onPoweroff = onPoweroff; self.onReboot = onReboot; self.onCrash = onCrash
+        self.devices = devices
+    }
+
+    public struct VCPU: Hashable, Sendable {
+        public var placement: String?
+        /// vCPUs online at boot; nil means all of `count`.
+        public var current: Int?
+        /// The maximum (the element's text).
+        public var count: Int
+        public init(placement: String? = nil, current: Int? = nil, count: Int) {
+            self.placement = placement; self.current = current; self.count = count
+        }
+    }
+
+    public struct Loader: Hashable, Sendable {
+        public var path: String?
+        public var readonly: Bool?
+        public var type: String?
+        public var secure: Bool?
+        public init(path: String? = nil, readonly: Bool? = nil, type: String? = nil, secure: Bool? = nil) {
+            self.path = path; self.readonly = readonly; self.type = type; self.secure = secure
+        }
+    }
+
+    public struct OS: Hashable, Sendable {
+        public var type: String
+        public var arch: String?
+        public var machine: String?
+        /// `<os firmware=>`: `efi` or `bios` (firmware auto-selection).
+        public var firmware: String?
+        public var loader: Loader?
+        public var nvram: String?
+        /// `<boot dev=>` entries in order.
+        public var boot: [String]
+        public init(type: String = "hvm", arch: String? = nil, machine: String? = nil, firmware: String? = nil,
+                    loader: Loader? = nil, nvram: String? = nil, boot: [String] = []) {
+            self.type = type; self.arch = arch; self.machine = machine; self.firmware = firmware
+            self.loader = loader; self.nvram = nvram; self.boot = boot
+        }
+    }
+
+    public struct CPU: Hashable, Sendable {
+        public var mode: String?
+        public var match: String?
+        public var check: String?
+        public var model: String?
+        public init(mode: String? = nil, match: String? = nil, check: String? = nil, model: String? = nil) {
+            self.mode = mode; self.match = match; self.check = check; self.model = model
+        }
+    }
+
+    public struct Disk: Hashable, Sendable {
+        /// file | volume | block | network
+        public var type: String
+        /// disk | cdrom | floppy | lun
+        public var device: String
+        public var driverName: String?
+        public var driverType: String?
+        public var sourceFile: String?
+        public var sourceDev: String?
+        public var sourcePool: String?
+        public var sourceVolume: String?
+        public var targetDev: String
+        public var targetBus: String?
+        public var readonly: Bool
+        public var bootOrder: Int?
+        public init(type: String, device: String = "disk", driverName: String? = nil, driverType: String? = nil,
+                    sourceFile: String? = nil, sourceDev: String? = nil, sourcePool: String? = nil, sourceVolume: String? = nil,
+                    targetDev: String, targetBus: String? = nil, readonly: Bool = false, bootOrder: Int? = nil) {
+            self.type = type; self.device = device; self.driverName = driverName; self.driverType = driverType
+            self.sourceFile = sourceFile; self.sourceDev = sourceDev; self.sourcePool = sourcePool; self.sourceVolume = sourceVolume
+            self.targetDev = targetDev; self.targetBus = targetBus; self.readonly = readonly; self.bootOrder = bootOrder
+        }
+    }
+
+    public struct Interface: Hashable, Sendable {
+        /// network | bridge | user | direct | …
+        public var type: String
+        public var mac: String?
+        public var sourceNetwork: String?
+        public var sourceBridge: String?
+        public var model: String?
+        public var targetDev: String?
+        public init(type: String, mac: String? = nil, sourceNetwork: String? = nil, sourceBridge: String? = nil,
+                    model: String? = nil, targetDev: String? = nil) {
+            self.type = type; self.mac = mac; self.sourceNetwork = sourceNetwork; self.sourceBridge = sourceBridge
+            self.model = model; self.targetDev = targetDev
+        }
+    }
+
+    public struct Listen: Hashable, Sendable {
+        /// address | network | socket | none
+        public var type: String
+        public var address: String?
+        public var network: String?
+        public init(type: String, address: String? = nil, network: String? = nil) {
+            self.type = type; self.address = address; self.network = network
+        }
+    }
+
+    public struct Graphics: Hashable, Sendable {
+        public var type: String
+        /// The port; -1 or nil when allocated at start.
+        public var port: Int?
+        public var autoport: Bool?
+        public var listen: String?
+        public var listens: [Listen]
+        public var passwd: String?
+        public init(type: String, port: Int? = nil, autoport: Bool? = nil, listen: String? = nil, listens: [Listen] = [],
+                    passwd: String? = nil) {
+            self.type = type; self.port = port; self.autoport = autoport; self.listen = listen; self.listens = listens
+            self.passwd = passwd
+        }
+    }
+
+    public enum HostdevSource: Hashable, Sendable {
+        case pci(domain: UInt16, bus: UInt8, slot: UInt8, function: UInt8)
+        case usb(vendor: UInt16, product: UInt16)
+        /// A hostdev fleet does not model (scsi, mdev, usb by bus/device address, …): its `type`.
+        case other(String)
+    }
+
+    public struct Hostdev: Hashable, Sendable {
+        public var mode: String
+        public var managed: Bool?
+        public var source: HostdevSource
+        public init(mode: String = "subsystem", managed: Bool? = nil, source: HostdevSource) {
+            self.mode = mode; self.managed = managed; self.source = source
+        }
+    }
+
+    /// A `<serial>` or `<console>`.
+    public struct CharDevice: Hashable, Sendable {
+        public var type: String
+        public var targetType: String?
+        public var targetPort: Int?
+        public init(type: String = "pty", targetType: String? = nil, targetPort: Int? = nil) {
+            self.type = type; self.targetType = targetType; self.targetPort = targetPort
+        }
+    }
+
+    public struct Controller: Hashable, Sendable {
+        public var type: String
+        public var index: Int?
+        public var model: String?
+        public init(type: String, index: Int? = nil, model: String? = nil) { self.type = type; self.index = index; self.model = model }
+    }
+
+    public struct Video: Hashable, Sendable {
+        public var model: String
+        public var vram: Int?
+        public var heads: Int?
+        public init(model: String, vram: Int? = nil, heads: Int? = nil) { self.model = model; self.vram = vram; self.heads = heads }
+    }
+
+    public struct Input: Hashable, Sendable {
+        public var type: String
+        public var bus: String?
+        public init(type: String, bus: String? = nil) { self.type = type; self.bus = bus }
+    }
+
+    public struct Devices: Hashable, Sendable {
+        public var emulator: String?
+        public var disks: [Disk]
+        public var controllers: [Controller]
+        public var interfaces: [Interface]
+        public var serials: [CharDevice]
+        public var consoles: [CharDevice]
+        public var inputs: [Input]
+        public var graphics: [Graphics]
+        public var videos: [Video]
+        public var hostdevs: [Hostdev]
+        /// `<memballoon model=>`.
+        public var memballoon: String?
+        public init(emulator: String? = nil, disks: [Disk] = [], controllers: [Controller] = [], interfaces: [Interface] = [],
+                    serials: [CharDevice] = [], consoles: [CharDevice] = [], inputs: [Input] = [], graphics: [Graphics] = [],
+                    videos: [Video] = [], hostdevs: [Hostdev] = [], memballoon: String? = nil) {
+            self.emulator = emulator; self.disks = disks; self.controllers = controllers; self.interfaces = interfaces
+            self.serials = serials; self.consoles = consoles; self.inputs = inputs; self.graphics = graphics
+            self.videos = videos; self.hostdevs = hostdevs; self.memballoon = memballoon
+        }
+    }
+}
+
+// MARK: Parse
+
+extension Domain {
+    public init(xml: String) throws {
+        try self.init(element: XElement.parse(xml))
+    }
+
+    public init(element r: XElement) throws {
+        try r.expectRoot("domain")
+        type = try r.require("type", r["type"])
+        id = XMLNumber.parse(r["id"])
+        name = try r.require("<name>", r.childText("name"))
+        uuid = r.childText("uuid")
+        title = r.child("title")?.text
+        description = r.child("description")?.text
+        metadata = r.child("metadata")?.children ?? []
+        if let m = r.child("maxMemory") {
+            maxMemory = try XMLSize.bytes(m, defaultUnit: "KiB")
+            maxMemorySlots = XMLNumber.parse(m["slots"])
+        }
+        guard let mem = r.child("memory") else { throw XMLError("<domain> lacks <memory>") }
+        memory = try XMLSize.bytes(mem, defaultUnit: "KiB")
+        currentMemory = try r.child("currentMemory").map { try XMLSize.bytes($0, defaultUnit: "KiB") }
+        if let v = r.child("vcpu") {
+            guard let n: Int = XMLNumber.parse(v.text) else { throw XMLError("<vcpu>: not a number: '\(v.text)'") }
+            vcpu = VCPU(placement: v["placement"], current: XMLNumber.parse(v["current"]), count: n)
+        } else {
+            vcpu = VCPU(count: 1)
+        }
+        if let o = r.child("os") {
+            let t = o.child("type")
+            os = OS(type: t?.text.trimmedXMLSpace() ?? "hvm", arch: t?["arch"], machine: t?["machine"], firmware: o["firmware"],
+                    loader: o.child("loader").map {
+                        Loader(path: $0.text.trimmedXMLSpace().isEmpty ? nil : $0.text.trimmedXMLSpace(),
+                               readonly: XMLNumber.bool($0["readonly"]), type: $0["type"], secure: XMLNumber.bool($0["secure"]))
+                    },
+                    nvram: o.child("nvram").flatMap { $0.text.trimmedXMLSpace().isEmpty ? nil : $0.text.trimmedXMLSpace() },
+                    boot: o.all("boot").compactMap { $0["dev"] })
+        } else {
+            os = OS()
+        }
+        features = r.child("features")?.children.map(\.name) ?? []
+        cpu = r.child("cpu").map { CPU(mode: $0["mode"], match: $0["match"], check: $0["check"], model: $0.childText("model")) }
+        clockOffset = r.child("clock")?["offset"]
+        onPoweroff = r.childText("on_poweroff")
+        onReboot = r.childText("on_reboot")
+        onCrash = r.childText("on_crash")
+        devices = Devices()
+        guard let d = r.child("devices") else { return }
+        devices.emulator = d.childText("emulator")
+        for c in d.children {
+            switch c.name {
+            case "disk": devices.disks.append(try Domain.disk(c))
+            case "interface": devices.interfaces.append(Domain.interface(c))
+            case "graphics": devices.graphics.append(try Domain.graphics(c))
+            case "hostdev": devices.hostdevs.append(try Domain.hostdev(c))
+            case "serial": devices.serials.append(Domain.char(c))
+            case "console": devices.consoles.append(Domain.char(c))
+            case "controller":
+                guard let t = c["type"] else { throw XMLError("<controller> lacks type") }
+                devices.controllers.append(Controller(type: t, index: XMLNumber.parse(c["index"]), model: c["model"]))
+            case "video":
+                if let m = c.child("model"), let t = m["type"] {
+                    devices.videos.append(Video(model: t, vram: XMLNumber.parse(m["vram"]), heads: XMLNumber.parse(m["heads"])))
+                }
+            case "input":
+                if let t = c["type"] { devices.inputs.append(Input(type: t, bus: c["bus"])) }
+            case "memballoon": devices.memballoon = c["model"]
+            default: break
+            }
+        }
+    }
+
+    static func disk(_ c: XElement) throws -> Disk {
+        let src = c.child("source")
+        guard let target = c.child("target")?["dev"] else { throw XMLError("<disk> lacks <target dev=>") }
+        return Disk(type: c["type"] ?? "file", device: c["device"] ?? "disk",
+                    driverName: c.child("driver")?["name"], driverType: c.child("driver")?["type"],
+                    sourceFile: src?["file"], sourceDev: src?["dev"], sourcePool: src?["pool"], sourceVolume: src?["volume"],
+                    targetDev: target, targetBus: c.child("target")?["bus"], readonly: c.child("readonly") != nil,
+                    bootOrder: XMLNumber.parse(c.child("boot")?["order"]))
+    }
+
+    static func interface(_ c: XElement) -> Interface {
+        let src = c.child("source")
+        return Interface(type: c["type"] ?? "network", mac: c.child("mac")?["address"],
+                         sourceNetwork: src?["network"], sourceBridge: src?["bridge"],
+                         model: c.child("model")?["type"], targetDev: c.child("target")?["dev"])
+    }
+
+    static func graphics(_ c: XElement) throws -> Graphics {
+        guard let t = c["type"] else { throw XMLError("<graphics> lacks type") }
+        return Graphics(type: t, port: XMLNumber.parse(c["port"]), autoport: XMLNumber.bool(c["autoport"]), listen: c["listen"],
+                        listens: c.all("listen").map { Listen(type: $0["type"] ?? "address", address: $0["address"], network: $0["network"]) },
+                        passwd: c["passwd"])
+    }
+
+    static func hostdev(_ c: XElement) throws -> Hostdev {
+        let type = c["type"] ?? ""
+        let src = c.child("source")
+        var source = HostdevSource.other(type)
+        if type == "pci", let a = src?.child("address") {
+            guard let dom: UInt16 = XMLNumber.parse(a["domain"] ?? "0"), let bus: UInt8 = XMLNumber.parse(a["bus"]),
+                  let slot: UInt8 = XMLNumber.parse(a["slot"]), let fn: UInt8 = XMLNumber.parse(a["function"]) else {
+                throw XMLError("<hostdev type='pci'>: bad source address")
+            }
+            source = .pci(domain: dom, bus: bus, slot: slot, function: fn)
+        } else if type == "usb", let v = src?.child("vendor")?["id"], let p = src?.child("product")?["id"] {
+            guard let vv: UInt16 = XMLNumber.parse(v), let pp: UInt16 = XMLNumber.parse(p) else {
+                throw XMLError("<hostdev type='usb'>: bad vendor/product id")
+            }
+            source = .usb(vendor: vv, product: pp)
+        }
+        return Hostdev(mode: c["mode"] ?? "subsystem", managed: XMLNumber.bool(c["managed"]), source: source)
+    }
+
+    static func char(_ c: XElement) -> CharDevice {
+        CharDevice(type: c["type"] ?? "pty", targetType: c.child("target")?["type"], targetPort: XMLNumber.parse(c.child("target")?["port"]))
+    }
+}
+
+// MARK: Render
+
+extension Domain {
+    public func xml() -> String { element().render() }
+
+    static func kib(_ bytes: UInt64) -> String { String(bytes / 1024) }
+
+    public func element() -> XElement {
+        var r = XElement("domain", [("type", type), ("id", id.map(String.init))])
+        r.addText("name", name)
+        r.addText("uuid", uuid)
+        r.addText("title", title)
+        r.addText("description", description)
+        if !metadata.isEmpty { r.children.append(XElement("metadata", children: metadata)) }
+        if let m = maxMemory {
+            r.addText("maxMemory", Domain.kib(m), [("slots", maxMemorySlots.map(String.init)), ("unit", "KiB")])
+        }
+        r.addText("memory", Domain.kib(memory), [("unit", "KiB")])
+        r.addText("currentMemory", currentMemory.map(Domain.kib), [("unit", "KiB")])
+        r.addText("vcpu", String(vcpu.count), [("placement", vcpu.placement), ("current", vcpu.current.map(String.init))])
+        var o = XElement("os", [("firmware", os.firmware)])
+        o.addText("type", os.type, [("arch", os.arch), ("machine", os.machine)])
+        if let l = os.loader {
+            o.children.append(XElement("loader", [("readonly", l.readonly.map { $0 ? "yes" : "no" }),
+                                                  ("secure", l.secure.map { $0 ? "yes" : "no" }), ("type", l.type)],
+                                       text: l.path ?? ""))
+        }
+        o.addText("nvram", os.nvram)
+        for b in os.boot { o.children.append(XElement("boot", [("dev", b)])) }
+        r.children.append(o)
+        if !features.isEmpty { r.children.append(XElement("features", children: features.map { XElement($0) })) }
+        if let c = cpu {
+            var e = XElement("cpu", [("mode", c.mode), ("match", c.match), ("check", c.check)])
+            e.addText("model", c.model)
+            r.children.append(e)
+        }
+        if let c = clockOffset { r.children.append(XElement("clock", [("offset", c)])) }
+        r.addText("on_poweroff", onPoweroff)
+        r.addText("on_reboot", onReboot)
+        r.addText("on_crash", onCrash)
+        r.children.append(devices.element())
+        return r
+    }
+}
+
+extension Domain.Disk {
+    public func element() -> XElement {
+        var e = XElement("disk", [("type", type), ("device", device)])
+        if driverName != nil || driverType != nil { e.children.append(XElement("driver", [("name", driverName), ("type", driverType)])) }
+        if sourceFile != nil || sourceDev != nil || sourcePool != nil || sourceVolume != nil {
+            e.children.append(XElement("source", [("file", sourceFile), ("dev", sourceDev), ("pool", sourcePool), ("volume", sourceVolume)]))
+        }
+        e.children.append(XElement("target", [("dev", targetDev), ("bus", targetBus)]))
+        if readonly { e.children.append(XElement("readonly")) }
+        if let b = bootOrder { e.children.append(XElement("boot", [("order", String(b))])) }
+        return e
+    }
+    public func xml() -> String { element().render() }
+}
+
+extension Domain.Interface {
+    public func element() -> XElement {
+        var e = XElement("interface", [("type", type)])
+        if let m = mac { e.children.append(XElement("mac", [("address", m)])) }
+        if sourceNetwork != nil || sourceBridge != nil {
+            e.children.append(XElement("source", [("network", sourceNetwork), ("bridge", sourceBridge)]))
+        }
+        if let t = targetDev { e.children.append(XElement("target", [("dev", t)])) }
+        if let m = model { e.children.append(XElement("model", [("type", m)])) }
+        return e
+    }
+    public func xml() -> String { element().render() }
+}
+
+extension Domain.Graphics {
+    public func element() -> XElement {
+        var e = XElement("graphics", [("type", type), ("port", port.map(String.init)),
+                                      ("autoport", autoport.map { $0 ? "yes" : "no" }), ("listen", listen), ("passwd", passwd)])
+        for l in listens { e.children.append(XElement("listen", [("type", l.type), ("address", l.address), ("network", l.network)])) }
+        return e
+    }
+}
+
+extension Domain.Hostdev {
+    public func element() -> XElement {
+        var typeName: String
+        var src = XElement("source")
+        switch source {
+        case let .pci(d, b, s, f):
+            typeName = "pci"
+            src.children.append(XElement("address", [("domain", XMLNumber.hex(d, width: 4)), ("bus", XMLNumber.hex(b, width: 2)),
+                                                     ("slot", XMLNumber.hex(s, width: 2)), ("function", XMLNumber.hex(f, width: 1))]))
+        case let .usb(v, p):
+            typeName = "usb"
+            src.children.append(XElement("vendor", [("id", XMLNumber.hex(v, width: 4))]))
+            src.children.append(XElement("product", [("id", XMLNumber.hex(p, width: 4))]))
+        case let .other(t):
+            typeName = t
+        }
+        return XElement("hostdev", [("mode", mode), ("type", typeName), ("managed", managed.map { $0 ? "yes" : "no" })], children: [src])
+    }
+    public func xml() -> String { element().render() }
+}
+
+extension Domain.CharDevice {
+    func element(_ kind: String) -> XElement {
+        var e = XElement(kind, [("type", type)])
+        if targetType != nil || targetPort != nil {
+            e.children.append(XElement("target", [("type", targetType), ("port", targetPort.map(String.init))]))
+        }
+        return e
+    }
+}
+
+extension Domain.Devices {
+    public func element() -> XElement {
+        var d = XElement("devices")
+        d.addText("emulator", emulator)
+        for x in disks { d.children.append(x.element()) }
+        for c in controllers {
+            d.children.append(XElement("controller", [("type", c.type), ("index", c.index.map(String.init)), ("model", c.model)]))
+        }
+        for x in interfaces { d.children.append(x.element()) }
+        for s in serials { d.children.append(s.element("serial")) }
+        for s in consoles { d.children.append(s.element("console")) }
+        for i in inputs { d.children.append(XElement("input", [("type", i.type), ("bus", i.bus)])) }
+        for g in graphics { d.children.append(g.element()) }
+        for v in videos {
+            d.children.append(XElement("video", children: [XElement("model", [("type", v.model), ("vram", v.vram.map(String.init)),
+                                                                             ("heads", v.heads.map(String.init))])]))
+        }
+        for h in hostdevs { d.children.append(h.element()) }
+        if let m = memballoon { d.children.append(XElement("memballoon", [("model", m)])) }
+        return d
+    }
+}
