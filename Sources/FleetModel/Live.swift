@@ -3,7 +3,7 @@
 
 /// The kinds of object fleet manages, as they appear in plans, `--target KIND/NAME` and ownership marks.
 public enum ObjectKind: String, Hashable, Codable, Sendable, CaseIterable, Comparable {
-    case pool, volume, image, network, vm, device, snapshot
+    case pool, image, volume, network, vm, snapshot, device
     public static func < (a: ObjectKind, b: ObjectKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
@@ -141,11 +141,11 @@ public struct LiveDomain: Hashable, Codable, Sendable {
     public var config: DomainConfig
     /// The running definition, when the domain is active.
     public var live: DomainConfig?
-    public var snapshots: [String]
+    public var snapshots: [LiveSnapshot]
     public var hasManagedSave: Bool
 
     public init(name: String, uuid: String, id: Int? = nil, state: DomainRunState, persistent: Bool = true,
-                autostart: Bool = false, config: DomainConfig, live: DomainConfig? = nil, snapshots: [String] = [],
+                autostart: Bool = false, config: DomainConfig, live: DomainConfig? = nil, snapshots: [LiveSnapshot] = [],
                 hasManagedSave: Bool = false) {
         self.name = name; self.uuid = uuid; self.id = id; self.state = state; self.persistent = persistent
         self.autostart = autostart; self.config = config; self.live = live; self.snapshots = snapshots
@@ -153,6 +153,23 @@ public struct LiveDomain: Hashable, Codable, Sendable {
     }
 
     public var owner: OwnerMark? { config.owner }
+}
+
+/// A domain snapshot. libvirt keeps no metadata on snapshots: fleet marks the ones it creates
+/// with a description `managed by fleet <name>` and only ever deletes those.
+public struct LiveSnapshot: Hashable, Codable, Sendable {
+    public var name: String
+    /// The fleet whose mark the description carries, if any.
+    public var fleet: String?
+    public init(name: String, fleet: String? = nil) { self.name = name; self.fleet = fleet }
+
+    public static func description(fleet: String) -> String { "managed by fleet \(fleet)" }
+    /// Reads the fleet name back from a snapshot description fleet wrote.
+    public static func fleet(fromDescription d: String?) -> String? {
+        guard let d, d.hasPrefix("managed by fleet ") else { return nil }
+        let name = String(d.dropFirst("managed by fleet ".count))
+        return name.isEmpty ? nil : name
+    }
 }
 
 public struct LiveNetwork: Hashable, Codable, Sendable {

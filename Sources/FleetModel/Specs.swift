@@ -200,6 +200,15 @@ public struct ImageSpec: Hashable, Codable, Sendable {
     }
 
     public var isRemote: Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
+
+    /// The pool volume holding the image on each host that needs it. With a checksum the name
+    /// carries its first 12 hex digits, so a new image version is a new volume: overlays backed
+    /// by the old one keep working until their VMs are reimaged.
+    public var volumeName: String {
+        let ext = (format ?? .qcow2).fileExtension
+        if let sha256 { return "\(name)-\(sha256.prefix(12)).\(ext)" }
+        return "\(name).\(ext)"
+    }
 }
 
 // MARK: Devices

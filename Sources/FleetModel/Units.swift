@@ -12,6 +12,13 @@ public struct ByteSize: Hashable, Comparable, Codable, Sendable, CustomStringCon
 
     public static func < (a: ByteSize, b: ByteSize) -> Bool { a.bytes < b.bytes }
 
+    // Encoded as a plain number of bytes: what JSON consumers (jq, Prometheus exporters) expect.
+    public init(from decoder: Decoder) throws { bytes = try decoder.singleValueContainer().decode(UInt64.self) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(bytes)
+    }
+
     private static let units: [(String, UInt64)] = [
         ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10),
         ("TB", 1_000_000_000_000), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1000),

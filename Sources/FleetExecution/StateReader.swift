@@ -1,0 +1,146 @@
+import Dispatch
+import FleetMapping
+import FleetModel
+import Libvirt
+
+/// Reads hosts into `LiveState`: one bulk listing per object kind and one XML read per object
+/// (two for a running domain: its persistent and its live definition), hosts concurrently.
+public struct StateReader: Sendable {
+    /// The fleet whose ledger says what it owns; nil reads every fleet's ledger (for `fleet show`).
+    public var fleet: String?
+    public var timeout: Double
+    /// Also read what only `fleet show` displays (DHCP leases, guest addresses).
+    public var detail: Bool
+
+    public init(fleet: String?, timeout: Double = 10, detail: Bool = false) {
+        self.fleet = fleet; self.timeout = timeout; self.detail = detail
+    }
+
+    /// Reads every host concurrently. A host that cannot be read gets `error` set; the others are unaffected.
+    public func read(hosts: [HostSpec]) -> LiveState {
+        let results = ResultBox<LiveHost>(count: hosts.count)
+        DispatchQueue.concurrentPerform(iterations: hosts.count) { i in
+            results.set(i, read(host: hosts[i]))
+        }
+        return LiveState(hosts: results.values.map { $0! })
+    }
+
+    public func read(host: HostSpec) -> LiveHost {
+        do {
+            let conn = try Connection(uri: host.uri, timeout: timeout)
+            return try read(host: host, connection: conn)
+        } catch {
+            return LiveHost(name: host.name, uri: host.uri, error: "\(error)")
+        }
+    }
+
+    public func read(host: HostSpec, connection conn: Connection) throws -> LiveHost {
+        var out = LiveHost(name: host.name, uri: host.uri)
+        out.info = try hostInfo(conn)
+
+        // Domains first: the ledger among them says which networks, pools and volumes we own.
+        let ledgerName = fleet.map { LedgerMapping.domainName(fleet: $0) }
+        var ledger: [String: OwnerMark] = [:]
+        var domains: [Domain] = []
+        for d in try conn.listAllDomains() {
+            let name = d.name
+            if name == ledgerName || (ledgerName == nil && name.hasPrefix("fleet-ledger-")) {
+                for e in try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive)) { ledger["\(e.mark.kind.rawValue):\(e.object)"] = e.mark }
+            } else if !name.hasPrefix("fleet-ledger-") {
+                domains.append(d)
+            }
+        }
+        out.domains = try domains.map(readDomain).sorted { $0.name < $1.name }
+
+        out.networks = try conn.listAllNetworks().map { n in
+            // The persistent definition; the test driver knows no INACTIVE flag for networks.
+            let xml = try (try? n.xmlDesc(inactive: true)) ?? n.xmlDesc()
+            let spec = try NetworkMapping.spec(fromXML: xml)
+            let active = try n.isActive
+            var leases: [String] = []
+            if detail && active {
+                leases = ((try? n.dhcpLeases()) ?? []).map { "\($0.ip)/\($0.prefix) \($0.mac)" + ($0.hostname.map { " \($0)" } ?? "") }
+            }
+            return try LiveNetwork(name: n.name, uuid: n.uuidString, active: active, persistent: n.isPersistent,
+                               autostart: try n.autostart(), spec: spec, owner: ledger["network:\(n.name)"], activeLeases: leases)
+        }.sorted { $0.name < $1.name }
+
+        var volumes: [LiveVolume] = []
+        out.pools = try conn.listAllStoragePools().map { p in
+            let name = p.name
+            let parsed = try PoolMapping.spec(fromXML: p.xmlDesc(inactive: false))
+            let active = try p.isActive
+            if active {
+                for v in try p.listAllVolumes() {
+                    var lv = try VolumeMapping.volume(fromXML: v.xmlDesc(), pool: name)
+                    lv.owner = ledger["volume:\(name)/\(lv.name)"] ?? ledger["image:\(name)/\(lv.name)"]
+                    volumes.append(lv)
+                }
+            }
+            return try LivePool(name: name, uuid: p.uuidString, active: active, autostart: try p.autostart(), spec: parsed.spec,
+                            capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
+                            owner: ledger["pool:\(name)"])
+        }.sorted { $0.name < $1.name }
+        out.volumes = volumes.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }
+
+        // Passthrough devices present on the host; a driver that cannot list them leaves this unknown.
+        if let pci = try? conn.listAllNodeDevices(capability: .pciDevice), let usb = try? conn.listAllNodeDevices(capability: .usbDevice) {
+            out.nodeDevices = (pci + usb).compactMap { try? NodeDeviceMapping.kind(fromXML: $0.xmlDesc()) }
+        }
+        return out
+    }
+
+    func readDomain(_ d: Domain) throws -> LiveDomain {
+        let info = try d.info()
+        let state = Self.state(info.state)
+        let config = try DomainMapping.config(fromXML: d.xmlDesc(flags: .inactive))
+        var live: DomainConfig?
+        if state.isActive {
+            live = try DomainMapping.config(fromXML: d.xmlDesc())
+            if detail {
+                // Guest addresses from the network's DHCP leases, for display.
+                let ifaces = (try? d.interfaceAddresses(source: .lease)) ?? []
+                for (i, nic) in (live?.nics ?? []).enumerated() {
+                    let addrs = ifaces.filter { $0.mac == nic.mac?.description }.flatMap { $0.addresses.map { "\($0.address)/\($0.prefix)" } }
+                    live?.nics[i].addresses = addrs
+                }
+            }
+        }
+        let snapshots = try d.listAllSnapshots().map { s -> LiveSnapshot in
+            try liveSnapshot(fromXML: s.xmlDesc())
+        }.sorted { $0.name < $1.name }
+        return try LiveDomain(name: d.name, uuid: d.uuidString, id: d.id.map(Int.init), state: state, persistent: d.isPersistent,
+                          autostart: (try? d.autostart()) ?? false, config: config, live: live, snapshots: snapshots,
+                          hasManagedSave: (try? d.hasManagedSave) ?? false)
+    }
+
+    func hostInfo(_ conn: Connection) throws -> HostInfo {
+        let n = try conn.nodeInfo()
+        return HostInfo(hostname: try conn.hostname, cpuModel: n.model, cpus: Int(n.cpus), mhz: Int(n.mhz), sockets: Int(n.sockets),
+                        cores: Int(n.cores), threads: Int(n.threads), memory: .kib(n.memoryKiB),
+                        libvirtVersion: try conn.libVersion, hypervisor: try conn.hypervisorType,
+                        hypervisorVersion: try conn.hypervisorVersion)
+    }
+
+    static func state(_ s: DomainState) -> DomainRunState {
+        switch s {
+        case .running: return .running
+        case .blocked: return .blocked
+        case .paused: return .paused
+        case .shutdown: return .shutdown
+        case .shutoff: return .shutoff
+        case .crashed: return .crashed
+        case .pmSuspended: return .pmsuspended
+        case .noState: return .unknown
+        }
+    }
+}
+
+/// Results written from `concurrentPerform` workers, each to its own slot.
+final class ResultBox<T>: @unchecked Sendable {
+    private let lock = DispatchQueue(label: "fleet.results")
+    private var storage: [T?]
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: T) { lock.sync { storage[i] = v } }
+    var values: [T?] { lock.sync { storage } }
+}

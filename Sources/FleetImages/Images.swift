@@ -1,2 +1,0 @@
-import FleetModel
-import Guestfs

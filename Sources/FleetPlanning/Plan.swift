@@ -1,0 +1,146 @@
+import FleetModel
+
+/// What will happen to one object. The classes are documented in docs/planning.md.
+public enum Action: String, Hashable, Codable, Sendable, CaseIterable {
+    case create
+    /// Applied in place; a running guest does not notice (or notices only the hotplug itself).
+    case update
+    /// Written to the persistent config; takes effect at the next boot. apply restarts only with --allow-restart.
+    case updateRestart = "update-restart"
+    /// Destroy and recreate. Destructive: apply needs --allow-destroy.
+    case replace
+    case delete
+    case start
+    case stop
+    case migrate
+    /// Take an existing unmanaged object under management (--adopt): writes the ownership mark.
+    case adopt
+    /// A change fleet will not make; `reason` says why. Never attempted.
+    case refused
+}
+
+/// `kind/name`, as `--target` accepts. Volume names are `pool/volume`, snapshot names `vm/snapshot`.
+public struct ObjectRef: Hashable, Codable, Sendable, Comparable, CustomStringConvertible {
+    public var kind: ObjectKind
+    public var name: String
+    public init(_ kind: ObjectKind, _ name: String) { self.kind = kind; self.name = name }
+    public var description: String { "\(kind.rawValue)/\(name)" }
+    public static func < (a: ObjectRef, b: ObjectRef) -> Bool { (a.kind, a.name) < (b.kind, b.name) }
+
+    public init?(parsing text: String) {
+        guard let slash = text.firstIndex(of: "/"), let kind = ObjectKind(rawValue: String(text[..<slash])) else { return nil }
+        let name = String(text[text.index(after: slash)...])
+        guard !name.isEmpty else { return nil }
+        self.init(kind, name)
+    }
+}
+
+public struct AttributeChange: Hashable, Codable, Sendable {
+    public var name: String
+    public var before: String?
+    public var after: String?
+    /// Redacted as `(sensitive)` by every renderer.
+    public var sensitive: Bool
+    public init(_ name: String, before: String?, after: String?, sensitive: Bool = false) {
+        self.name = name; self.before = before; self.after = after; self.sensitive = sensitive
+    }
+}
+
+/// A machine-readable instruction for the executor. Details not carried here come from the
+/// plan's desired fleet (specs by name) and from the live object at apply time.
+public enum Step: Hashable, Codable, Sendable {
+    case definePool, buildPool, startPool, undefinePool
+    case createVolume, resizeVolume(ByteSize), deleteVolume
+    case uploadImage
+    case defineNetwork, startNetwork, restartNetwork, undefineNetwork
+    case addLease(DHCPLease), removeLease(DHCPLease)
+    /// Render the desired domain and define it (new, or the persistent config of an existing one, keeping its UUID).
+    /// When a change has this step, its hotplug steps below apply to the running guest only: the
+    /// new definition already holds them.
+    case defineDomain
+    case startDomain, stopDomain, undefineDomain
+    /// Shut down and start again so the persistent config takes effect (only with --allow-restart).
+    case restartDomain
+    case setVcpus(Int, live: Bool)
+    case setMemory(ByteSize, live: Bool)
+    case attachDisk(name: String, live: Bool)
+    case attachInterface(MACAddress, live: Bool)
+    case detachInterface(MACAddress, live: Bool)
+    case attachHostdev(DeviceKind, live: Bool)
+    case detachHostdev(DeviceKind, live: Bool)
+    case createSnapshot(String), deleteSnapshot(String)
+    case migrate(toHost: String, live: Bool)
+    case setAutostart(Bool)
+    case writeOwnerMark
+}
+
+public struct Change: Hashable, Codable, Sendable {
+    public var object: ObjectRef
+    public var action: Action
+    public var attributes: [AttributeChange]
+    /// For display only: apply decides from `action` and `steps`, never from this text.
+    public var reason: String
+    public var steps: [Step]
+    /// Loses data (a disk, a VM): apply needs --allow-destroy.
+    public var destructive: Bool
+    /// The VM a volume or snapshot belongs to, so `--target vm/NAME` includes them.
+    public var parent: ObjectRef?
+
+    public init(_ object: ObjectRef, _ action: Action, attributes: [AttributeChange] = [], reason: String,
+                steps: [Step] = [], destructive: Bool = false, parent: ObjectRef? = nil) {
+        self.object = object; self.action = action; self.attributes = attributes; self.reason = reason
+        self.steps = steps; self.destructive = destructive; self.parent = parent
+    }
+}
+
+public struct HostPlan: Hashable, Codable, Sendable {
+    public var host: String
+    public var uri: String
+    /// Set when the host could not be read; the host then has no changes.
+    public var error: String?
+    public var changes: [Change]
+    public init(host: String, uri: String, error: String? = nil, changes: [Change] = []) {
+        self.host = host; self.uri = uri; self.error = error; self.changes = changes
+    }
+}
+
+public struct PlanSummary: Hashable, Codable, Sendable {
+    public var create = 0, updateLive = 0, updateRestart = 0, replace = 0, delete = 0, migrate = 0, refused = 0
+    public var total: Int { create + updateLive + updateRestart + replace + delete + migrate + refused }
+    public var actionable: Int { total - refused }
+}
+
+/// A plan: a pure function of desired and live state (see `Planner.plan`). Codable so that
+/// `fleet plan --out FILE` can save it and `fleet apply FILE` can run exactly it.
+public struct Plan: Hashable, Codable, Sendable {
+    public var fleet: String
+    public var hosts: [HostPlan]
+    /// What the plan was computed for, so a saved plan is applied against the same intent.
+    public var desired: Fleet
+    /// A fingerprint of the live state the plan was computed from (set by the caller).
+    public var liveFingerprint: String?
+
+    public init(fleet: String, hosts: [HostPlan], desired: Fleet, liveFingerprint: String? = nil) {
+        self.fleet = fleet; self.hosts = hosts; self.desired = desired; self.liveFingerprint = liveFingerprint
+    }
+
+    public var changes: [Change] { hosts.flatMap(\.changes) }
+    public var hasErrors: Bool { hosts.contains { $0.error != nil } }
+    public var isEmpty: Bool { changes.isEmpty }
+
+    public var summary: PlanSummary {
+        var s = PlanSummary()
+        for c in changes {
+            switch c.action {
+            case .create: s.create += 1
+            case .update, .start, .stop, .adopt: s.updateLive += 1
+            case .updateRestart: s.updateRestart += 1
+            case .replace: s.replace += 1
+            case .migrate: s.migrate += 1
+            case .delete: s.delete += 1
+            case .refused: s.refused += 1
+            }
+        }
+        return s
+    }
+}

@@ -1,0 +1,85 @@
+import FleetModel
+
+/// Text rendering of a plan, Terraform-like. Pure: the CLI decides where it goes and whether colour is on.
+public struct PlanRenderer: Sendable {
+    public var color: Bool
+    public init(color: Bool = false) { self.color = color }
+
+    public static func marker(_ a: Action) -> String {
+        switch a {
+        case .create: return "+"
+        case .update, .start, .stop, .adopt, .migrate: return "~"
+        case .updateRestart: return "!"
+        case .replace: return "±"
+        case .delete: return "-"
+        case .refused: return "x"
+        }
+    }
+
+    public static func label(_ a: Action) -> String {
+        switch a {
+        case .create: return "create"
+        case .update: return "update in place"
+        case .updateRestart: return "update, needs restart"
+        case .replace: return "replace"
+        case .delete: return "delete"
+        case .start: return "start"
+        case .stop: return "stop"
+        case .migrate: return "migrate"
+        case .adopt: return "adopt"
+        case .refused: return "refused"
+        }
+    }
+
+    func paint(_ s: String, _ a: Action) -> String {
+        guard color else { return s }
+        let code: String
+        switch a {
+        case .create: code = "32"
+        case .update, .start, .stop, .adopt, .migrate: code = "33"
+        case .updateRestart: code = "35"
+        case .replace, .delete: code = "31"
+        case .refused: code = "1;31"
+        }
+        return "\u{1B}[\(code)m\(s)\u{1B}[0m"
+    }
+
+    public static func summaryLine(_ s: PlanSummary) -> String {
+        var parts = ["\(s.create) to create", "\(s.updateLive) to update live", "\(s.updateRestart) need restart",
+                     "\(s.replace) to replace", "\(s.delete) to delete"]
+        if s.migrate > 0 { parts.append("\(s.migrate) to migrate") }
+        parts.append("\(s.refused) refused")
+        return parts.joined(separator: ", ")
+    }
+
+    public func render(_ plan: Plan) -> String {
+        var out = "fleet \(plan.fleet): " + Self.summaryLine(plan.summary) + "\n"
+        for h in plan.hosts {
+            out += "\nhost \(h.host) (\(h.uri))"
+            if let e = h.error {
+                out += "\n  " + (color ? "\u{1B}[1;31merror:\u{1B}[0m " : "error: ") + e + "\n"
+                continue
+            }
+            if h.changes.isEmpty {
+                out += ": no changes\n"
+                continue
+            }
+            out += "\n"
+            for c in h.changes {
+                let head = "  \(Self.marker(c.action)) \(c.object)  \(Self.label(c.action))" + (c.destructive ? " (destroys data)" : "")
+                out += paint(head, c.action) + "\n"
+                out += "      # \(c.reason)\n"
+                for a in c.attributes {
+                    let before = a.sensitive && a.before != nil ? "(sensitive)" : (a.before ?? "")
+                    let after = a.sensitive && a.after != nil ? "(sensitive)" : (a.after ?? "")
+                    switch (a.before, a.after) {
+                    case (nil, _?): out += "      \(a.name): \(after)\n"
+                    case (_?, nil): out += "      \(a.name): \(before) → (removed)\n"
+                    default: out += "      \(a.name): \(before) → \(after)\n"
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
