@@ -1,0 +1,353 @@
+import FleetModel
+
+extension Assembly {
+    struct DiskDraft { var spec: DiskSpec; var loc: SourceLocation; var nameLoc: SourceLocation }
+    struct NICDraft {
+        var network: String
+        var model: NICModel
+        var mac: Located<MACAddress>?
+        var ip: Located<IPv4Address>?
+        var loc: SourceLocation
+    }
+    struct VMDraft {
+        var group: String
+        var loc: SourceLocation
+        var count: Int?
+        var spec: VMSpec
+        var nics: [NICDraft] = []
+        var hostdevs: [Located<String>] = []
+        var portLoc: SourceLocation?
+    }
+
+    private func unknown(_ kind: String, _ name: String, at v: Located<String>, label: String, among: some Collection<String>) {
+        var msg = "\(label): unknown \(kind) \"\(name)\""
+        if let s = EditDistance.suggestion(for: name, among: Array(among)) { msg += "; did you mean \"\(s)\"?" }
+        session.error(msg, at: v.loc)
+    }
+
+    private func checkHosts(_ refs: [Located<String>], known: [String: HostSpec]) {
+        for (i, r) in refs.enumerated() where known[r.value] == nil {
+            unknown("host", r.value, at: r, label: "hosts[\(i)]", among: known.keys)
+        }
+    }
+
+    private func placed(_ objectHosts: [String]?, on host: String) -> Bool { objectHosts?.contains(host) ?? true }
+
+    mutating func assemble(defaultName: String) -> Fleet? {
+        var name = fleetName?.value ?? defaultName
+        if fleetName == nil, !ObjectName.isValid(defaultName) {
+            session.error("the fleet name defaults to the directory name \"\(defaultName.truncated(70))\", which is not a valid name; set fleet: NAME in a manifest", at: nil)
+            name = "fleet"
+        }
+        var hostSpecs: [String: HostSpec] = [:]
+        for (n, h) in hosts { hostSpecs[n] = h.value }
+        if hostSpecs.isEmpty { hostSpecs[Fleet.defaultHost.name] = Fleet.defaultHost }
+        let soleHost = hostSpecs.count == 1 ? hostSpecs.keys.first : nil
+
+        // Pools, networks, images, devices: references.
+        for p in pools.values { checkHosts(p.hostRefs, known: hostSpecs) }
+        for n in networks.values { checkHosts(n.hostRefs, known: hostSpecs) }
+        let solePool = pools.count == 1 ? pools.keys.first : nil
+        for key in images.keys.sorted() {
+            var img = images[key]!
+            checkHosts(img.hostRefs, known: hostSpecs)
+            if let r = img.poolRef {
+                if pools[r.value] == nil { unknown("pool", r.value, at: r, label: "pool", among: pools.keys) }
+            } else if let p = solePool {
+                img.spec.pool = p
+            } else {
+                session.error("image \"\(key)\": pool: is required (the fleet has \(pools.count) pools)", at: img.loc)
+            }
+            images[key] = img
+        }
+        for key in devices.keys.sorted() {
+            var d = devices[key]!
+            if let r = d.hostRef {
+                if hostSpecs[r.value] == nil { unknown("host", r.value, at: r, label: "host", among: hostSpecs.keys) }
+            } else if let h = soleHost {
+                d.spec.host = h
+            } else {
+                session.error("device \"\(key)\": host: is required (the fleet has \(hostSpecs.count) hosts)", at: d.loc)
+            }
+            devices[key] = d
+        }
+
+        // VMs: profiles, decoding, per-VM checks.
+        var drafts: [VMDraft] = []
+        for group in vmOrder {
+            guard let raw = vms[group] else { continue }
+            if let d = decodeVM(group, raw, hosts: hostSpecs, soleHost: soleHost, solePool: solePool) { drafts.append(d) }
+        }
+
+        // Expansion and name collisions.
+        var expanded: [(vm: VMSpec, draft: VMDraft)] = []
+        var owners: [String: (group: String, loc: SourceLocation)] = [:]
+        for d in drafts { owners[d.group] = (d.group, d.loc) }
+        for d in drafts {
+            let names = d.count.map { n in (1...n).map { "\(d.group)-\($0)" } } ?? [d.group]
+            for vmName in names {
+                if vmName != d.group, let other = owners[vmName] {
+                    let otherLoc: SourceLocation = other.loc
+                    session.error("vm \"\(d.group)\" with count: \(d.count ?? 1) expands to \"\(vmName)\", which is also defined at \(otherLoc)", at: d.loc)
+                    continue
+                }
+                owners[vmName] = (d.group, d.loc)
+                var vm = d.spec
+                vm.name = vmName
+                vm.group = d.group
+                vm.networks = d.nics.enumerated().map { i, nic in
+                    NICSpec(network: nic.network, model: nic.model,
+                            mac: nic.mac?.value ?? MACAddress.stable(for: "\(name)/\(vmName)/\(i)"), ip: nic.ip?.value)
+                }
+                expanded.append((vm, d))
+                sourceMap.record(.vm, vmName, d.loc)
+            }
+        }
+        expanded.sort { $0.vm.name < $1.vm.name }
+
+        // Cross-VM checks: MACs, IPs, devices, console ports.
+        var macs: [MACAddress: String] = [:]
+        var ips: [String: [IPv4Address: String]] = [:]
+        var deviceUsers: [String: String] = [:]
+        var ports: [String: [Int: String]] = [:]
+        var leases: [String: [DHCPLease]] = [:]
+        for (vm, d) in expanded {
+            let sameGroupHint = d.count != nil ? " (count: gives every instance the same value; declare the VMs separately)" : ""
+            for (i, nic) in vm.networks.enumerated() {
+                let nd = d.nics[i]
+                if let other = macs[nic.mac] {
+                    let hint = vms[other] == nil && d.count != nil && nd.mac != nil ? sameGroupHint : ""
+                    session.error("networks[\(i)].mac: \(nic.mac) is already used by vm \"\(other)\"\(hint)", at: nd.mac?.loc ?? nd.loc)
+                } else { macs[nic.mac] = vm.name }
+                guard let ip = nd.ip, let net = networks[nic.network]?.spec else { continue }
+                guard let subnet = net.subnet else {
+                    session.error("networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address", at: ip.loc)
+                    continue
+                }
+                if !subnet.containsHost(ip.value) {
+                    session.error("networks[\(i)].ip: \(ip.value) is not a host address of network \"\(net.name)\" (\(subnet))", at: ip.loc)
+                } else if ip.value == net.effectiveGateway {
+                    session.error("networks[\(i)].ip: \(ip.value) is the gateway of network \"\(net.name)\"", at: ip.loc)
+                } else if let other = ips[net.name]?[ip.value] {
+                    let hint = owners[other]?.group == d.group && d.count != nil ? sameGroupHint : ""
+                    session.error("networks[\(i)].ip: \(ip.value) is already assigned to vm \"\(other)\"\(hint)", at: ip.loc)
+                } else {
+                    ips[net.name, default: [:]][ip.value] = vm.name
+                    leases[net.name, default: []].append(DHCPLease(mac: nic.mac, name: vm.name, ip: ip.value))
+                }
+            }
+            for (i, h) in d.hostdevs.enumerated() {
+                guard devices[h.value] != nil else { continue }
+                if let other = deviceUsers[h.value], other != vm.name {
+                    let hint = owners[other]?.group == d.group && d.count != nil ? " (count: gives every instance the same device)" : ""
+                    session.error("hostdevs[\(i)]: device \"\(h.value)\" is already passed through to vm \"\(other)\"\(hint)", at: h.loc)
+                } else { deviceUsers[h.value] = vm.name }
+            }
+            if let port = vm.graphics?.port, let pl = d.portLoc {
+                if let other = ports[vm.host]?[port] {
+                    let hint = owners[other]?.group == d.group && d.count != nil ? " (count: gives every instance the same port; leave port: out for automatic ports)" : ""
+                    session.error("graphics.port: port \(port) on host \"\(vm.host)\" is already used by vm \"\(other)\"\(hint)", at: pl)
+                } else { ports[vm.host, default: [:]][port] = vm.name }
+            }
+        }
+
+        var netSpecs = networks.values.map(\.spec)
+        for i in netSpecs.indices { netSpecs[i].leases = (leases[netSpecs[i].name] ?? []).sorted() }
+        return Fleet(name: name,
+                     hosts: hostSpecs.values.sorted { $0.name < $1.name },
+                     pools: pools.values.map(\.spec).sorted { $0.name < $1.name },
+                     networks: netSpecs.sorted { $0.name < $1.name },
+                     images: images.values.map(\.spec).sorted { $0.name < $1.name },
+                     devices: devices.values.map(\.spec).sorted { $0.name < $1.name },
+                     vms: expanded.map(\.vm))
+    }
+
+    private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], soleHost: String?, solePool: String?) -> VMDraft? {
+        let what = "vm \"\(group)\""
+        var fields = raw.value.fields
+        if let pv = fields["profile"], let pname = session.name(pv) {
+            if let profile = profiles[pname] {
+                for (k, v) in profile.value.fields where fields[k] == nil { fields[k] = v }
+            } else {
+                unknown("profile", pname, at: Located(value: pname, loc: pv.loc), label: "profile", among: profiles.keys)
+            }
+        }
+        let o = Obj(fields: fields, loc: raw.loc, file: raw.value.file)
+        let count = o["count"].flatMap { session.int($0, 1...1000) }
+        if o["count"] != nil && count == nil { return nil }
+
+        // Host.
+        var host = ""
+        if let hv = o["host"], let h = session.name(hv) {
+            if hosts[h] == nil { unknown("host", h, at: Located(value: h, loc: hv.loc), label: "host", among: hosts.keys) }
+            host = h
+        } else if o["host"] == nil {
+            if let h = soleHost { host = h } else {
+                session.error("\(what): host: is required (the fleet has \(hosts.count) hosts)", at: raw.loc)
+            }
+        }
+
+        // Sizes and counts.
+        var memory = ByteSize(bytes: 0)
+        if let mv = o["memory"] { memory = session.size(mv) ?? memory } else {
+            session.error("\(what): memory: is required (in the VM or its profile)", at: raw.loc)
+        }
+        if memory.bytes == 0, let mv = o["memory"], session.scalar(mv, expected: "a size").flatMap({ ByteSize(parsing: $0) }) != nil {
+            session.error("memory: must be more than 0", at: mv.loc)
+        }
+        var spec = VMSpec(name: group, group: group, host: host, memory: memory)
+        spec.maxMemory = o["max_memory"].flatMap { session.size($0) }
+        if let mm = spec.maxMemory, memory > mm, let v = o["max_memory"] {
+            session.error("max_memory: \(mm) is less than memory \(memory)", at: v.loc)
+        }
+        spec.vcpus = o["vcpus"].flatMap { session.int($0, 1...4096) } ?? 1
+        spec.maxVcpus = o["max_vcpus"].flatMap { session.int($0, 1...4096) }
+        if let mv = spec.maxVcpus, spec.vcpus > mv, let v = o["max_vcpus"] {
+            session.error("max_vcpus: \(mv) is less than vcpus \(spec.vcpus)", at: v.loc)
+        }
+        spec.firmware = o["firmware"].flatMap { session.enumeration($0, Firmware.self) }
+        spec.virtType = o["virt_type"].flatMap { session.enumeration($0, VirtType.self) } ?? .kvm
+        spec.machine = o["machine"].flatMap { session.nonEmpty($0) }
+        spec.cdrom = o["cdrom"].flatMap { session.nonEmpty($0) }
+        spec.autostart = o["autostart"].flatMap { session.bool($0) }
+        spec.state = o["state"].flatMap { session.enumeration($0, PowerState.self) } ?? .running
+        spec.onHostChange = o["on_host_change"].flatMap { session.enumeration($0, HostChangePolicy.self) } ?? .migrate
+        spec.description = o["description"].flatMap { session.string($0) }
+        spec.customize = o["customize"].flatMap { decodeCustomize($0, what: "\(what) customize") }
+        if let cv = o["cloud_init"], let c = session.object(cv, Keys.cloudInit, what: "\(what) cloud_init") {
+            spec.cloudInit = CloudInitSpec(userData: c["user_data"].flatMap { session.existingFile($0) },
+                                           metaData: c["meta_data"].flatMap { session.existingFile($0) },
+                                           networkConfig: c["network_config"].flatMap { session.existingFile($0) })
+        }
+
+        var draft = VMDraft(group: group, loc: raw.loc, count: count, spec: spec)
+
+        // Disks.
+        if let dv = o["disks"] {
+            var seen: [String: SourceLocation] = [:]
+            for (i, item) in (session.list(dv) ?? []).enumerated() {
+                guard let d = session.object(item, Keys.disk, what: item.label) else { continue }
+                let diskName = d["name"].flatMap { session.name($0) } ?? "disk\(i)"
+                let nameLoc = d["name"]?.loc ?? item.loc
+                if let prev = seen[diskName] {
+                    session.error("\(item.label): duplicate disk name \"\(diskName)\" (first at \(prev))", at: nameLoc)
+                } else { seen[diskName] = nameLoc }
+                var disk = DiskSpec(name: diskName, pool: "")
+                var image: ImageDraft?
+                if let iv = d["image"], let iname = session.name(iv) {
+                    disk.image = iname
+                    image = images[iname]
+                    if image == nil { unknown("image", iname, at: Located(value: iname, loc: iv.loc), label: "\(item.label).image", among: images.keys) }
+                    else if !host.isEmpty, !placed(image!.spec.hosts, on: host) {
+                        session.error("\(item.label).image: image \"\(iname)\" is not placed on host \"\(host)\"", at: iv.loc)
+                    }
+                }
+                disk.size = d["size"].flatMap { session.size($0) }
+                if d["image"] == nil && d["size"] == nil {
+                    session.error("\(item.label): a blank disk needs size:", at: item.loc)
+                }
+                if let pv = d["pool"], let p = session.name(pv) {
+                    disk.pool = p
+                    if pools[p] == nil { unknown("pool", p, at: Located(value: p, loc: pv.loc), label: "\(item.label).pool", among: pools.keys) }
+                    else if !host.isEmpty, !placed(pools[p]!.spec.hosts, on: host) {
+                        session.error("\(item.label).pool: pool \"\(p)\" is not placed on host \"\(host)\"", at: pv.loc)
+                    }
+                } else if d["pool"] == nil {
+                    if let img = image, !img.spec.pool.isEmpty { disk.pool = img.spec.pool }
+                    else if let p = solePool { disk.pool = p }
+                    else if d["image"] == nil || image != nil {
+                        session.error("\(item.label): pool: is required (the fleet has \(pools.count) pools)", at: item.loc)
+                    }
+                }
+                disk.format = d["format"].flatMap { session.enumeration($0, DiskFormat.self) } ?? .qcow2
+                disk.bus = d["bus"].flatMap { session.enumeration($0, DiskBus.self) } ?? .virtio
+                if let cv = d["clone"] {
+                    if d["image"] == nil { session.error("\(item.label).clone: applies only to disks made from an image", at: cv.keyLoc) }
+                    disk.clone = session.enumeration(cv, CloneMode.self) ?? .overlay
+                }
+                draft.spec.disks.append(disk)
+            }
+        }
+
+        // NICs.
+        if let nv = o["networks"] {
+            for item in session.list(nv) ?? [] {
+                guard let n = session.object(item, Keys.nic, what: item.label), let netV = n["network"],
+                      let net = session.name(netV) else { continue }
+                if let nd = networks[net] {
+                    if !host.isEmpty, !placed(nd.spec.hosts, on: host) {
+                        session.error("\(item.label).network: network \"\(net)\" is not placed on host \"\(host)\"", at: netV.loc)
+                    }
+                } else {
+                    unknown("network", net, at: Located(value: net, loc: netV.loc), label: "\(item.label).network", among: networks.keys)
+                }
+                let model = n["model"].flatMap { session.enumeration($0, NICModel.self) } ?? .virtio
+                let mac = n["mac"].flatMap { v in session.mac(v).map { Located(value: $0, loc: v.loc) } }
+                let ip = n["ip"].flatMap { v in session.ipv4(v).map { Located(value: $0, loc: v.loc) } }
+                draft.nics.append(NICDraft(network: net, model: model, mac: mac, ip: ip, loc: item.loc))
+            }
+        }
+
+        // Console.
+        if let gv = o["graphics"] {
+            if case .scalar = gv.node, session.scalar(gv, expected: "none or a mapping") == "none" {
+                draft.spec.graphics = nil
+            } else if case .mapping = gv.node, let g = session.object(gv, Keys.graphics, what: "graphics") {
+                var spec = GraphicsSpec()
+                spec.type = g["type"].flatMap { session.enumeration($0, GraphicsType.self) } ?? .vnc
+                spec.listen = g["listen"].flatMap { session.nonEmpty($0) } ?? "127.0.0.1"
+                spec.port = g["port"].flatMap { session.int($0, 5900...65535) }
+                draft.portLoc = g["port"]?.loc
+                spec.password = g["password"].flatMap { session.secret($0) }
+                if ["0.0.0.0", "::", "[::]", "::0"].contains(spec.listen), g["password"] == nil {
+                    session.warning("graphics: \(spec.type.rawValue) listening on \(spec.listen) without a password exposes the console to the whole network", at: g["listen"]!.loc)
+                }
+                draft.spec.graphics = spec
+            } else if case .mapping = gv.node {
+            } else {
+                session.error("graphics: expected none or a mapping, found \(DecodeSession.describe(gv.node))", at: gv.loc)
+            }
+        }
+
+        // Passthrough devices.
+        var hasPCI: String?
+        if let hv = o["hostdevs"] {
+            for (i, item) in (session.list(hv) ?? []).enumerated() {
+                guard let dn = session.name(item) else { continue }
+                let ref = Located(value: dn, loc: item.loc)
+                if draft.hostdevs.contains(where: { $0.value == dn }) {
+                    session.error("hostdevs[\(i)]: device \"\(dn)\" is listed twice", at: item.loc)
+                    continue
+                }
+                guard let dev = devices[dn] else {
+                    unknown("device", dn, at: ref, label: "hostdevs[\(i)]", among: devices.keys)
+                    continue
+                }
+                if !host.isEmpty, !dev.spec.host.isEmpty, dev.spec.host != host {
+                    session.error("hostdevs[\(i)]: device \"\(dn)\" is on host \"\(dev.spec.host)\" but vm \"\(group)\" runs on \"\(host)\"", at: item.loc)
+                }
+                if dev.spec.kind.isPCI && hasPCI == nil { hasPCI = dn }
+                draft.hostdevs.append(ref)
+            }
+            draft.spec.hostdevs = draft.hostdevs.map(\.value)
+        }
+
+        // Snapshots.
+        if let sv = o["snapshots"] {
+            var names: [String] = []
+            for item in session.list(sv) ?? [] {
+                guard let s = session.name(item) else { continue }
+                if names.contains(s) { session.error("\(item.label): snapshot \"\(s)\" is listed twice", at: item.loc) } else { names.append(s) }
+            }
+            draft.spec.snapshots = names
+            if let pci = hasPCI, !names.isEmpty {
+                session.error("snapshots: libvirt cannot snapshot a domain with PCI passthrough (hostdev \"\(pci)\"); remove the snapshots or the device", at: sv.keyLoc)
+            }
+        }
+
+        if draft.spec.disks.isEmpty && draft.spec.cdrom == nil {
+            session.warning("\(what) has no disks and no cdrom: it has nothing to boot from", at: raw.loc)
+        }
+        return draft
+    }
+}

@@ -1,0 +1,431 @@
+import Foundation
+import FleetModel
+import Yams
+
+/// Where each named object of a loaded manifest was defined.
+public struct SourceMap: Sendable {
+    var objects: [ObjectKind: [String: SourceLocation]] = [:]
+    var hosts: [String: SourceLocation] = [:]
+    public init() {}
+
+    /// For VMs both the manifest key (`web`) and the expanded names (`web-1`) resolve.
+    public func location(of kind: ObjectKind, _ name: String) -> SourceLocation? { objects[kind]?[name] }
+    public func location(ofHost name: String) -> SourceLocation? { hosts[name] }
+
+    mutating func record(_ kind: ObjectKind, _ name: String, _ loc: SourceLocation) {
+        objects[kind, default: [:]][name] = loc
+    }
+}
+
+public struct ManifestLoadResult: Sendable {
+    /// nil when any diagnostic is an error.
+    public var fleet: Fleet?
+    /// Sorted by file, line, column, message.
+    public var diagnostics: [Diagnostic]
+    public var sourceMap: SourceMap
+    /// The manifest files read, in load order, as diagnostics name them.
+    public var files: [String]
+}
+
+/// Loads manifest directories and files into a `Fleet`. Offline: reads local files only.
+public struct ManifestLoader {
+    public init() {}
+
+    public func load(paths: [String]) -> ManifestLoadResult {
+        let session = DecodeSession()
+        var loader = Assembly(session: session)
+        let files = collectFiles(paths.isEmpty ? ["."] : paths, session: session)
+        for f in files {
+            guard let data = FileManager.default.contents(atPath: f.absolute) else {
+                session.error("cannot read file", at: SourceLocation(file: f.context.display, line: 1, column: 1))
+                continue
+            }
+            let parsed = YAMLSource.parse(data, file: f.context.display)
+            session.diagnostics += parsed.diagnostics
+            for doc in parsed.documents where !session.exhausted {
+                loader.add(document: doc, file: f.context)
+            }
+        }
+        var fleet: Fleet?
+        if !session.exhausted {
+            fleet = loader.assemble(defaultName: defaultFleetName(paths.isEmpty ? ["."] : paths))
+        }
+        let diagnostics = Array(Set(session.diagnostics)).sorted()
+        if diagnostics.hasErrors { fleet = nil }
+        return ManifestLoadResult(fleet: fleet, diagnostics: diagnostics, sourceMap: loader.sourceMap,
+                                  files: files.map(\.context.display))
+    }
+
+    struct ManifestFile { let absolute: String; let context: FileContext }
+
+    private func absolute(_ path: String) -> String {
+        let p = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return URL(fileURLWithPath: p).standardizedFileURL.path
+    }
+
+    private func collectFiles(_ paths: [String], session: DecodeSession) -> [ManifestFile] {
+        var result: [ManifestFile] = []
+        var seen = Set<String>()
+        func add(_ abs: String, display: String) {
+            guard seen.insert(abs).inserted else { return }
+            let dir = (abs as NSString).deletingLastPathComponent
+            result.append(ManifestFile(absolute: abs, context: FileContext(display: display, directory: dir)))
+        }
+        for path in paths {
+            let abs = absolute(path)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) else {
+                session.error("\(path): no such file or directory", at: nil)
+                continue
+            }
+            if !isDir.boolValue { add(abs, display: path); continue }
+            var found: [String] = []
+            if let e = FileManager.default.enumerator(atPath: abs) {
+                while let rel = e.nextObject() as? String {
+                    // Hidden files and directories (.git, editor state) are never manifests.
+                    if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+                    if rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") {
+                        var d: ObjCBool = false
+                        if FileManager.default.fileExists(atPath: abs + "/" + rel, isDirectory: &d), !d.boolValue { found.append(rel) }
+                    }
+                }
+            }
+            if found.isEmpty { session.error("\(path): no manifest files (*.yaml, *.yml) found", at: nil) }
+            let prefix = (path == "." || path == "./") ? "" : (path.hasSuffix("/") ? path : path + "/")
+            for rel in found.sorted() { add(abs + "/" + rel, display: prefix + rel) }
+        }
+        return result
+    }
+
+    private func defaultFleetName(_ paths: [String]) -> String {
+        let abs = absolute(paths[0])
+        var isDir: ObjCBool = false
+        let dir = FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) && isDir.boolValue
+            ? abs : (abs as NSString).deletingLastPathComponent
+        return (dir as NSString).lastPathComponent
+    }
+}
+
+struct Located<T> {
+    var value: T
+    var loc: SourceLocation
+}
+
+/// Collects every file's sections, then builds and checks the fleet.
+struct Assembly {
+    let session: DecodeSession
+    var sourceMap = SourceMap()
+
+    var fleetName: Located<String>?
+    var hosts: [String: Located<HostSpec>] = [:]
+    var pools: [String: PoolDraft] = [:]
+    var networks: [String: NetworkDraft] = [:]
+    var images: [String: ImageDraft] = [:]
+    var devices: [String: DeviceDraft] = [:]
+    var profiles: [String: Located<Obj>] = [:]
+    var vms: [String: Located<Obj>] = [:]
+    var vmOrder: [String] = []
+
+    init(session: DecodeSession) { self.session = session }
+
+    struct PoolDraft { var spec: PoolSpec; var loc: SourceLocation; var hostRefs: [Located<String>] }
+    struct NetworkDraft { var spec: NetworkSpec; var loc: SourceLocation; var hostRefs: [Located<String>] }
+    struct ImageDraft { var spec: ImageSpec; var loc: SourceLocation; var poolRef: Located<String>?; var hostRefs: [Located<String>] }
+    struct DeviceDraft { var spec: DeviceSpec; var loc: SourceLocation; var hostRef: Located<String>? }
+
+    // MARK: Reading files
+
+    mutating func add(document: Node, file: FileContext) {
+        if DecodeSession.isNull(document) { return }
+        let root = session.root(document, file: file)
+        guard let top = session.object(root, Keys.root, what: "manifest") else { return }
+        if let v = top["fleet"], let name = session.name(v) {
+            if let prev = fleetName, prev.value != name {
+                session.error("fleet name \"\(name)\" conflicts with \"\(prev.value)\" defined at \(prev.loc)", at: v.loc)
+            } else if fleetName == nil {
+                fleetName = Located(value: name, loc: v.loc)
+            }
+        }
+        for section in ["hosts", "pools", "networks", "images", "devices", "profiles", "vms"] {
+            guard let v = top[section] else { continue }
+            let kindWord = String(section.dropLast())
+            for e in session.entries(v, what: section) where !session.exhausted {
+                guard session.name(Val(node: .scalar(.init(e.name)), file: file, label: "\(kindWord) name", loc: e.keyLoc, keyLoc: e.keyLoc)) != nil else { continue }
+                if let prev = definedAt(section, e.name) {
+                    session.error("\(kindWord) \"\(e.name)\" is already defined at \(prev)", at: e.keyLoc)
+                    continue
+                }
+                add(section: section, name: e.name, keyLoc: e.keyLoc, value: e.value)
+            }
+        }
+    }
+
+    private func definedAt(_ section: String, _ name: String) -> SourceLocation? {
+        switch section {
+        case "hosts": return hosts[name]?.loc
+        case "pools": return pools[name]?.loc
+        case "networks": return networks[name]?.loc
+        case "images": return images[name]?.loc
+        case "devices": return devices[name]?.loc
+        case "profiles": return profiles[name]?.loc
+        default: return vms[name]?.loc
+        }
+    }
+
+    private mutating func add(section: String, name: String, keyLoc: SourceLocation, value: Val) {
+        let what: String
+        switch section {
+        case "hosts": what = "host \"\(name)\""
+        case "pools": what = "pool \"\(name)\""
+        case "networks": what = "network \"\(name)\""
+        case "images": what = "image \"\(name)\""
+        case "devices": what = "device \"\(name)\""
+        case "profiles": what = "profile \"\(name)\""
+        default: what = "vm \"\(name)\""
+        }
+        let table: ObjectTable
+        switch section {
+        case "hosts": table = Keys.hosts
+        case "pools": table = Keys.pool
+        case "networks": table = Keys.network
+        case "images": table = Keys.image
+        case "devices": table = Keys.device
+        case "profiles": table = Keys.profile
+        default: table = Keys.vm
+        }
+        guard let o = session.object(value, table, what: what) else {
+            // Still record the name so references to it do not cascade into more errors.
+            recordPlaceholder(section: section, name: name, keyLoc: keyLoc)
+            return
+        }
+        switch section {
+        case "hosts":
+            let uri = o["uri"].flatMap { session.nonEmpty($0) } ?? ""
+            hosts[name] = Located(value: HostSpec(name: name, uri: uri), loc: keyLoc)
+            sourceMap.hosts[name] = keyLoc
+        case "pools":
+            pools[name] = decodePool(name, o, loc: keyLoc)
+            sourceMap.record(.pool, name, keyLoc)
+        case "networks":
+            networks[name] = decodeNetwork(name, o, loc: keyLoc)
+            sourceMap.record(.network, name, keyLoc)
+        case "images":
+            images[name] = decodeImage(name, o, loc: keyLoc)
+            sourceMap.record(.image, name, keyLoc)
+        case "devices":
+            devices[name] = decodeDevice(name, o, loc: keyLoc)
+            sourceMap.record(.device, name, keyLoc)
+        case "profiles":
+            profiles[name] = Located(value: o, loc: keyLoc)
+        default:
+            vms[name] = Located(value: o, loc: keyLoc)
+            vmOrder.append(name)
+            sourceMap.record(.vm, name, keyLoc)
+        }
+    }
+
+    private mutating func recordPlaceholder(section: String, name: String, keyLoc: SourceLocation) {
+        let empty = Obj(fields: [:], loc: keyLoc, file: FileContext(display: keyLoc.file, directory: "/"))
+        switch section {
+        case "hosts": hosts[name] = Located(value: HostSpec(name: name, uri: ""), loc: keyLoc)
+        case "pools": pools[name] = PoolDraft(spec: PoolSpec(name: name, type: .dir), loc: keyLoc, hostRefs: [])
+        case "networks": networks[name] = NetworkDraft(spec: NetworkSpec(name: name, mode: .isolated), loc: keyLoc, hostRefs: [])
+        case "images": images[name] = ImageDraft(spec: ImageSpec(name: name, source: "", pool: ""), loc: keyLoc, poolRef: nil, hostRefs: [])
+        case "devices": devices[name] = DeviceDraft(spec: DeviceSpec(name: name, host: "", kind: .usb(vendor: 0, product: 0)), loc: keyLoc, hostRef: nil)
+        case "profiles": profiles[name] = Located(value: empty, loc: keyLoc)
+        default: vms[name] = nil
+        }
+    }
+
+    private func nameList(_ v: Val?) -> [Located<String>]? {
+        guard let v else { return nil }
+        return (session.list(v) ?? []).compactMap { item in session.name(item).map { Located(value: $0, loc: item.loc) } }
+    }
+
+    // MARK: Sections
+
+    private func decodePool(_ name: String, _ o: Obj, loc: SourceLocation) -> PoolDraft {
+        let what = "pool \"\(name)\""
+        let type = o["type"].flatMap { session.enumeration($0, PoolType.self) } ?? (o["type"] == nil ? .dir : nil)
+        var spec = PoolSpec(name: name, type: type ?? .dir)
+        spec.path = o["path"].flatMap { session.absolutePath($0) }
+        spec.autostart = o["autostart"].flatMap { session.bool($0) }
+        let hostRefs = nameList(o["hosts"])
+        spec.hosts = hostRefs?.map(\.value)
+        if let sv = o["source"], let src = session.object(sv, Keys.poolSource, what: "\(what) source") {
+            if let d = src["devices"] { spec.sourceDevices = (session.list(d) ?? []).compactMap { session.absolutePath($0) } }
+            spec.volumeGroup = src["vg"].flatMap { session.name($0) }
+            spec.sourceHost = src["host"].flatMap { session.nonEmpty($0) }
+            spec.sourceDir = src["dir"].flatMap { session.absolutePath($0) }
+            if let type {
+                let allowed: Set<String> = type == .logical ? ["devices", "vg"] : type == .netfs ? ["host", "dir"] : []
+                for key in src.fields.keys.sorted() where !allowed.contains(key) {
+                    session.error("\(what): source.\(key) does not apply to \(type.rawValue) pools", at: src.fields[key]!.keyLoc)
+                }
+            }
+        }
+        if let type {
+            switch type {
+            case .dir:
+                if o["path"] == nil { session.error("\(what): a dir pool needs path:", at: o.loc) }
+            case .logical:
+                if spec.volumeGroup == nil { session.error("\(what): a logical pool needs source: {vg: NAME}", at: o.loc) }
+            case .netfs:
+                if o["path"] == nil { session.error("\(what): a netfs pool needs path: (the mount point)", at: o.loc) }
+                if spec.sourceHost == nil || spec.sourceDir == nil {
+                    session.error("\(what): a netfs pool needs source: {host: SERVER, dir: /EXPORT}", at: o.loc)
+                }
+            }
+        }
+        return PoolDraft(spec: spec, loc: loc, hostRefs: hostRefs ?? [])
+    }
+
+    private func decodeNetwork(_ name: String, _ o: Obj, loc: SourceLocation) -> NetworkDraft {
+        let what = "network \"\(name)\""
+        let mode = o["mode"].flatMap { session.enumeration($0, NetworkMode.self) }
+        var spec = NetworkSpec(name: name, mode: mode ?? .isolated)
+        if let b = o["bridge"], let s = session.scalar(b, expected: "a bridge name") {
+            if ObjectName.isValidInterface(s) { spec.bridge = s } else {
+                session.error("bridge: invalid interface name \"\(s.truncated(40))\": at most 15 characters, letters, digits, '-', '_', '.'", at: b.loc)
+            }
+        }
+        spec.subnet = o["subnet"].flatMap { session.subnet($0) }
+        spec.gateway = o["gateway"].flatMap { session.ipv4($0) }
+        spec.domain = o["domain"].flatMap { session.nonEmpty($0) }
+        spec.mtu = o["mtu"].flatMap { session.int($0, 68...65535) }
+        spec.autostart = o["autostart"].flatMap { session.bool($0) }
+        let hostRefs = nameList(o["hosts"])
+        spec.hosts = hostRefs?.map(\.value)
+        var rangeLoc: SourceLocation?
+        if let dv = o["dhcp"], let d = session.object(dv, Keys.dhcp, what: "\(what) dhcp"), let rv = d["range"],
+           let items = session.list(rv) {
+            rangeLoc = rv.loc
+            if items.count != 2 {
+                session.error("range: expected [first, last], found \(items.count) addresses", at: rv.loc)
+            } else if let a = session.ipv4(items[0]), let b = session.ipv4(items[1]) {
+                spec.dhcp = DHCPSpec(start: a, end: b)
+            }
+        }
+        if let mode {
+            switch mode {
+            case .bridge:
+                if o["bridge"] == nil { session.error("\(what): bridge mode needs bridge: (an existing host bridge)", at: o.loc) }
+                for key in ["subnet", "gateway", "dhcp", "domain"] {
+                    if let v = o[key] { session.error("\(key): does not apply to bridge networks (the host's network provides addressing)", at: v.keyLoc) }
+                }
+            case .nat, .route:
+                if o["subnet"] == nil { session.error("\(what): \(mode.rawValue) mode needs subnet:", at: o.loc) }
+            case .isolated:
+                break
+            }
+        }
+        if let subnet = spec.subnet {
+            if let g = spec.gateway, !subnet.containsHost(g) {
+                session.error("gateway: \(g) is not a host address of subnet \(subnet)", at: o["gateway"]!.loc)
+            }
+            if let d = spec.dhcp, let rl = rangeLoc {
+                if !subnet.containsHost(d.start) || !subnet.containsHost(d.end) {
+                    session.error("range: \(d.start)-\(d.end) is not inside subnet \(subnet)", at: rl)
+                } else if d.end < d.start {
+                    session.error("range: start \(d.start) is after end \(d.end)", at: rl)
+                } else if let g = spec.effectiveGateway, d.start <= g && g <= d.end {
+                    session.error("range: \(d.start)-\(d.end) contains the gateway \(g)", at: rl)
+                }
+            }
+        } else if mode != .bridge {
+            if let g = o["gateway"] { session.error("gateway: needs subnet:", at: g.keyLoc) }
+            if let d = o["dhcp"] { session.error("dhcp: needs subnet:", at: d.keyLoc) }
+        }
+        return NetworkDraft(spec: spec, loc: loc, hostRefs: hostRefs ?? [])
+    }
+
+    private func decodeImage(_ name: String, _ o: Obj, loc: SourceLocation) -> ImageDraft {
+        let what = "image \"\(name)\""
+        var source = ""
+        if let sv = o["source"], let s = session.nonEmpty(sv) {
+            if s.hasPrefix("http://") || s.hasPrefix("https://") || s.hasPrefix("file://") {
+                source = s
+            } else if s.contains("://") {
+                session.error("source: unsupported URL scheme in \"\(s.truncated(60))\" (use a path, file://, http:// or https://)", at: sv.loc)
+            } else if s.hasPrefix("/") {
+                // Absolute paths are read at apply time (often large files outside the repository).
+                source = s
+            } else {
+                source = session.existingFile(sv) ?? sv.file.resolve(s)
+            }
+        }
+        var sha: String?
+        if let cv = o["checksum"], let c = session.scalar(cv, expected: "a checksum") {
+            let hex = c.hasPrefix("sha256:") ? String(c.dropFirst(7)) : ""
+            if hex.count == 64, hex.allSatisfy(\.isHexDigit) { sha = hex.lowercased() } else {
+                session.error("checksum: malformed \"\(c.truncated(80))\" (expected sha256: followed by 64 hex digits)", at: cv.loc)
+            }
+        }
+        if source.hasPrefix("http://") || source.hasPrefix("https://"), o["checksum"] == nil {
+            session.error("\(what): an image downloaded from a URL needs checksum: sha256:<hex>", at: o["source"]!.loc)
+        }
+        var spec = ImageSpec(name: name, source: source, sha256: sha, pool: "")
+        spec.format = o["format"].flatMap { session.enumeration($0, DiskFormat.self) }
+        let poolRef = o["pool"].flatMap { v in session.name(v).map { Located(value: $0, loc: v.loc) } }
+        spec.pool = poolRef?.value ?? ""
+        spec.customize = o["customize"].flatMap { decodeCustomize($0, what: "\(what) customize") }
+        let hostRefs = nameList(o["hosts"])
+        spec.hosts = hostRefs?.map(\.value)
+        return ImageDraft(spec: spec, loc: loc, poolRef: poolRef, hostRefs: hostRefs ?? [])
+    }
+
+    private func decodeDevice(_ name: String, _ o: Obj, loc: SourceLocation) -> DeviceDraft {
+        let what = "device \"\(name)\""
+        let hostRef = o["host"].flatMap { v in session.name(v).map { Located(value: $0, loc: v.loc) } }
+        var kind = DeviceKind.usb(vendor: 0, product: 0)
+        if let tv = o["type"], let t = session.scalar(tv, expected: "pci or usb") {
+            switch t {
+            case "pci":
+                if let a = o["address"] { kind = session.pci(a).map { .pci($0) } ?? kind } else {
+                    session.error("\(what): a pci device needs address:", at: o.loc)
+                }
+                for k in ["vendor", "product"] { if let v = o[k] { session.error("\(k): applies only to usb devices", at: v.keyLoc) } }
+            case "usb":
+                let vendor = o["vendor"].flatMap { session.usbID($0) }, product = o["product"].flatMap { session.usbID($0) }
+                if o["vendor"] == nil || o["product"] == nil { session.error("\(what): a usb device needs vendor: and product:", at: o.loc) }
+                kind = .usb(vendor: vendor ?? 0, product: product ?? 0)
+                if let v = o["address"] { session.error("address: applies only to pci devices", at: v.keyLoc) }
+            default:
+                var msg = "type: invalid value \"\(t.truncated(40))\"; expected one of pci, usb"
+                if let s = EditDistance.suggestion(for: t, among: ["pci", "usb"]) { msg += " (did you mean \"\(s)\"?)" }
+                session.error(msg, at: tv.loc)
+            }
+        }
+        return DeviceDraft(spec: DeviceSpec(name: name, host: hostRef?.value ?? "", kind: kind), loc: loc, hostRef: hostRef)
+    }
+
+    func decodeCustomize(_ v: Val, what: String) -> Customization? {
+        guard let o = session.object(v, Keys.customize, what: what) else { return nil }
+        var c = Customization()
+        c.rootPassword = o["root_password"].flatMap { session.secret($0) }
+        if let k = o["ssh_authorized_keys"] { c.sshAuthorizedKeys = (session.list(k) ?? []).compactMap { session.nonEmpty($0) } }
+        if let fv = o["files"] {
+            for item in session.list(fv) ?? [] {
+                guard let f = session.object(item, Keys.fileCopy, what: item.label) else { continue }
+                guard let src = f["source"].flatMap({ session.existingFile($0) }),
+                      let dest = f["dest"].flatMap({ session.absolutePath($0) }) else { continue }
+                c.files.append(FileCopy(source: src, dest: dest, mode: f["mode"].flatMap { session.octalMode($0) },
+                                        owner: f["owner"].flatMap { session.nonEmpty($0) }))
+            }
+        }
+        c.hostname = o["hostname"].flatMap { session.bool($0) } ?? false
+        c.timezone = o["timezone"].flatMap { session.nonEmpty($0) }
+        if let sv = o["sysprep"] {
+            if case .sequence = sv.node {
+                var ops: [SysprepOperation] = []
+                for item in session.list(sv) ?? [] {
+                    if let op = session.enumeration(item, SysprepOperation.self), !ops.contains(op) { ops.append(op) }
+                }
+                c.sysprep = ops
+            } else if let b = session.bool(sv) {
+                c.sysprep = b ? SysprepOperation.allCases : []
+            }
+        }
+        return c
+    }
+}
