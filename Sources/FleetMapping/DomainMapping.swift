@@ -24,6 +24,34 @@ public enum DomainMapping {
         }
     }
 
+    /// libvirt's index of a guest device name (virDiskNameToIndex): vda -> 0, sdaa -> 26.
+    static func nameIndex(_ dev: String) -> Int {
+        var i = -1
+        let prefix = ["xvd", "ubd", "fd", "hd", "vd", "sd"].first { dev.hasPrefix($0) } ?? ""
+        for u in dev.dropFirst(prefix.count).unicodeScalars {
+            guard u.value >= 97 && u.value <= 122 else { break }
+            let (m, o1) = (i + 1).multipliedReportingOverflow(by: 26)
+            guard !o1 else { return Int.max }
+            i = m + Int(u.value - 97)
+        }
+        return i
+    }
+
+    /// The order libvirt keeps disks in (virDomainDiskInsert: after the last disk on the same bus, sorted by
+    /// name within a bus, else appended), so the XML fleet renders and the XML libvirt returns list disks alike.
+    static func libvirtOrder(_ disks: [Domain.Disk]) -> [Domain.Disk] {
+        var out: [Domain.Disk] = []
+        for d in disks {
+            var insertAt = -1
+            for idx in stride(from: out.count - 1, through: 0, by: -1) where out[idx].targetBus == d.targetBus {
+                if nameIndex(out[idx].targetDev) > nameIndex(d.targetDev) { insertAt = idx }
+                else if insertAt == -1 { insertAt = idx + 1 }
+            }
+            if insertAt == -1 { out.append(d) } else { out.insert(d, at: insertAt) }
+        }
+        return out
+    }
+
     /// The guest device names `render` assigns to vm.disks, in order (vda, vdb, sda, …).
     public static func diskTargets(_ vm: VMSpec) -> [String] {
         var used: [String: Int] = [:]
@@ -93,6 +121,7 @@ public enum DomainMapping {
             disks.append(Domain.Disk(type: "volume", device: "cdrom", driverName: "qemu", driverType: "raw", sourcePool: pool,
                                      sourceVolume: seedVolumeName(vm), targetDev: t, targetBus: cdBus.rawValue, readonly: true))
         }
+        disks = libvirtOrder(disks)
         var controllers: [Domain.Controller] = []
         // Without this libvirt picks the emulated LSI controller, which modern guests lack drivers for.
         if vm.disks.contains(where: { $0.bus == .scsi }) {
