@@ -1,0 +1,337 @@
+import CLibvirt
+import Foundation
+
+/// Mirrors `virStoragePoolState`.
+public enum StoragePoolState: Int32, Sendable, Hashable {
+    case inactive = 0, building = 1, running = 2, degraded = 3, inaccessible = 4
+}
+
+public struct StoragePoolInfo: Sendable, Equatable {
+    public var state: StoragePoolState
+    public var capacityBytes: UInt64
+    public var allocationBytes: UInt64
+    public var availableBytes: UInt64
+}
+
+/// `virStoragePoolBuildFlags`.
+public struct PoolBuildFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let noOverwrite = PoolBuildFlags(rawValue: VIR_STORAGE_POOL_BUILD_NO_OVERWRITE.rawValue)
+    public static let overwrite = PoolBuildFlags(rawValue: VIR_STORAGE_POOL_BUILD_OVERWRITE.rawValue)
+}
+
+/// `virStoragePoolDeleteFlags`.
+public struct PoolDeleteFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let zeroed = PoolDeleteFlags(rawValue: VIR_STORAGE_POOL_DELETE_ZEROED.rawValue)
+}
+
+/// `virStorageVolCreateFlags`.
+public struct VolumeCreateFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// qcow2: preallocate metadata only.
+    public static let preallocMetadata = VolumeCreateFlags(rawValue: VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA.rawValue)
+    /// Clone with a copy-on-write reflink where the filesystem supports it.
+    public static let reflink = VolumeCreateFlags(rawValue: VIR_STORAGE_VOL_CREATE_REFLINK.rawValue)
+    /// Validate the XML against the schema.
+    public static let validate = VolumeCreateFlags(rawValue: VIR_STORAGE_VOL_CREATE_VALIDATE.rawValue)
+}
+
+/// `virStorageVolResizeFlags`.
+public struct VolumeResizeFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let allocate = VolumeResizeFlags(rawValue: VIR_STORAGE_VOL_RESIZE_ALLOCATE.rawValue)
+    public static let delta = VolumeResizeFlags(rawValue: VIR_STORAGE_VOL_RESIZE_DELTA.rawValue)
+    public static let shrink = VolumeResizeFlags(rawValue: VIR_STORAGE_VOL_RESIZE_SHRINK.rawValue)
+}
+
+/// `virStorageVolDeleteFlags`.
+public struct VolumeDeleteFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let zeroed = VolumeDeleteFlags(rawValue: VIR_STORAGE_VOL_DELETE_ZEROED.rawValue)
+    public static let withSnapshots = VolumeDeleteFlags(rawValue: VIR_STORAGE_VOL_DELETE_WITH_SNAPSHOTS.rawValue)
+}
+
+/// A storage pool. Freed with `virStoragePoolFree`.
+/// `@unchecked Sendable`: libvirt object handles are thread-safe (libvirt.org/threadsafety.html).
+public final class StoragePool: @unchecked Sendable {
+    let ptr: OpaquePointer
+    public let connection: Connection
+
+    init(ptr: OpaquePointer, connection: Connection) {
+        self.ptr = ptr
+        self.connection = connection
+    }
+
+    deinit { virStoragePoolFree(ptr) }
+
+    public var name: String { borrowString(virStoragePoolGetName(ptr)) ?? "" }
+
+    public var uuidString: String {
+        get throws { try readUUID { virStoragePoolGetUUIDString(ptr, $0) } }
+    }
+
+    public func xmlDesc(inactive: Bool = false) throws -> String {
+        try checkPtr("virStoragePoolGetXMLDesc",
+                     takeString(virStoragePoolGetXMLDesc(ptr, inactive ? VIR_STORAGE_XML_INACTIVE.rawValue : 0)))
+    }
+
+    public func info() throws -> StoragePoolInfo {
+        var i = virStoragePoolInfo()
+        try check("virStoragePoolGetInfo", virStoragePoolGetInfo(ptr, &i))
+        return StoragePoolInfo(state: StoragePoolState(rawValue: i.state) ?? .inaccessible,
+                               capacityBytes: i.capacity, allocationBytes: i.allocation, availableBytes: i.available)
+    }
+
+    public var isActive: Bool {
+        get throws { try check("virStoragePoolIsActive", virStoragePoolIsActive(ptr)) == 1 }
+    }
+
+    public var isPersistent: Bool {
+        get throws { try check("virStoragePoolIsPersistent", virStoragePoolIsPersistent(ptr)) == 1 }
+    }
+
+    public func autostart() throws -> Bool {
+        var v: Int32 = 0
+        try check("virStoragePoolGetAutostart", virStoragePoolGetAutostart(ptr, &v))
+        return v != 0
+    }
+
+    public func setAutostart(_ on: Bool) throws {
+        try check("virStoragePoolSetAutostart", virStoragePoolSetAutostart(ptr, on ? 1 : 0))
+    }
+
+    /// Builds the pool's underlying storage (for a dir pool: creates the directory).
+    public func build(flags: PoolBuildFlags = []) throws {
+        try check("virStoragePoolBuild", virStoragePoolBuild(ptr, flags.rawValue))
+    }
+
+    /// Starts the pool.
+    public func create() throws {
+        try check("virStoragePoolCreate", virStoragePoolCreate(ptr, 0))
+    }
+
+    public func destroy() throws {
+        try check("virStoragePoolDestroy", virStoragePoolDestroy(ptr))
+    }
+
+    public func undefine() throws {
+        try check("virStoragePoolUndefine", virStoragePoolUndefine(ptr))
+    }
+
+    /// Deletes the pool's underlying storage (for a dir pool: removes its directory, which must be
+    /// empty). Destructive: callers must only use it on pools they own; fleet's executor never
+    /// calls it on a pool it did not create.
+    public func delete(flags: PoolDeleteFlags = []) throws {
+        try check("virStoragePoolDelete", virStoragePoolDelete(ptr, flags.rawValue))
+    }
+
+    /// Rescans the pool's volumes (e.g. after files were added behind libvirt's back).
+    public func refresh() throws {
+        try check("virStoragePoolRefresh", virStoragePoolRefresh(ptr, 0))
+    }
+
+    public func listAllVolumes() throws -> [StorageVolume] {
+        var list: UnsafeMutablePointer<OpaquePointer?>?
+        let n = try check("virStoragePoolListAllVolumes", virStoragePoolListAllVolumes(ptr, &list, 0))
+        return takeList(list, n) { StorageVolume(ptr: $0, connection: connection) }
+    }
+
+    public func volume(named name: String) throws -> StorageVolume? {
+        try lookup(virStorageVolLookupByName(ptr, name)) { StorageVolume(ptr: $0, connection: connection) }
+    }
+
+    @discardableResult
+    public func createVolume(xml: String, flags: VolumeCreateFlags = []) throws -> StorageVolume {
+        let p = try checkPtr("virStorageVolCreateXML", virStorageVolCreateXML(ptr, xml, flags.rawValue))
+        return StorageVolume(ptr: p, connection: connection)
+    }
+
+    /// Creates a volume whose content is a copy of `cloneFrom` (which may live in another pool).
+    @discardableResult
+    public func createVolume(xml: String, cloneFrom: StorageVolume, flags: VolumeCreateFlags = []) throws -> StorageVolume {
+        let p = try checkPtr("virStorageVolCreateXMLFrom",
+                             virStorageVolCreateXMLFrom(ptr, xml, cloneFrom.ptr, flags.rawValue))
+        return StorageVolume(ptr: p, connection: connection)
+    }
+}
+
+/// Mirrors `virStorageVolType`.
+public enum StorageVolumeType: Int32, Sendable, Hashable {
+    case file = 0, block = 1, dir = 2, network = 3, netdir = 4, ploop = 5
+}
+
+public struct StorageVolumeInfo: Sendable, Equatable {
+    public var type: StorageVolumeType?
+    public var capacityBytes: UInt64
+    public var allocationBytes: UInt64
+}
+
+/// A storage volume. Freed with `virStorageVolFree`.
+/// `@unchecked Sendable`: libvirt object handles are thread-safe (libvirt.org/threadsafety.html).
+public final class StorageVolume: @unchecked Sendable {
+    let ptr: OpaquePointer
+    public let connection: Connection
+
+    init(ptr: OpaquePointer, connection: Connection) {
+        self.ptr = ptr
+        self.connection = connection
+    }
+
+    deinit { virStorageVolFree(ptr) }
+
+    public var name: String { borrowString(virStorageVolGetName(ptr)) ?? "" }
+    public var key: String { borrowString(virStorageVolGetKey(ptr)) ?? "" }
+
+    public var path: String {
+        get throws { try checkPtr("virStorageVolGetPath", takeString(virStorageVolGetPath(ptr))) }
+    }
+
+    public func xmlDesc() throws -> String {
+        try checkPtr("virStorageVolGetXMLDesc", takeString(virStorageVolGetXMLDesc(ptr, 0)))
+    }
+
+    public func info() throws -> StorageVolumeInfo {
+        var i = virStorageVolInfo()
+        try check("virStorageVolGetInfo", virStorageVolGetInfo(ptr, &i))
+        return StorageVolumeInfo(type: StorageVolumeType(rawValue: i.type), capacityBytes: i.capacity,
+                                 allocationBytes: i.allocation)
+    }
+
+    /// The pool holding this volume.
+    public func pool() throws -> StoragePool {
+        let p = try checkPtr("virStoragePoolLookupByVolume", virStoragePoolLookupByVolume(ptr))
+        return StoragePool(ptr: p, connection: connection)
+    }
+
+    public func delete(flags: VolumeDeleteFlags = []) throws {
+        try check("virStorageVolDelete", virStorageVolDelete(ptr, flags.rawValue))
+    }
+
+    /// Sets the capacity to `capacity` bytes (or grows by it with `.delta`).
+    public func resize(capacity: UInt64, flags: VolumeResizeFlags = []) throws {
+        try check("virStorageVolResize", virStorageVolResize(ptr, capacity, flags.rawValue))
+    }
+
+    /// Overwrites the volume's data with zeroes.
+    public func wipe() throws {
+        try check("virStorageVolWipe", virStorageVolWipe(ptr, 0))
+    }
+
+    /// Uploads a local file into the volume from offset 0 through a libvirt stream, in 4 MiB
+    /// chunks. `progress(sent, total)` is called after each chunk. The stream is aborted on any failure.
+    public func upload(fromFile path: String, progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw fileError("cannot open \(path)") }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw fileError("cannot stat \(path)") }
+        let total = UInt64(max(st.st_size, 0))
+
+        let stream = try Stream(connection)
+        try check("virStorageVolUpload", virStorageVolUpload(ptr, stream.ptr, 0, total, 0))
+        let chunk = 4 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var sent: UInt64 = 0
+        do {
+            while true {
+                let n = read(fd, buffer, chunk)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw fileError("cannot read \(path)")
+                }
+                if n == 0 { break }
+                try stream.sendAll(buffer.assumingMemoryBound(to: CChar.self), count: n)
+                sent += UInt64(n)
+                progress?(sent, total)
+            }
+            try stream.finish()
+        } catch {
+            stream.abort()
+            throw error
+        }
+    }
+
+    /// Downloads the whole volume into a local file (created or truncated, mode 0644).
+    public func download(toFile path: String, progress: ((UInt64) -> Void)? = nil) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw fileError("cannot create \(path)") }
+        defer { close(fd) }
+        let stream = try Stream(connection)
+        try check("virStorageVolDownload", virStorageVolDownload(ptr, stream.ptr, 0, 0, 0))
+        let chunk = 4 << 20
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: chunk)
+        defer { buffer.deallocate() }
+        var received: UInt64 = 0
+        do {
+            while true {
+                let n = virStreamRecv(stream.ptr, buffer, chunk)
+                if n < 0 { throw LibvirtError.last("virStreamRecv failed") }
+                if n == 0 { break }
+                var off = 0
+                while off < Int(n) {
+                    let w = write(fd, buffer + off, Int(n) - off)
+                    if w < 0 {
+                        if errno == EINTR { continue }
+                        throw fileError("cannot write \(path)")
+                    }
+                    off += w
+                }
+                received += UInt64(n)
+                progress?(received)
+            }
+            try stream.finish()
+        } catch {
+            stream.abort()
+            throw error
+        }
+    }
+}
+
+/// A blocking libvirt data stream, private to this binding.
+final class Stream {
+    let ptr: OpaquePointer
+    private var closed = false
+
+    init(_ connection: Connection) throws {
+        ptr = try checkPtr("virStreamNew", virStreamNew(connection.ptr, 0))
+    }
+
+    /// Sends all `count` bytes (virStreamSend may write less than asked).
+    func sendAll(_ data: UnsafePointer<CChar>, count: Int) throws {
+        var off = 0
+        while off < count {
+            let n = virStreamSend(ptr, data + off, count - off)
+            if n < 0 { throw LibvirtError.last("virStreamSend failed") }
+            off += Int(n)
+        }
+    }
+
+    func finish() throws {
+        closed = true
+        try check("virStreamFinish", virStreamFinish(ptr))
+    }
+
+    func abort() {
+        if closed { return }
+        closed = true
+        if virStreamAbort(ptr) < 0 { virResetLastError() }
+    }
+
+    deinit {
+        if !closed, virStreamAbort(ptr) < 0 { virResetLastError() }
+        virStreamFree(ptr)
+    }
+}
+
+/// A local file failure during upload/download, as a LibvirtError with VIR_ERR_SYSTEM_ERROR.
+func fileError(_ what: String) -> LibvirtError {
+    let reason = String(cString: strerror(errno))
+    return LibvirtError(code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0, message: "\(what): \(reason)")
+}
