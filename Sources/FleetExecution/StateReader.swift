@@ -50,9 +50,9 @@ public struct StateReader: Sendable {
                 domains.append(d)
             }
         }
-        out.domains = try domains.map(readDomain).sorted { $0.name < $1.name }
+        out.domains = try domains.compactMap { d in try vanishing { try readDomain(d) } }.sorted { $0.name < $1.name }
 
-        out.networks = try conn.listAllNetworks().map { n in
+        out.networks = try conn.listAllNetworks().compactMap { n in try vanishing {
             // The persistent definition; the test driver knows no INACTIVE flag for networks.
             let xml = try (try? n.xmlDesc(inactive: true)) ?? n.xmlDesc()
             let spec = try NetworkMapping.spec(fromXML: xml)
@@ -63,16 +63,16 @@ public struct StateReader: Sendable {
             }
             return try LiveNetwork(name: n.name, uuid: n.uuidString, active: active, persistent: n.isPersistent,
                                autostart: try n.autostart(), spec: spec, owner: ledger["network:\(n.name)"], activeLeases: leases)
-        }.sorted { $0.name < $1.name }
+        } }.sorted { $0.name < $1.name }
 
         var volumes: [LiveVolume] = []
-        out.pools = try conn.listAllStoragePools().map { p in
+        out.pools = try conn.listAllStoragePools().compactMap { p in try vanishing {
             let name = p.name
             let parsed = try PoolMapping.spec(fromXML: p.xmlDesc(inactive: false))
             let active = try p.isActive
             if active {
                 for v in try p.listAllVolumes() {
-                    var lv = try VolumeMapping.volume(fromXML: v.xmlDesc(), pool: name)
+                    guard var lv = try vanishing({ try VolumeMapping.volume(fromXML: v.xmlDesc(), pool: name) }) else { continue }
                     lv.owner = ledger["volume:\(name)/\(lv.name)"] ?? ledger["image:\(name)/\(lv.name)"]
                     volumes.append(lv)
                 }
@@ -80,7 +80,7 @@ public struct StateReader: Sendable {
             return try LivePool(name: name, uuid: p.uuidString, active: active, autostart: try p.autostart(), spec: parsed.spec,
                             capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
                             owner: ledger["pool:\(name)"])
-        }.sorted { $0.name < $1.name }
+        } }.sorted { $0.name < $1.name }
         out.volumes = volumes.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }
 
         // Passthrough devices present on the host; a driver that cannot list them leaves this unknown.
@@ -88,6 +88,11 @@ public struct StateReader: Sendable {
             out.nodeDevices = (pci + usb).compactMap { try? NodeDeviceMapping.kind(fromXML: $0.xmlDesc()) }
         }
         return out
+    }
+
+    /// An object removed between the listing and its read (another client at work) is simply not there.
+    func vanishing<T>(_ body: () throws -> T) throws -> T? {
+        do { return try body() } catch let e as LibvirtError where e.isNotFound { return nil }
     }
 
     func readDomain(_ d: Domain) throws -> LiveDomain {

@@ -413,15 +413,13 @@ struct HostPlanner {
                 let pci = hasPCI(dom) || deviceKinds(target).contains { $0.isPCI }
                 if pci && target.onHostChange == .recreate {
                     out.append(Change(ref, .delete, reason: "recreated on \(target.host) (on_host_change: recreate)",
-                                      steps: dom.state.isActive ? [.stopDomain, .undefineDomain] : [.undefineDomain], destructive: true))
+                                      steps: [.undefineDomain], destructive: true))
                 }
                 continue
             }
-            var steps: [Step] = []
-            if dom.state.isActive { steps.append(.stopDomain) }
-            steps.append(.undefineDomain)
+            // Its disks are deleted next: it is forced off, not shut down gracefully.
             out.append(Change(ref, .delete, attributes: [.init("state", before: dom.state.rawValue, after: nil)],
-                              reason: "no longer declared", steps: steps, destructive: true))
+                              reason: "no longer declared", steps: [.undefineDomain], destructive: true))
         }
         return out
     }
@@ -506,7 +504,10 @@ struct HostPlanner {
         if vm.vcpus != cfg.vcpus || (liveCfg.map { $0.vcpus != vm.vcpus } ?? false) {
             let before = liveCfg.map { $0.vcpus != cfg.vcpus ? "\(cfg.vcpus) (running: \($0.vcpus))" : String(cfg.vcpus) } ?? String(cfg.vcpus)
             let attr = AttributeChange("vcpus", before: before, after: String(vm.vcpus))
-            if vm.vcpus <= maxVcpus && vm.vcpus <= (liveCfg?.maxVcpus ?? maxVcpus) {
+            // vCPUs hot-plug, but unplugging needs guest cooperation QEMU's default CPU models lack
+            // ("device unplug request for not supported device type"): fewer vCPUs wait for a restart.
+            let unplug = liveCfg.map { vm.vcpus < $0.vcpus } ?? false
+            if !unplug && vm.vcpus <= maxVcpus && vm.vcpus <= (liveCfg?.maxVcpus ?? maxVcpus) {
                 liveAttrs.append(attr); liveSteps.append(.setVcpus(vm.vcpus, live: running))
             } else {
                 restartAttrs.append(attr)
@@ -514,7 +515,11 @@ struct HostPlanner {
         }
         let maxMemory = vm.maxMemory ?? cfg.maxMemory
         if let m = vm.maxMemory, m != cfg.maxMemory { restartAttrs.append(.init("max_memory", before: cfg.maxMemory.description, after: m.description)) }
-        if vm.memory != cfg.memory || (liveCfg.map { $0.memory != vm.memory } ?? false) {
+        // The live figure is the balloon's actual size. A guest without a balloon driver stays at the
+        // boot maximum whatever the target, so only a figure that is neither the configured nor the
+        // maximum memory says someone ballooned it (virsh setmem --live).
+        let liveMemoryDrifted = liveCfg.map { $0.memory != vm.memory && $0.memory != cfg.memory && $0.memory != $0.maxMemory } ?? false
+        if vm.memory != cfg.memory || liveMemoryDrifted {
             let before = liveCfg.map { $0.memory != cfg.memory ? "\(cfg.memory) (running: \($0.memory))" : cfg.memory.description } ?? cfg.memory.description
             let attr = AttributeChange("memory", before: before, after: vm.memory.description)
             if vm.memory <= maxMemory && vm.memory <= (liveCfg?.maxMemory ?? maxMemory) {

@@ -1,0 +1,184 @@
+import ArgumentParser
+import FleetExecution
+import FleetModel
+import FleetPlanning
+import Foundation
+
+/// Options shared by `apply` and `destroy`.
+public struct ExecutionOptions: ParsableArguments {
+    @Flag(help: "Do not ask for confirmation.")
+    public var yes = false
+    @Option(help: "Hosts worked on at once.")
+    public var parallelism = 2
+    @Option(help: "Seconds to wait for another fleet run on the same host to finish.")
+    public var lockTimeout: Double = 0
+    @Option(help: "Seconds a guest gets to shut down before it is forced off.")
+    public var shutdownTimeout: Double = 60
+    @Flag(help: "Print one JSON event per line instead of text progress.")
+    public var json = false
+    public init() {}
+}
+
+public struct ApplyCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Apply the manifests (or a saved plan) to the hosts.",
+        discussion: "Exit status: 0 everything applied, 1 anything failed, was skipped or refused.")
+
+    @Argument(help: "Manifest directories or files, or one saved plan file (from `fleet plan --out`).")
+    public var paths: [String] = []
+    @OptionGroup public var connection: ConnectionOptions
+    @OptionGroup public var execution: ExecutionOptions
+    @Option(name: .customLong("target"), help: ArgumentHelp("Only this object, e.g. vm/web-1. Repeatable.", valueName: "KIND/NAME"))
+    public var targets: [String] = []
+    @Flag(help: "Restart guests whose config changes need it.")
+    public var allowRestart = false
+    @Flag(help: "Allow changes that destroy data: replace, and delete of VMs, disks and snapshots.")
+    public var allowDestroy = false
+    @Flag(help: "Take declared objects whose names are taken by unmanaged ones under management.")
+    public var adopt = false
+
+    public init() {}
+
+    public func run() throws {
+        let plan: Plan
+        if paths.count == 1, let saved = try loadSavedPlan(paths[0]) {
+            let live = StateReader(fleet: saved.fleet, timeout: connection.timeout).read(hosts: saved.desired.hosts)
+            guard live.fingerprint == saved.liveFingerprint else {
+                printError("error: the hosts changed since this plan was made; run `fleet plan --out` again")
+                throw ExitCode(1)
+            }
+            plan = saved
+            if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
+        } else {
+            var m = ManifestOptions()
+            m.paths = paths
+            let fleet = try loadFleet(m)
+            let hosts = try connection.hosts(for: fleet)
+            plan = computePlan(fleet: fleet, hosts: hosts, timeout: connection.timeout,
+                               options: PlanOptions(adopt: adopt, targets: targets.compactMap(ObjectRef.init(parsing:)))).0
+            if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
+        }
+        var options = ApplyOptions()
+        options.allowRestart = allowRestart
+        options.allowDestroy = allowDestroy
+        options.parallelism = execution.parallelism
+        options.shutdownTimeout = execution.shutdownTimeout
+        options.connectTimeout = connection.timeout
+        let report = try execute(plan, options: options, execution: execution, verb: "apply")
+        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode(1) }
+    }
+
+    func loadSavedPlan(_ path: String) throws -> Plan? {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              !path.hasSuffix(".yaml"), !path.hasSuffix(".yml") else { return nil }
+        do {
+            return try JSONDecoder().decode(Plan.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            printError("error: \(path) is not a plan saved by `fleet plan --out`: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Confirmation, host locks, SIGINT handling, progress and the final summary; shared by apply and destroy.
+func execute(_ plan: Plan, options: ApplyOptions, execution: ExecutionOptions, verb: String) throws -> ApplyReport {
+    let actionable = plan.changes.filter { $0.action != .refused }
+    if actionable.isEmpty {
+        if !execution.json { printOut("Nothing to \(verb).") }
+        return ApplyReport(results: [])
+    }
+    if !execution.yes {
+        guard isatty(STDIN_FILENO) == 1 else {
+            printError("error: no terminal to confirm on; run with --yes to \(verb) without confirmation")
+            throw ExitCode(1)
+        }
+        FileHandle.standardOutput.write(Data("Do you want to \(verb) these changes? Only 'yes' is accepted: ".utf8))
+        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+            printOut("\(verb.capitalized) cancelled.")
+            throw ExitCode(1)
+        }
+    }
+    // Two runs against one host must not interleave.
+    var locks: [HostLock] = []
+    for h in plan.hosts {
+        do { locks.append(try HostLock(uri: h.uri, timeout: execution.lockTimeout)) } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+    defer { locks.forEach { $0.release() } }
+
+    let json = execution.json
+    let printer = ProgressPrinter(json: json)
+    let executor = Executor(plan: plan, options: options) { printer.print($0) }
+    // SIGINT: in-flight operations finish, nothing new starts, then the summary.
+    signal(SIGINT, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+    source.setEventHandler {
+        executor.cancelled.set()
+        printError("interrupt: finishing running operations, starting no new ones")
+    }
+    source.resume()
+    let report = executor.run()
+    source.cancel()
+    signal(SIGINT, SIG_DFL)
+    if !json {
+        var summary = "\(verb.capitalized): \(report.applied) applied, \(report.failed) failed, \(report.skipped) skipped"
+        if plan.summary.refused > 0 { summary += ", \(plan.summary.refused) refused (not attempted)" }
+        printOut(summary)
+        for e in report.results where e.outcome != .applied {
+            printOut("  \(e.outcome!.rawValue): \(e.host) \(e.object): \(e.message ?? "")")
+        }
+    }
+    return report
+}
+
+final class ProgressPrinter: @unchecked Sendable {
+    let json: Bool
+    let lock = NSLock()
+    let formatter = ISO8601DateFormatter()
+    init(json: Bool) { self.json = json }
+
+    func print(_ e: ApplyEvent) {
+        lock.lock(); defer { lock.unlock() }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            if let d = try? encoder.encode(e) { printOut(String(decoding: d, as: UTF8.self)) }
+            return
+        }
+        let ts = formatter.string(from: e.time)
+        switch e.phase {
+        case .start: printOut("\(ts) \(e.host) \(e.object): \(e.action)…")
+        case .finish: printOut("\(ts) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")" + (e.message.map { ": \($0)" } ?? ""))
+        }
+    }
+}
+
+/// An exclusive advisory lock per libvirt URI on this machine (flock on a file in /run/lock or /tmp).
+final class HostLock {
+    let fd: Int32
+    init(uri: String, timeout: Double) throws {
+        let dir = FileManager.default.isWritableFile(atPath: "/run/lock") ? "/run/lock" : NSTemporaryDirectory()
+        let path = "\(dir)/fleet-\(String(StableHash.fnv1a64(uri), radix: 16)).lock"
+        fd = open(path, O_CREAT | O_RDWR, 0o644)
+        guard fd >= 0 else { throw ExecutionLockError("cannot open lock file \(path)") }
+        let deadline = Date().addingTimeInterval(timeout)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if Date() >= deadline {
+                close(fd)
+                throw ExecutionLockError("another fleet run holds the lock for \(uri) (\(path)); wait for it or pass --lock-timeout SECONDS")
+            }
+            usleep(200_000)
+        }
+    }
+    func release() { flock(fd, LOCK_UN); close(fd) }
+}
+
+struct ExecutionLockError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

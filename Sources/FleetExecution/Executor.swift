@@ -1,0 +1,486 @@
+import Dispatch
+import FleetImages
+import FleetMapping
+import FleetModel
+import FleetPlanning
+import Foundation
+import Libvirt
+
+public struct ApplyOptions: Sendable {
+    public var allowRestart = false
+    public var allowDestroy = false
+    /// Seconds a guest gets to shut down on ACPI before it is forced off.
+    public var shutdownTimeout: Double = 60
+    public var connectTimeout: Double = 10
+    /// Hosts worked on at once. Within a host, changes run in plan order (which is dependency order).
+    public var parallelism = 2
+    public var secrets = SecretResolver()
+    public var imageCache = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/fleet/images").path
+    public init() {}
+}
+
+/// What happened to one change.
+public enum Outcome: String, Codable, Sendable {
+    case applied, failed, skipped
+}
+
+public struct ApplyEvent: Codable, Sendable {
+    public enum Phase: String, Codable, Sendable { case start, finish }
+    public var phase: Phase
+    public var host: String
+    public var object: String
+    public var action: String
+    public var outcome: Outcome?
+    /// libvirt's own message on failure, or why a change was skipped.
+    public var message: String?
+    public var time: Date
+}
+
+public struct ApplyReport: Codable, Sendable {
+    public var results: [ApplyEvent]
+    public init(results: [ApplyEvent]) { self.results = results }
+    public var applied: Int { results.filter { $0.outcome == .applied }.count }
+    public var failed: Int { results.filter { $0.outcome == .failed }.count }
+    public var skipped: Int { results.filter { $0.outcome == .skipped }.count }
+    public var succeeded: Bool { failed == 0 && skipped == 0 }
+}
+
+public struct ExecutionError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Runs a plan through libvirt. Every step is one libvirt API call (or a short sequence of them);
+/// refused changes are never attempted, destructive ones only with --allow-destroy.
+public final class Executor: @unchecked Sendable {
+    let plan: Plan
+    let options: ApplyOptions
+    let emit: @Sendable (ApplyEvent) -> Void
+    private let lock = NSLock()
+    private var connections: [String: Connection] = [:]
+    /// Set by SIGINT handling: finish what runs, start nothing new.
+    public let cancelled = ManagedFlag()
+
+    public init(plan: Plan, options: ApplyOptions, emit: @escaping @Sendable (ApplyEvent) -> Void) {
+        self.plan = plan; self.options = options; self.emit = emit
+    }
+
+    var fleet: Fleet { plan.desired }
+
+    public func run() -> ApplyReport {
+        let box = ResultBox<[ApplyEvent]>(count: plan.hosts.count)
+        let semaphore = DispatchSemaphore(value: max(1, options.parallelism))
+        DispatchQueue.concurrentPerform(iterations: plan.hosts.count) { i in
+            semaphore.wait()
+            defer { semaphore.signal() }
+            box.set(i, runHost(plan.hosts[i]))
+        }
+        return ApplyReport(results: box.values.flatMap { $0 ?? [] })
+    }
+
+    func connection(_ host: String) throws -> Connection {
+        lock.lock(); defer { lock.unlock() }
+        if let c = connections[host] { return c }
+        guard let uri = plan.hosts.first(where: { $0.host == host })?.uri ?? fleet.hosts.first(where: { $0.name == host })?.uri else {
+            throw ExecutionError("unknown host \(host)")
+        }
+        let c = try Connection(uri: uri, timeout: options.connectTimeout)
+        connections[host] = c
+        return c
+    }
+
+    func runHost(_ hp: HostPlan) -> [ApplyEvent] {
+        var results: [ApplyEvent] = []
+        var failed: Set<ObjectRef> = []
+        func finish(_ c: Change, _ outcome: Outcome, _ message: String?) {
+            let e = ApplyEvent(phase: .finish, host: hp.host, object: c.object.description, action: c.action.rawValue,
+                               outcome: outcome, message: message, time: Date())
+            emit(e)
+            results.append(e)
+            if outcome != .applied { failed.insert(c.object) }
+        }
+        let conn: Connection
+        do { conn = try connection(hp.host) } catch {
+            for c in hp.changes where c.action != .refused { finish(c, .failed, "\(error)") }
+            return results
+        }
+        let ctx = HostContext(executor: self, host: hp.host, conn: conn)
+        for c in hp.changes {
+            if c.action == .refused { continue }
+            if cancelled.isSet { finish(c, .skipped, "interrupted before it started"); continue }
+            if c.destructive && !options.allowDestroy {
+                finish(c, .skipped, "destroys data: run with --allow-destroy"); continue
+            }
+            if let dep = dependencies(c).first(where: failed.contains) {
+                finish(c, .skipped, "depends on \(dep), which did not apply"); continue
+            }
+            emit(ApplyEvent(phase: .start, host: hp.host, object: c.object.description, action: c.action.rawValue, time: Date()))
+            do {
+                try ctx.apply(c)
+                finish(c, .applied, c.action == .updateRestart && !options.allowRestart
+                       ? "config written; the guest runs the old config until it restarts (--allow-restart restarts it)" : nil)
+            } catch {
+                finish(c, .failed, "\(error)")
+            }
+        }
+        return results
+    }
+
+    /// Objects a change needs: a disk its pool and image, a VM its disks and networks, a snapshot or start its VM.
+    func dependencies(_ c: Change) -> [ObjectRef] {
+        switch c.object.kind {
+        case .volume, .image:
+            let pool = c.object.kind == .volume ? String(c.object.name.prefix { $0 != "/" })
+                : (fleet.images.first { $0.name == c.object.name }?.pool ?? "")
+            var deps = [ObjectRef(.pool, pool)]
+            if c.object.kind == .volume, let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
+               let disk = vm.disks.first(where: { "\($0.pool)/\($0.volumeName(vm: vm.name))" == c.object.name }), let img = disk.image {
+                deps.append(ObjectRef(.image, img))
+            }
+            return deps
+        case .vm:
+            guard let vm = fleet.vms.first(where: { $0.name == c.object.name }), c.action != .delete else { return [] }
+            var deps = vm.disks.map { ObjectRef(.volume, "\($0.pool)/\($0.volumeName(vm: vm.name))") }
+            deps += vm.networks.map { ObjectRef(.network, $0.network) }
+            if c.action == .start { deps.append(ObjectRef(.vm, vm.name)) }
+            return deps
+        case .snapshot:
+            return c.parent.map { [$0] } ?? []
+        default:
+            return []
+        }
+    }
+}
+
+public final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    public init() {}
+    public func set() { lock.lock(); value = true; lock.unlock() }
+    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+/// Applies one host's changes on one connection.
+struct HostContext {
+    let executor: Executor
+    let host: String
+    let conn: Connection
+    var fleet: Fleet { executor.fleet }
+    var options: ApplyOptions { executor.options }
+
+    var hypervisor: Hypervisor {
+        ((try? conn.hypervisorType) ?? "") == "TEST" ? .test : .qemu
+    }
+
+    func apply(_ c: Change) throws {
+        let config = !c.steps.contains(.defineDomain)
+        for step in c.steps {
+            try run(step, c, configToo: config)
+        }
+    }
+
+    // MARK: Ledger
+
+    var ledger: Ledger { Ledger(conn: conn, fleet: fleet.name, hypervisor: hypervisor) }
+
+    func mark(_ kind: ObjectKind, _ name: String, _ attrs: [String: String] = [:]) -> OwnerMark {
+        OwnerMark(fleet: fleet.name, kind: kind, name: name, attributes: attrs)
+    }
+
+    // MARK: Steps
+
+    func run(_ step: Step, _ c: Change, configToo: Bool) throws {
+        let name = c.object.name
+        switch step {
+        case .definePool:
+            guard let spec = fleet.pools.first(where: { $0.name == name }) else { throw ExecutionError("pool \(name) is not declared") }
+            // Record ownership first: a run killed in between leaves a mark without an object (planned as create).
+            try ledger.record(object: name, mark: mark(.pool, name))
+            _ = try conn.definePool(xml: PoolMapping.render(spec))
+        case .buildPool:
+            let p = try pool(name)
+            if !(try p.isActive) {
+                // dir: mkdir -p; logical: vgcreate; netfs: mount point. Never overwrite existing data.
+                do { try p.build(flags: fleet.pools.first { $0.name == name }?.type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError where e.message.contains("exist") {}
+            }
+        case .startPool:
+            let p = try pool(name)
+            if !(try p.isActive) { try p.create() }
+        case .undefinePool:
+            let p = try pool(name)
+            if try p.isActive { try p.destroy() }
+            // Undefine only: the directory and any volume fleet did not create stay on disk.
+            try p.undefine()
+            try ledger.remove(object: name, kind: .pool)
+        case .setAutostart(let on):
+            switch c.object.kind {
+            case .pool: try pool(name).setAutostart(on)
+            case .network: try network(name).setAutostart(on)
+            case .vm: try domain(name).setAutostart(on)
+            default: throw ExecutionError("autostart does not apply to \(c.object)")
+            }
+        case .createVolume:
+            try createVolume(c)
+        case .resizeVolume(let size):
+            try resizeVolume(c, size)
+        case .deleteVolume:
+            let (poolName, volName) = try volumeRef(c)
+            if let v = try pool(poolName).volume(named: volName) { try v.delete() }
+            try ledger.remove(object: "\(poolName)/\(volName)", kind: c.object.kind == .image ? .image : .volume)
+        case .uploadImage:
+            try uploadImage(c)
+        case .defineNetwork:
+            guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError("network \(name) is not declared") }
+            try ledger.record(object: name, mark: mark(.network, name))
+            let uuid = try conn.network(named: name)?.uuidString
+            _ = try conn.defineNetwork(xml: NetworkMapping.render(spec, uuid: uuid))
+        case .startNetwork:
+            let n = try network(name)
+            if !(try n.isActive) { try n.create() }
+        case .restartNetwork:
+            let n = try network(name)
+            if try n.isActive { try n.destroy() }
+            try n.create()
+        case .undefineNetwork:
+            let n = try network(name)
+            if try n.isActive { try n.destroy() }
+            try n.undefine()
+            try ledger.remove(object: name, kind: .network)
+        case .addLease(let l), .removeLease(let l):
+            let n = try network(name)
+            let flags: NetworkUpdateFlags = try n.isActive ? [.live, .config] : [.config]
+            let command: NetworkUpdateCommand
+            if case .addLease = step { command = .add } else { command = .delete }
+            try n.update(command: command, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(l), flags: flags)
+        case .defineDomain:
+            let vm = try vmSpec(name)
+            let existing = try conn.domain(named: name)
+            let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
+            let xml = try DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, uuid: existing?.uuidString,
+                                           graphicsPassword: password, owner: mark(.vm, vm.group))
+            _ = try conn.defineDomain(xml: xml)
+        case .startDomain:
+            let d = try domain(name)
+            if !(try d.isActive) { try d.create() }
+        case .stopDomain:
+            let d = try domain(name)
+            if try d.isActive { _ = try d.shutdown(timeout: options.shutdownTimeout) }
+        case .restartDomain:
+            guard options.allowRestart else { return }
+            let d = try domain(name)
+            if try d.isActive { _ = try d.shutdown(timeout: options.shutdownTimeout) }
+            try d.create()
+        case .undefineDomain:
+            let d = try domain(name)
+            if try d.isActive { try d.destroy() }
+            // Managed save, snapshot metadata and NVRAM go with the domain; without these flags libvirt refuses.
+            try d.undefine(flags: [.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata])
+        case let .setVcpus(n, live):
+            let d = try domain(name)
+            var flags: VcpuFlags = []
+            if configToo { flags.insert(.config) }
+            if live, try d.isActive { flags.insert(.live) }
+            if !flags.isEmpty { try d.setVcpus(UInt32(n), flags: flags) }
+        case let .setMemory(size, live):
+            let d = try domain(name)
+            var flags: MemoryFlags = []
+            if configToo { flags.insert(.config) }
+            if live, try d.isActive { flags.insert(.live) }
+            if !flags.isEmpty { try d.setMemory(kib: size.kib, flags: flags) }
+        case let .attachDisk(diskName, live):
+            let vm = try vmSpec(name)
+            guard let i = vm.disks.firstIndex(where: { $0.name == diskName }) else { throw ExecutionError("\(name) has no disk \(diskName)") }
+            let target = DomainMapping.diskTargets(vm)[i]
+            try device(name, attach: true, xml: DomainMapping.diskXML(vm.disks[i], vm: vm, target: target), live: live, config: configToo)
+        case let .attachInterface(mac, live):
+            let vm = try vmSpec(name)
+            guard let nic = vm.networks.first(where: { $0.mac == mac }) else { throw ExecutionError("\(name) declares no NIC \(mac)") }
+            try device(name, attach: true, xml: DomainMapping.interfaceXML(nic), live: live, config: configToo)
+        case let .detachInterface(mac, live):
+            // libvirt finds the interface by its MAC.
+            try device(name, attach: false, xml: "<interface type='network'><mac address='\(mac)'/></interface>", live: live, config: configToo)
+        case let .attachHostdev(kind, live):
+            try device(name, attach: true, xml: DomainMapping.hostdevXML(kind), live: live, config: configToo)
+        case let .detachHostdev(kind, live):
+            try device(name, attach: false, xml: DomainMapping.hostdevXML(kind), live: live, config: configToo)
+        case .createSnapshot(let snap):
+            let vmName = String(name.prefix { $0 != "/" })
+            _ = try domain(vmName).createSnapshot(xml: SnapshotMapping.render(name: snap, description: LiveSnapshot.description(fleet: fleet.name)))
+        case .deleteSnapshot(let snap):
+            let vmName = String(name.prefix { $0 != "/" })
+            try domain(vmName).snapshot(named: snap)?.delete()
+        case let .migrate(toHost, live):
+            try migrate(name, to: toHost, live: live)
+        case .writeOwnerMark:
+            switch c.object.kind {
+            case .vm:
+                let vm = try vmSpec(name)
+                try domain(name).setMetadata(unprefixed(OwnerXML.render(mark(.vm, vm.group))), key: OwnerXML.prefix, uri: OwnerXML.namespace,
+                                             flags: try domain(name).isActive ? [.live, .config] : [.config])
+            case .pool: try ledger.record(object: name, mark: mark(.pool, name))
+            case .network: try ledger.record(object: name, mark: mark(.network, name))
+            case .volume:
+                let vmName = c.parent?.name ?? ""
+                try ledger.record(object: name, mark: mark(.volume, fleet.vms.first { $0.name == vmName }?.group ?? vmName, ["vm": vmName]))
+            case .image:
+                if let img = fleet.images.first(where: { $0.name == name }) {
+                    try ledger.record(object: "\(img.pool)/\(img.volumeName)", mark: mark(.image, name, img.sha256.map { ["sha256": $0] } ?? [:]))
+                }
+            default: throw ExecutionError("\(c.object) cannot be adopted")
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// virDomainSetMetadata wants the element without its namespace: libvirt adds it from `key` and `uri`.
+    func unprefixed(_ xml: String) -> String {
+        xml.replacingOccurrences(of: " xmlns:\(OwnerXML.prefix)=\"\(OwnerXML.namespace)\"", with: "")
+            .replacingOccurrences(of: " xmlns:\(OwnerXML.prefix)='\(OwnerXML.namespace)'", with: "")
+            .replacingOccurrences(of: "<\(OwnerXML.prefix):", with: "<")
+            .replacingOccurrences(of: "</\(OwnerXML.prefix):", with: "</")
+    }
+
+    func pool(_ name: String) throws -> StoragePool {
+        guard let p = try conn.storagePool(named: name) else { throw ExecutionError("storage pool \(name) does not exist on \(host)") }
+        return p
+    }
+
+    func network(_ name: String) throws -> Network {
+        guard let n = try conn.network(named: name) else { throw ExecutionError("network \(name) does not exist on \(host)") }
+        return n
+    }
+
+    func domain(_ name: String) throws -> Domain {
+        guard let d = try conn.domain(named: name) else { throw ExecutionError("domain \(name) does not exist on \(host)") }
+        return d
+    }
+
+    func vmSpec(_ name: String) throws -> VMSpec {
+        guard let vm = fleet.vms.first(where: { $0.name == name }) else { throw ExecutionError("VM \(name) is not declared") }
+        return vm
+    }
+
+    func device(_ domainName: String, attach: Bool, xml: String, live: Bool, config: Bool) throws {
+        let d = try domain(domainName)
+        var flags: DeviceModifyFlags = []
+        if config { flags.insert(.config) }
+        if live, try d.isActive { flags.insert(.live) }
+        if flags.isEmpty { return }
+        if attach { try d.attachDevice(xml: xml, flags: flags) } else { try d.detachDevice(xml: xml, flags: flags) }
+    }
+
+    func volumeRef(_ c: Change) throws -> (String, String) {
+        if c.object.kind == .image {
+            guard let img = fleet.images.first(where: { $0.name == c.object.name }) else {
+                // An image version no longer declared: the ledger knows which volume it was.
+                if let e = try ledger.entries().first(where: { $0.mark.kind == .image && $0.mark.name == c.object.name }) {
+                    let parts = e.object.split(separator: "/", maxSplits: 1).map(String.init)
+                    if parts.count == 2 { return (parts[0], parts[1]) }
+                }
+                throw ExecutionError("image \(c.object.name) is not declared")
+            }
+            return (img.pool, img.volumeName)
+        }
+        let parts = c.object.name.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw ExecutionError("bad volume reference \(c.object.name)") }
+        return (parts[0], parts[1])
+    }
+
+    func createVolume(_ c: Change) throws {
+        let (poolName, volName) = try volumeRef(c)
+        guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
+              let disk = vm.disks.first(where: { $0.pool == poolName && $0.volumeName(vm: vm.name) == volName }) else {
+            throw ExecutionError("no declared disk is volume \(c.object.name)")
+        }
+        let p = try pool(poolName)
+        var attrs = ["vm": vm.name]
+        let digest = try vm.customize.flatMap { $0.isEmpty ? nil : try Customizer.digest($0, hostname: vm.name, secrets: options.secrets, fleet: fleet.name) }
+        if let image = disk.image.flatMap({ n in fleet.images.first { $0.name == n } }) {
+            attrs["image"] = image.name
+            if let digest { attrs["customize"] = digest }
+            try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, attrs))
+            guard let base = try self.pool(image.pool).volume(named: image.volumeName) else {
+                throw ExecutionError("image volume \(image.pool)/\(image.volumeName) does not exist on \(host)")
+            }
+            let baseInfo = try base.info()
+            let capacity = ByteSize(bytes: max(disk.size?.bytes ?? 0, baseInfo.capacityBytes))
+            let baseFormat: DiskFormat = (try? VolumeMapping.volume(fromXML: base.xmlDesc(), pool: image.pool).format).flatMap { $0.flatMap(DiskFormat.init(rawValue:)) } ?? .qcow2
+            let v: StorageVolume
+            if disk.clone == .full {
+                v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: disk.format, capacity: capacity), cloneFrom: base)
+            } else {
+                v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .qcow2, capacity: capacity,
+                                                                  backingPath: base.path, backingFormat: baseFormat))
+            }
+            if let custom = vm.customize, !custom.isEmpty {
+                try customizeLocal(volume: v, format: disk.clone == .full ? disk.format : .qcow2, custom, hostname: vm.name)
+            }
+        } else {
+            try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, attrs))
+            guard let size = disk.size else { throw ExecutionError("blank disk \(disk.name) of \(vm.name) has no size") }
+            _ = try p.createVolume(xml: VolumeMapping.render(name: volName, format: disk.format, capacity: size),
+                                   flags: disk.format == .qcow2 ? .preallocMetadata : [])
+        }
+    }
+
+    /// libguestfs works on files: a local host's volume is customized in place. Remote hosts would need a
+    /// download/upload round trip through the stream API, which fleet does not do yet: it says so.
+    func customizeLocal(volume: StorageVolume, format: DiskFormat, _ c: Customization, hostname: String?) throws {
+        let uri = (try? conn.uri) ?? ""
+        // A URI without a host part (qemu:///system) is this machine.
+        let afterScheme = uri.range(of: "://").map { uri[$0.upperBound...] } ?? ""
+        guard afterScheme.hasPrefix("/") else {
+            throw ExecutionError("customizing disks on remote host \(host) is not supported yet; customize the image instead")
+        }
+        _ = try Customizer.apply(c, hostname: hostname, toDisk: volume.path, format: format, secrets: options.secrets)
+    }
+
+    func resizeVolume(_ c: Change, _ size: ByteSize) throws {
+        let (poolName, volName) = try volumeRef(c)
+        guard let v = try pool(poolName).volume(named: volName) else { throw ExecutionError("volume \(c.object.name) does not exist") }
+        // A disk in use by a running guest is grown through QEMU so the guest sees the new size at once.
+        if let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let d = try conn.domain(named: vm.name), try d.isActive,
+           let i = vm.disks.firstIndex(where: { $0.volumeName(vm: vm.name) == volName }) {
+            try d.blockResize(disk: DomainMapping.diskTargets(vm)[i], bytes: size.bytes)
+        } else {
+            try v.resize(capacity: size.bytes)
+        }
+    }
+
+    func uploadImage(_ c: Change) throws {
+        guard let image = fleet.images.first(where: { $0.name == c.object.name }) else { throw ExecutionError("image \(c.object.name) is not declared") }
+        // Verify before anything is created: a bad checksum leaves nothing behind.
+        let file = try ImageSource.prepare(image, cacheDirectory: options.imageCache)
+        let p = try pool(image.pool)
+        try ledger.record(object: "\(image.pool)/\(image.volumeName)", mark: mark(.image, image.name, ["sha256": file.sha256]))
+        let v = try p.createVolume(xml: VolumeMapping.render(name: image.volumeName, format: .raw, capacity: ByteSize(bytes: file.size)))
+        do {
+            try v.upload(fromFile: file.path, progress: nil)
+            try p.refresh()
+            if let custom = image.customize, !custom.isEmpty, let fresh = try p.volume(named: image.volumeName) {
+                try customizeLocal(volume: fresh, format: file.format, custom, hostname: nil)
+            }
+        } catch {
+            // No partial volume is left in the pool.
+            try? v.delete()
+            try? ledger.remove(object: "\(image.pool)/\(image.volumeName)", kind: .image)
+            throw error
+        }
+    }
+
+    func migrate(_ name: String, to target: String, live: Bool) throws {
+        guard let sourceHost = executor.plan.hosts.first(where: { hp in hp.host != target }).map(\.host) else {
+            throw ExecutionError("no source host for \(name)")
+        }
+        // Find the domain on whichever other host has it.
+        var source: (Connection, Domain)?
+        for h in executor.plan.hosts.map(\.host) where h != target {
+            if let c = try? executor.connection(h), let d = try c.domain(named: name) { source = (c, d); break }
+        }
+        guard let (_, dom) = source else { throw ExecutionError("domain \(name) was not found on \(sourceHost) or any other host") }
+        var flags: MigrateFlags = [.persistDest, .undefineSource]
+        if live { flags.formUnion([.live, .nonSharedDisk, .abortOnError]) } else { flags.insert(.offline) }
+        _ = try dom.migrate(to: conn, flags: flags)
+    }
+}
