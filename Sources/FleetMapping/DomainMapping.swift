@@ -146,7 +146,7 @@ public enum DomainMapping {
         return Domain(
             type: hypervisor == .test ? "test" : vm.virtType.rawValue, name: vm.name, uuid: uuid, description: vm.description,
             metadata: [OwnerXML.element(owner)],
-            memory: vm.effectiveMaxMemory.bytes, currentMemory: vm.memory.bytes,
+            memory: libvirtMemory(vm.effectiveMaxMemory).bytes, currentMemory: libvirtMemory(vm.memory).bytes,
             vcpu: Domain.VCPU(placement: "static", current: vm.vcpus == maxVcpus ? nil : vm.vcpus, count: maxVcpus),
             os: Domain.OS(type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil, boot: boot),
             features: ["acpi", "apic"], clockOffset: "utc", onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
@@ -199,6 +199,9 @@ public enum DomainMapping {
                             disks: disks, nics: nics, graphics: graphics, hostdevs: hostdevs, description: d.description,
                             owner: OwnerXML.find(in: root))
     }
+
+    /// A memory size as libvirt will hold it: whole KiB (the renderer truncates). Compare this with live values.
+    public static func libvirtMemory(_ size: ByteSize) -> ByteSize { ByteSize(bytes: size.bytes / 1024 * 1024) }
 
     /// Whether a live machine type satisfies the manifest's: libvirt expands aliases when defining
     /// (`pc` -> `pc-i440fx-7.2`, `q35` -> `pc-q35-7.2`), so an alias matches any versioned type of its family.

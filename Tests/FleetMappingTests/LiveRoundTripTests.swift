@@ -118,3 +118,33 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
         try roundTrip(uri: systemURI!, hypervisor: .qemu)
     }
 }
+
+@Suite struct RunningDomainTests {
+    /// Starts a tiny disk-less TCG domain (no hostdevs) on libvirtd to read a *live* XML: autoport graphics get a
+    /// real port, the owner mark and managed fields survive. Destroyed and undefined in `defer`.
+    @Test(.enabled(if: systemURI != nil)) func liveXMLOfARunningDomain() throws {
+        let v = Virsh(uri: systemURI!)
+        let name = uniquePrefix() + "run"
+        let dir = try scratchDir()
+        defer {
+            _ = try? v.callAny(["destroy", name])
+            _ = try? v.callAny(["undefine", "--nvram", name])
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let vm = VMSpec(name: name, host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(48), maxMemory: .mib(64), virtType: .qemu,
+                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"), description: "fleet test: safe to delete")
+        let fleet = Fleet(name: "lab")
+        let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: mark(vm, fleet))
+        _ = try v.defineAndDump("domain", xml, name: name, dir: dir)
+        try v.call(["start", name])
+        let live = try DomainMapping.config(fromXML: try v.call(["dumpxml", name]))
+        #expect(live.vcpus == 1 && live.maxVcpus == 2)
+        // The live <currentMemory> is the balloon's actual size: the maximum until a guest balloon driver shrinks it.
+        #expect(live.maxMemory == .mib(64) && live.memory >= .mib(48) && live.memory <= .mib(64), "\(live.memory)")
+        #expect(live.owner == mark(vm, fleet) && live.description == vm.description)
+        #expect(live.graphics.count == 1 && live.graphics[0].port == nil && (live.graphics[0].activePort ?? 0) >= 5900)
+        #expect(DomainMapping.machineMatches(desired: "pc", live: live.machine))
+        let d = try Domain(xml: try v.call(["dumpxml", name]))
+        #expect(d.id != nil)
+    }
+}
