@@ -21,6 +21,9 @@ if [ "$need_install" = 1 ]; then
         dnsmasq-base guestfs-tools libxml2-utils iproute2 pkg-config
 fi
 
+# The schema tests validate YAML against the JSON Schema with Python's jsonschema.
+python3 -c 'import jsonschema, yaml' 2>/dev/null || python3 -m pip install -q jsonschema pyyaml
+
 # KVM domains need /dev/kvm readable by the qemu user (group kvm).
 if [ -e /dev/kvm ]; then
     $SUDO chown root:kvm /dev/kvm || true
