@@ -5,7 +5,7 @@ import Testing
 @testable import FleetImages
 
 /// Real libguestfs appliance launches (TCG: slow). Serialized, and few launches in total:
-/// build (1) + customize twice (2) + verify (1) + blank disk (1) + seed build (1) + seed verify (1).
+/// end to end: build, customize, verify (3); no inspectable OS: build, customize twice (3); seed: build, verify (2).
 @Suite(.serialized) struct GuestfsImageTests {
     @Test func customizeLinuxImageEndToEnd() throws {
         guestfsEnvironment()
@@ -38,12 +38,6 @@ import Testing
         // The guest declares SELinux enforcing but has no policy files: a relabel at first boot is requested.
         #expect(ops.contains("SELinux: /.autorelabel created (labels are fixed at first boot)"), "\(ops)")
         #expect(!ops.joined().contains("Tr0ub4dor"))
-
-        // Applying again changes nothing that accumulates (keys are not duplicated).
-        let again = try Customizer.apply(Customization(sshAuthorizedKeys: ["ssh-ed25519 AAAAnew1 ops@lab"]), hostname: nil,
-                                         toDisk: disk, format: .qcow2, secrets: secrets)
-        #expect(again == ["ssh authorized keys: 0 added, 1 already present (/root/.ssh/authorized_keys)",
-                          "SELinux: /.autorelabel created (labels are fixed at first boot)"])
 
         // Reopen read-only and check every effect.
         let g = try Guestfs()
@@ -119,16 +113,32 @@ import Testing
         try g.shutdown()
     }
 
-    /// A disk with no filesystem at all: a clear error, not a crash or a half-written disk.
-    @Test func blankDiskHasNoOperatingSystem() throws {
+    /// Without an OS libguestfs inspection recognises, the first filesystem with /etc is taken as the root;
+    /// a disk with no such filesystem is a clear error, not a crash or a half-written disk.
+    @Test func fallbackRootAndNoOperatingSystem() throws {
         guestfsEnvironment()
         let t = try TempDir(); defer { t.cleanup() }
-        let disk = t.path + "/blank.img"
-        let g = try Guestfs()
-        try g.diskCreate(disk, format: "raw", size: 16 << 20)
-        #expect(throws: CustomizeError.noOperatingSystem(disk: disk)) {
-            try Customizer.apply(Customization(timezone: "Mars/Olympus"), hostname: nil, toDisk: disk, format: .raw,
-                                 secrets: SecretResolver(environment: [:]))
+        let bare = t.path + "/bare-etc.img", empty = t.path + "/empty-fs.img"
+        do {
+            let g = try Guestfs()
+            try g.diskCreate(bare, format: "raw", size: 32 << 20)
+            try g.diskCreate(empty, format: "raw", size: 32 << 20)
+            try g.addDrive(bare, format: "raw")
+            try g.addDrive(empty, format: "raw")
+            try g.launch()
+            try g.mkfs("ext4", device: "/dev/sda")
+            try g.mkfs("ext4", device: "/dev/sdb")
+            try g.mount("/dev/sda", at: "/")
+            try g.mkdirP("/etc")
+            try g.write("/etc/hostname", "old\n")
+            try g.umountAll()
+            try g.shutdown()
+        }
+        let secrets = SecretResolver(environment: [:])
+        let ops = try Customizer.apply(Customization(hostname: true), hostname: "db-1", toDisk: bare, format: .raw, secrets: secrets)
+        #expect(ops == ["hostname db-1"])
+        #expect(throws: CustomizeError.noOperatingSystem(disk: empty)) {
+            try Customizer.apply(Customization(hostname: true), hostname: "db-1", toDisk: empty, format: .raw, secrets: secrets)
         }
     }
 

@@ -47,6 +47,8 @@ func buildLinuxImage(at path: String, format: String) throws {
         ("/etc/group", "root:x:0:\nwheel:x:10:ops\nops:x:1000:\n", 0o644),
         ("/etc/shadow", "root:*:19000:0:99999:7:::\nops:!!:19000:0:99999:7:::\n", 0o000),
         ("/etc/hostname", "localhost.localdomain\n", 0o644),
+        // Inspection's Linux-root rule: /etc, /bin, and /etc/fstab or /etc/hosts.
+        ("/etc/hosts", "127.0.0.1 localhost\n", 0o644),
         ("/etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=template\n", 0o644),
         ("/etc/selinux/config", "SELINUX=enforcing\nSELINUXTYPE=targeted\n", 0o644),
         ("/etc/machine-id", "0123456789abcdef0123456789abcdef\n", 0o444),
