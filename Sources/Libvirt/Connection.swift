@@ -48,7 +48,11 @@ public final class Connection: @unchecked Sendable {
     /// `LibvirtTimeout` ("could not connect to <uri> within 10 s") is thrown and the late
     /// connection, if it ever arrives, is closed. The opened connection gets a keepalive
     /// (5 s interval, 3 missed replies) so a dead remote host is noticed instead of hanging calls.
-    public init(uri: String, timeout: Double = 10, readOnly: Bool = false) throws {
+    ///
+    /// `keepAliveInterval` / `keepAliveCount`: a ping every interval seconds; after `count`
+    /// unanswered pings the connection is closed and pending and later calls fail.
+    public init(uri: String, timeout: Double = 10, keepAliveInterval: Int32 = 5, keepAliveCount: UInt32 = 3,
+                readOnly: Bool = false) throws {
         Libvirt.initialize()
         let box = OpenBox()
         let done = DispatchSemaphore(value: 0)
@@ -74,7 +78,7 @@ public final class Connection: @unchecked Sendable {
         }
         requestedURI = uri
         // Drivers that are not remote (test://) do not support keepalive; that is fine.
-        if virConnectSetKeepAlive(ptr, 5, 3) < 0 { virResetLastError() }
+        if virConnectSetKeepAlive(ptr, keepAliveInterval, keepAliveCount) < 0 { virResetLastError() }
     }
 
     private static func unwrap(_ r: (OpaquePointer?, LibvirtError?)) throws -> OpaquePointer {
