@@ -24,10 +24,10 @@ public enum LedgerMapping {
         })
     }
 
-    /// Only the `<fleet:ledger>` element: what virDomainSetMetadata (key `fleet`, `namespace`) takes to update entries
-    /// without redefining the domain.
+    /// Only the ledger element, bare (no prefix, no xmlns): what virDomainSetMetadata (key `OwnerXML.prefix`,
+    /// uri `namespace`) takes to replace the entries without redefining the domain, and what virDomainGetMetadata returns.
     public static func renderMetadata(fleet: String, entries: [LedgerEntry]) -> String {
-        var s = ledgerElement(fleet: fleet, entries: entries).render()
+        var s = OwnerXML.bare(ledgerElement(fleet: fleet, entries: entries)).render()
         if s.hasSuffix("\n") { s.removeLast() }
         return s
     }
@@ -50,8 +50,7 @@ public enum LedgerMapping {
     public static func entries(fromXML xml: String) throws -> [LedgerEntry] {
         let root = try XElement.parse(xml)
         guard let found = Namespaces.first(in: root, namespace: namespace, local: "ledger") else { return [] }
-        let entryName = found.prefix.isEmpty ? "entry" : "\(found.prefix):entry"
-        return found.element.all(entryName).compactMap { e in
+        return found.element.children.filter { $0.localName == "entry" && ($0.prefix == found.prefix || $0.prefix.isEmpty) }.compactMap { e in
             guard let object = e["object"], let mark = OwnerXML.mark(e, prefix: found.prefix) else { return nil }
             return LedgerEntry(object: object, mark: mark)
         }

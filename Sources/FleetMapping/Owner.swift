@@ -32,6 +32,21 @@ public struct OwnerXML {
         return s
     }
 
+    /// The element without prefix or namespace declaration: the form `virDomainSetMetadata` takes (with key
+    /// `prefix` and uri `namespace`; libvirt puts every descendant in the namespace itself and refuses an element
+    /// that declares it). `virDomainGetMetadata` returns this same bare form.
+    public static func metadataElement(_ mark: OwnerMark) -> String {
+        var s = bare(element(mark)).render()
+        if s.hasSuffix("\n") { s.removeLast() }
+        return s
+    }
+
+    /// Strips the prefix and the namespace declaration from an element and its descendants.
+    static func bare(_ el: XElement) -> XElement {
+        XElement(el.localName, el.attributes.filter { !$0.0.hasPrefix("xmlns") }.map { ($0.0, Optional($0.1)) },
+                 children: el.children.map(bare), text: el.text)
+    }
+
     /// The mark in the element alone (as virDomainGetMetadata returns it) or in a whole domain's `<metadata>`.
     /// nil when there is none, or when the XML is malformed or the mark incomplete.
     public static func parse(_ xml: String) -> OwnerMark? {
@@ -47,8 +62,7 @@ public struct OwnerXML {
     static func mark(_ el: XElement, prefix: String) -> OwnerMark? {
         guard let fleet = el["fleet"], let k = el["kind"], let kind = ObjectKind(rawValue: k), let name = el["name"] else { return nil }
         var attrs: [String: String] = [:]
-        let attrName = prefix.isEmpty ? "attr" : "\(prefix):attr"
-        for a in el.all(attrName) {
+        for a in el.children where a.localName == "attr" && (a.prefix == prefix || a.prefix.isEmpty) {
             if let n = a["name"], let v = a["value"] { attrs[n] = v }
         }
         return OwnerMark(fleet: fleet, kind: kind, name: name, attributes: attrs)
@@ -66,6 +80,8 @@ enum Namespaces {
             if k == "xmlns" { scope[""] = v } else if k.hasPrefix("xmlns:") { scope[String(k.dropFirst(6))] = v }
         }
         if el.localName == local, scope[el.prefix] == namespace { return Found(element: el, prefix: el.prefix) }
+        // virDomainGetMetadata returns the element bare (no prefix, no xmlns): the caller asked by namespace.
+        if depth == 0, el.name == local, scope[""] == nil { return Found(element: el, prefix: "") }
         guard depth < 4 else { return nil } // <domain><metadata><fleet:owner>: never deeper.
         for c in el.children {
             if let f = first(in: c, namespace: namespace, local: local, scope: scope, depth: depth + 1) { return f }

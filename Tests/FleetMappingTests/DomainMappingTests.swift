@@ -205,6 +205,12 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
         // As libvirt may print it: another prefix, double quotes, inside a domain.
         let other = "<domain type='kvm'><metadata><x:owner xmlns:x=\"https://fleet.dev/xmlns/owner/1\" fleet=\"f\" kind=\"network\" name=\"n\"/></metadata></domain>"
         #expect(OwnerXML.parse(other) == OwnerMark(fleet: "f", kind: .network, name: "n"))
+        // The bare form virDomainSetMetadata takes and virDomainGetMetadata returns.
+        let bare = OwnerXML.metadataElement(owner)
+        #expect(bare == "<owner fleet='lab' kind='vm' name='web'>\n  <attr name='base' value='debian-12'/>\n  <attr name='digest' value='abc&amp;&lt;&apos;&quot;'/>\n</owner>")
+        #expect(OwnerXML.parse(bare) == owner)
+        // A bare <owner> nested in someone's document is not fleet's.
+        #expect(OwnerXML.parse("<domain type='kvm'><metadata><owner fleet='a' kind='vm' name='b'/></metadata></domain>") == nil)
         // Wrong namespace, missing fields, garbage: no mark.
         #expect(OwnerXML.parse("<fleet:owner xmlns:fleet='https://example.org/' fleet='a' kind='vm' name='b'/>") == nil)
         #expect(OwnerXML.parse("<fleet:owner xmlns:fleet='https://fleet.dev/xmlns/owner/1' fleet='a' kind='bogus' name='b'/>") == nil)

@@ -148,3 +148,49 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
         #expect(d.id != nil)
     }
 }
+
+@Suite struct MetadataAPITests {
+    /// What the executor does through virDomainSetMetadata/GetMetadata (here via `virsh metadata`): set the bare
+    /// owner and ledger elements, read them back bare and inside the domain XML.
+    func check(uri: String, hypervisor: Hypervisor) throws {
+        let v = Virsh(uri: uri)
+        let prefix = uniquePrefix()
+        let dir = try scratchDir()
+        let fleetName = String(prefix.dropLast())
+        let name = LedgerMapping.domainName(fleet: fleetName)
+        defer {
+            _ = try? v.callAny(["undefine", name])
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let path = try write(LedgerMapping.render(fleet: fleetName, entries: [], hypervisor: hypervisor), to: dir, "ledger.xml")
+        let entries = ledgerEntries().map { e in var e = e; e.mark.fleet = fleetName; return e }
+        let mark = OwnerMark(fleet: fleetName, kind: .vm, name: "x", attributes: ["k": "v & w"])
+        func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let cmds = [
+            "define \(path)",
+            "metadata \(name) \(OwnerXML.namespace) --key \(OwnerXML.prefix) --config --set \(q(OwnerXML.metadataElement(mark)))",
+            "metadata \(name) \(LedgerMapping.namespace) --key \(OwnerXML.prefix) --config --set \(q(LedgerMapping.renderMetadata(fleet: fleetName, entries: entries)))",
+            "echo =====", "metadata \(name) \(OwnerXML.namespace) --config",
+            "echo =====", "metadata \(name) \(LedgerMapping.namespace) --config",
+            "echo =====", "dumpxml --inactive \(name)",
+        ]
+        let r = try v.callAny([cmds.joined(separator: "; ")])
+        #expect(r.status == 0, "\(r.output)")
+        let parts = r.output.components(separatedBy: "=====").map { String($0.drop { $0 != "<" }) }
+        try #require(parts.count == 4, "\(r.output)")
+        #expect(OwnerXML.parse(parts[1]) == mark, "\(parts[1])")
+        #expect(Set(try LedgerMapping.entries(fromXML: parts[2])) == Set(entries), "\(parts[2])")
+        #expect(try DomainMapping.config(fromXML: parts[3]).owner == mark)
+        #expect(Set(try LedgerMapping.entries(fromXML: parts[3])) == Set(entries))
+    }
+
+    @Test func onTestDriverFixture() throws {
+        let dir = try scratchDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try check(uri: try testFixture(dir: dir), hypervisor: .test)
+    }
+
+    @Test(.enabled(if: systemURI != nil)) func onLibvirtd() throws {
+        try check(uri: systemURI!, hypervisor: .qemu)
+    }
+}
