@@ -67,6 +67,9 @@ let package = Package(
         .testTarget(name: "FleetMappingTests", dependencies: ["FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
+        .testTarget(name: "FleetExecutionTests", dependencies: [
+            "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt",
+        ]),
         .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"]),
     ]
 )

@@ -174,8 +174,18 @@ struct HostContext {
 
     func apply(_ c: Change) throws {
         let config = !c.steps.contains(.defineDomain)
-        for step in c.steps {
-            try run(step, c, configToo: config)
+        do {
+            for step in c.steps {
+                try run(step, c, configToo: config)
+            }
+        } catch {
+            // A pool that was defined but could not be built or started is rolled back, so the
+            // next plan is a clean create rather than a replace of a half-made pool.
+            if c.action == .create, c.object.kind == .pool, let p = try? conn.storagePool(named: c.object.name), (try? p.isActive) == false {
+                try? p.undefine()
+                try? ledger.remove(object: c.object.name, kind: .pool)
+            }
+            throw error
         }
     }
 

@@ -1,0 +1,253 @@
+import FleetExecution
+import FleetManifest
+import FleetModel
+import FleetPlanning
+import Foundation
+import Libvirt
+import Testing
+
+/// End-to-end on the real libvirtd (qemu:///system, inside the test network namespace):
+/// manifests → plan → apply → re-plan, out-of-band changes, live updates, destroy.
+/// Every object is named with a unique prefix and removed at the end, even on failure.
+let systemURI = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"]
+
+@Suite(.serialized, .enabled(if: systemURI != nil, "set FLEET_TEST_LIBVIRT_URI to run against a real libvirtd"))
+struct SystemTests {
+    let uri = systemURI ?? "qemu:///system"
+
+    @Test func applyPlanUpdateDestroy() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let before = try t.unmanagedInventory()
+
+        var fleet = try t.load(t.manifest())
+        var report = t.apply(t.plan(fleet))
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
+
+        // Planning the same manifest after apply: nothing to do.
+        var p = t.plan(fleet)
+        #expect(p.changes.isEmpty, "\(p.changes)")
+
+        let conn = try Connection(uri: uri)
+        let web = try #require(try conn.domain(named: "\(t.prefix)web"))
+        let id = try #require(web.id)
+        #expect(try conn.domain(named: "\(t.prefix)gpu")?.isActive == false)
+
+        // Out-of-band: virsh autostart, virsh setvcpus --config.
+        try web.setAutostart(true)
+        try web.setVcpus(2, flags: .config)
+        p = t.plan(fleet)
+        let drift = try #require(p.changes.first { $0.object.description == "vm/\(t.prefix)web" })
+        #expect(drift.action == .update)
+        #expect(Set(drift.attributes.map(\.name)) == ["autostart", "vcpus"])
+        report = t.apply(p)
+        #expect(report.failed == 0, "\(report.results)")
+        #expect(t.plan(fleet).changes.isEmpty)
+
+        // Every live update class on the running guest, without a restart.
+        fleet = try t.load(t.manifest(memory: "96MiB", vcpus: 2, extraNIC: true, dataDisk: true, systemDiskSize: "96MiB"))
+        p = t.plan(fleet)
+        let vmChange = try #require(p.changes.first { $0.object.description == "vm/\(t.prefix)web" })
+        #expect(vmChange.action == .update, "\(vmChange)")
+        report = t.apply(p)
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
+        let after = try #require(try conn.domain(named: "\(t.prefix)web"))
+        #expect(after.id == id, "the guest was restarted")
+        let persistent = try after.xmlDesc(flags: .inactive)
+        #expect(try after.vcpus(flags: .config) == 2)
+        #expect(persistent.contains("98304"), "memory 96MiB persisted in the config")
+        #expect(persistent.contains("\(t.prefix)web-data.qcow2"))
+        #expect(try after.vcpus(flags: .live) == 2)
+        let grown = try #require(try conn.storagePool(named: "\(t.prefix)pool")?.volume(named: "\(t.prefix)web-disk0.qcow2"))
+        #expect(try grown.info().capacityBytes == 96 << 20)
+        #expect(t.plan(fleet).changes.isEmpty, "\(t.plan(fleet).changes)")
+
+        // Restart-class change: written to the config, applied to the guest only with --allow-restart.
+        fleet = try t.load(t.manifest(memory: "96MiB", vcpus: 2, extraNIC: true, dataDisk: true, systemDiskSize: "96MiB", maxMemory: "192MiB"))
+        p = t.plan(fleet)
+        #expect(p.changes.first { $0.object.description == "vm/\(t.prefix)web" }?.action == .updateRestart)
+        report = t.apply(p)
+        #expect(report.failed == 0)
+        #expect(try conn.domain(named: "\(t.prefix)web")?.id == id, "restarted without --allow-restart")
+
+        // Destroy: everything owned goes, the host's unmanaged objects are as before.
+        t.destroy(fleet)
+        #expect(try t.unmanagedInventory() == before)
+        #expect(try conn.domain(named: LedgerName.of(t.fleetName)) == nil)
+    }
+
+    @Test func refusedChangesAreNeverAttempted() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        var fleet = try t.load(t.manifest())
+        #expect(t.apply(t.plan(fleet)).failed == 0)
+        // A snapshot on the PCI VM (the validator rejects this in a manifest; a plan must refuse it too).
+        let i = try #require(fleet.vms.firstIndex { $0.name == "\(t.prefix)gpu" })
+        fleet.vms[i].snapshots = ["before"]
+        let p = t.plan(fleet)
+        let refused = try #require(p.changes.first { $0.object.description == "snapshot/\(t.prefix)gpu/before" })
+        #expect(refused.action == .refused)
+        #expect(refused.reason.contains("PCI passthrough"))
+        let report = t.apply(p)
+        #expect(!report.results.contains { $0.object == "snapshot/\(t.prefix)gpu/before" })
+        let conn = try Connection(uri: uri)
+        #expect(try conn.domain(named: "\(t.prefix)gpu")?.listAllSnapshots().isEmpty == true)
+        t.destroy(fleet)
+    }
+
+    @Test func aFailedBranchDoesNotStopIndependentOnes() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        // The pool's directory cannot be created (its parent is a regular file): the pool, its
+        // volumes and the VMs on them fail or are skipped; the network is independent and applied.
+        let blocker = NSTemporaryDirectory() + "\(t.prefix)file"
+        FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
+        defer { try? FileManager.default.removeItem(atPath: blocker) }
+        let fleet = try t.load(t.manifest(poolPath: blocker + "/pool"))
+        let report = t.apply(t.plan(fleet))
+        #expect(report.results.first { $0.object == "pool/\(t.prefix)pool" }?.outcome == .failed)
+        #expect(report.results.first { $0.object == "network/\(t.prefix)net" }?.outcome == .applied)
+        let skipped = report.results.filter { $0.outcome == .skipped }.map(\.object)
+        #expect(skipped.contains("vm/\(t.prefix)web"))
+        let message = report.results.first { $0.object == "pool/\(t.prefix)pool" }?.message ?? ""
+        #expect(message.contains(blocker), "libvirt's own message names the path: \(message)")
+        // The half-made pool was rolled back: the next plan is a clean create, and a fixed manifest converges.
+        #expect(t.plan(fleet).changes.first { $0.object.description == "pool/\(t.prefix)pool" }?.action == .create)
+        let fixed = try t.load(t.manifest())
+        #expect(t.apply(t.plan(fixed)).failed == 0)
+        #expect(t.plan(fixed).changes.isEmpty)
+        t.destroy(fixed)
+    }
+}
+
+enum LedgerName {
+    static func of(_ fleet: String) -> String { "fleet-ledger-\(fleet)" }
+}
+
+/// One test's fleet: unique names, a manifest written to a temp dir, and cleanup by prefix.
+struct TestFleet {
+    let uri: String
+    let prefix: String
+    let fleetName: String
+    let dir: URL
+    let subnet: Int
+
+    init(uri: String) throws {
+        self.uri = uri
+        let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        prefix = "ft-\(hex)-"
+        fleetName = "ft\(hex)"
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(prefix + "manifests")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        subnet = Int.random(in: 1...250)
+    }
+
+    func manifest(memory: String = "64MiB", vcpus: Int = 1, extraNIC: Bool = false, dataDisk: Bool = false,
+                  systemDiskSize: String = "64MiB", maxMemory: String = "128MiB", poolPath: String? = nil) -> String {
+        """
+        fleet: \(fleetName)
+        hosts:
+          local: {uri: "\(uri)"}
+        pools:
+          \(prefix)pool: {type: dir, path: "\(poolPath ?? "/var/lib/libvirt/images/\(prefix)pool")"}
+        networks:
+          \(prefix)net:
+            mode: nat
+            subnet: 10.251.\(subnet).0/24
+            dhcp: {range: [10.251.\(subnet).100, 10.251.\(subnet).200]}
+        devices:
+          \(prefix)pci: {host: local, type: pci, address: "0000:00:00.0"}
+        vms:
+          \(prefix)web:
+            virt_type: qemu
+            vcpus: \(vcpus)
+            max_vcpus: 2
+            memory: \(memory)
+            max_memory: \(maxMemory)
+            disks:
+              - {size: \(systemDiskSize), pool: \(prefix)pool}
+        \(dataDisk ? "      - {name: data, size: 32MiB, pool: \(prefix)pool}" : "")
+            networks:
+              - {network: \(prefix)net, ip: 10.251.\(subnet).11}
+        \(extraNIC ? "      - {network: \(prefix)net}" : "")
+            graphics: {type: vnc, listen: 127.0.0.1}
+            autostart: false
+            state: running
+          \(prefix)gpu:
+            virt_type: qemu
+            memory: 64MiB
+            disks:
+              - {size: 32MiB, pool: \(prefix)pool}
+            hostdevs: [\(prefix)pci]
+            state: stopped
+        """
+    }
+
+    func load(_ yaml: String) throws -> Fleet {
+        let file = dir.appendingPathComponent("fleet.yaml")
+        try Data(yaml.utf8).write(to: file)
+        let result = ManifestLoader().load(paths: [dir.path])
+        guard let fleet = result.fleet else {
+            throw TestFailure("manifest does not load: \(result.diagnostics.map(\.description).joined(separator: "\n"))\n\(yaml)")
+        }
+        return fleet
+    }
+
+    func plan(_ fleet: Fleet) -> Plan {
+        Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts))
+    }
+
+    func apply(_ plan: Plan, allowDestroy: Bool = false) -> ApplyReport {
+        var o = ApplyOptions()
+        o.shutdownTimeout = 3
+        o.allowDestroy = allowDestroy
+        return Executor(plan: plan, options: o) { _ in }.run()
+    }
+
+    func destroy(_ fleet: Fleet) {
+        let empty = Fleet(name: fleet.name, hosts: fleet.hosts)
+        for _ in 0..<3 {
+            let p = plan(empty)
+            if p.changes.isEmpty { return }
+            _ = apply(p, allowDestroy: true)
+        }
+    }
+
+    /// Everything on the host that no fleet owns, by name (the comparison `fleet destroy` must keep).
+    func unmanagedInventory() throws -> [String] {
+        let live = StateReader(fleet: nil).read(hosts: [HostSpec(name: "local", uri: uri)])
+        let h = live.hosts[0]
+        if let e = h.error { throw TestFailure(e) }
+        // Other tests run concurrently on this daemon: only what is not theirs counts.
+        let stable = { (name: String) in !name.hasPrefix("ft-") && !name.hasPrefix("ft") }
+        return (h.domains.filter { $0.owner == nil && stable($0.name) }.map { "vm/\($0.name)" }
+            + h.networks.filter { $0.owner == nil && stable($0.name) }.map { "network/\($0.name)" }
+            + h.pools.filter { $0.owner == nil && stable($0.name) }.map { "pool/\($0.name)" }).sorted()
+    }
+
+    /// Removes whatever a failed test left, by prefix.
+    func cleanup() {
+        guard let conn = try? Connection(uri: uri) else { return }
+        for d in (try? conn.listAllDomains()) ?? [] where d.name.hasPrefix(prefix) || d.name == LedgerName.of(fleetName) {
+            if (try? d.isActive) == true { try? d.destroy() }
+            try? d.undefine(flags: [.managedSave, .snapshotsMetadata, .nvram])
+        }
+        for n in (try? conn.listAllNetworks()) ?? [] where n.name.hasPrefix(prefix) {
+            if (try? n.isActive) == true { try? n.destroy() }
+            try? n.undefine()
+        }
+        for p in (try? conn.listAllStoragePools()) ?? [] where p.name.hasPrefix(prefix) {
+            for v in (try? p.listAllVolumes()) ?? [] { try? v.delete() }
+            if (try? p.isActive) == true { try? p.destroy() }
+            try? p.delete()
+            try? p.undefine()
+        }
+        try? FileManager.default.removeItem(at: dir)
+        try? FileManager.default.removeItem(atPath: "/var/lib/libvirt/images/\(prefix)pool")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
