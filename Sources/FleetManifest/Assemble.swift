@@ -95,15 +95,34 @@ extension Assembly {
                 var vm = d.spec
                 vm.name = vmName
                 vm.group = d.group
-                vm.networks = d.nics.enumerated().map { i, nic in
+                // Default MACs are filled in below, once every VM's explicit MACs are known.
+                vm.networks = d.nics.map { nic in
                     NICSpec(network: nic.network, model: nic.model,
-                            mac: nic.mac?.value ?? MACAddress.stable(for: "\(name)/\(vmName)/\(i)"), ip: nic.ip?.value)
+                            mac: nic.mac?.value ?? MACAddress.stable(for: ""), ip: nic.ip?.value)
                 }
                 expanded.append((vm, d))
                 sourceMap.record(.vm, vmName, d.loc)
             }
         }
         expanded.sort { $0.vm.name < $1.vm.name }
+
+        // Default MACs: MACAddress.stable has 24 bits, so large fleets see hash collisions; on a collision
+        // with a MAC already taken (explicit ones first, then earlier VMs in name order) try the next key.
+        var taken = Set<MACAddress>()
+        for (_, d) in expanded { for nic in d.nics { if let m = nic.mac { taken.insert(m.value) } } }
+        for e in expanded.indices {
+            for (i, nic) in expanded[e].draft.nics.enumerated() where nic.mac == nil {
+                let key = "\(name)/\(expanded[e].vm.name)/\(i)"
+                var mac = MACAddress.stable(for: key)
+                var attempt = 1
+                while taken.contains(mac) && attempt < 1000 {
+                    mac = MACAddress.stable(for: "\(key)#\(attempt)")
+                    attempt += 1
+                }
+                taken.insert(mac)
+                expanded[e].vm.networks[i].mac = mac
+            }
+        }
 
         // Cross-VM checks: MACs, IPs, devices, console ports.
         var macs: [MACAddress: String] = [:]

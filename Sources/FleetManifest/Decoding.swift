@@ -128,6 +128,7 @@ final class DecodeSession {
         guard let ps = pairs(v, what: what) else { return nil }
         var fields: [String: Val] = [:]
         for p in ps {
+            if table.allowsExtensionKeys && p.key.hasPrefix("x-") { continue }
             guard table.key(p.key) != nil else {
                 var msg = "\(what): unknown key \"\(p.key.truncated(40))\""
                 if let s = EditDistance.suggestion(for: p.key, among: table.keyNames) { msg += "; did you mean \"\(s)\"?" }

@@ -44,6 +44,8 @@ struct ObjectTable: Sendable {
     let id: String
     let doc: String
     let keys: [KeyDef]
+    /// Keys starting with `x-` are ignored (a place for YAML anchors, as in docker-compose).
+    var allowsExtensionKeys = false
     var keyNames: [String] { keys.map(\.name) }
     func key(_ name: String) -> KeyDef? { keys.first { $0.name == name } }
 
@@ -189,5 +191,5 @@ enum Keys {
         KeyDef(name: "devices", type: .namedObjects(device), doc: "Passthrough devices."),
         KeyDef(name: "profiles", type: .namedObjects(profile), doc: "Reusable sets of VM keys."),
         KeyDef(name: "vms", type: .namedObjects(vm), doc: "Virtual machines."),
-    ])
+    ], allowsExtensionKeys: true)
 }

@@ -39,6 +39,7 @@ public enum FleetSchema {
             "additionalProperties": .bool(false),
             "properties": .object(props),
         ]
+        if table.allowsExtensionKeys { o["patternProperties"] = .object(["^x-": .object([:])]) }
         let required = table.keys.filter(\.required).map { JSONValue.string($0.name) }
         if !required.isEmpty { o["required"] = .array(required) }
         return .object(o)
