@@ -1,9 +1,11 @@
 /// A tiny XML element tree with a hand-written parser and a deterministic writer.
 ///
-/// libvirt documents are small, namespace-light and never mixed-content in the parts fleet reads, so
-/// a byte-level parser over UTF-8 is enough and an order of magnitude faster than FoundationXML's
-/// `XMLDocument` (measured by `fleet-bench xml-parse`). Unknown elements are kept in the tree and simply
-/// ignored by the typed documents, which is how libvirt's additions are tolerated.
+/// libvirt documents are small, namespace-light and never mixed-content in the parts fleet reads, so a
+/// byte-level parser over UTF-8 is enough, and it avoids FoundationXML (and libxml2) entirely. Release build:
+/// 1,000 typed `Domain` parses of a 5.3 KB libvirtd domain XML take ~50 ms (LibvirtXMLTests `SpeedTests`).
+/// Unknown elements are kept in the tree and simply ignored by the typed documents, which is how libvirt's
+/// additions are tolerated. No DTD processing: entities other than the five predefined and character
+/// references are errors, so there is no entity expansion to abuse.
 
 /// A malformed or unexpected document. `message` says what and, for syntax errors, where (byte offset).
 public struct XMLError: Error, Hashable, Sendable, CustomStringConvertible {
