@@ -139,10 +139,10 @@ public final class Connection: @unchecked Sendable {
 
     // MARK: Domains
 
-    /// All domains (active and inactive) in one call.
-    public func listAllDomains() throws -> [Domain] {
+    /// All domains (active and inactive) in one call; `filter` narrows it server-side.
+    public func listAllDomains(_ filter: DomainListFilter = []) throws -> [Domain] {
         var list: UnsafeMutablePointer<OpaquePointer?>?
-        let n = try check("virConnectListAllDomains", virConnectListAllDomains(ptr, &list, 0))
+        let n = try check("virConnectListAllDomains", virConnectListAllDomains(ptr, &list, filter.rawValue))
         return takeList(list, n) { Domain(ptr: $0, connection: self) }
     }
 
@@ -191,9 +191,9 @@ public final class Connection: @unchecked Sendable {
 
     // MARK: Networks
 
-    public func listAllNetworks() throws -> [Network] {
+    public func listAllNetworks(_ filter: ObjectListFilter = []) throws -> [Network] {
         var list: UnsafeMutablePointer<OpaquePointer?>?
-        let n = try check("virConnectListAllNetworks", virConnectListAllNetworks(ptr, &list, 0))
+        let n = try check("virConnectListAllNetworks", virConnectListAllNetworks(ptr, &list, filter.networkFlags))
         return takeList(list, n) { Network(ptr: $0, connection: self) }
     }
 
@@ -217,9 +217,10 @@ public final class Connection: @unchecked Sendable {
 
     // MARK: Storage
 
-    public func listAllStoragePools() throws -> [StoragePool] {
+    public func listAllStoragePools(_ filter: ObjectListFilter = []) throws -> [StoragePool] {
         var list: UnsafeMutablePointer<OpaquePointer?>?
-        let n = try check("virConnectListAllStoragePools", virConnectListAllStoragePools(ptr, &list, 0))
+        let n = try check("virConnectListAllStoragePools",
+                          virConnectListAllStoragePools(ptr, &list, filter.poolFlags))
         return takeList(list, n) { StoragePool(ptr: $0, connection: self) }
     }
 
@@ -251,6 +252,54 @@ public final class Connection: @unchecked Sendable {
 
     public func nodeDevice(named name: String) throws -> NodeDevice? {
         try lookup(virNodeDeviceLookupByName(ptr, name)) { NodeDevice(ptr: $0, connection: self) }
+    }
+}
+
+/// `virConnectListAllDomainsFlags` (groups combine as AND; members of a group as OR).
+public struct DomainListFilter: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let active = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_ACTIVE.rawValue)
+    public static let inactive = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_INACTIVE.rawValue)
+    public static let persistent = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_PERSISTENT.rawValue)
+    public static let transient = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_TRANSIENT.rawValue)
+    public static let running = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_RUNNING.rawValue)
+    public static let paused = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_PAUSED.rawValue)
+    public static let shutoff = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_SHUTOFF.rawValue)
+    public static let autostart = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_AUTOSTART.rawValue)
+    public static let noAutostart = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART.rawValue)
+}
+
+/// Filter for network and storage-pool listings.
+public struct ObjectListFilter: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let active = ObjectListFilter(rawValue: 1 << 0)
+    public static let inactive = ObjectListFilter(rawValue: 1 << 1)
+    public static let persistent = ObjectListFilter(rawValue: 1 << 2)
+    public static let transient = ObjectListFilter(rawValue: 1 << 3)
+    public static let autostart = ObjectListFilter(rawValue: 1 << 4)
+    public static let noAutostart = ObjectListFilter(rawValue: 1 << 5)
+
+    private func map(_ table: [(ObjectListFilter, UInt32)]) -> UInt32 {
+        table.reduce(0) { contains($1.0) ? $0 | $1.1 : $0 }
+    }
+
+    var networkFlags: UInt32 {
+        map([(.active, VIR_CONNECT_LIST_NETWORKS_ACTIVE.rawValue), (.inactive, VIR_CONNECT_LIST_NETWORKS_INACTIVE.rawValue),
+             (.persistent, VIR_CONNECT_LIST_NETWORKS_PERSISTENT.rawValue),
+             (.transient, VIR_CONNECT_LIST_NETWORKS_TRANSIENT.rawValue),
+             (.autostart, VIR_CONNECT_LIST_NETWORKS_AUTOSTART.rawValue),
+             (.noAutostart, VIR_CONNECT_LIST_NETWORKS_NO_AUTOSTART.rawValue)])
+    }
+
+    var poolFlags: UInt32 {
+        map([(.active, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE.rawValue),
+             (.inactive, VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE.rawValue),
+             (.persistent, VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT.rawValue),
+             (.transient, VIR_CONNECT_LIST_STORAGE_POOLS_TRANSIENT.rawValue),
+             (.autostart, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART.rawValue),
+             (.noAutostart, VIR_CONNECT_LIST_STORAGE_POOLS_NO_AUTOSTART.rawValue)])
     }
 }
 

@@ -224,32 +224,58 @@ public final class StorageVolume: @unchecked Sendable {
     }
 
     /// Uploads a local file into the volume from offset 0 through a libvirt stream, in 4 MiB
-    /// chunks. `progress(sent, total)` is called after each chunk. The stream is aborted on any failure.
-    public func upload(fromFile path: String, progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+    /// chunks. `progress(done, total)` is called after each chunk or hole. With `sparse`, the file's
+    /// holes (found with SEEK_DATA/SEEK_HOLE) are sent as stream holes instead of zeroes, so the
+    /// volume stays sparse and less data crosses the wire. The stream is aborted on any failure.
+    public func upload(fromFile path: String, sparse: Bool = false,
+                       progress: ((UInt64, UInt64) -> Void)? = nil) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw fileError("cannot open \(path)") }
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw fileError("cannot stat \(path)") }
-        let total = UInt64(max(st.st_size, 0))
+        let size = max(st.st_size, 0)
+        let total = UInt64(size)
 
         let stream = try Stream(connection)
-        try check("virStorageVolUpload", virStorageVolUpload(ptr, stream.ptr, 0, total, 0))
+        let flags = sparse ? VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM.rawValue : 0
+        try check("virStorageVolUpload", virStorageVolUpload(ptr, stream.ptr, 0, total, flags))
         let chunk = 4 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: chunk)
         defer { buffer.deallocate() }
-        var sent: UInt64 = 0
         do {
-            while true {
-                let n = read(fd, buffer, chunk)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw fileError("cannot read \(path)")
+            var pos: off_t = 0
+            while pos < size {
+                // Extent of data starting at pos; without sparse, the whole rest is data.
+                var dataEnd = size
+                if sparse {
+                    var data = lseek(fd, pos, seekData)
+                    if data < 0 {
+                        guard errno == ENXIO else { throw fileError("cannot seek \(path)") }
+                        data = size  // only a hole remains
+                    }
+                    if data > pos {
+                        try check("virStreamSendHole", virStreamSendHole(stream.ptr, Int64(data - pos), 0))
+                        pos = data
+                        progress?(UInt64(pos), total)
+                        if pos >= size { break }
+                    }
+                    let hole = lseek(fd, pos, seekHole)
+                    if hole < 0 { throw fileError("cannot seek \(path)") }
+                    dataEnd = min(hole, size)
                 }
-                if n == 0 { break }
-                try stream.sendAll(buffer.assumingMemoryBound(to: CChar.self), count: n)
-                sent += UInt64(n)
-                progress?(sent, total)
+                while pos < dataEnd {
+                    let want = Int(min(off_t(chunk), dataEnd - pos))
+                    let n = pread(fd, buffer, want, pos)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw fileError("cannot read \(path)")
+                    }
+                    if n == 0 { throw fileError("\(path) shrank while uploading") }
+                    try stream.sendAll(buffer, count: n)
+                    pos += off_t(n)
+                    progress?(UInt64(pos), total)
+                }
             }
             try stream.finish()
         } catch {
@@ -259,19 +285,34 @@ public final class StorageVolume: @unchecked Sendable {
     }
 
     /// Downloads the whole volume into a local file (created or truncated, mode 0644).
-    public func download(toFile path: String, progress: ((UInt64) -> Void)? = nil) throws {
+    /// With `sparse`, holes in the volume become holes in the file. `progress(bytes)` counts
+    /// data and holes written so far.
+    public func download(toFile path: String, sparse: Bool = false, progress: ((UInt64) -> Void)? = nil) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw fileError("cannot create \(path)") }
         defer { close(fd) }
         let stream = try Stream(connection)
-        try check("virStorageVolDownload", virStorageVolDownload(ptr, stream.ptr, 0, 0, 0))
+        let flags = sparse ? VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM.rawValue : 0
+        try check("virStorageVolDownload", virStorageVolDownload(ptr, stream.ptr, 0, 0, flags))
         let chunk = 4 << 20
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: chunk)
         defer { buffer.deallocate() }
-        var received: UInt64 = 0
+        var written: off_t = 0
         do {
             while true {
-                let n = virStreamRecv(stream.ptr, buffer, chunk)
+                let n = sparse
+                    ? virStreamRecvFlags(stream.ptr, buffer, chunk, VIR_STREAM_RECV_STOP_AT_HOLE.rawValue)
+                    : virStreamRecv(stream.ptr, buffer, chunk)
+                if n == -3 {
+                    // A hole: skip over it; the final ftruncate covers a trailing one.
+                    var length: Int64 = 0
+                    try check("virStreamRecvHole", virStreamRecvHole(stream.ptr, &length, 0))
+                    let skip = off_t(clamping: max(length, 0))
+                    if lseek(fd, skip, SEEK_CUR) < 0 { throw fileError("cannot seek \(path)") }
+                    written += skip
+                    progress?(UInt64(written))
+                    continue
+                }
                 if n < 0 { throw LibvirtError.last("virStreamRecv failed") }
                 if n == 0 { break }
                 var off = 0
@@ -283,9 +324,10 @@ public final class StorageVolume: @unchecked Sendable {
                     }
                     off += w
                 }
-                received += UInt64(n)
-                progress?(received)
+                written += off_t(n)
+                progress?(UInt64(written))
             }
+            if ftruncate(fd, written) != 0 { throw fileError("cannot size \(path)") }
             try stream.finish()
         } catch {
             stream.abort()
@@ -335,3 +377,7 @@ func fileError(_ what: String) -> LibvirtError {
     let reason = String(cString: strerror(errno))
     return LibvirtError(code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0, message: "\(what): \(reason)")
 }
+
+// Linux lseek whences (glibc only declares them under _GNU_SOURCE, which the module map does not set).
+private let seekData: Int32 = 3
+private let seekHole: Int32 = 4

@@ -239,6 +239,43 @@ struct SystemTests {
         #expect(e.message.contains("No such file"))
     }
 
+    @Test func sparseUploadAndDownload() throws {
+        let s = try Scratch()
+        defer { s.cleanUp() }
+        let pool = try s.makePool()
+        let size = 16 << 20
+        let vol = try pool.createVolume(xml: "<volume><name>sparse.raw</name><capacity>\(size)</capacity><allocation>0</allocation><target><format type='raw'/></target></volume>")
+        // 16 MiB file with two 64 KiB data islands; the rest is holes.
+        let src = s.dir + "-sparse-src.bin"
+        let dst = s.dir + "-sparse-dst.bin"
+        defer {
+            try? FileManager.default.removeItem(atPath: src)
+            try? FileManager.default.removeItem(atPath: dst)
+        }
+        let island = (0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try #require(fd >= 0)
+        island.withUnsafeBytes { _ = pwrite(fd, $0.baseAddress, $0.count, 0) }
+        island.withUnsafeBytes { _ = pwrite(fd, $0.baseAddress, $0.count, off_t(9 << 20)) }
+        _ = ftruncate(fd, off_t(size))
+        close(fd)
+
+        var last: UInt64 = 0
+        try vol.upload(fromFile: src, sparse: true) { done, _ in last = done }
+        #expect(last == UInt64(size))
+        // The holes stayed holes on the daemon's side.
+        #expect(try vol.info().allocationBytes < 4 << 20)
+
+        try vol.download(toFile: dst, sparse: true)
+        let a = try Data(contentsOf: URL(fileURLWithPath: src))
+        let b = try Data(contentsOf: URL(fileURLWithPath: dst))
+        #expect(b.count == size)
+        #expect(checksum(a) == checksum(b))
+        var st = stat()
+        #expect(stat(dst, &st) == 0)
+        #expect(Int(st.st_blocks) * 512 < 4 << 20, "downloaded file is sparse")
+    }
+
     @Test func snapshotOnShutOffDomain() throws {
         let s = try Scratch()
         defer { s.cleanUp() }

@@ -144,7 +144,10 @@ struct DomainTests {
         #expect(try !d.autostart())
         try d.setAutostart(true)
         #expect(try d.autostart())
+        #expect(try c.listAllDomains(.inactive).map(\.name) == ["ft-new"])
+        #expect(try c.listAllDomains([.active, .autostart]).isEmpty)
         try d.create()
+        #expect(try c.listAllDomains(.running).map(\.name).sorted() == ["db1", "ft-new", "web1"])
         #expect(try d.isActive)
         #expect(d.id != nil)
         #expect(try d.shutdown(timeout: 5) == .graceful)  // the test driver honours shutdown at once
@@ -284,8 +287,10 @@ struct NetworkTests {
         #expect(try !n.autostart())
         try n.setAutostart(true)
         #expect(try n.autostart())
+        #expect(try c.listAllNetworks(.inactive).map(\.name) == ["ft-iso"])
         try n.create()
         #expect(try n.isActive)
+        #expect(try c.listAllNetworks([.active, .autostart]).map(\.name) == ["ft-iso"])
         let host = "<host mac='52:54:00:00:77:01' name='vm1' ip='10.77.0.11'/>"
         try n.update(command: .add, section: .ipDHCPHost, xml: host, flags: [.live, .config])
         #expect(try n.xmlDesc().contains("10.77.0.11"))
@@ -343,6 +348,7 @@ struct StorageTests {
             </pool>
             """)
         #expect(try !p.isActive)
+        #expect(try c.listAllStoragePools(.inactive).map(\.name) == ["ft-pool"])
         // The test driver accepts no build flags (the real daemon test uses the default too).
         try p.build()
         try p.create()
