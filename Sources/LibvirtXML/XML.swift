@@ -113,9 +113,12 @@ public struct XElement: Hashable, Sendable {
         out += ">\n"
     }
 
+    /// Escapes markup characters, and drops the control characters XML 1.0 cannot represent at all
+    /// (libvirt would refuse the whole document).
     public static func escape(_ s: String, attribute: Bool) -> String {
         var needs = false
-        for b in s.utf8 where b == 0x26 || b == 0x3C || b == 0x3E || (attribute && (b == 0x27 || b == 0x22 || b == 0x0A || b == 0x09 || b == 0x0D)) {
+        for b in s.utf8 where b == 0x26 || b == 0x3C || b == 0x3E || (b < 0x20 && b != 0x0A && b != 0x09 && b != 0x0D)
+            || (attribute && (b == 0x27 || b == 0x22 || b == 0x0A || b == 0x09 || b == 0x0D)) {
             needs = true; break
         }
         if !needs { return s }
@@ -131,6 +134,8 @@ public struct XElement: Hashable, Sendable {
             case "\n" where attribute: r += "&#10;"
             case "\t" where attribute: r += "&#9;"
             case "\r" where attribute: r += "&#13;"
+            case _ where ch.value < 0x20 && ch != "\n" && ch != "\t" && ch != "\r": break
+            case "\u{FFFE}", "\u{FFFF}": break
             default: r.unicodeScalars.append(ch)
             }
         }

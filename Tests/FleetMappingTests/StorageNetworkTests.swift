@@ -153,3 +153,41 @@ import LibvirtXML
         #expect(try DomainSnapshot(xml: snapXML).description == "before")
     }
 }
+
+@Suite struct MappingRobustnessTests {
+    /// Mutated versions of everything fleet renders go through every reader: errors are fine, traps are not.
+    @Test func mutatedDocumentsNeverTrap() {
+        let fleet = corpusFleet()
+        var docs = fleet.vms.map { DomainMapping.render($0, fleet: fleet, hypervisor: .qemu, graphicsPassword: "p", owner: mark($0, fleet)) }
+        docs += corpusNetworks().map { NetworkMapping.render($0) }
+        docs += corpusPools().map { PoolMapping.render($0) }
+        docs.append(LedgerMapping.render(fleet: "lab", entries: ledgerEntries(), hypervisor: .qemu))
+        docs.append(VolumeMapping.render(name: "v", format: .qcow2, capacity: .gib(1), backingPath: "/b"))
+        var state: UInt64 = 0x5EED
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        let alphabet = Array("<>/='\"&;#x-:0123456789abcdef ".utf8)
+        var parsed = 0
+        for doc in docs {
+            let bytes = Array(doc.utf8)
+            for _ in 0..<200 {
+                var b = bytes
+                for _ in 0..<(1 + next() % 4) {
+                    let i = next() % b.count
+                    if next() % 2 == 0 { b[i] = alphabet[next() % alphabet.count] } else { b.remove(at: i) }
+                }
+                let s = String(decoding: b, as: UTF8.self)
+                if (try? DomainMapping.config(fromXML: s)) != nil { parsed += 1 }
+                _ = try? NetworkMapping.spec(fromXML: s)
+                _ = try? PoolMapping.spec(fromXML: s)
+                _ = try? VolumeMapping.volume(fromXML: s, pool: "p")
+                _ = try? LedgerMapping.entries(fromXML: s)
+                _ = try? NodeDeviceMapping.kind(fromXML: s)
+                _ = OwnerXML.parse(s)
+            }
+        }
+        #expect(parsed > 0) // some mutations leave a readable domain: the readers really ran
+    }
+}

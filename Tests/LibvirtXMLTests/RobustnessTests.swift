@@ -69,6 +69,16 @@ func parseAll(_ s: String) {
         """)
     }
 
+    @Test func unrepresentableCharactersAreDropped() throws {
+        let d = DomainSnapshot(name: "s\u{1}1", description: "a\u{0}b\tc\nd\u{FFFF}")
+        let x = d.xml()
+        #expect(!x.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" })
+        let back = try DomainSnapshot(xml: x)
+        #expect(back.name == "s1" && back.description == "ab\tc\nd")
+        #expect(XElement("a", [("v", "x\ty\nz'\"")]).render() == "<a v='x&#9;y&#10;z&apos;&quot;'/>\n")
+        #expect(try XElement.parse(XElement("a", [("v", "x\ty\nz")]).render())["v"] == "x\ty\nz")
+    }
+
     @Test func metadataElementsSurviveRoundTrip() throws {
         let d = try Domain(xml: Samples.libvirtdDomain)
         let again = try Domain(xml: d.xml())
