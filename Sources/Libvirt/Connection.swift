@@ -65,7 +65,9 @@ public final class Connection: @unchecked Sendable {
         }
         opener.name = "libvirt-connect"
         opener.start()
-        let deadline = DispatchTime.now() + .nanoseconds(Int(min(max(timeout, 0), 1e6) * 1e9))
+        // Clamp to [0, 1e6] s (NaN and infinity included) so the conversion cannot trap.
+        let waitSeconds = timeout.isNaN ? 0 : min(max(timeout, 0), 1e6)
+        let deadline = DispatchTime.now() + .nanoseconds(Int(waitSeconds * 1e9))
         if done.wait(timeout: deadline) == .timedOut {
             if case .some(let result) = box.abandon() {
                 // The open finished in the race window: use it.

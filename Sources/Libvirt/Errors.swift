@@ -150,7 +150,8 @@ public struct LibvirtTimeout: Error, Sendable, CustomStringConvertible, Equatabl
 
     /// e.g. "could not connect to qemu+ssh://h/system within 10 s".
     public var description: String {
-        let s = seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.1f", seconds)
+        let whole = seconds.isFinite && seconds == seconds.rounded() && abs(seconds) < 1e15
+        let s = whole ? String(Int(seconds)) : String(format: "%.1f", seconds)
         return "could not \(operation) within \(s) s"
     }
 }

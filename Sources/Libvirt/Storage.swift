@@ -309,7 +309,10 @@ public final class StorageVolume: @unchecked Sendable {
                     try check("virStreamRecvHole", virStreamRecvHole(stream.ptr, &length, 0))
                     let skip = off_t(clamping: max(length, 0))
                     if lseek(fd, skip, SEEK_CUR) < 0 { throw fileError("cannot seek \(path)") }
-                    written += skip
+                    let (sum, overflow) = written.addingReportingOverflow(skip)
+                    if overflow { throw LibvirtError(code: Int32(VIR_ERR_RPC.rawValue), domain: 0,
+                                                     message: "stream hole past the end of any file") }
+                    written = sum
                     progress?(UInt64(written))
                     continue
                 }

@@ -48,6 +48,16 @@ struct ConnectionTests {
         #expect(elapsed >= 0.9 && elapsed < 5)
     }
 
+    @Test func oddTimeoutsDoNotTrap() throws {
+        #expect(try Connection(uri: fixtureURI(), timeout: .infinity).isAlive)
+        #expect(LibvirtTimeout(operation: "connect to x", seconds: .infinity).description == "could not connect to x within inf s")
+        #expect(LibvirtTimeout(operation: "connect to x", seconds: 2.5).description == "could not connect to x within 2.5 s")
+        // NaN and negative mean "do not wait": the open either already finished or times out.
+        for t in [Double.nan, -1] {
+            do { _ = try Connection(uri: fixtureURI(), timeout: t) } catch is LibvirtTimeout {}
+        }
+    }
+
     @Test func initializeIsIdempotentAndThreadSafe() async throws {
         await withTaskGroup(of: Void.self) { g in
             for _ in 0..<8 { g.addTask { Libvirt.initialize() } }
