@@ -312,16 +312,13 @@ struct NetworkTests {
         #expect(try c.network(named: "ft-iso") == nil)
     }
 
-    @Test func dhcpLeasesOnTheTestDriver() throws {
+    @Test func dhcpLeasesAreUnsupportedOnTheTestDriver() throws {
         let c = try openFixture()
         let n = try #require(try c.network(named: "fleetnet"))
-        // The test driver reports no leases; the call itself must work and return a list.
-        do {
-            let leases = try n.dhcpLeases()
-            #expect(leases.allSatisfy { !$0.mac.isEmpty })
-        } catch let e as LibvirtError {
-            #expect(e.isUnsupported)
-        }
+        // The real-daemon test reads an (empty) lease list; the test driver lacks the call.
+        let e = try #require(throws: LibvirtError.self) { _ = try n.dhcpLeases() }
+        #expect(e.isUnsupported)
+        #expect(e.message.contains("virNetworkGetDHCPLeases"))
     }
 }
 
@@ -438,5 +435,36 @@ struct RawFloorTests {
         let viaBinding = try c.listAllDomains().reduce(0) { $0 + (try $1.xmlDesc().utf8.count) }
         #expect(raw == viaBinding)
         #expect(raw > 0)
+    }
+}
+
+@Suite("Concurrency (test driver)")
+struct ConcurrencyTests {
+    /// One connection shared by many tasks: each failure carries its own message (libvirt's error
+    /// slot is per thread and is read on the calling thread).
+    @Test func errorsDoNotCrossThreads() async throws {
+        let c = try openFixture()
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            for i in 0..<64 {
+                g.addTask {
+                    let name = "ft-missing-\(i)"
+                    if i % 2 == 0 {
+                        let e = try #require(throws: LibvirtError.self) {
+                            try c.defineDomain(xml: "<domain type='test'><name>\(name)</name><memory>x</memory></domain>")
+                        }
+                        #expect(!e.message.isEmpty)
+                    } else {
+                        #expect(try c.domain(named: name) == nil)
+                        let pool = try #require(try c.storagePool(named: "images"))
+                        let e = try #require(throws: LibvirtError.self) {
+                            try pool.createVolume(xml: "<volume><name>base.qcow2</name><capacity>1</capacity></volume>")
+                        }
+                        #expect(e.message == "operation failed: storage vol already exists")
+                    }
+                    #expect(try c.listAllDomains().count == 2)
+                }
+            }
+            try await g.waitForAll()
+        }
     }
 }
