@@ -136,6 +136,13 @@ public final class Connection: @unchecked Sendable {
                         threads: info.threads)
     }
 
+    /// Free host memory in bytes (virNodeGetFreeMemory).
+    public func freeMemoryBytes() throws -> UInt64 {
+        let v = virNodeGetFreeMemory(ptr)
+        if v == 0, let e = virGetLastError(), e.pointee.code != 0 { throw LibvirtError.last("virNodeGetFreeMemory failed") }
+        return v
+    }
+
     /// False once the transport to a remote daemon has died (keepalive timed out, socket closed).
     public var isAlive: Bool { virConnectIsAlive(ptr) == 1 }
 
@@ -151,6 +158,12 @@ public final class Connection: @unchecked Sendable {
     /// The domain named `name`, or nil if there is none.
     public func domain(named name: String) throws -> Domain? {
         try lookup(virDomainLookupByName(ptr, name)) { Domain(ptr: $0, connection: self) }
+    }
+
+    /// The running domain with hypervisor id `id`, or nil.
+    public func domain(id: UInt32) throws -> Domain? {
+        guard let i = Int32(exactly: id) else { return nil }
+        return try lookup(virDomainLookupByID(ptr, i)) { Domain(ptr: $0, connection: self) }
     }
 
     public func domain(uuid: String) throws -> Domain? {

@@ -358,6 +358,15 @@ public final class Domain: @unchecked Sendable {
 
     // MARK: Jobs and migration
 
+    /// Progress of the domain's current job (e.g. a migration), via virDomainGetJobInfo.
+    public func jobInfo() throws -> DomainJobInfo {
+        var i = virDomainJobInfo()
+        try check("virDomainGetJobInfo", virDomainGetJobInfo(ptr, &i))
+        return DomainJobInfo(type: DomainJobType(rawValue: i.type) ?? .none, elapsedMs: i.timeElapsed,
+                             remainingMs: i.timeRemaining, dataTotal: i.dataTotal, dataProcessed: i.dataProcessed,
+                             dataRemaining: i.dataRemaining)
+    }
+
     /// Aborts the running job (e.g. a migration) on this domain.
     public func abortJob() throws {
         try check("virDomainAbortJob", virDomainAbortJob(ptr))
@@ -382,6 +391,21 @@ public final class Domain: @unchecked Sendable {
                              virDomainMigrate3(ptr, destination.ptr, params, UInt32(n), flags.rawValue))
         return Domain(ptr: p, connection: destination)
     }
+}
+
+/// Mirrors `virDomainJobType`.
+public enum DomainJobType: Int32, Sendable, Hashable {
+    case none = 0, bounded = 1, unbounded = 2, completed = 3, failed = 4, cancelled = 5
+}
+
+/// `virDomainGetJobInfo`: figures are bytes and milliseconds.
+public struct DomainJobInfo: Sendable, Equatable {
+    public var type: DomainJobType
+    public var elapsedMs: UInt64
+    public var remainingMs: UInt64
+    public var dataTotal: UInt64
+    public var dataProcessed: UInt64
+    public var dataRemaining: UInt64
 }
 
 /// `virDomainMigrateFlags`.

@@ -125,6 +125,7 @@ struct SystemTests {
         #expect(try c.uri == "qemu:///system" || c.uri == systemURI)
         #expect(c.isAlive)
         #expect(try c.nodeInfo().cpus >= 1)
+        #expect(try c.freeMemoryBytes() > 0)
         #expect(try c.capabilitiesXML().contains("<host>"))
         _ = try c.listAllDomains()
         _ = try c.listAllNetworks()
@@ -142,6 +143,8 @@ struct SystemTests {
         let id = try #require(d.id)
         #expect(try d.state() == .running)
         #expect(try d.info().nrVirtCpu == 1)
+        #expect(try s.conn.domain(id: id)?.name == d.name)
+        #expect(try d.jobInfo().type == .none)
 
         // vcpus: hot-plug the second one, persist it too.
         try d.setVcpus(2, flags: [.live, .config])

@@ -116,7 +116,9 @@ struct DomainTests {
         // The test driver starts the fixture's domains.
         #expect(info.state == .running)
         #expect(try web.isActive)
-        #expect(web.id != nil)
+        let id = try #require(web.id)
+        #expect(try c.domain(id: id)?.name == "web1")
+        #expect(try c.domain(id: 999) == nil)
         #expect(try web.state() == .running)
         #expect(try web.isPersistent)
         #expect(try !web.hasManagedSave)
