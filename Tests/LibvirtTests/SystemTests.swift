@@ -35,6 +35,8 @@ final class Scratch {
             <pool type='dir'><name>\(prefix)pool</name><target><path>\(dir)</path></target></pool>
             """)
         pool = p
+        // Dir pools take no build flags: NO_OVERWRITE/OVERWRITE are for pools that format a device
+        // (libvirt answers "No source device specified when formatting pool").
         try p.build()
         try p.create()
         return p
@@ -205,6 +207,15 @@ struct SystemTests {
         #expect(try overlay.xmlDesc().contains("<backingStore>"))
         #expect(try overlay.xmlDesc().contains(try base.path))
         #expect(try overlay.info().capacityBytes == 64 << 20)
+
+        // Metadata preallocation allocates the qcow2 L2 tables up front.
+        let pre = try pool.createVolume(
+            xml: "<volume><name>pre.qcow2</name><capacity unit='GiB'>1</capacity><target><format type='qcow2'/></target></volume>",
+            flags: .preallocMetadata)
+        let plain = try s.qcow2("plain.qcow2", mib: 1024)
+        #expect(try pre.info().allocationBytes > plain.info().allocationBytes)
+        try pre.delete()
+        try plain.delete()
 
         // A raw volume, filled through the upload stream and read back.
         let size = 1 << 20 + 4096 * 3
