@@ -248,6 +248,8 @@ public enum Customizer {
             if let h = p.hostname {
                 touched += try setHostname(g, h)
                 ops.append("hostname \(h)")
+            } else if c.hostname {
+                ops.append("hostname skipped (image-level: set on each VM's disk)")
             }
             if let tz = p.timezone {
                 try setTimezone(g, tz)

@@ -127,7 +127,9 @@ public enum ImageSource {
 
     private static let chunkSize = 4 << 20
 
-    /// Streaming SHA-256 of a file in 4 MiB reads (one buffer, reused), lower-case hex.
+    /// Streaming SHA-256 of a file in 4 MiB reads, lower-case hex. Reading and hashing overlap: a reader
+    /// thread fills one of two buffers while the caller hashes the other (the kernel's copy and the hash each
+    /// cost about as much, so this nearly halves the time on two cores).
     public static func sha256(ofFile path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -137,19 +139,67 @@ public enum ImageSource {
         }
         defer { close(fd) }
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let pipe = ReadPipe(fd: fd, chunkSize: chunkSize)
+        defer { pipe.deallocate() }
+        Thread.detachNewThread { pipe.produce() }
         var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
-        defer { buffer.deallocate() }
+        var i = 0
         while true {
-            let n = read(fd, buffer.baseAddress, chunkSize)
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ImageSourceError.unreadable(path: path, reason: String(cString: strerror(errno)))
-            }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            let (buffer, count, error) = pipe.next(i)
+            // The reader has stopped after a terminal count (0 or -1): its buffers are ours again.
+            if count < 0 { throw ImageSourceError.unreadable(path: path, reason: String(cString: strerror(error))) }
+            if count == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            pipe.release(i)
+            i += 1
         }
         return hex(hasher.finalize())
+    }
+
+    /// Two buffers handed back and forth between a reader thread and the hashing caller. Each buffer is owned
+    /// by one side at a time, the semaphores order the handovers, so the unchecked Sendable is sound.
+    private final class ReadPipe: @unchecked Sendable {
+        let fd: Int32
+        let chunkSize: Int
+        let buffers: [UnsafeMutableRawBufferPointer]
+        var counts = [0, 0]
+        var errors: [Int32] = [0, 0]
+        // Created at 0 and signalled once: libdispatch traps if a semaphore is freed below its initial value,
+        // which a buffer the reader waited for but never got back would otherwise be.
+        let free = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        let filled = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+
+        init(fd: Int32, chunkSize: Int) {
+            self.fd = fd; self.chunkSize = chunkSize
+            buffers = (0..<2).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64) }
+            for f in free { f.signal() }
+        }
+
+        func produce() {
+            var i = 0
+            while true {
+                let b = i % 2
+                free[b].wait()
+                var n: Int
+                repeat { n = read(fd, buffers[b].baseAddress, chunkSize) } while n < 0 && errno == EINTR
+                counts[b] = n
+                errors[b] = n < 0 ? errno : 0
+                filled[b].signal()
+                if n <= 0 { return }
+                i += 1
+            }
+        }
+
+        func next(_ i: Int) -> (UnsafeMutableRawBufferPointer, Int, Int32) {
+            let b = i % 2
+            filled[b].wait()
+            return (buffers[b], counts[b], errors[b])
+        }
+
+        func release(_ i: Int) { free[i % 2].signal() }
+
+        /// Only after the reader delivered its terminal count.
+        func deallocate() { for b in buffers { b.deallocate() } }
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

@@ -145,13 +145,15 @@ import Testing
     @Test func cloudInitSeed() throws {
         guestfsEnvironment()
         let t = try TempDir(); defer { t.cleanup() }
-        let ud = try t.file("user-data", "#cloud-config\nusers:\n  - name: ops\n")
+        // Over 1 MiB: the binding writes it in chunks (libguestfs messages are size-limited).
+        let userData = "#cloud-config\nusers:\n  - name: ops\n" + String(repeating: "# padding padding padding padding\n", count: 45_000)
+        let ud = try t.file("user-data", userData)
         let nc = try t.file("network-config", "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n")
         let spec = CloudInitSpec(userData: ud, networkConfig: nc)
         let out = t.path + "/web-1-cidata.img"
         let sum = try CloudInitSeed.build(spec, vmName: "web-1", outputPath: out)
         #expect(sum == (try ImageSource.sha256(ofFile: out)))
-        #expect(try ImageSource.detectFormat(path: out) == (.raw, 2 << 20))
+        #expect(try ImageSource.detectFormat(path: out) == (.raw, 3 << 20))
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
         let iid = try CloudInitSeed.instanceID(spec, vmName: "web-1")
 
@@ -162,7 +164,7 @@ import Testing
         #expect(try g.vfsLabel("/dev/sda").lowercased() == "cidata")
         try g.mountReadOnly("/dev/sda", at: "/")
         func text(_ p: String) throws -> String { String(decoding: try g.readFile(p), as: UTF8.self) }
-        #expect(try text("/user-data") == "#cloud-config\nusers:\n  - name: ops\n")
+        #expect(try text("/user-data") == userData)
         #expect(try text("/meta-data") == "instance-id: \(iid)\nlocal-hostname: web-1\n")
         #expect(try text("/network-config") == "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n")
         try g.umountAll()

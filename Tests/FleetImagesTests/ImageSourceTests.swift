@@ -153,3 +153,25 @@ import Testing
         }
     }
 }
+
+/// `FLEET_IMAGES_BENCH=1 swift test --filter sha256Throughput`: hashes a 1 GiB sparse file and prints MB/s
+/// (figures in docs/images.md). Off by default: a timing on a shared 2-core machine is not a test.
+@Suite struct ImageBenchmarks {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FLEET_IMAGES_BENCH"] != nil))
+    func sha256Throughput() throws {
+        let t = try TempDir(); defer { t.cleanup() }
+        let p = t.path + "/sparse-1g.img"
+        #expect(FileManager.default.createFile(atPath: p, contents: nil))
+        #expect(truncate(p, 1 << 30) == 0)
+        var best = Double.infinity
+        var sum = ""
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            sum = try ImageSource.sha256(ofFile: p)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        // sha256 of 1 GiB of zeros.
+        #expect(sum == "49bc20df15e412a64472421e13fe86ff1c5165e18b2afccf160d4dc19fe68a14")
+        print("sha256 1 GiB sparse file: best of 3 \(String(format: "%.3f", best)) s = \(String(format: "%.0f", 1073.741824 / best)) MB/s")
+    }
+}
