@@ -173,6 +173,32 @@ struct SystemTests {
         #expect(try d.xmlDesc().contains(mac))
         #expect(try d.xmlDesc(flags: .inactive).contains(mac))
         #expect(d.id == id)
+        // Update the attached NIC in place: link down, live.
+        let down = "<interface type='network'><mac address='\(mac)'/><source network='\(net.name)'/><model type='virtio'/><link state='down'/></interface>"
+        try d.updateDevice(xml: down, flags: .live)
+        #expect(try d.xmlDesc().contains("<link state='down'/>"))
+        #expect(try !d.xmlDesc(flags: .inactive).contains("<link state='down'/>"))
+
+        // No job running: abortJob is libvirt's typed "invalid operation".
+        let noJob = try #require(throws: LibvirtError.self) { try d.abortJob() }
+        #expect(noJob.isInvalidOperation, "\(noJob.codeName): \(noJob.message)")
+
+        // Migrating to the same host goes through virDomainMigrate3 with typed parameters and
+        // is refused by the daemon with its own message.
+        let other = try Connection(uri: systemURI ?? "")
+        let mig = try #require(throws: LibvirtError.self) {
+            _ = try d.migrate(to: other, flags: [.live, .persistDest], destinationXML: d.xmlDesc(flags: .migratable),
+                              bandwidthMiBs: 64)
+        }
+        #expect(mig.codeName == "VIR_ERR_MIGRATE_UNSAFE", "\(mig.codeName): \(mig.message)")
+        #expect(mig.message == "Unsafe migration: Migration without shared storage is unsafe")
+        let same = try #require(throws: LibvirtError.self) {
+            _ = try d.migrate(to: other, flags: [.live, .unsafe], destinationXML: d.xmlDesc(flags: .migratable),
+                              bandwidthMiBs: 64)
+        }
+        #expect(same.message.contains("same host"), "\(same.codeName): \(same.message)")
+        #expect(try d.state() == .running)
+
         // Live unplug needs the guest to acknowledge (ACPI): with no OS, libvirt waits 5 s, returns
         // success and leaves the removal pending, so only the config side can be checked here.
         try d.detachDevice(xml: nic, flags: [.live, .config])
