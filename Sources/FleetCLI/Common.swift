@@ -71,6 +71,11 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
 func computePlan(fleet: Fleet, hosts: [HostSpec], timeout: Double, options: PlanOptions) -> (Plan, LiveState) {
     var desired = fleet
     desired.hosts = hosts
+    var options = options
+    let inputs = ImageInputs.compute(fleet)
+    options.customizationDigests = inputs.digests
+    options.seedInstanceIDs = inputs.seedIDs
+    for w in inputs.warnings { printError("warning: \(w)") }
     let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
     var plan = Planner.plan(desired: desired, live: live, options: options)
     plan.liveFingerprint = live.fingerprint

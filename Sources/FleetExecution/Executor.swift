@@ -141,6 +141,7 @@ public final class Executor: @unchecked Sendable {
         case .vm:
             guard let vm = fleet.vms.first(where: { $0.name == c.object.name }), c.action != .delete else { return [] }
             var deps = vm.disks.map { ObjectRef(.volume, "\($0.pool)/\($0.volumeName(vm: vm.name))") }
+            if let seed = vm.seedVolume { deps.append(ObjectRef(.volume, "\(seed.pool)/\(seed.name)")) }
             deps += vm.networks.map { ObjectRef(.network, $0.network) }
             if c.action == .start { deps.append(ObjectRef(.vm, vm.name)) }
             return deps
@@ -231,6 +232,8 @@ struct HostContext {
             }
         case .createVolume:
             try createVolume(c)
+        case .createSeed:
+            try createSeed(c)
         case .resizeVolume(let size):
             try resizeVolume(c, size)
         case .deleteVolume:
@@ -325,7 +328,7 @@ struct HostContext {
             switch c.object.kind {
             case .vm:
                 let vm = try vmSpec(name)
-                try domain(name).setMetadata(unprefixed(OwnerXML.render(mark(.vm, vm.group))), key: OwnerXML.prefix, uri: OwnerXML.namespace,
+                try domain(name).setMetadata(OwnerXML.metadataElement(mark(.vm, vm.group)), key: OwnerXML.prefix, uri: OwnerXML.namespace,
                                              flags: try domain(name).isActive ? [.live, .config] : [.config])
             case .pool: try ledger.record(object: name, mark: mark(.pool, name))
             case .network: try ledger.record(object: name, mark: mark(.network, name))
@@ -342,14 +345,6 @@ struct HostContext {
     }
 
     // MARK: Helpers
-
-    /// virDomainSetMetadata wants the element without its namespace: libvirt adds it from `key` and `uri`.
-    func unprefixed(_ xml: String) -> String {
-        xml.replacingOccurrences(of: " xmlns:\(OwnerXML.prefix)=\"\(OwnerXML.namespace)\"", with: "")
-            .replacingOccurrences(of: " xmlns:\(OwnerXML.prefix)='\(OwnerXML.namespace)'", with: "")
-            .replacingOccurrences(of: "<\(OwnerXML.prefix):", with: "<")
-            .replacingOccurrences(of: "</\(OwnerXML.prefix):", with: "</")
-    }
 
     func pool(_ name: String) throws -> StoragePool {
         guard let p = try conn.storagePool(named: name) else { throw ExecutionError("storage pool \(name) does not exist on \(host)") }
@@ -381,13 +376,9 @@ struct HostContext {
     }
 
     func volumeRef(_ c: Change) throws -> (String, String) {
-        if c.object.kind == .image {
+        // A declared image is named by its manifest name; an old version by its `pool/volume`.
+        if c.object.kind == .image, !c.object.name.contains("/") {
             guard let img = fleet.images.first(where: { $0.name == c.object.name }) else {
-                // An image version no longer declared: the ledger knows which volume it was.
-                if let e = try ledger.entries().first(where: { $0.mark.kind == .image && $0.mark.name == c.object.name }) {
-                    let parts = e.object.split(separator: "/", maxSplits: 1).map(String.init)
-                    if parts.count == 2 { return (parts[0], parts[1]) }
-                }
                 throw ExecutionError("image \(c.object.name) is not declared")
             }
             return (img.pool, img.volumeName)
@@ -455,6 +446,28 @@ struct HostContext {
             try d.blockResize(disk: DomainMapping.diskTargets(vm)[i], bytes: size.bytes)
         } else {
             try v.resize(capacity: size.bytes)
+        }
+    }
+
+    /// Builds the NoCloud seed locally with libguestfs and uploads it through the stream API,
+    /// so it works for remote hosts too.
+    func createSeed(_ c: Change) throws {
+        guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let spec = vm.cloudInit,
+              let (poolName, volName) = vm.seedVolume else { throw ExecutionError("\(c.object) is no declared cloud-init seed") }
+        let id = try CloudInitSeed.instanceID(spec, vmName: vm.name)
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-seed-\(UUID().uuidString).img").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        _ = try CloudInitSeed.build(spec, vmName: vm.name, outputPath: tmp)
+        let size = try FileManager.default.attributesOfItem(atPath: tmp)[.size] as? UInt64 ?? 0
+        try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "seed", "instance-id": id]))
+        let p = try pool(poolName)
+        let v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: size)))
+        do {
+            try v.upload(fromFile: tmp, progress: nil)
+        } catch {
+            try? v.delete()
+            try? ledger.remove(object: "\(poolName)/\(volName)", kind: .volume)
+            throw error
         }
     }
 

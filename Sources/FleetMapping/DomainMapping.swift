@@ -64,8 +64,8 @@ public enum DomainMapping {
     }
 
     /// The volume holding a VM's cloud-init seed (NoCloud, label `cidata`), in the pool of its first disk.
-    public static func seedVolumeName(_ vm: VMSpec) -> String { "\(vm.name)-cidata.img" }
-    public static func seedPool(_ vm: VMSpec) -> String? { vm.cloudInit == nil ? nil : vm.disks.first?.pool }
+    public static func seedVolumeName(_ vm: VMSpec) -> String { vm.seedVolume?.name ?? "\(vm.name)-cidata.img" }
+    public static func seedPool(_ vm: VMSpec) -> String? { vm.seedVolume?.pool }
 
     static func diskValue(_ disk: DiskSpec, vm: VMSpec, target: String) -> Domain.Disk {
         Domain.Disk(type: "volume", device: "disk", driverName: "qemu", driverType: disk.format.rawValue,

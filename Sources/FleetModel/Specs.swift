@@ -332,6 +332,12 @@ public struct VMSpec: Hashable, Codable, Sendable {
         self.onHostChange = onHostChange; self.description = description
     }
 
+    /// The NoCloud seed volume (pool, name) of a VM with `cloud_init:`: in the pool of its first disk.
+    public var seedVolume: (pool: String, name: String)? {
+        guard cloudInit != nil, let pool = disks.first?.pool else { return nil }
+        return (pool, "\(name)-cidata.img")
+    }
+
     /// vCPUs the domain is defined with: the declared maximum, or the current count.
     public var effectiveMaxVcpus: Int { maxVcpus ?? vcpus }
     public var effectiveMaxMemory: ByteSize { maxMemory ?? memory }

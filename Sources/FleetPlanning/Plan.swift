@@ -51,6 +51,8 @@ public struct AttributeChange: Hashable, Codable, Sendable {
 public enum Step: Hashable, Codable, Sendable {
     case definePool, buildPool, startPool, undefinePool
     case createVolume, resizeVolume(ByteSize), deleteVolume
+    /// Build a VM's cloud-init NoCloud seed and upload it into its volume.
+    case createSeed
     case uploadImage
     case defineNetwork, startNetwork, restartNetwork, undefineNetwork
     case addLease(DHCPLease), removeLease(DHCPLease)

@@ -8,8 +8,13 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     /// Per VM, the digest of its customization inputs (computed by the caller, which may read files
     /// and secrets); a disk whose recorded digest differs is rebuilt.
     public var customizationDigests: [String: String]
-    public init(adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:]) {
+    /// Per VM with `cloud_init:`, the instance-id its seed content gives (computed by the caller);
+    /// a seed recorded with another id is rebuilt.
+    public var seedInstanceIDs: [String: String]
+    public init(adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
+                seedInstanceIDs: [String: String] = [:]) {
         self.adopt = adopt; self.targets = targets; self.customizationDigests = customizationDigests
+        self.seedInstanceIDs = seedInstanceIDs
     }
 }
 
@@ -218,7 +223,8 @@ struct HostPlanner {
         let neededNames = Set(needed.map { "\($0.pool)/\($0.volumeName)" })
         for lv in live.volumes where lv.owner?.kind == .image && context.owns(lv.owner) && !neededNames.contains("\(lv.pool)/\(lv.name)") {
             let users = live.volumes.filter { $0.backingPath == lv.path }
-            let ref = ObjectRef(.image, lv.owner?.name ?? lv.name)
+            // Named by its volume: the image's own name may already stand for its newer version.
+            let ref = ObjectRef(.image, "\(lv.pool)/\(lv.name)")
             if users.isEmpty {
                 out.append(Change(ref, .delete, attributes: [.init("volume", before: "\(lv.pool)/\(lv.name)", after: nil)],
                                   reason: "image version no longer used", steps: [.deleteVolume]))
@@ -292,12 +298,34 @@ struct HostPlanner {
                 }
             }
         }
+        // cloud-init seeds: derived from the manifest, rebuilt whenever their content changes.
+        var seeds: Set<String> = []
+        for vm in vms {
+            guard let (pool, name) = vm.seedVolume else { continue }
+            seeds.insert("\(pool)/\(name)")
+            let ref = ObjectRef(.volume, "\(pool)/\(name)")
+            let parent = ObjectRef(.vm, vm.name)
+            let want = context.options.seedInstanceIDs[vm.name]
+            guard let lv = liveVolume(pool, name) else {
+                out.append(Change(ref, .create, attributes: [.init("cloud-init instance-id", before: nil, after: want ?? "(computed at apply)")],
+                                  reason: "cloud-init seed of \(vm.name) does not exist", steps: [.createSeed], parent: parent))
+                continue
+            }
+            if let c = conflict(ref, lv.owner) { out.append(Change(c.object, c.action, reason: c.reason, steps: c.steps, parent: parent)); continue }
+            if let want, let have = lv.owner?.attributes["instance-id"], want != have {
+                out.append(Change(ref, .replace, attributes: [.init("cloud-init instance-id", before: have, after: want)],
+                                  reason: "the cloud-init documents changed: the seed is rebuilt and cloud-init runs again at the next boot",
+                                  steps: [.deleteVolume, .createSeed], parent: parent))
+            }
+        }
         // Disks fleet created that are no longer declared (their VM or disk was removed, or the VM moved away).
-        let desiredNames = Set(desired.map { "\($0.disk.pool)/\($0.name)" })
+        let desiredNames = Set(desired.map { "\($0.disk.pool)/\($0.name)" }).union(seeds)
         for lv in live.volumes where lv.owner?.kind == .volume && context.owns(lv.owner) && !desiredNames.contains("\(lv.pool)/\(lv.name)") {
+            let seed = lv.owner?.attributes["role"] == "seed"
             out.append(Change(ObjectRef(.volume, "\(lv.pool)/\(lv.name)"), .delete,
                               attributes: [.init("capacity", before: lv.capacity.description, after: nil)],
-                              reason: "no longer declared; its data is lost", steps: [.deleteVolume], destructive: true,
+                              reason: seed ? "cloud-init seed no longer declared" : "no longer declared; its data is lost",
+                              steps: [.deleteVolume], destructive: !seed,
                               parent: lv.owner.map { ObjectRef(.vm, $0.attributes["vm"] ?? $0.name) }))
         }
         return out
@@ -578,7 +606,7 @@ struct HostPlanner {
             liveSteps.append(.detachInterface(mac, live: running))
         }
         // Disks, matched by pool volume.
-        let seed = "\(vm.name)-cidata.img"
+        let seed = vm.seedVolume?.name ?? ""
         let haveDisks = cfg.disks.filter { $0.device == .disk && $0.volume != seed }
         for (i, d) in vm.disks.enumerated() {
             let vol = d.volumeName(vm: vm.name)

@@ -251,3 +251,106 @@ struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
 }
+
+@Suite(.serialized, .enabled(if: systemURI != nil, "set FLEET_TEST_LIBVIRT_URI to run against a real libvirtd"))
+struct ImageSystemTests {
+    let uri = systemURI ?? "qemu:///system"
+
+    /// An image uploaded through the stream API, an overlay disk on it, a cloud-init seed; re-plan is empty;
+    /// new user-data rebuilds only the seed; a new image version reimages the disk (with --allow-destroy).
+    @Test func imagesOverlaysAndSeeds() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let image = t.dir.appendingPathComponent("base.qcow2").path
+        try run("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", image, "48M"])
+        let userData = t.dir.appendingPathComponent("user-data.cfg")
+        try Data("#cloud-config\nhostname: one\n".utf8).write(to: userData)
+        func manifest(_ sha: String) -> String {
+            """
+            fleet: \(t.fleetName)
+            hosts:
+              local: {uri: "\(uri)"}
+            pools:
+              \(t.prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(t.prefix)pool"}
+            images:
+              \(t.prefix)base: {source: base.qcow2, checksum: "sha256:\(sha)", pool: \(t.prefix)pool}
+            vms:
+              \(t.prefix)vm:
+                virt_type: qemu
+                memory: 64MiB
+                disks:
+                  - {image: \(t.prefix)base, size: 64MiB}
+                cloud_init: {user_data: user-data.cfg}
+                state: stopped
+            """
+        }
+        let sha = try sha256(image)
+        let fleet = try t.load(manifest(sha))
+        var report = t.apply(planWithInputs(t, fleet))
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
+        #expect(planWithInputs(t, fleet).changes.isEmpty, "\(planWithInputs(t, fleet).changes)")
+
+        let conn = try Connection(uri: uri)
+        let pool = try #require(try conn.storagePool(named: "\(t.prefix)pool"))
+        let base = try #require(try pool.volume(named: "\(t.prefix)base-\(sha.prefix(12)).qcow2"))
+        let disk = try #require(try pool.volume(named: "\(t.prefix)vm-disk0.qcow2"))
+        #expect(try disk.xmlDesc().contains(base.path), "the disk is an overlay backed by the image volume")
+        #expect(try disk.info().capacityBytes == 64 << 20)
+        // The uploaded volume has the source's bytes.
+        #expect(try sha256(base.path) == sha)
+
+        // New user-data: only the seed is rebuilt.
+        try Data("#cloud-config\nhostname: two\n".utf8).write(to: userData)
+        var p = planWithInputs(t, fleet)
+        #expect(p.changes.map { "\($0.action.rawValue) \($0.object)" } == ["replace volume/\(t.prefix)pool/\(t.prefix)vm-cidata.img"])
+        report = t.apply(p)
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
+        #expect(planWithInputs(t, fleet).changes.isEmpty)
+
+        // A new image version: a new image volume, and the disk is reimaged (destructive).
+        try run("/usr/bin/qemu-img", ["resize", "-q", image, "56M"])
+        let sha2 = try sha256(image)
+        let fleet2 = try t.load(manifest(sha2))
+        p = planWithInputs(t, fleet2)
+        #expect(p.changes.first { $0.object.description == "image/\(t.prefix)base" }?.action == .create)
+        let reimage = try #require(p.changes.first { $0.object.description == "volume/\(t.prefix)pool/\(t.prefix)vm-disk0.qcow2" })
+        #expect(reimage.action == .replace && reimage.destructive)
+        report = t.apply(p)
+        #expect(report.results.first { $0.object == reimage.object.description }?.outcome == .skipped, "replace needs --allow-destroy")
+        report = t.apply(planWithInputs(t, fleet2), allowDestroy: true)
+        #expect(report.failed == 0, "\(report.results)")
+        // The old version is no longer used by any disk: deleted on the next run.
+        report = t.apply(planWithInputs(t, fleet2), allowDestroy: true)
+        #expect(report.failed == 0, "\(report.results)")
+        #expect(planWithInputs(t, fleet2).changes.isEmpty, "\(planWithInputs(t, fleet2).changes)")
+        #expect(try pool.volume(named: "\(t.prefix)base-\(sha.prefix(12)).qcow2") == nil)
+        t.destroy(fleet2)
+    }
+
+    func planWithInputs(_ t: TestFleet, _ fleet: Fleet) -> Plan {
+        let inputs = ImageInputs.compute(fleet)
+        return Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts),
+                            options: PlanOptions(customizationDigests: inputs.digests, seedInstanceIDs: inputs.seedIDs))
+    }
+}
+
+func run(_ tool: String, _ args: [String]) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = args
+    try p.run()
+    p.waitUntilExit()
+    if p.terminationStatus != 0 { throw TestFailure("\(tool) \(args) exited \(p.terminationStatus)") }
+}
+
+func sha256(_ path: String) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    p.arguments = [path]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let out = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(String(decoding: out, as: UTF8.self).prefix(64))
+}

@@ -1,0 +1,28 @@
+import FleetImages
+import FleetModel
+
+/// What the planner cannot compute itself because it reads files and secrets: the digest of each
+/// VM's customization inputs and the instance-id of each cloud-init seed.
+public struct ImageInputs: Sendable {
+    public var digests: [String: String] = [:]
+    public var seedIDs: [String: String] = [:]
+    /// Inputs that could not be read now; apply will report them as errors of those disks.
+    public var warnings: [String] = []
+
+    public static func compute(_ fleet: Fleet, secrets: SecretResolver = SecretResolver()) -> ImageInputs {
+        var out = ImageInputs()
+        for vm in fleet.vms {
+            if let c = vm.customize, !c.isEmpty {
+                do { out.digests[vm.name] = try Customizer.digest(c, hostname: vm.name, secrets: secrets, fleet: fleet.name) } catch {
+                    out.warnings.append("vm \(vm.name): customization inputs: \(error)")
+                }
+            }
+            if let ci = vm.cloudInit {
+                do { out.seedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name) } catch {
+                    out.warnings.append("vm \(vm.name): cloud-init: \(error)")
+                }
+            }
+        }
+        return out
+    }
+}
