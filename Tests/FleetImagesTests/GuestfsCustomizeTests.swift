@@ -102,6 +102,20 @@ import Testing
         #expect(try g.isFile("/etc/udev/rules.d/99-keep.rules"))
         #expect(try g.isFile("/.autorelabel"))
 
+        // Owner names resolve against the guest's own passwd/group files.
+        #expect(try g.resolveOwner("ops") == (1000, 1000))
+        #expect(try g.resolveOwner("0:wheel") == (0, 10))
+        #expect(try g.resolveOwner("root:1000") == (0, 1000))
+        #expect(throws: GuestfsError(operation: "chown", message: "user \"nobody\" is not in the guest's /etc/passwd")) {
+            try g.resolveOwner("nobody:root")
+        }
+        #expect(throws: GuestfsError(operation: "chown", message: "group \"staff\" is not in the guest's /etc/group")) {
+            try g.resolveOwner("root:staff")
+        }
+        #expect(throws: GuestfsError(operation: "chown", message: "owner \"root:\" is not user, user:group, or uid:gid")) {
+            try g.resolveOwner("root:")
+        }
+
         // The binding's errors carry libguestfs's message.
         #expect {
             _ = try g.readFile("/no/such/file")
