@@ -221,6 +221,9 @@ public enum Customizer {
                 ops.append("file \(f.source) -> \(dest)" + (f.mode != nil || f.owner != nil ? " (mode/owner ignored on Windows)" : ""))
             }
         } else if type == "linux" {
+            // Checks that need the guest come before the first change, so a bad input leaves the disk untouched.
+            if p.passwordHash != nil, try !g.isFile("/etc/shadow") { throw CustomizeError.missingGuestFile("/etc/shadow") }
+            if let tz = p.timezone, try !g.exists("/usr/share/zoneinfo/" + tz) { throw CustomizeError.timezoneNotInGuest(tz) }
             var touched: [String] = []
             ops += try sysprep(g, c.sysprep)
             if let hash = p.passwordHash {

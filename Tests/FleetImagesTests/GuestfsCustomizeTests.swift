@@ -5,7 +5,7 @@ import Testing
 @testable import FleetImages
 
 /// Real libguestfs appliance launches (TCG: slow). Serialized, and few launches in total:
-/// end to end: build, customize, verify (3); no inspectable OS: build, customize twice (3); seed: build, verify (2).
+/// end to end: build, customize, verify (3); no inspectable OS: build, two customizations that fail on purpose (3); seed: build, verify (2).
 @Suite(.serialized) struct GuestfsImageTests {
     @Test func customizeLinuxImageEndToEnd() throws {
         guestfsEnvironment()
@@ -149,8 +149,12 @@ import Testing
             try g.shutdown()
         }
         let secrets = SecretResolver(environment: [:])
-        let ops = try Customizer.apply(Customization(hostname: true), hostname: "db-1", toDisk: bare, format: .raw, secrets: secrets)
-        #expect(ops == ["hostname db-1"])
+        // The fallback finds the root (else this would be noOperatingSystem), and the guest-side checks run
+        // before any change: the zone is missing from this bare guest.
+        #expect(throws: CustomizeError.timezoneNotInGuest("Asia/Shanghai")) {
+            try Customizer.apply(Customization(hostname: true, timezone: "Asia/Shanghai", sysprep: [.machineID]),
+                                 hostname: "db-1", toDisk: bare, format: .raw, secrets: secrets)
+        }
         #expect(throws: CustomizeError.noOperatingSystem(disk: empty)) {
             try Customizer.apply(Customization(hostname: true), hostname: "db-1", toDisk: empty, format: .raw, secrets: secrets)
         }
