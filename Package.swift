@@ -63,13 +63,13 @@ let package = Package(
         .testTarget(name: "FleetManifestTests", dependencies: ["FleetManifest", "FleetModel"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "LibvirtXML"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "LibvirtXML"], exclude: ["Fixtures"]),
         .testTarget(name: "FleetMappingTests", dependencies: ["FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
         .testTarget(name: "FleetExecutionTests", dependencies: [
             "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt",
         ]),
-        .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"]),
+        .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"], exclude: ["Golden", "Plan"]),
     ]
 )

@@ -4,6 +4,9 @@ import Foundation
 
 let benchmarks: [String: ([String]) throws -> Void] = [
     "validate": validateBenchmark,
+    "read": readBenchmark,
+    "plan": planBenchmark,
+    "apply": applyBenchmark,
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 public struct FleetCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -7,4 +8,21 @@ public struct FleetCommand: ParsableCommand {
         subcommands: [Validate.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, DriftCommand.self, ShowCommand.self, Schema.self]
     )
     public init() {}
+
+    /// Like `main()`, but usage errors exit 2 (fleet's convention: 1 means the manifests or hosts
+    /// have a problem, 2 that the command line does) instead of ArgumentParser's 64.
+    public static func runMain(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -1,2 +1,3 @@
 import FleetCLI
-FleetCommand.main()
+
+FleetCommand.runMain()
