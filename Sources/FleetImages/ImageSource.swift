@@ -77,6 +77,8 @@ public enum ImageSource {
             guard let url = URL(string: source), url.isFileURL, !url.path.isEmpty else {
                 throw ImageSourceError.missingFile(source)
             }
+            // file://server/path names another machine's file: refuse it rather than read a local /path.
+            if let host = url.host, !host.isEmpty, host != "localhost" { throw ImageSourceError.unsupportedScheme(source) }
             path = url.path
         } else if let scheme = urlScheme(source) {
             throw ImageSourceError.unsupportedScheme("\(source) (\(scheme))")

@@ -67,6 +67,12 @@ import Testing
         #expect(throws: ImageSourceError.unsupportedScheme("ftp://example.org/x.qcow2 (ftp)")) {
             try ImageSource.prepare(ImageSpec(name: "i", source: "ftp://example.org/x.qcow2", pool: "d"), cacheDirectory: t.path)
         }
+        #expect(throws: ImageSourceError.unsupportedScheme("file://nas1/images/x.qcow2")) {
+            try ImageSource.prepare(ImageSpec(name: "i", source: "file://nas1/images/x.qcow2", pool: "d"), cacheDirectory: t.path)
+        }
+        #expect(throws: ImageSourceError.missingFile(missing)) {
+            try ImageSource.prepare(ImageSpec(name: "i", source: "file://localhost" + missing, pool: "d"), cacheDirectory: t.path)
+        }
         #expect(throws: ImageSourceError.missingFile(missing)) { try ImageSource.sha256(ofFile: missing) }
         #expect("\(ImageSourceError.missingFile(missing))".contains(missing))
     }
