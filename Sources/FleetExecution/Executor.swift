@@ -415,7 +415,14 @@ struct HostContext {
                                                                   backingPath: base.path, backingFormat: baseFormat))
             }
             if let custom = vm.customize, !custom.isEmpty {
-                try customizeLocal(volume: v, format: disk.clone == .full ? disk.format : .qcow2, custom, hostname: vm.name)
+                do {
+                    try customizeLocal(volume: v, format: disk.clone == .full ? disk.format : .qcow2, custom, hostname: vm.name)
+                } catch {
+                    // A half-customized disk is worse than none: remove it so the next apply starts afresh.
+                    try? v.delete()
+                    try? ledger.remove(object: "\(poolName)/\(volName)", kind: .volume)
+                    throw error
+                }
             }
         } else {
             try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, attrs))

@@ -164,8 +164,9 @@ struct HostPlanner {
                 steps.append(.setAutostart(a))
             }
             if !lp.active {
+                // Build first: a run killed between define and build leaves a pool whose directory may not exist.
                 attrs.append(.init("active", before: "false", after: "true"))
-                steps.append(.startPool)
+                steps += [.buildPool, .startPool]
             }
             if !steps.isEmpty {
                 out.append(Change(ref, .update, attributes: attrs, reason: "pool settings differ", steps: steps))

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// `fleet apply` killed with SIGKILL at several points leaves only states that the next plan explains
+/// and the next apply completes. Runs the real binary against the real libvirtd.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"] != nil, "needs a real libvirtd"))
+struct KillTests {
+    let uri = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"] ?? ""
+
+    @Test func killedApplyConverges() throws {
+        let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let prefix = "ft-\(hex)-"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(prefix + "kill")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer {
+            _ = try? ValidateCLITests.run(["destroy", dir.path, "--yes"])
+            virshCleanup(uri: uri, prefix: prefix, fleet: "ft\(hex)")
+            try? FileManager.default.removeItem(at: dir)
+        }
+        let octet = Int.random(in: 1...250)
+        try Data("""
+            fleet: ft\(hex)
+            hosts: {local: {uri: "\(uri)"}}
+            pools: {\(prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(prefix)pool", autostart: true}}
+            networks: {\(prefix)net: {mode: isolated, subnet: 10.254.\(octet).0/24, autostart: true}}
+            vms:
+              \(prefix)vm:
+                count: 6
+                virt_type: qemu
+                memory: 32MiB
+                disks: [{size: 16MiB}, {name: data, size: 8MiB}]
+                networks: [{network: \(prefix)net}]
+                state: stopped
+            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+
+        func pending(_ out: String) -> Int { out.split(separator: "\n").filter { $0.hasPrefix("  + ") || $0.hasPrefix("  ~ ") }.count }
+        let full = pending(try ValidateCLITests.run(["plan", dir.path]).stdout)
+        var partial = 0
+        for delay in [0.1, 0.2, 0.3, 0.4, 0.5, 0.7] {
+            let p = Process()
+            p.executableURL = try ValidateCLITests.fleetBinary()
+            p.arguments = ["apply", dir.path, "--yes"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+
+            let plan = try ValidateCLITests.run(["plan", dir.path])
+            #expect(plan.status == 0, "after a kill at \(delay) s the plan explains the state: \(plan.stdout)\(plan.stderr)")
+            let left = pending(plan.stdout)
+            if left > 0 && left < full { partial += 1 }
+            let again = try ValidateCLITests.run(["apply", dir.path, "--yes"])
+            #expect(again.status == 0, "re-apply after a kill at \(delay) s: \(again.stdout)\(again.stderr)")
+            let check = try ValidateCLITests.run(["plan", dir.path, "--detailed-exitcode"])
+            #expect(check.status == 0, "converged after a kill at \(delay) s: \(check.stdout)")
+            let destroy = try ValidateCLITests.run(["destroy", dir.path, "--yes"])
+            #expect(destroy.status == 0, "\(destroy.stdout)\(destroy.stderr)")
+        }
+        // The test means something only if some kill landed in the middle of an apply.
+        #expect(partial > 0, "no kill interrupted an apply half-way (\(full) changes in a full plan)")
+    }
+}
+
+/// Removes, with virsh, whatever a failed test left behind under its prefix.
+func virshCleanup(uri: String, prefix: String, fleet: String) {
+    let script = """
+        for d in $(virsh -q -c '\(uri)' list --all --name | grep -E '^(\(prefix)|fleet-ledger-\(fleet)$)'); do
+          virsh -q -c '\(uri)' destroy "$d" >/dev/null 2>&1; virsh -q -c '\(uri)' undefine "$d" --nvram --snapshots-metadata >/dev/null 2>&1; done
+        for n in $(virsh -q -c '\(uri)' net-list --all --name | grep '^\(prefix)'); do
+          virsh -q -c '\(uri)' net-destroy "$n" >/dev/null 2>&1; virsh -q -c '\(uri)' net-undefine "$n" >/dev/null 2>&1; done
+        for p in $(virsh -q -c '\(uri)' pool-list --all --name | grep '^\(prefix)'); do
+          for v in $(virsh -q -c '\(uri)' vol-list "$p" 2>/dev/null | awk 'NR>2 {print $1}'); do virsh -q -c '\(uri)' vol-delete "$v" --pool "$p" >/dev/null 2>&1; done
+          virsh -q -c '\(uri)' pool-destroy "$p" >/dev/null 2>&1; virsh -q -c '\(uri)' pool-undefine "$p" >/dev/null 2>&1; done
+        rm -rf /var/lib/libvirt/images/\(prefix)pool
+        """
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", script]
+    try? p.run()
+    p.waitUntilExit()
+}
