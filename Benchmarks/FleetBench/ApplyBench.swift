@@ -70,6 +70,20 @@ func applyRound(n: Int, uri: String) throws -> (create: Double, noop: Double, fl
     let (noopPlan, _) = planAndApply()
     let noop = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     guard noopPlan.changes.isEmpty else { throw BenchFailure("re-plan not empty: \(noopPlan.changes.count) changes") }
+    // Plan alone against the floor (the same libvirt calls, results discarded), on this real daemon.
+    var plans: [Double] = [], floors: [Double] = []
+    for _ in 0..<5 {
+        var s = DispatchTime.now().uptimeNanoseconds
+        _ = Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts))
+        plans.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+        s = DispatchTime.now().uptimeNanoseconds
+        try libvirtCallsOnly(fleet.hosts)
+        floors.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
+    }
+    plans.sort(); floors.sort()
+    let (pm, fm) = (median(plans), median(floors))
+    print(String(format: "  N=%4d  plan on the real daemon: median %.1f ms, libvirt calls alone %.1f ms, fleet's own overhead %.1f%%",
+                 n, pm * 1000, fm * 1000, pm > 0 ? max(0, (pm - fm) / pm * 100) : 0))
 
     // The floor: one virsh session, the same objects.
     var cmds = "pool-define-as \(prefix)vpool dir --target \(poolPath)-virsh\npool-build \(prefix)vpool\npool-start \(prefix)vpool\n"

@@ -122,6 +122,7 @@ func execute(_ plan: Plan, options: ApplyOptions, execution: ExecutionOptions, v
     }
     source.resume()
     let report = executor.run()
+    printer.stop()
     source.cancel()
     signal(SIGINT, SIG_DFL)
     if !json {
@@ -135,11 +136,37 @@ func execute(_ plan: Plan, options: ApplyOptions, execution: ExecutionOptions, v
     return report
 }
 
+/// Progress of apply/destroy: JSON lines with --json; one timestamped line per operation start and
+/// finish without a terminal (CI, cron); on a terminal, finished lines scroll while the operations
+/// still running stay at the bottom with their elapsed time.
 final class ProgressPrinter: @unchecked Sendable {
     let json: Bool
+    let live: Bool
     let lock = NSLock()
     let formatter = ISO8601DateFormatter()
-    init(json: Bool) { self.json = json }
+    var running: [(key: String, label: String, since: Date)] = []
+    var drawn = 0
+    var timer: DispatchSourceTimer?
+
+    init(json: Bool) {
+        self.json = json
+        live = !json && stdoutIsColorTerminal
+        if live {
+            let t = DispatchSource.makeTimerSource(queue: .global())
+            t.schedule(deadline: .now() + 0.5, repeating: 0.5)
+            t.setEventHandler { [weak self] in self?.redraw() }
+            t.resume()
+            timer = t
+        }
+    }
+
+    deinit { timer?.cancel() }
+
+    func stop() {
+        timer?.cancel()
+        lock.lock(); defer { lock.unlock() }
+        erase()
+    }
 
     func print(_ e: ApplyEvent) {
         lock.lock(); defer { lock.unlock() }
@@ -151,10 +178,48 @@ final class ProgressPrinter: @unchecked Sendable {
             return
         }
         let ts = formatter.string(from: e.time)
+        let key = "\(e.host) \(e.object) \(e.action)"
+        if live {
+            erase()
+            switch e.phase {
+            case .start:
+                running.append((key, "\(e.host) \(e.object): \(e.action)", e.time))
+            case .finish:
+                let since = running.first { $0.key == key }?.since
+                running.removeAll { $0.key == key }
+                let took = since.map { String(format: " (%.1f s)", e.time.timeIntervalSince($0)) } ?? ""
+                let mark = e.outcome == .applied ? "\u{1B}[32m✓\u{1B}[0m" : "\u{1B}[31m✗\u{1B}[0m"
+                printOut("\(mark) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")\(took)" + (e.message.map { ": \($0)" } ?? ""))
+            }
+            draw()
+            return
+        }
         switch e.phase {
         case .start: printOut("\(ts) \(e.host) \(e.object): \(e.action)…")
         case .finish: printOut("\(ts) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")" + (e.message.map { ": \($0)" } ?? ""))
         }
+    }
+
+    private func redraw() {
+        lock.lock(); defer { lock.unlock() }
+        erase()
+        draw()
+    }
+
+    /// Moves up over the running-operations block and clears it.
+    private func erase() {
+        var s = ""
+        for _ in 0..<drawn { s += "\u{1B}[1A\u{1B}[2K" }
+        drawn = 0
+        if !s.isEmpty { FileHandle.standardOutput.write(Data(s.utf8)) }
+    }
+
+    private func draw() {
+        let now = Date()
+        var s = ""
+        for r in running { s += String(format: "  \u{1B}[33m…\u{1B}[0m %@ (%.1f s)\n", r.label, now.timeIntervalSince(r.since)) }
+        drawn = running.count
+        if !s.isEmpty { FileHandle.standardOutput.write(Data(s.utf8)) }
     }
 }
 
