@@ -105,6 +105,14 @@ public final class Executor: @unchecked Sendable {
             return results
         }
         let ctx = HostContext(executor: self, host: hp.host, conn: conn)
+        let prerecorded = ctx.prerecord(hp.changes.filter { c in
+            !c.destructive || options.allowDestroy
+        })
+        defer {
+            // Marks recorded up front for disks that were not created after all.
+            let notMade = prerecorded.filter { p in results.contains { $0.object == "volume/\(p.0)" && $0.outcome != .applied } }
+            if !notMade.isEmpty { try? ctx.ledger.removeAll(notMade) }
+        }
         for c in hp.changes {
             if c.action == .refused { continue }
             if cancelled.isSet { finish(c, .skipped, "interrupted before it started"); continue }
@@ -166,11 +174,15 @@ struct HostContext {
     let executor: Executor
     let host: String
     let conn: Connection
+    let hypervisor: Hypervisor
+    let ledger: Ledger
     var fleet: Fleet { executor.fleet }
     var options: ApplyOptions { executor.options }
 
-    var hypervisor: Hypervisor {
-        ((try? conn.hypervisorType) ?? "") == "TEST" ? .test : .qemu
+    init(executor: Executor, host: String, conn: Connection) {
+        self.executor = executor; self.host = host; self.conn = conn
+        hypervisor = ((try? conn.hypervisorType) ?? "") == "TEST" ? .test : .qemu
+        ledger = Ledger(conn: conn, fleet: executor.fleet.name, hypervisor: hypervisor)
     }
 
     func apply(_ c: Change) throws {
@@ -192,7 +204,30 @@ struct HostContext {
 
     // MARK: Ledger
 
-    var ledger: Ledger { Ledger(conn: conn, fleet: fleet.name, hypervisor: hypervisor) }
+    /// The mark a VM disk volume gets: which VM, which image, which customization inputs.
+    func volumeMark(_ vm: VMSpec, _ disk: DiskSpec) throws -> OwnerMark {
+        var attrs = ["vm": vm.name]
+        if let image = disk.image {
+            attrs["image"] = image
+            if let c = vm.customize, !c.isEmpty {
+                attrs["customize"] = try Customizer.digest(c, hostname: vm.name, secrets: options.secrets, fleet: fleet.name)
+            }
+        }
+        return mark(.volume, vm.group, attrs)
+    }
+
+    /// Disk volumes this run creates, recorded in one ledger write up front instead of one per disk.
+    func prerecord(_ changes: [Change]) -> [(String, ObjectKind)] {
+        var entries: [LedgerEntry] = []
+        for c in changes where c.action == .create && c.steps == [.createVolume] {
+            guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
+                  let disk = vm.disks.first(where: { "\($0.pool)/\($0.volumeName(vm: vm.name))" == c.object.name }),
+                  let mark = try? volumeMark(vm, disk) else { continue }
+            entries.append(LedgerEntry(object: c.object.name, mark: mark))
+        }
+        if (try? ledger.recordAll(entries)) == nil { return [] }
+        return entries.map { ($0.object, $0.mark.kind) }
+    }
 
     func mark(_ kind: ObjectKind, _ name: String, _ attrs: [String: String] = [:]) -> OwnerMark {
         OwnerMark(fleet: fleet.name, kind: kind, name: name, attributes: attrs)
@@ -395,12 +430,9 @@ struct HostContext {
             throw ExecutionError("no declared disk is volume \(c.object.name)")
         }
         let p = try pool(poolName)
-        var attrs = ["vm": vm.name]
-        let digest = try vm.customize.flatMap { $0.isEmpty ? nil : try Customizer.digest($0, hostname: vm.name, secrets: options.secrets, fleet: fleet.name) }
+        // Recorded before the volume exists (a no-op when the run pre-recorded it).
+        try ledger.record(object: "\(poolName)/\(volName)", mark: volumeMark(vm, disk))
         if let image = disk.image.flatMap({ n in fleet.images.first { $0.name == n } }) {
-            attrs["image"] = image.name
-            if let digest { attrs["customize"] = digest }
-            try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, attrs))
             guard let base = try self.pool(image.pool).volume(named: image.volumeName) else {
                 throw ExecutionError("image volume \(image.pool)/\(image.volumeName) does not exist on \(host)")
             }
@@ -425,7 +457,6 @@ struct HostContext {
                 }
             }
         } else {
-            try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, attrs))
             guard let size = disk.size else { throw ExecutionError("blank disk \(disk.name) of \(vm.name) has no size") }
             _ = try p.createVolume(xml: VolumeMapping.render(name: volName, format: disk.format, capacity: size),
                                    flags: disk.format == .qcow2 ? .preallocMetadata : [])
