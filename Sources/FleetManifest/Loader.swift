@@ -29,6 +29,7 @@ public struct ManifestLoadResult: Sendable {
 
 /// Loads manifest directories and files into a `Fleet`. Offline: reads local files only.
 public struct ManifestLoader {
+    public static let maxFileSize: Int64 = 100 << 20
     public init() {}
 
     public func load(paths: [String]) -> ManifestLoadResult {
@@ -36,6 +37,12 @@ public struct ManifestLoader {
         var loader = Assembly(session: session)
         let files = collectFiles(paths.isEmpty ? ["."] : paths, session: session)
         for f in files {
+            // A manifest is text written by people; refuse anything huge before reading it into memory.
+            if let size = (try? FileManager.default.attributesOfItem(atPath: f.absolute))?[.size] as? NSNumber,
+               size.int64Value > ManifestLoader.maxFileSize {
+                session.error("file is larger than \(ManifestLoader.maxFileSize >> 20) MiB; not a manifest", at: SourceLocation(file: f.context.display, line: 1, column: 1))
+                continue
+            }
             guard let data = FileManager.default.contents(atPath: f.absolute) else {
                 session.error("cannot read file", at: SourceLocation(file: f.context.display, line: 1, column: 1))
                 continue

@@ -72,6 +72,16 @@ import FleetModel
         #expect(d.contains("fleet.yaml:3:17: error: snapshots[0]: expected a name, found a list"))
     }
 
+    @Test func bracketsInQuotesAndCommentsDoNotCountAsNesting() throws {
+        let deep = String(repeating: "[", count: 600)
+        let text = "# \(deep)\nfleet: q\nvms:\n  a:\n    memory: 1GiB\n    cdrom: /x.iso\n    description: \"\(deep)\"\n  b: {memory: 1GiB, cdrom: /x.iso, description: '\(deep) it''s'}  # \(deep)\n"
+        let m = try TempManifest(["fleet.yaml": text])
+        defer { m.remove() }
+        let (r, d) = m.load()
+        #expect(d.isEmpty)
+        #expect(r.fleet?.vms.first?.description == deep)
+    }
+
     @Test func bigAliasBombStopsAtTheBudget() throws {
         // 10^12 nodes once expanded, a few hundred bytes on disk.
         var doc = "x-a: &a [" + Array(repeating: "lol", count: 10).joined(separator: ",") + "]\n"
