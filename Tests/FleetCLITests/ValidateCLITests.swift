@@ -87,10 +87,10 @@ import Testing
         #expect(items?.first?["line"] as? Int == 8 && items?.first?["severity"] as? String == "error")
     }
 
-    @Test func usageErrorsAreNotValidationFailures() throws {
+    @Test func usageErrorsExitWithStatus2() throws {
         let r = try Self.run(["validate", "--format", "xml", "examples/quickstart"])
-        // ArgumentParser's usage exit code; the brief asks for 2, which needs main.swift to map usage errors.
-        #expect(r.status != 0 && r.status != 1)
+        // FleetCommand.runMain maps ArgumentParser usage errors to exit status 2.
+        #expect(r.status == 2)
         #expect(r.stderr.contains("'xml' is invalid for '--format <format>'"))
     }
 
