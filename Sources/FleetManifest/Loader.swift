@@ -97,11 +97,47 @@ public struct ManifestLoader {
                     }
                 }
             }
+            // cloud-init documents and files copied into guests are often YAML kept beside the manifests:
+            // they are data, not manifests.
+            let data = dataFiles(among: found.map { abs + "/" + $0 })
+            found.removeAll { data.contains(abs + "/" + $0) }
             if found.isEmpty { session.error("\(path): no manifest files (*.yaml, *.yml) found", at: nil) }
             let prefix = (path == "." || path == "./") ? "" : (path.hasSuffix("/") ? path : path + "/")
             for rel in found.sorted() { add(abs + "/" + rel, display: prefix + rel) }
         }
         return result
+    }
+
+    /// Files among `files` that are not manifests: cloud-init user-data (which must start with
+    /// `#cloud-config`), and files another of them names as data (`user_data:`, `meta_data:`,
+    /// `network_config:`, a customize file's `source:`), resolved against the naming file's directory.
+    /// A textual scan, so a manifest that does not load still has its data files left out.
+    func dataFiles(among files: [String]) -> Set<String> {
+        let keys = ["user_data:", "meta_data:", "network_config:", "source:"]
+        var data = Set<String>()
+        for f in files {
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: f))?[.size] as? NSNumber,
+                  size.int64Value <= ManifestLoader.maxFileSize,
+                  let bytes = FileManager.default.contents(atPath: f) else { continue }
+            let text = String(decoding: bytes, as: UTF8.self)
+            if text.hasPrefix("#cloud-config") { data.insert(f); continue }
+            let dir = (f as NSString).deletingLastPathComponent
+            for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.contains(":") {
+                for key in keys {
+                    var rest = line[...]
+                    while let r = rest.range(of: key) {
+                        rest = rest[r.upperBound...]
+                        var value = rest.drop { $0 == " " || $0 == "\t" }
+                        if let q = value.first, q == "\"" || q == "'" { value = value.dropFirst() }
+                        let path = value.prefix { !" \t,}]#\"'".contains($0) }
+                        guard path.hasSuffix(".yaml") || path.hasSuffix(".yml") else { continue }
+                        let p = path.hasPrefix("/") ? String(path) : dir + "/" + path
+                        data.insert(URL(fileURLWithPath: p).standardizedFileURL.path)
+                    }
+                }
+            }
+        }
+        return data
     }
 
     private func defaultFleetName(_ paths: [String]) -> String {

@@ -45,7 +45,8 @@ public enum PoolMapping {
 public enum VolumeMapping {
     public static func volume(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
                               backingFormat: DiskFormat? = nil) -> StorageVolume {
-        StorageVolume(name: name, capacity: capacity.bytes, format: format.rawValue, backingPath: backingPath,
+        // Thin, like virt-install's default (sparse=yes): without <allocation> libvirt preallocates raw volumes.
+        StorageVolume(name: name, capacity: capacity.bytes, allocation: 0, format: format.rawValue, backingPath: backingPath,
                       backingFormat: backingPath == nil ? nil : (backingFormat ?? .qcow2).rawValue)
     }
 
