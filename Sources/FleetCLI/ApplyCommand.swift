@@ -112,6 +112,8 @@ func execute(_ plan: Plan, options: ApplyOptions, execution: ExecutionOptions, v
 
     let json = execution.json
     let printer = ProgressPrinter(json: json)
+    var options = options
+    options.uploadProgress = { host, object, done, total in printer.transfer(host: host, object: object, done: done, total: total) }
     let executor = Executor(plan: plan, options: options) { printer.print($0) }
     // SIGINT: in-flight operations finish, nothing new starts, then the summary.
     signal(SIGINT, SIG_IGN)
@@ -145,6 +147,8 @@ final class ProgressPrinter: @unchecked Sendable {
     let lock = NSLock()
     let formatter = ISO8601DateFormatter()
     var running: [(key: String, label: String, since: Date)] = []
+    /// Bytes sent and total per running upload (`host object`), shown as a progress bar.
+    var transfers: [String: (done: UInt64, total: UInt64)] = [:]
     var drawn = 0
     var timer: DispatchSourceTimer?
 
@@ -187,6 +191,7 @@ final class ProgressPrinter: @unchecked Sendable {
             case .finish:
                 let since = running.first { $0.key == key }?.since
                 running.removeAll { $0.key == key }
+                transfers["\(e.host) \(e.object)"] = nil
                 let took = since.map { String(format: " (%.1f s)", e.time.timeIntervalSince($0)) } ?? ""
                 let mark = e.outcome == .applied ? "\u{1B}[32m✓\u{1B}[0m" : "\u{1B}[31m✗\u{1B}[0m"
                 printOut("\(mark) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")\(took)" + (e.message.map { ": \($0)" } ?? ""))
@@ -198,6 +203,12 @@ final class ProgressPrinter: @unchecked Sendable {
         case .start: printOut("\(ts) \(e.host) \(e.object): \(e.action)…")
         case .finish: printOut("\(ts) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")" + (e.message.map { ": \($0)" } ?? ""))
         }
+    }
+
+    func transfer(host: String, object: String, done: UInt64, total: UInt64) {
+        guard live else { return }
+        lock.lock(); defer { lock.unlock() }
+        transfers["\(host) \(object)"] = (done, total)
     }
 
     private func redraw() {
@@ -217,7 +228,21 @@ final class ProgressPrinter: @unchecked Sendable {
     private func draw() {
         let now = Date()
         var s = ""
-        for r in running { s += String(format: "  \u{1B}[33m…\u{1B}[0m %@ (%.1f s)\n", r.label, now.timeIntervalSince(r.since)) }
+        for r in running {
+            let elapsed = now.timeIntervalSince(r.since)
+            s += String(format: "  \u{1B}[33m…\u{1B}[0m %@ (%.1f s)", r.label, elapsed)
+            let tkey = r.key.split(separator: " ").prefix(2).joined(separator: " ")
+            if let t = transfers[tkey], t.total > 0 {
+                // bytes, rate, ETA: what an operator watching a large image upload wants.
+                let fraction = Double(t.done) / Double(t.total)
+                let bar = String(repeating: "#", count: Int(fraction * 20)) + String(repeating: ".", count: 20 - Int(fraction * 20))
+                let rate = elapsed > 0 ? Double(t.done) / elapsed : 0
+                let eta = rate > 0 ? Double(t.total - t.done) / rate : 0
+                s += String(format: " [%@] %.0f/%.0f MiB %.0f MB/s ETA %.0f s", bar, Double(t.done) / 1048576, Double(t.total) / 1048576,
+                            rate / 1e6, eta)
+            }
+            s += "\n"
+        }
         drawn = running.count
         if !s.isEmpty { FileHandle.standardOutput.write(Data(s.utf8)) }
     }

@@ -16,6 +16,8 @@ public struct ApplyOptions: Sendable {
     public var parallelism = 2
     public var secrets = SecretResolver()
     public var imageCache = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/fleet/images").path
+    /// Called while an image uploads: host, object (`image/NAME`), bytes sent, total bytes.
+    public var uploadProgress: (@Sendable (String, String, UInt64, UInt64) -> Void)?
     public init() {}
 }
 
@@ -517,7 +519,9 @@ struct HostContext {
         try ledger.record(object: "\(image.pool)/\(image.volumeName)", mark: mark(.image, image.name, ["sha256": file.sha256]))
         let v = try p.createVolume(xml: VolumeMapping.render(name: image.volumeName, format: .raw, capacity: ByteSize(bytes: file.size)))
         do {
-            try v.upload(fromFile: file.path, progress: nil)
+            let report = options.uploadProgress
+            let (hostName, object) = (host, c.object.description)
+            try v.upload(fromFile: file.path, progress: report.map { r in { done, total in r(hostName, object, done, total) } })
             try p.refresh()
             if let custom = image.customize, !custom.isEmpty, let fresh = try p.volume(named: image.volumeName) {
                 try customizeLocal(volume: fresh, format: file.format, custom, hostname: nil)

@@ -27,8 +27,12 @@ import Testing
         let r = try ValidateCLITests.run(args)
         // The fixture's absolute path differs per checkout.
         let shown = args.map { $0.replacingOccurrences(of: Self.dir.path, with: "$TESTS") }
-        let actual = "$ fleet \(shown.joined(separator: " "))\nexit \(r.status)\n---\n"
+        var actual = "$ fleet \(shown.joined(separator: " "))\nexit \(r.status)\n---\n"
             + (r.stdout + (r.stdout.isEmpty ? r.stderr : "")).replacingOccurrences(of: Self.dir.path, with: "$TESTS")
+        // The fingerprint covers the host URI, which holds the checkout's path.
+        let fp = try NSRegularExpression(pattern: "\"liveFingerprint\" : \"[0-9a-f]+\"")
+        actual = fp.stringByReplacingMatches(in: actual, range: NSRange(actual.startIndex..., in: actual),
+                                             withTemplate: "\"liveFingerprint\" : \"FINGERPRINT\"")
         let url = Self.goldens.appendingPathComponent(name + ".golden")
         if ProcessInfo.processInfo.environment["FLEET_UPDATE_GOLDEN"] == "1" { try Data(actual.utf8).write(to: url) }
         let expected = try String(contentsOf: url, encoding: .utf8)
