@@ -29,7 +29,7 @@ func uploadBenchmark(_ args: [String]) throws {
     let size = ByteSize(bytes: UInt64(mib) << 20)
 
     var fleetTimes: [Double] = [], virshTimes: [Double] = []
-    for i in 0..<4 {
+    for i in 0..<6 {
         // Alternate which side goes first, so page-cache writeback of the previous run hits both alike.
         let fleetSide = {
             let a = try pool.createVolume(xml: VolumeMapping.render(name: "f\(i).raw", format: .raw, capacity: size))
@@ -49,7 +49,7 @@ func uploadBenchmark(_ args: [String]) throws {
     }
     fleetTimes.sort(); virshTimes.sort()
     let f = median(fleetTimes), v = median(virshTimes)
-    print("upload: \(mib) MiB of random data into a dir pool on \(uri), 4 interleaved runs, alternating which goes first")
+    print("upload: \(mib) MiB of random data into a dir pool on \(uri), 6 interleaved runs, alternating which goes first")
     print(String(format: "  fleet (StorageVolume.upload): median %.2f s (%.0f MB/s)", f, Double(mib) * 1.048576 / f))
     print(String(format: "  virsh vol-upload:             median %.2f s (%.0f MB/s)", v, Double(mib) * 1.048576 / v))
     print(String(format: "  ratio fleet / virsh: %.2fx", v > 0 ? f / v : 0))
