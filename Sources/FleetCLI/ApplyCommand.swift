@@ -17,6 +17,16 @@ public struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Print one JSON event per line instead of text progress.")
     public var json = false
     public init() {}
+
+    func applyOptions(connectTimeout: Double, allowRestart: Bool, allowDestroy: Bool) -> ApplyOptions {
+        var o = ApplyOptions()
+        o.allowRestart = allowRestart
+        o.allowDestroy = allowDestroy
+        o.parallelism = parallelism
+        o.shutdownTimeout = shutdownTimeout
+        o.connectTimeout = connectTimeout
+        return o
+    }
 }
 
 public struct ApplyCommand: ParsableCommand {
@@ -59,12 +69,7 @@ public struct ApplyCommand: ParsableCommand {
                                options: PlanOptions(adopt: adopt, targets: targets.compactMap(ObjectRef.init(parsing:)))).0
             if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         }
-        var options = ApplyOptions()
-        options.allowRestart = allowRestart
-        options.allowDestroy = allowDestroy
-        options.parallelism = execution.parallelism
-        options.shutdownTimeout = execution.shutdownTimeout
-        options.connectTimeout = connection.timeout
+        let options = execution.applyOptions(connectTimeout: connection.timeout, allowRestart: allowRestart, allowDestroy: allowDestroy)
         let report = try execute(plan, options: options, execution: execution, verb: "apply")
         if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode(1) }
     }

@@ -23,12 +23,7 @@ public struct DestroyCommand: ParsableCommand {
         let hosts = try connection.hosts(for: fleet)
         // Desired: the same fleet with nothing declared, so every owned object plans as a delete.
         let empty = Fleet(name: fleet.name, hosts: hosts)
-        var options = ApplyOptions()
-        options.allowDestroy = true
-        options.allowRestart = true
-        options.parallelism = execution.parallelism
-        options.shutdownTimeout = execution.shutdownTimeout
-        options.connectTimeout = connection.timeout
+        let options = execution.applyOptions(connectTimeout: connection.timeout, allowRestart: true, allowDestroy: true)
         let planOptions = PlanOptions(targets: targets.compactMap(ObjectRef.init(parsing:)))
         var confirmed = execution
         var failed = false

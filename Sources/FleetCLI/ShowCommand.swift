@@ -56,9 +56,9 @@ struct InventoryRenderer {
                              let c = d.live ?? d.config
                              return [d.name, d.state.rawValue, "\(c.vcpus)/\(c.maxVcpus)", "\(c.memory)/\(c.maxMemory)",
                                      c.disks.map { "\($0.target)=" + ($0.volume ?? $0.path ?? "-") }.joined(separator: " "),
-                                     c.nics.map { n in "\(n.mac?.description ?? "?")@\(source(n.source))" + (n.addresses.isEmpty ? "" : " " + n.addresses.joined(separator: ",")) }.joined(separator: " "),
+                                     c.nics.map { n in "\(n.mac?.description ?? "?")@\(n.source)" + (n.addresses.isEmpty ? "" : " " + n.addresses.joined(separator: ",")) }.joined(separator: " "),
                                      c.graphics.map(graphics).joined(separator: " "),
-                                     c.hostdevs.map(describe).joined(separator: " "),
+                                     c.hostdevs.map(\.description).joined(separator: ", "),
                                      d.snapshots.map(\.name).joined(separator: ","),
                                      d.autostart ? "yes" : "no", owner(d.owner)]
                          })
@@ -95,21 +95,6 @@ struct InventoryRenderer {
     func owner(_ m: OwnerMark?) -> String {
         guard let m else { return "-" }
         return "fleet \(m.fleet) (\(m.kind.rawValue) \(m.name))"
-    }
-
-    func source(_ s: InterfaceSource) -> String {
-        switch s {
-        case .network(let n): return n
-        case .bridge(let b): return "bridge:\(b)"
-        case .other(let o): return o
-        }
-    }
-
-    func describe(_ k: DeviceKind) -> String {
-        switch k {
-        case .pci(let a): return "pci:\(a)"
-        case let .usb(v, p): return "usb:" + String(format: "%04x:%04x", v, p)
-        }
     }
 
     /// Sizes as `qemu-img info` prints them: one decimal in the largest binary unit.

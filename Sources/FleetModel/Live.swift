@@ -80,6 +80,16 @@ public enum InterfaceSource: Hashable, Codable, Sendable {
     case other(String)
 }
 
+extension InterfaceSource: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .network(let n): return n
+        case .bridge(let b): return "bridge \(b)"
+        case .other(let o): return o
+        }
+    }
+}
+
 public struct LiveNIC: Hashable, Codable, Sendable {
     public var source: InterfaceSource
     public var model: String?

@@ -220,6 +220,20 @@ public enum DeviceKind: Hashable, Codable, Sendable {
     public var isPCI: Bool { if case .pci = self { return true } else { return false } }
 }
 
+extension DeviceKind: CustomStringConvertible {
+    /// `pci 0000:3b:00.0`, `usb 287f:00f8`: as plans and `fleet show` print devices.
+    public var description: String {
+        func hex4(_ v: UInt16) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: max(0, 4 - s.count)) + s
+        }
+        switch self {
+        case .pci(let a): return "pci \(a)"
+        case let .usb(v, p): return "usb \(hex4(v)):\(hex4(p))"
+        }
+    }
+}
+
 public struct DeviceSpec: Hashable, Codable, Sendable {
     public var name: String
     public var host: String

@@ -704,29 +704,13 @@ func machineMatches(_ want: String, _ have: String?) -> Bool {
     }
 }
 
-func describe(_ k: DeviceKind) -> String {
-    switch k {
-    case .pci(let a): return "pci \(a)"
-    case let .usb(v, p): return "usb \(hex4(v)):\(hex4(p))"
-    }
-}
-
-func hex4(_ v: UInt16) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: max(0, 4 - s.count)) + s
-}
+func describe(_ k: DeviceKind) -> String { k.description }
 
 func vcpuText(_ n: Int, _ max: Int?) -> String { max.map { "\(n) (max \($0))" } ?? String(n) }
 func memText(_ m: ByteSize, _ max: ByteSize?) -> String { max.map { "\(m) (max \($0))" } ?? m.description }
 func graphicsText(_ g: GraphicsSpec) -> String { "\(g.type.rawValue) \(g.listen):\(g.port.map(String.init) ?? "auto")" }
 func graphicsText(_ g: LiveGraphics) -> String { "\(g.type) \(g.listen ?? "?"):\(g.port.map(String.init) ?? "auto")" }
-func sourceText(_ s: InterfaceSource) -> String {
-    switch s {
-    case .network(let n): return n
-    case .bridge(let b): return "bridge \(b)"
-    case .other(let o): return o
-    }
-}
+func sourceText(_ s: InterfaceSource) -> String { s.description }
 func normalisePath(_ p: String) -> String {
     var s = p
     while s.count > 1 && s.hasSuffix("/") { s.removeLast() }
