@@ -189,10 +189,18 @@ struct HostContext {
 
     func apply(_ c: Change) throws {
         let config = !c.steps.contains(.defineDomain)
+        // Reimage: QEMU keeps a replaced disk open, so its VM is stopped first and started again after.
+        // (A cloud-init seed is only read at boot: it is swapped under the running guest, no restart.)
+        var restart: Domain?
+        if c.action == .replace, c.object.kind == .volume, !c.steps.contains(.createSeed), let vm = c.parent, let d = try conn.domain(named: vm.name), try d.isActive {
+            _ = try d.shutdown(timeout: options.shutdownTimeout)
+            restart = d
+        }
         do {
             for step in c.steps {
                 try run(step, c, configToo: config)
             }
+            try restart?.create()
         } catch {
             // A pool that was defined but could not be built or started is rolled back, so the
             // next plan is a clean create rather than a replace of a half-made pool.

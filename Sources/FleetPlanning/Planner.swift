@@ -285,7 +285,7 @@ struct HostPlanner {
             }
             if replace {
                 out.append(Change(ref, .replace, attributes: attrs,
-                                  reason: "the disk's content source changed: it is recreated (reimage); its data is lost",
+                                  reason: "the disk's content source changed: it is recreated (reimage; a running VM is stopped and started again); its data is lost",
                                   steps: [.deleteVolume, .createVolume], destructive: true, parent: parent))
                 continue
             }

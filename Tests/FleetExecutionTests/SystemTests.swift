@@ -95,6 +95,29 @@ struct SystemTests {
         t.destroy(fleet)
     }
 
+    /// A declared name taken by an unmanaged object is refused, and taken over only with --adopt.
+    @Test func adoptTakesOverAnUnmanagedObject() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let conn = try Connection(uri: uri)
+        _ = try conn.defineNetwork(xml: "<network><name>\(t.prefix)net</name><forward mode='nat'/><ip address='10.251.\(t.subnet).1' prefix='24'><dhcp><range start='10.251.\(t.subnet).100' end='10.251.\(t.subnet).200'/></dhcp></ip></network>")
+        let fleet = try t.load(t.manifest())
+        var p = t.plan(fleet)
+        #expect(p.changes.first { $0.object.description == "network/\(t.prefix)net" }?.action == .refused)
+        let refusedRun = t.apply(p)
+        #expect(!refusedRun.results.contains { $0.object == "network/\(t.prefix)net" }, "a refused change is never attempted")
+
+        p = Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts), options: PlanOptions(adopt: true))
+        #expect(p.changes.first { $0.object.description == "network/\(t.prefix)net" }?.action == .adopt)
+        let report = t.apply(p)
+        #expect(report.failed == 0, "\(report.results)")
+        let live = StateReader(fleet: fleet.name).read(hosts: fleet.hosts)
+        #expect(live.hosts[0].networks.first { $0.name == "\(t.prefix)net" }?.owner?.fleet == fleet.name)
+        #expect(t.plan(fleet).changes.isEmpty, "\(t.plan(fleet).changes)")
+        t.destroy(fleet)
+        #expect(try conn.network(named: "\(t.prefix)net") == nil, "an adopted object is owned: destroy removes it")
+    }
+
     @Test func aFailedBranchDoesNotStopIndependentOnes() throws {
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
@@ -281,7 +304,7 @@ struct ImageSystemTests {
                 disks:
                   - {image: \(t.prefix)base, size: 64MiB}
                 cloud_init: {user_data: user-data.cfg}
-                state: stopped
+                state: running
             """
         }
         let sha = try sha256(image)
@@ -317,8 +340,17 @@ struct ImageSystemTests {
         #expect(reimage.action == .replace && reimage.destructive)
         report = t.apply(p)
         #expect(report.results.first { $0.object == reimage.object.description }?.outcome == .skipped, "replace needs --allow-destroy")
+        let before = try #require(try conn.domain(named: "\(t.prefix)vm"))
+        let (uuid, id) = (try before.uuidString, try before.id)
         report = t.apply(planWithInputs(t, fleet2), allowDestroy: true)
         #expect(report.failed == 0, "\(report.results)")
+        // Reimaged: same domain (UUID), restarted (new id), running on the new image version.
+        let after = try #require(try conn.domain(named: "\(t.prefix)vm"))
+        #expect(try after.uuidString == uuid)
+        #expect(try after.isActive)
+        #expect(try after.id != id)
+        let newBase = try #require(try pool.volume(named: "\(t.prefix)base-\(sha2.prefix(12)).qcow2"))
+        #expect(try pool.volume(named: "\(t.prefix)vm-disk0.qcow2")?.xmlDesc().contains(newBase.path) == true)
         // The old version is no longer used by any disk: deleted on the next run.
         report = t.apply(planWithInputs(t, fleet2), allowDestroy: true)
         #expect(report.failed == 0, "\(report.results)")
