@@ -92,19 +92,17 @@ public final class Executor: @unchecked Sendable {
     }
 
     func runHost(_ hp: HostPlan) -> [ApplyEvent] {
-        var results: [ApplyEvent] = []
-        var failed: Set<ObjectRef> = []
-        func finish(_ c: Change, _ outcome: Outcome, _ message: String?) {
+        let state = RunState()
+        @Sendable func finish(_ c: Change, _ outcome: Outcome, _ message: String?) {
             let e = ApplyEvent(phase: .finish, host: hp.host, object: c.object.description, action: c.action.rawValue,
                                outcome: outcome, message: message, time: Date())
             emit(e)
-            results.append(e)
-            if outcome != .applied { failed.insert(c.object) }
+            state.record(e, failed: outcome != .applied ? c.object : nil)
         }
         let conn: Connection
         do { conn = try connection(hp.host) } catch {
             for c in hp.changes where c.action != .refused { finish(c, .failed, "\(error)") }
-            return results
+            return state.results
         }
         let ctx = HostContext(executor: self, host: hp.host, conn: conn)
         let prerecorded = ctx.prerecord(hp.changes.filter { c in
@@ -112,17 +110,18 @@ public final class Executor: @unchecked Sendable {
         })
         defer {
             // Marks recorded up front for disks that were not created after all.
+            let results = state.results
             let notMade = prerecorded.filter { p in results.contains { $0.object == "volume/\(p.0)" && $0.outcome != .applied } }
             if !notMade.isEmpty { try? ctx.ledger.removeAll(notMade) }
         }
-        for c in hp.changes {
-            if c.action == .refused { continue }
-            if cancelled.isSet { finish(c, .skipped, "interrupted before it started"); continue }
+        @Sendable func run(_ c: Change) {
+            if c.action == .refused { return }
+            if cancelled.isSet { finish(c, .skipped, "interrupted before it started"); return }
             if c.destructive && !options.allowDestroy {
-                finish(c, .skipped, "destroys data: run with --allow-destroy"); continue
+                finish(c, .skipped, "destroys data: run with --allow-destroy"); return
             }
-            if let dep = dependencies(c).first(where: failed.contains) {
-                finish(c, .skipped, "depends on \(dep), which did not apply"); continue
+            if let dep = dependencies(c).first(where: state.hasFailed) {
+                finish(c, .skipped, "depends on \(dep), which did not apply"); return
             }
             emit(ApplyEvent(phase: .start, host: hp.host, object: c.object.description, action: c.action.rawValue, time: Date()))
             do {
@@ -133,7 +132,47 @@ public final class Executor: @unchecked Sendable {
                 finish(c, .failed, "\(error)")
             }
         }
-        return results
+        // Stage by stage in plan order (pools, images, volumes, networks, VMs, snapshots; deletions in
+        // reverse), lanes within a stage in parallel. A lane is one object's changes (create, then start),
+        // or one pool's volumes: libvirt refuses concurrent volume jobs in a pool.
+        for stage in Self.stages(hp.changes) {
+            let limit = DispatchSemaphore(value: max(1, options.parallelism))
+            DispatchQueue.concurrentPerform(iterations: stage.count) { i in
+                limit.wait()
+                defer { limit.signal() }
+                for c in stage[i] { run(c) }
+            }
+        }
+        return state.results
+    }
+
+    static func stages(_ changes: [Change]) -> [[[Change]]] {
+        var stages: [[[Change]]] = []
+        var lanes: [String: Int] = [:]
+        var current: (delete: Bool, kind: ObjectKind)?
+        for c in changes {
+            let key = (c.action == .delete, c.object.kind)
+            if current.map({ $0.delete != key.0 || $0.kind != key.1 }) ?? true {
+                stages.append([])
+                lanes = [:]
+                current = key
+            }
+            let lane: String
+            switch c.object.kind {
+            case .volume, .image:
+                // `pool/volume`; a declared image by its name (one pool each): one lane per pool is enough.
+                lane = c.object.name.contains("/") ? String(c.object.name.prefix { $0 != "/" }) : "images"
+            default:
+                lane = c.object.description
+            }
+            if let i = lanes[lane] {
+                stages[stages.count - 1][i].append(c)
+            } else {
+                lanes[lane] = stages[stages.count - 1].count
+                stages[stages.count - 1].append([c])
+            }
+        }
+        return stages
     }
 
     /// Objects a change needs: a disk its pool and image, a VM its disks and networks, a snapshot or start its VM.
@@ -163,6 +202,29 @@ public final class Executor: @unchecked Sendable {
     }
 }
 
+/// Results and failures of one host's run, shared by its lanes.
+final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [ApplyEvent] = []
+    private var failed: Set<ObjectRef> = []
+
+    func record(_ e: ApplyEvent, failed object: ObjectRef?) {
+        lock.lock(); defer { lock.unlock() }
+        events.append(e)
+        if let object { failed.insert(object) }
+    }
+
+    func hasFailed(_ ref: ObjectRef) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return failed.contains(ref)
+    }
+
+    var results: [ApplyEvent] {
+        lock.lock(); defer { lock.unlock() }
+        return events
+    }
+}
+
 public final class ManagedFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
@@ -172,7 +234,7 @@ public final class ManagedFlag: @unchecked Sendable {
 }
 
 /// Applies one host's changes on one connection.
-struct HostContext {
+struct HostContext: Sendable {
     let executor: Executor
     let host: String
     let conn: Connection

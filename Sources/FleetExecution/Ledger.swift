@@ -1,4 +1,5 @@
 import FleetMapping
+import Foundation
 import FleetModel
 import Libvirt
 
@@ -6,13 +7,14 @@ import Libvirt
 /// metadata lists the networks, pools and volumes fleet created. The ledger is
 /// redefined with its new entries, before an object is created and after it is deleted, so a killed run
 /// leaves at worst a mark without an object (planned as a create), never an object without a mark.
-final class Ledger {
+final class Ledger: @unchecked Sendable {
     let conn: Connection
     let fleet: String
     let hypervisor: Hypervisor
     /// The entries as last read or written: runs on one host are serialized by the host lock, so
-    /// only this run changes them.
+    /// only this run changes them. Lanes of one run share this object: `lock` serializes them.
     private var cache: [LedgerEntry]?
+    private let lock = NSRecursiveLock()
 
     init(conn: Connection, fleet: String, hypervisor: Hypervisor) {
         self.conn = conn; self.fleet = fleet; self.hypervisor = hypervisor
@@ -21,6 +23,7 @@ final class Ledger {
     var name: String { LedgerMapping.domainName(fleet: fleet) }
 
     func entries() throws -> [LedgerEntry] {
+        lock.lock(); defer { lock.unlock() }
         if let cache { return cache }
         guard let d = try conn.domain(named: name) else { cache = []; return [] }
         let read = try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive))
@@ -34,6 +37,7 @@ final class Ledger {
 
     /// One ledger write for many entries (e.g. every disk a run is about to create); none when nothing changes.
     func recordAll(_ new: [LedgerEntry]) throws {
+        lock.lock(); defer { lock.unlock() }
         var all = try entries()
         var changed = false
         for e in new where !all.contains(e) {
@@ -49,6 +53,7 @@ final class Ledger {
     }
 
     func removeAll(_ objects: [(String, ObjectKind)]) throws {
+        lock.lock(); defer { lock.unlock() }
         let all = try entries()
         let kept = all.filter { e in !objects.contains { $0.0 == e.object && $0.1 == e.mark.kind } }
         if kept.count != all.count { try write(kept) }
