@@ -240,8 +240,24 @@ public final class StorageVolume: @unchecked Sendable {
         let stream = try Stream(connection)
         let flags = sparse ? VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM.rawValue : 0
         try check("virStorageVolUpload", virStorageVolUpload(ptr, stream.ptr, 0, total, flags))
-        // One RPC stream packet (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX, 256 KiB) per send, as virsh does:
-        // larger sends are split and copied by the client and measured 4.7x slower for 1 GiB.
+        if !sparse {
+            // libvirt's own send loop with sequential read(2), as virsh vol-upload does: measured at
+            // virsh's speed for 1 GiB, where a pread + virStreamSend loop was up to 2x slower.
+            let source = UploadSource(fd: fd, total: total, progress: progress)
+            let rc = withExtendedLifetime(source) {
+                virStreamSendAll(stream.ptr, uploadSourceCallback, Unmanaged.passUnretained(source).toOpaque())
+            }
+            // virStreamSendAll has already aborted the stream on failure.
+            if rc < 0 {
+                if let e = source.error { stream.markAborted(); throw e }
+                stream.markAborted()
+                throw LibvirtError.last("virStreamSendAll failed")
+            }
+            try stream.finish()
+            return
+        }
+        // Sparse: data extents in one RPC stream packet (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX, 256 KiB)
+        // per send, holes as stream holes; larger sends are split and copied by the client (4 MiB was 4.7x slower).
         let chunk = 256 << 10
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: chunk)
         defer { buffer.deallocate() }
@@ -365,6 +381,9 @@ final class Stream {
         try check("virStreamFinish", virStreamFinish(ptr))
     }
 
+    /// virStreamSendAll aborts the stream itself on failure.
+    func markAborted() { closed = true }
+
     func abort() {
         if closed { return }
         closed = true
@@ -386,3 +405,38 @@ func fileError(_ what: String) -> LibvirtError {
 // Linux lseek whences (glibc only declares them under _GNU_SOURCE, which the module map does not set).
 private let seekData: Int32 = 3
 private let seekHole: Int32 = 4
+
+/// The read side of a non-sparse upload, handed to virStreamSendAll as its opaque pointer.
+final class UploadSource {
+    let fd: Int32
+    let total: UInt64
+    let progress: ((UInt64, UInt64) -> Void)?
+    var sent: UInt64 = 0
+    var error: LibvirtError?
+    init(fd: Int32, total: UInt64, progress: ((UInt64, UInt64) -> Void)?) {
+        self.fd = fd; self.total = total; self.progress = progress
+    }
+}
+
+/// Reads the next chunk; stops at `total` (the length given to virStorageVolUpload), so a file that
+/// grows meanwhile does not overrun the volume.
+private let uploadSourceCallback: virStreamSourceFunc = { _, bytes, nbytes, opaque in
+    guard let opaque, let bytes else { return -1 }
+    let source = Unmanaged<UploadSource>.fromOpaque(opaque).takeUnretainedValue()
+    let want = Int(min(UInt64(nbytes), source.total - source.sent))
+    if want == 0 { return 0 }
+    var n: Int
+    repeat { n = read(source.fd, bytes, want) } while n < 0 && errno == EINTR
+    if n < 0 {
+        source.error = LibvirtError(code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0,
+                                    message: "cannot read the upload source: \(String(cString: strerror(errno)))")
+        return -1
+    }
+    if n == 0 && source.sent < source.total {
+        source.error = LibvirtError(code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0, message: "the upload source shrank while uploading")
+        return -1
+    }
+    source.sent += UInt64(n)
+    source.progress?(source.sent, source.total)
+    return Int32(n)
+}
