@@ -69,10 +69,10 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
 
 /// Reads the fleet's hosts and plans. Shared by `plan`, `drift` and `apply`.
 func computePlan(fleet: Fleet, hosts: [HostSpec], timeout: Double, options: PlanOptions) -> (Plan, LiveState) {
-    var desired = fleet
+    let inputs = ImageInputs.compute(fleet)
+    var desired = inputs.apply(to: fleet)
     desired.hosts = hosts
     var options = options
-    let inputs = ImageInputs.compute(fleet)
     options.customizationDigests = inputs.digests
     options.seedInstanceIDs = inputs.seedIDs
     for w in inputs.warnings { printError("warning: \(w)") }

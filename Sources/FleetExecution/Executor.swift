@@ -586,7 +586,9 @@ struct HostContext: Sendable {
         // Verify before anything is created: a bad checksum leaves nothing behind.
         let file = try ImageSource.prepare(image, cacheDirectory: options.imageCache)
         let p = try pool(image.pool)
-        try ledger.record(object: "\(image.pool)/\(image.volumeName)", mark: mark(.image, image.name, ["sha256": file.sha256]))
+        var attrs = ["sha256": file.sha256]
+        if let d = image.customizationDigest { attrs["customize"] = d }
+        try ledger.record(object: "\(image.pool)/\(image.volumeName)", mark: mark(.image, image.name, attrs))
         let v = try p.createVolume(xml: VolumeMapping.render(name: image.volumeName, format: .raw, capacity: ByteSize(bytes: file.size)))
         do {
             let report = options.uploadProgress

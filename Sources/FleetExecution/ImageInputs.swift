@@ -6,11 +6,19 @@ import FleetModel
 public struct ImageInputs: Sendable {
     public var digests: [String: String] = [:]
     public var seedIDs: [String: String] = [:]
+    /// Per image with `customize:`, the digest of its inputs (see `ImageSpec.customizationDigest`).
+    public var imageDigests: [String: String] = [:]
     /// Inputs that could not be read now; apply will report them as errors of those disks.
     public var warnings: [String] = []
 
     public static func compute(_ fleet: Fleet, secrets: SecretResolver = SecretResolver()) -> ImageInputs {
         var out = ImageInputs()
+        for image in fleet.images {
+            guard let c = image.customize, !c.isEmpty else { continue }
+            do { out.imageDigests[image.name] = try Customizer.digest(c, hostname: nil, secrets: secrets, fleet: fleet.name) } catch {
+                out.warnings.append("image \(image.name): customization inputs: \(error)")
+            }
+        }
         for vm in fleet.vms {
             if let c = vm.customize, !c.isEmpty {
                 do { out.digests[vm.name] = try Customizer.digest(c, hostname: vm.name, secrets: secrets, fleet: fleet.name) } catch {
@@ -24,5 +32,12 @@ public struct ImageInputs: Sendable {
             }
         }
         return out
+    }
+
+    /// The fleet with image digests filled in, as it is planned and applied.
+    public func apply(to fleet: Fleet) -> Fleet {
+        var f = fleet
+        for i in f.images.indices { f.images[i].customizationDigest = imageDigests[f.images[i].name] }
+        return f
     }
 }

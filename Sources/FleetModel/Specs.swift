@@ -192,11 +192,15 @@ public struct ImageSpec: Hashable, Codable, Sendable {
     public var pool: String
     public var customize: Customization?
     public var hosts: [String]?
+    /// Digest of the image-level customization inputs (files, secrets), filled in before planning by
+    /// whoever may read them (the manifest loader leaves it nil): part of the volume name, so new
+    /// inputs make a new image version.
+    public var customizationDigest: String?
 
     public init(name: String, source: String, sha256: String? = nil, format: DiskFormat? = nil, pool: String,
-                customize: Customization? = nil, hosts: [String]? = nil) {
+                customize: Customization? = nil, hosts: [String]? = nil, customizationDigest: String? = nil) {
         self.name = name; self.source = source; self.sha256 = sha256; self.format = format
-        self.pool = pool; self.customize = customize; self.hosts = hosts
+        self.pool = pool; self.customize = customize; self.hosts = hosts; self.customizationDigest = customizationDigest
     }
 
     public var isRemote: Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
@@ -206,8 +210,10 @@ public struct ImageSpec: Hashable, Codable, Sendable {
     /// by the old one keep working until their VMs are reimaged.
     public var volumeName: String {
         let ext = (format ?? .qcow2).fileExtension
-        if let sha256 { return "\(name)-\(sha256.prefix(12)).\(ext)" }
-        return "\(name).\(ext)"
+        var base = name
+        if let sha256 { base += "-\(sha256.prefix(12))" }
+        if let customizationDigest { base += "-c\(customizationDigest.prefix(8))" }
+        return "\(base).\(ext)"
     }
 }
 
