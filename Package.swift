@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
         .testTarget(name: "FleetExecutionTests", dependencies: [
-            "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt",
+            "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages",
         ]),
         .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"], exclude: ["Golden", "Plan"]),
     ]
