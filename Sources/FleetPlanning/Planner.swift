@@ -549,7 +549,7 @@ struct HostPlanner {
         // maximum memory says someone ballooned it (virsh setmem --live).
         let liveMemoryDrifted = liveCfg.map { $0.memory != vm.memory && $0.memory != cfg.memory && $0.memory != $0.maxMemory } ?? false
         if vm.memory != cfg.memory || liveMemoryDrifted {
-            let before = liveCfg.map { $0.memory != cfg.memory ? "\(cfg.memory) (running: \($0.memory))" : cfg.memory.description } ?? cfg.memory.description
+            let before = liveMemoryDrifted ? "\(cfg.memory) (running: \(liveCfg!.memory))" : cfg.memory.description
             let attr = AttributeChange("memory", before: before, after: vm.memory.description)
             if vm.memory <= maxMemory && vm.memory <= (liveCfg?.maxMemory ?? maxMemory) {
                 liveAttrs.append(attr); liveSteps.append(.setMemory(vm.memory, live: running))
