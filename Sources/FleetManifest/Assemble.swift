@@ -106,7 +106,7 @@ extension Assembly {
         }
         expanded.sort { $0.vm.name < $1.vm.name }
 
-        // Default MACs: MACAddress.stable has 24 bits, so large fleets see hash collisions; on a collision
+        // Default MACs: MACAddress.stable has 32 bits, so very large fleets can see hash collisions; on a collision
         // with a MAC already taken (explicit ones first, then earlier VMs in name order) try the next key.
         var taken = Set<MACAddress>()
         for (_, d) in expanded { for nic in d.nics { if let m = nic.mac { taken.insert(m.value) } } }

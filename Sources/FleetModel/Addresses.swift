@@ -89,12 +89,14 @@ public struct MACAddress: Hashable, Comparable, Codable, Sendable, CustomStringC
         description = parts.joined(separator: ":")
     }
 
-    /// A stable locally-administered MAC in QEMU's 52:54:00 range, derived from a key
-    /// (fleet, VM, NIC index), so re-planning never sees a new random MAC.
+    /// A stable locally-administered MAC under QEMU's 52:54 prefix, derived from a key (fleet, VM,
+    /// NIC index), so re-planning never sees a new random MAC. 32 bits of hash rather than the 24
+    /// after libvirt's 52:54:00: collisions (resolved by the loader in name order, which can move a
+    /// MAC when a VM is added) stay below one in ten thousand for a thousand NICs.
     public static func stable(for key: String) -> MACAddress {
         let h = StableHash.fnv1a64(key)
-        let b = [UInt8(h >> 16 & 0xff), UInt8(h >> 8 & 0xff), UInt8(h & 0xff)]
-        let s = "52:54:00:" + b.map { byte in
+        let b = [UInt8(h >> 24 & 0xff), UInt8(h >> 16 & 0xff), UInt8(h >> 8 & 0xff), UInt8(h & 0xff)]
+        let s = "52:54:" + b.map { byte in
             let hex = String(byte, radix: 16)
             return hex.count == 1 ? "0" + hex : hex
         }.joined(separator: ":")
