@@ -63,6 +63,66 @@ struct KillTests {
     }
 }
 
+extension KillTests {
+    /// SIGINT during apply: operations in flight finish, none starts after, the summary says what was
+    /// skipped, and the next apply completes.
+    @Test func interruptFinishesInFlightAndStartsNothingNew() throws {
+        let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let prefix = "ft-\(hex)-"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(prefix + "int")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer {
+            _ = try? ValidateCLITests.run(["destroy", dir.path, "--yes"])
+            virshCleanup(uri: uri, prefix: prefix, fleet: "ft\(hex)")
+            try? FileManager.default.removeItem(at: dir)
+        }
+        try Data("""
+            fleet: ft\(hex)
+            hosts: {local: {uri: "\(uri)"}}
+            pools: {\(prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(prefix)pool"}}
+            vms:
+              \(prefix)vm:
+                count: 20
+                virt_type: qemu
+                memory: 32MiB
+                disks: [{size: 16MiB}, {name: data, size: 8MiB}]
+                state: stopped
+            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+
+        let p = Process()
+        p.executableURL = try ValidateCLITests.fleetBinary()
+        p.arguments = ["apply", dir.path, "--yes", "--parallelism", "1"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Interrupt as soon as the first change has applied.
+        var stdout = ""
+        let handle = out.fileHandleForReading
+        var interrupted = false
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            stdout += String(decoding: chunk, as: UTF8.self)
+            if !interrupted && stdout.contains(" applied") {
+                kill(p.processIdentifier, SIGINT)
+                interrupted = true
+            }
+        }
+        p.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(interrupted)
+        #expect(p.terminationStatus == 1, "an interrupted apply did not do everything: \(stdout)")
+        #expect(stderr.contains("interrupt: finishing running operations, starting no new ones"))
+        #expect(stdout.contains("interrupted before it started"))
+        #expect(stdout.contains("Apply: "), "the summary is printed")
+
+        let again = try ValidateCLITests.run(["apply", dir.path, "--yes"])
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(try ValidateCLITests.run(["plan", dir.path, "--detailed-exitcode"]).status == 0)
+    }
+}
+
 /// Removes, with virsh, whatever a failed test left behind under its prefix.
 func virshCleanup(uri: String, prefix: String, fleet: String) {
     let script = """
