@@ -18,6 +18,9 @@ import Testing
         ("plan-bad-target", ["plan", manifests, "--target", "nope"]),
         ("plan-unreachable", ["plan", manifests, "--connect", "test:///no/such/fixture.xml"]),
         ("drift-text", ["drift", manifests, "--connect", "test://\(fixture)"]),
+        // One host unreachable: an error for that host, exit 1, the other host still planned.
+        ("plan-two-hosts", ["plan", dir.appendingPathComponent("Plan/two-hosts").path, "--connect", "a=test://\(fixture)",
+                            "--connect", "b=test:///no/such/fixture.xml"]),
         ("show-text", ["show", "--connect", "test://\(fixture)"]),
     ]
 
