@@ -29,15 +29,10 @@ public enum CloudInitSeed {
     static func read(_ spec: CloudInitSpec) throws -> Documents {
         func load(_ path: String?) throws -> [UInt8]? {
             guard let path else { return nil }
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-                throw CloudInitError.unreadable(path: path, reason: "no such file")
+            switch LocalFile.read(path) {
+            case .success(let d): return Array(d)
+            case .failure(let e): throw CloudInitError.unreadable(path: path, reason: e.reason)
             }
-            guard !isDir.boolValue else { throw CloudInitError.unreadable(path: path, reason: "it is a directory") }
-            guard let d = FileManager.default.contents(atPath: path) else {
-                throw CloudInitError.unreadable(path: path, reason: "permission denied or I/O error")
-            }
-            return Array(d)
         }
         // NoCloud needs a user-data file even when there is nothing to say.
         return Documents(userData: try load(spec.userData) ?? Array("#cloud-config\n{}\n".utf8),

@@ -40,13 +40,10 @@ public struct SecretResolver: Sendable {
             guard !v.isEmpty else { throw SecretError.envEmpty(name) }
             return v
         case .file(let path):
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-                throw SecretError.fileUnreadable(path: path, reason: "no such file")
-            }
-            guard !isDir.boolValue else { throw SecretError.fileUnreadable(path: path, reason: "it is a directory") }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw SecretError.fileUnreadable(path: path, reason: "permission denied or I/O error")
+            let data: Data
+            switch LocalFile.read(path) {
+            case .success(let d): data = d
+            case .failure(let e): throw SecretError.fileUnreadable(path: path, reason: e.reason)
             }
             guard var text = String(data: data, encoding: .utf8) else {
                 throw SecretError.fileUnreadable(path: path, reason: "not UTF-8 text")
