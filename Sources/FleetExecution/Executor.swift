@@ -394,7 +394,16 @@ struct HostContext: Sendable {
             let d = try domain(name)
             if try d.isActive { try d.destroy() }
             // Managed save, snapshot metadata and NVRAM go with the domain; without these flags libvirt refuses.
-            try d.undefine(flags: [.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata])
+            // Drivers that know fewer flags (the test driver) get the ones they know.
+            let flagSets: [UndefineFlags] = [[.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata], [.managedSave, .snapshotsMetadata], []]
+            for (i, flags) in flagSets.enumerated() {
+                do {
+                    try d.undefine(flags: flags)
+                    break
+                } catch let e as LibvirtError where (e.isUnsupportedFlags || e.isUnsupported) && i < flagSets.count - 1 {
+                    continue
+                }
+            }
         case let .setVcpus(n, live):
             let d = try domain(name)
             var flags: VcpuFlags = []
@@ -530,8 +539,14 @@ struct HostContext: Sendable {
             }
         } else {
             guard let size = disk.size else { throw ExecutionError("blank disk \(disk.name) of \(vm.name) has no size") }
-            _ = try p.createVolume(xml: VolumeMapping.render(name: volName, format: disk.format, capacity: size),
-                                   flags: disk.format == .qcow2 ? .preallocMetadata : [])
+            let xml = VolumeMapping.render(name: volName, format: disk.format, capacity: size)
+            do {
+                // qcow2 metadata preallocated, as virt-install does: fewer allocations on first writes.
+                _ = try p.createVolume(xml: xml, flags: disk.format == .qcow2 ? .preallocMetadata : [])
+            } catch let e as LibvirtError where e.isUnsupported || e.isUnsupportedFlags {
+                // Drivers without the flag (the test driver) get a plain volume.
+                _ = try p.createVolume(xml: xml)
+            }
         }
     }
 

@@ -32,6 +32,10 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
     public var isNoStorageVolume: Bool { code == Int32(VIR_ERR_NO_STORAGE_VOL.rawValue) }
     public var isNoSnapshot: Bool { code == Int32(VIR_ERR_NO_DOMAIN_SNAPSHOT.rawValue) }
     public var isNoNodeDevice: Bool { code == Int32(VIR_ERR_NO_NODE_DEVICE.rawValue) }
+    /// The driver rejects a flag it does not know (virCheckFlags: "unsupported flags (0x…) in function …").
+    public var isUnsupportedFlags: Bool {
+        code == Int32(VIR_ERR_INVALID_ARG.rawValue) && message.hasPrefix("unsupported flags")
+    }
     /// The driver does not implement the call (e.g. migration on the test driver).
     public var isUnsupported: Bool {
         code == Int32(VIR_ERR_NO_SUPPORT.rawValue) || code == Int32(VIR_ERR_ARGUMENT_UNSUPPORTED.rawValue)

@@ -386,3 +386,28 @@ func sha256(_ path: String) throws -> String {
     p.waitUntilExit()
     return String(String(decoding: out, as: UTF8.self).prefix(64))
 }
+
+/// The same apply → plan → destroy cycle on libvirt's test driver served by the daemon
+/// (`test+unix:///default`, whose state lasts while a client holds a connection): proves the
+/// executor and the reader agree on the test driver's normalisation too.
+@Suite(.serialized, .enabled(if: systemURI != nil, "needs a running libvirtd to serve test+unix:///default"))
+struct TestDriverApplyTests {
+    @Test func applyPlanDestroyOnTheTestDriver() throws {
+        let uri = "test+unix:///default"
+        let keepAlive = try Connection(uri: uri)  // holds the driver's state for the test's duration
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let before = try t.unmanagedInventory()
+        // The test driver has no PCI device 0000:00:00.0: leave the passthrough VM out.
+        var fleet = try t.load(t.manifest())
+        fleet.vms.removeAll { $0.name == "\(t.prefix)gpu" }
+        fleet.devices = []
+        let report = t.apply(t.plan(fleet))
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.results.filter { $0.outcome != .applied }.map { "\($0.object): \($0.message ?? "")" })")
+        #expect(t.plan(fleet).changes.isEmpty, "\(t.plan(fleet).changes)")
+        #expect(try keepAlive.domain(named: "\(t.prefix)web")?.isActive == true)
+        t.destroy(fleet)
+        #expect(try t.unmanagedInventory() == before)
+        #expect(t.plan(Fleet(name: fleet.name, hosts: fleet.hosts)).changes.isEmpty, "destroy left owned objects behind")
+    }
+}
