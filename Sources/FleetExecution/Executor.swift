@@ -281,6 +281,8 @@ struct HostContext: Sendable {
         var attrs = ["vm": vm.name]
         if let image = disk.image {
             attrs["image"] = image
+            // The image version (its volume) the disk was made from: a full copy has no backing file to compare.
+            if let spec = fleet.images.first(where: { $0.name == image }) { attrs["version"] = spec.volumeName }
             if let c = vm.customize, !c.isEmpty {
                 attrs["customize"] = try Customizer.digest(c, hostname: vm.name, secrets: options.secrets, fleet: fleet.name)
             }

@@ -275,6 +275,8 @@ struct HostPlanner {
                     attrs.append(.init("image", before: recorded, after: image.name)); replace = true
                 } else if dv.disk.clone == .overlay, let expectedBacking, let have = lv.backingPath, have != expectedBacking {
                     attrs.append(.init("image", before: have, after: expectedBacking)); replace = true
+                } else if dv.disk.clone == .full, let version = lv.owner?.attributes["version"], version != image.volumeName {
+                    attrs.append(.init("image", before: version, after: image.volumeName)); replace = true
                 } else if dv.disk.clone == .overlay, expectedBacking == nil, lv.backingPath != nil {
                     // A new image version is about to be uploaded: the disk must be rebuilt on it.
                     attrs.append(.init("image", before: lv.backingPath, after: "\(image.pool)/\(image.volumeName)")); replace = true

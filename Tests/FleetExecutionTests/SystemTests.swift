@@ -305,6 +305,12 @@ struct ImageSystemTests {
                   - {image: \(t.prefix)base, size: 64MiB}
                 cloud_init: {user_data: user-data.cfg}
                 state: running
+              \(t.prefix)full:
+                virt_type: qemu
+                memory: 64MiB
+                disks:
+                  - {image: \(t.prefix)base, clone: full, format: qcow2}
+                state: stopped
             """
         }
         let sha = try sha256(image)
@@ -321,6 +327,10 @@ struct ImageSystemTests {
         #expect(try disk.info().capacityBytes == 64 << 20)
         // The uploaded volume has the source's bytes.
         #expect(try sha256(base.path) == sha)
+        // clone: full copies the image: no backing store, the image's size.
+        let full = try #require(try pool.volume(named: "\(t.prefix)full-disk0.qcow2"))
+        #expect(try !full.xmlDesc().contains("<backingStore>"), "a full clone has no backing store")
+        #expect(try full.info().capacityBytes == 48 << 20)
 
         // New user-data: only the seed is rebuilt.
         try Data("#cloud-config\nhostname: two\n".utf8).write(to: userData)
@@ -338,6 +348,8 @@ struct ImageSystemTests {
         #expect(p.changes.first { $0.object.description == "image/\(t.prefix)base" }?.action == .create)
         let reimage = try #require(p.changes.first { $0.object.description == "volume/\(t.prefix)pool/\(t.prefix)vm-disk0.qcow2" })
         #expect(reimage.action == .replace && reimage.destructive)
+        #expect(p.changes.first { $0.object.description == "volume/\(t.prefix)pool/\(t.prefix)full-disk0.qcow2" }?.action == .replace,
+                "a full copy is remade from the new version too")
         report = t.apply(p)
         #expect(report.results.first { $0.object == reimage.object.description }?.outcome == .skipped, "replace needs --allow-destroy")
         let before = try #require(try conn.domain(named: "\(t.prefix)vm"))
