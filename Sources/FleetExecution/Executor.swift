@@ -602,19 +602,29 @@ struct HostContext: Sendable {
         guard let image = fleet.images.first(where: { $0.name == c.object.name }) else { throw ExecutionError("image \(c.object.name) is not declared") }
         // Verify before anything is created: a bad checksum leaves nothing behind.
         let file = try ImageSource.prepare(image, cacheDirectory: options.imageCache)
+        // Image-level customization runs on a local copy before upload, so it works for remote hosts too
+        // and a failure leaves no volume behind.
+        var uploadPath = file.path
+        var scratch: String?
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        if let custom = image.customize, !custom.isEmpty {
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-image-\(UUID().uuidString)").path
+            try FileManager.default.copyItem(atPath: file.path, toPath: copy)
+            scratch = copy
+            _ = try Customizer.apply(custom, hostname: nil, toDisk: copy, format: file.format, secrets: options.secrets)
+            uploadPath = copy
+        }
+        let size = (try FileManager.default.attributesOfItem(atPath: uploadPath)[.size] as? NSNumber)?.uint64Value ?? file.size
         let p = try pool(image.pool)
         var attrs = ["sha256": file.sha256]
         if let d = image.customizationDigest { attrs["customize"] = d }
         try ledger.record(object: "\(image.pool)/\(image.volumeName)", mark: mark(.image, image.name, attrs))
-        let v = try p.createVolume(xml: VolumeMapping.render(name: image.volumeName, format: .raw, capacity: ByteSize(bytes: file.size)))
+        let v = try p.createVolume(xml: VolumeMapping.render(name: image.volumeName, format: .raw, capacity: ByteSize(bytes: size)))
         do {
             let report = options.uploadProgress
             let (hostName, object) = (host, c.object.description)
-            try v.upload(fromFile: file.path, progress: report.map { r in { done, total in r(hostName, object, done, total) } })
+            try v.upload(fromFile: uploadPath, progress: report.map { r in { done, total in r(hostName, object, done, total) } })
             try p.refresh()
-            if let custom = image.customize, !custom.isEmpty, let fresh = try p.volume(named: image.volumeName) {
-                try customizeLocal(volume: fresh, format: file.format, custom, hostname: nil)
-            }
         } catch {
             // No partial volume is left in the pool.
             try? v.delete()

@@ -77,6 +77,44 @@ struct CustomizeSystemTests {
         t.destroy(fleet)
     }
 
+    /// Image-level customization is applied to a local copy before upload (so remote hosts get it too);
+    /// the source file is left as it was.
+    @Test func imageCustomizationIsUploaded() throws {
+        setenv("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg", 0)
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let image = t.dir.appendingPathComponent("base.qcow2").path
+        try buildTinyLinux(at: image)
+        let before = try sha256(image)
+        try Data("Authorized use only.\n".utf8).write(to: t.dir.appendingPathComponent("motd"))
+        let fleet = try t.load("""
+            fleet: \(t.fleetName)
+            hosts: {local: {uri: "\(uri)"}}
+            pools: {\(t.prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(t.prefix)pool"}}
+            images:
+              \(t.prefix)base:
+                source: base.qcow2
+                format: qcow2
+                pool: \(t.prefix)pool
+                hosts: [local]
+                customize: {files: [{source: motd, dest: /etc/motd, mode: "0644"}]}
+            """)
+        let report = t.apply(planned(fleet))
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
+        #expect(planned(fleet).changes.isEmpty, "\(planned(fleet).changes)")
+        #expect(try sha256(image) == before, "the source image is not modified")
+        let desired = ImageInputs.compute(fleet).apply(to: fleet)
+        let conn = try Connection(uri: uri)
+        let vol = try #require(try conn.storagePool(named: "\(t.prefix)pool")?.volume(named: desired.images[0].volumeName))
+        let g = try Guestfs()
+        try g.addDrive(vol.path, format: "qcow2", readonly: true)
+        try g.launch()
+        try g.mountReadOnly("/dev/sda1", at: "/")
+        #expect(try g.cat("/etc/motd") == "Authorized use only.\n")
+        try g.shutdown()
+        t.destroy(fleet)
+    }
+
     func planned(_ fleet: Fleet) -> Plan {
         let inputs = ImageInputs.compute(fleet)
         let desired = inputs.apply(to: fleet)
