@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetExecution
 import FleetModel
 import FleetPlanning
 import Foundation
@@ -12,6 +13,7 @@ public struct DriftCommand: ParsableCommand {
 
     @OptionGroup public var manifest: ManifestOptions
     @OptionGroup public var connection: ConnectionOptions
+    @OptionGroup public var target: TargetOptions
 
     @Flag(help: "Print the drift as JSON (the plan value).")
     public var json = false
@@ -31,7 +33,9 @@ public struct DriftCommand: ParsableCommand {
             throw error
         }
         let hosts = try connection.hosts(for: fleet)
-        let (plan, _) = computePlan(fleet: fleet, hosts: hosts, timeout: connection.timeout, options: PlanOptions())
+        let (plan, _) = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout)
+            .planPrintingWarnings(PlanOptions(targets: target.refs))
+        try target.checkMatches(fleet, plan)
         if json {
             printOut(try jsonString(plan))
         } else if plan.isEmpty && !plan.hasErrors {

@@ -160,7 +160,9 @@ public enum DomainMapping {
     }
 
     /// Reads a domain XML (inactive or live) back as the model. Tolerates libvirt's defaults (docs/libvirt-defaults.md).
-    public static func config(fromXML xml: String) throws -> DomainConfig {
+    /// `passwordDigest` turns a graphics password (present only in XML read with VIR_DOMAIN_XML_SECURE)
+    /// into the digest the model keeps; without it the password is only noted as present.
+    public static func config(fromXML xml: String, passwordDigest: ((String) -> String)? = nil) throws -> DomainConfig {
         let root = try XElement.parse(xml)
         let d = try Domain(element: root)
         let memory = ByteSize(bytes: d.currentMemory ?? d.memory)
@@ -183,7 +185,8 @@ public enum DomainMapping {
             let auto = g.autoport ?? (g.port == nil || g.port == -1)
             let port = auto ? nil : g.port.flatMap { $0 > 0 ? $0 : nil }
             let active = auto ? g.port.flatMap { $0 > 0 ? $0 : nil } : port
-            return LiveGraphics(type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil)
+            return LiveGraphics(type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil,
+                                passwordDigest: g.passwd.flatMap { p in passwordDigest.map { $0(p) } })
         }
         let hostdevs: [DeviceKind] = d.devices.hostdevs.compactMap { h in
             switch h.source {
