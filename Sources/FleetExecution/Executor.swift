@@ -710,12 +710,13 @@ struct HostContext: Sendable {
         // Image-level customization runs on a local copy before upload, so it works for remote hosts too
         // and a failure leaves no volume behind.
         var uploadPath = file.path
-        var scratch: String?
-        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        // The customized copy holds the root password's hash: a private directory, removed on every exit path.
+        var scratch: Scratch?
+        defer { withExtendedLifetime(scratch) {} }  // kept until the upload is done
         if let custom = image.customize, !custom.isEmpty {
-            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-image-\(UUID().uuidString)").path
-            try FileManager.default.copyItem(atPath: file.path, toPath: copy)
-            scratch = copy
+            let dir = try Scratch(label: "fleet-image")
+            scratch = dir
+            let copy = try dir.copy(file.path, as: "image")
             _ = try Customizer.apply(custom, hostname: nil, toDisk: copy, format: file.format, secrets: options.secrets)
             uploadPath = copy
         }

@@ -205,17 +205,4 @@ public enum DomainMapping {
 
     /// A memory size as libvirt will hold it: whole KiB (the renderer truncates). Compare this with live values.
     public static func libvirtMemory(_ size: ByteSize) -> ByteSize { ByteSize(bytes: size.bytes / 1024 * 1024) }
-
-    /// Whether a live machine type satisfies the manifest's: libvirt expands aliases when defining
-    /// (`pc` -> `pc-i440fx-7.2`, `q35` -> `pc-q35-7.2`), so an alias matches any versioned type of its family.
-    public static func machineMatches(desired: String?, live: String?) -> Bool {
-        guard let want = desired else { return true }
-        guard let have = live else { return false }
-        if want == have { return true }
-        switch want {
-        case "pc", "pc-i440fx": return have.hasPrefix("pc-i440fx-")
-        case "q35", "pc-q35": return have.hasPrefix("pc-q35-")
-        default: return false
-        }
-    }
 }

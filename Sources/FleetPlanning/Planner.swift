@@ -583,7 +583,7 @@ struct HostPlanner {
         if cfg.virtType != "test", vm.virtType.rawValue != cfg.virtType {
             restartAttrs.append(.init("virt_type", before: cfg.virtType, after: vm.virtType.rawValue))
         }
-        if let m = vm.machine, !machineMatches(m, cfg.machine) {
+        if let m = vm.machine, !MachineType.matches(desired: m, live: cfg.machine) {
             restartAttrs.append(.init("machine", before: cfg.machine, after: m))
         }
         if let g = vm.graphics {
@@ -715,17 +715,6 @@ struct HostPlanner {
 }
 
 // MARK: Display helpers
-
-/// `pc` matches libvirt's expansion `pc-i440fx-7.2`, `q35` matches `pc-q35-7.2`.
-func machineMatches(_ want: String, _ have: String?) -> Bool {
-    guard let have else { return false }
-    if want == have { return true }
-    switch want {
-    case "pc": return have.hasPrefix("pc-i440fx-")
-    case "q35": return have.hasPrefix("pc-q35-")
-    default: return false
-    }
-}
 
 func describe(_ k: DeviceKind) -> String { k.description }
 
