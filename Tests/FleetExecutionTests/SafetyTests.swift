@@ -1,4 +1,5 @@
 import FleetExecution
+import FleetImages
 import FleetMapping
 import FleetModel
 import FleetPlanning
@@ -190,6 +191,46 @@ struct OwnershipAtChangeTests {
         #expect(r?.message?.contains("was replaced by another object") == true, "\(r?.message ?? "")")
         #expect(try conn.domain(named: "\(t.prefix)web")?.info().maxMemKiB == 128 * 1024)
         #expect(try conn.domain(named: "\(t.prefix)web")?.xmlDesc(flags: .inactive).contains("<currentMemory unit='KiB'>65536</currentMemory>") == true)
+        t.destroy(fleet)
+    }
+}
+
+/// A VM with a graphics password converges (its XML is read with VIR_DOMAIN_XML_SECURE), and a changed password
+/// is planned without being printed. Runs through `Session`, the pipeline the CLI uses.
+@Suite(.serialized, .enabled(if: systemURI != nil, "set FLEET_TEST_LIBVIRT_URI to run against a real libvirtd"))
+struct GraphicsPasswordTests {
+    let uri = systemURI ?? "qemu:///system"
+
+    @Test func aGraphicsPasswordConvergesAndAChangeIsPlannedUnprinted() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let fleet = try t.load("""
+            fleet: \(t.fleetName)
+            hosts: {local: {uri: "\(uri)"}}
+            pools: {\(t.prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(t.prefix)pool"}}
+            vms:
+              \(t.prefix)vnc:
+                virt_type: qemu
+                memory: 32MiB
+                disks: [{size: 8MiB, pool: \(t.prefix)pool}]
+                graphics: {type: vnc, listen: 127.0.0.1, password: {env: FT_VNC_PW}}
+                state: stopped
+            """)
+        let first = Session(fleet: fleet, secrets: SecretResolver(environment: ["FT_VNC_PW": "s3cret"]))
+        let report = first.executor(first.plan().0, options: ApplyOptions()) { _ in }.run()
+        #expect(report.failed == 0, "\(report.results)")
+        let again = first.plan().0
+        #expect(again.changes.isEmpty, "a VM with a graphics password converges: \(again.changes)")
+
+        let changed = Session(fleet: fleet, secrets: SecretResolver(environment: ["FT_VNC_PW": "n3wpass"]))
+        let plan = changed.plan().0
+        let c = try #require(plan.changes.first { $0.object.description == "vm/\(t.prefix)vnc" })
+        let attr = try #require(c.attributes.first { $0.name == "graphics.password" })
+        #expect(attr.sensitive)
+        let rendered = PlanRenderer(color: false).render(plan)
+        #expect(!rendered.contains("n3wpass") && !rendered.contains("s3cret"), "\(rendered)")
+        #expect(changed.executor(plan, options: ApplyOptions()) { _ in }.run().failed == 0)
+        #expect(changed.plan().0.changes.isEmpty, "the new password converges")
         t.destroy(fleet)
     }
 }
