@@ -64,7 +64,7 @@ public struct ApplyCommand: ParsableCommand {
         try target.checkMatches(fleet, plan)
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
-        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode(1) }
+        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode.failed }
     }
 
     /// Recomputes the saved plan from its manifests (unchanged since, by digest) and the live state, and applies
@@ -75,7 +75,7 @@ public struct ApplyCommand: ParsableCommand {
         if digests != saved.manifests {
             let names = Set(digests.keys).union(saved.manifests.keys).sorted().filter { digests[$0] != saved.manifests[$0] }
             printError("error: the manifests changed since this plan was made (\(names.joined(separator: ", "))); run `fleet plan --out` again")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
         let session = Session(fleet: fleet, hosts: saved.hosts, timeout: connection.timeout)
         let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
@@ -85,11 +85,11 @@ public struct ApplyCommand: ParsableCommand {
         guard differences.isEmpty else {
             printError("error: the plan computed now differs from the saved plan; nothing was changed. Run `fleet plan --out` again.")
             for d in differences { printError("  \(d)") }
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
-        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode(1) }
+        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode.failed }
     }
 
     /// A file that is not a manifest is read as a saved plan; anything that does not decode is a clear error.
@@ -100,20 +100,20 @@ public struct ApplyCommand: ParsableCommand {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         guard size <= 256 << 20, let data = FileManager.default.contents(atPath: path) else {
             printError("error: \(path) cannot be read as a plan saved by `fleet plan --out`")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
         struct Header: Decodable { var format: Int? }
         let format = (try? JSONDecoder().decode(Header.self, from: data))?.format
         guard format == SavedPlan.currentFormat else {
             printError("error: \(path) is not a plan saved by this version of `fleet plan --out`"
                        + (format.map { " (format \($0))" } ?? "") + "; run `fleet plan --out` again")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
         do {
             return try JSONDecoder().decode(SavedPlan.self, from: data)
         } catch {
             printError("error: \(path) is not a valid saved plan: \(describeDecoding(error))")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
     }
 }
@@ -142,12 +142,12 @@ func execute(_ plan: Plan, session: Session, options: ApplyOptions, execution: E
     if !execution.yes {
         guard isatty(STDIN_FILENO) == 1 else {
             printError("error: no terminal to confirm on; run with --yes to \(verb) without confirmation")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
         FileHandle.standardOutput.write(Data("Do you want to \(verb) these changes? Only 'yes' is accepted: ".utf8))
         guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
             printOut("\(verb.capitalized) cancelled.")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
     }
     let json = execution.json

@@ -48,7 +48,7 @@ func loadManifests(_ paths: [String]) throws -> (fleet: Fleet, files: [String]) 
     let result = ManifestLoader().load(paths: paths)
     let text = result.diagnostics.map(\.description).joined(separator: "\n")
     if !text.isEmpty { printError(text) }
-    guard let fleet = result.fleet else { throw ExitCode(1) }
+    guard let fleet = result.fleet else { throw ExitCode.failed }
     return (fleet, result.files)
 }
 
@@ -107,7 +107,7 @@ func lockHosts(_ session: Session, command: String, timeout: Double) throws -> H
         }
     } catch {
         printError("error: \(error)")
-        throw ExitCode(1)
+        throw ExitCode.failed
     }
 }
 

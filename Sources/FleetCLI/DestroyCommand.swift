@@ -41,6 +41,6 @@ public struct DestroyCommand: ParsableCommand {
             confirmed.yes = true
             if !report.succeeded || plan.hasErrors { failed = true; break }
         }
-        if failed { throw ExitCode(1) }
+        if failed { throw ExitCode.failed }
     }
 }

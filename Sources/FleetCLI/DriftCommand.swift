@@ -48,11 +48,11 @@ public struct DriftCommand: ParsableCommand {
                 try DriftMetrics.write(to: textfile, fleet: fleet.name, plan: plan, duration: Date().timeIntervalSince(start))
             } catch {
                 printError("error: cannot write metrics to \(textfile): \(error.localizedDescription)")
-                throw ExitCode(1)
+                throw ExitCode.failed
             }
         }
-        if plan.hasErrors { throw ExitCode(1) }
-        throw ExitCode(plan.isEmpty ? 0 : 2)
+        if plan.hasErrors { throw ExitCode.failed }
+        throw plan.isEmpty ? ExitCode.success : ExitCode.changesPresent
     }
 }
 

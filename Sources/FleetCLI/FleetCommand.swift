@@ -21,7 +21,7 @@ public struct FleetCommand: ParsableCommand {
             let code = exitCode(for: error)
             if code == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
+                Foundation.exit(ExitCode.usage.rawValue)
             }
             exit(withError: error)
         }

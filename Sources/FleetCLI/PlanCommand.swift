@@ -53,7 +53,7 @@ public struct PlanCommand: ParsableCommand {
                 try writePrivateFile(out, Data(try jsonString(saved).utf8))
             } catch {
                 printError("error: cannot write plan to \(out): \(error.localizedDescription)")
-                throw ExitCode(1)
+                throw ExitCode.failed
             }
             if !json { printOut("Plan saved to \(out); run `fleet apply \(out)` to apply exactly these changes.") }
         }
@@ -61,8 +61,8 @@ public struct PlanCommand: ParsableCommand {
     }
 
     static func exitCode(_ plan: Plan, detailed: Bool) -> Int32 {
-        if plan.hasErrors || plan.summary.refused > 0 { return 1 }
-        if detailed && !plan.isEmpty { return 2 }
-        return 0
+        if plan.hasErrors || plan.summary.refused > 0 { return ExitCode.failed.rawValue }
+        if detailed && !plan.isEmpty { return ExitCode.changesPresent.rawValue }
+        return ExitCode.success.rawValue
     }
 }

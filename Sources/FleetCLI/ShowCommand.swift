@@ -37,7 +37,7 @@ public struct ShowCommand: ParsableCommand {
         } else {
             printOut(InventoryRenderer().render(live))
         }
-        if live.hosts.contains(where: { $0.error != nil }) { throw ExitCode(1) }
+        if live.hosts.contains(where: { $0.error != nil }) { throw ExitCode.failed }
     }
 }
 

@@ -44,10 +44,10 @@ public struct UnlockCommand: ParsableCommand {
             }
         } catch let e as HostLockError {
             printError("error: \(e); pass --force only if that run is really gone")
-            throw ExitCode(1)
+            throw ExitCode.failed
         } catch {
             printError("error: \(error)")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
     }
 }
