@@ -1,7 +1,6 @@
 import ArgumentParser
 import FleetExecution
 import Foundation
-import Libvirt
 
 /// `fleet unlock HOST`: removes a host's lock left by a run that died (like `terraform force-unlock`).
 public struct UnlockCommand: ParsableCommand {
@@ -36,8 +35,7 @@ public struct UnlockCommand: ParsableCommand {
             uri = h.uri
         }
         do {
-            let conn = try Connection(uri: uri, timeout: timeout)
-            if let removed = try HostLock.breakLock(conn: conn, host: host, force: force) {
+            if let removed = try HostLock.breakLock(uri: uri, host: host, force: force, timeout: timeout) {
                 printOut("Removed the lock of \(host), held by \(removed).")
             } else {
                 printOut("\(host) is not locked.")

@@ -114,6 +114,11 @@ public final class HostLock: @unchecked Sendable {
         return h
     }
 
+    /// `breakLock` on a host given by its URI.
+    public static func breakLock(uri: String, host: String, force: Bool, timeout: Double) throws -> LockHolder? {
+        try breakLock(conn: Connection(uri: uri, timeout: timeout), host: host, force: force)
+    }
+
     func startRenewing() {
         let t = DispatchSource.makeTimerSource(queue: .global())
         t.schedule(deadline: .now() + Self.renewSeconds, repeating: Self.renewSeconds)

@@ -1,4 +1,4 @@
-import CCrypt
+internal import CCrypt
 import Crypto
 import FleetModel
 import Foundation
