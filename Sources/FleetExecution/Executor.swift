@@ -400,8 +400,11 @@ struct HostContext: Sendable {
         return entries.map { ($0.object, $0.mark.kind) }
     }
 
+    /// The mark of an object this run makes, naming the manifest tree it came from.
     func mark(_ kind: ObjectKind, _ name: String, _ attrs: [String: String] = [:]) -> OwnerMark {
-        OwnerMark(fleet: fleet.name, kind: kind, name: name, attributes: attrs)
+        var attrs = attrs
+        if let tree = fleet.tree { attrs["tree"] = tree }
+        return OwnerMark(fleet: fleet.name, kind: kind, name: name, attributes: attrs)
     }
 
     // MARK: Steps

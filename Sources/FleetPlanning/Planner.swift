@@ -40,6 +40,7 @@ public enum Planner {
                 continue
             }
             var changes = HostPlanner(context: context, host: host, live: lh).changes().map { identify($0, lh, context) }
+                .map { guardTree($0, lh, desired) }
             if !options.targets.isEmpty {
                 changes = changes.filter { c in
                     options.targets.contains { $0 == c.object || $0 == c.parent }
@@ -64,6 +65,25 @@ public enum Planner {
         default: break
         }
         return c
+    }
+
+    /// A deletion of an object that another manifest tree of the same fleet name made is refused, naming that
+    /// tree: two checkouts that chose one `fleet:` name must not delete each other's objects.
+    static func guardTree(_ c: Change, _ live: LiveHost, _ desired: Fleet) -> Change {
+        guard c.action == .delete, let tree = desired.tree else { return c }
+        let mark: OwnerMark?
+        switch c.object.kind {
+        case .vm: mark = live.domains.first { $0.name == c.object.name }?.owner
+        case .network: mark = live.networks.first { $0.name == c.object.name }?.owner
+        case .pool: mark = live.pools.first { $0.name == c.object.name }?.owner
+        case .volume, .image: mark = live.volumes.first { "\($0.pool)/\($0.name)" == c.object.name }?.owner
+        default: mark = nil
+        }
+        guard let other = mark?.attributes["tree"], other != tree else { return c }
+        return Change(c.object, .refused, attributes: c.attributes,
+                      reason: "made by another manifest tree of fleet \(desired.name) (\(other)), not this one (\(tree)); "
+                          + "two trees share the fleet name: give one of them another `fleet:` name, or delete it from \(other)",
+                      parent: c.parent)
     }
 
     /// Stable order: creations and updates by kind (pools first, snapshots last), then deletions in reverse.
