@@ -127,7 +127,9 @@ public final class Executor: @unchecked Sendable {
             do {
                 try ctx.apply(c)
                 finish(c, .applied, c.action == .updateRestart && !options.allowRestart
-                       ? "config written; the guest runs the old config until it restarts (--allow-restart restarts it)" : nil)
+                       ? (c.object.kind == .network
+                          ? "config written; the network runs the old config until it restarts (--allow-restart restarts it)"
+                          : "config written; the guest runs the old config until it restarts (--allow-restart restarts it)") : nil)
             } catch {
                 finish(c, .failed, "\(error)")
             }
@@ -354,12 +356,19 @@ struct HostContext: Sendable {
         case .defineNetwork:
             guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError("network \(name) is not declared") }
             try ledger.record(object: name, mark: mark(.network, name))
-            let uuid = try conn.network(named: name)?.uuidString
-            _ = try conn.defineNetwork(xml: NetworkMapping.render(spec, uuid: uuid))
+            if let existing = try conn.network(named: name) {
+                // An update patches the persistent definition: <dns>, <portgroup>, <route>, other <ip>s stay.
+                let current = try existing.xmlDesc(inactive: true)
+                if let xml = try NetworkPatch.update(current, spec: spec) { _ = try conn.defineNetwork(xml: xml) }
+            } else {
+                _ = try conn.defineNetwork(xml: NetworkMapping.render(spec))
+            }
         case .startNetwork:
             let n = try network(name)
             if !(try n.isActive) { try n.create() }
         case .restartNetwork:
+            // Guests on the network lose connectivity while it restarts: only with --allow-restart.
+            guard options.allowRestart else { return }
             let n = try network(name)
             if try n.isActive { try n.destroy() }
             try n.create()
@@ -376,11 +385,20 @@ struct HostContext: Sendable {
             try n.update(command: command, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(l), flags: flags)
         case .defineDomain:
             let vm = try vmSpec(name)
-            let existing = try conn.domain(named: name)
             let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
-            let xml = try DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, uuid: existing?.uuidString,
-                                           graphicsPassword: password, owner: mark(.vm, vm.group))
-            _ = try conn.defineDomain(xml: xml)
+            if let existing = try conn.domain(named: name) {
+                // An update patches the persistent definition (with secrets, so a graphics password stays):
+                // devices, controllers, addresses and settings fleet does not model are kept as they are.
+                let current = try existing.xmlDesc(flags: [.inactive, .secure])
+                let owned = Set(try ledger.entries().filter { $0.mark.kind == .volume && $0.mark.fleet == fleet.name }.map(\.object))
+                if let xml = try DomainPatch.update(current, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password,
+                                                    owner: mark(.vm, vm.group), removableVolumes: owned) {
+                    _ = try conn.defineDomain(xml: xml)
+                }
+            } else {
+                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
+                _ = try conn.defineDomain(xml: xml)
+            }
         case .startDomain:
             let d = try domain(name)
             if !(try d.isActive) { try d.create() }
