@@ -621,7 +621,10 @@ struct HostPlanner {
             if let b = h.bus, b != d.bus { restartAttrs.append(.init("disk \(i).bus", before: b.rawValue, after: d.bus.rawValue)) }
             if let f = h.format, f != d.format { restartAttrs.append(.init("disk \(i).format", before: f.rawValue, after: d.format.rawValue)) }
         }
+        // Only a disk on a volume this fleet owns is ever removed; any other disk (a file, a device, another
+        // tool's volume) is not fleet's to take away, and an update keeps it (docs/planning.md, the patch rule).
         for h in haveDisks where !vm.disks.contains(where: { $0.pool == h.pool && $0.volumeName(vm: vm.name) == h.volume }) {
+            guard let p = h.pool, let v = h.volume, let lv = liveVolume(p, v), lv.owner?.kind == .volume, context.owns(lv.owner) else { continue }
             restartAttrs.append(.init("disk \(h.target)", before: h.volume.map { "\(h.pool ?? "")/\($0)" } ?? h.path, after: nil))
         }
         let haveCdrom = cfg.disks.first { $0.device == .cdrom && $0.volume != seed }
