@@ -1,5 +1,6 @@
 import FleetExecution
 import FleetManifest
+import FleetMapping
 import FleetModel
 import FleetPlanning
 import Foundation
@@ -180,6 +181,36 @@ struct PatchSystemTests {
 
         t.destroy(renamed)
         #expect(try conn.domain(named: vm) == nil)
+    }
+
+    /// fleet's own objects: what render defines, libvirt returns, and patching that with the same spec changes
+    /// nothing, so the patch path and the render path agree.
+    @Test func patchOfARenderedObjectIsANoOp() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let conn = try Connection(uri: uri)
+        let f = Fleet(name: t.fleetName, hosts: [HostSpec(name: "local", uri: uri)],
+                      devices: [DeviceSpec(name: "pci", host: "local", kind: .pci(PCIAddress(parsing: "0000:00:00.0")!))])
+        let vm = VMSpec(name: "\(t.prefix)own", host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(64), maxMemory: .mib(128),
+                        virtType: .qemu, machine: "q35",
+                        disks: [DiskSpec(name: "disk0", size: .mib(32), pool: "\(t.prefix)pool"),
+                                DiskSpec(name: "data", size: .mib(32), pool: "\(t.prefix)pool", bus: .scsi)],
+                        cdrom: "/var/lib/libvirt/images/\(t.prefix)install.iso",
+                        networks: [NICSpec(network: "\(t.prefix)net", mac: MACAddress.stable(for: t.prefix))],
+                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", password: .env("X")), hostdevs: ["pci"],
+                        cloudInit: CloudInitSpec(userData: "#cloud-config\n"), description: "own & <rendered>")
+        let mark = OwnerMark(fleet: f.name, kind: .vm, name: vm.group)
+        _ = try conn.defineDomain(xml: DomainMapping.render(vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark))
+        let d = try #require(try conn.domain(named: vm.name))
+        let current = try d.xmlDesc(flags: [.inactive, .secure])
+        #expect(try DomainPatch.update(current, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark) == nil)
+
+        let spec = NetworkSpec(name: "\(t.prefix)net", mode: .nat, subnet: IPv4Subnet(parsing: "10.254.\(t.subnet).0/24"),
+                               dhcp: DHCPSpec(start: IPv4Address(parsing: "10.254.\(t.subnet).100")!, end: IPv4Address(parsing: "10.254.\(t.subnet).200")!),
+                               leases: [DHCPLease(mac: MACAddress.stable(for: t.prefix), name: "own", ip: IPv4Address(parsing: "10.254.\(t.subnet).9")!)],
+                               domain: "own.test", mtu: 1400)
+        let n = try conn.defineNetwork(xml: NetworkMapping.render(spec))
+        #expect(try NetworkPatch.update(n.xmlDesc(inactive: true), spec: spec) == nil)
     }
 
     /// `virsh -c URI ARGS…`: the independent oracle.
