@@ -19,6 +19,7 @@ struct PatchSystemTests {
           <name>\(t.prefix)legacy</name>
           <metadata>
             <app:info xmlns:app="https://example.com/app/1"><app:owner team="infra">ops</app:owner></app:info>
+            <note:n xmlns:note="urn:example:note">keep <note:b>this &amp; that</note:b> in order</note:n>
           </metadata>
           <memory unit='KiB'>65536</memory>
           <currentMemory unit='KiB'>65536</currentMemory>

@@ -228,6 +228,15 @@ let handMadeDomain = """
         #expect(OwnerXML.find(in: again)?.name == "other")
     }
 
+    @Test func mixedContentOfOtherApplicationsStaysInPlace() throws {
+        let xml = handMadeDomain.replacingOccurrences(of: "  </metadata>", with: """
+            <note:n xmlns:note="urn:example:note">keep <note:b>this &amp; that</note:b> in order<note:i/>.</note:n>
+          </metadata>
+        """)
+        let out = try DomainPatch.patch(xml, vm: adopted(memory: .mib(96)), fleet: fleet, hypervisor: .qemu, owner: owner)
+        #expect(out.contains("<note:n xmlns:note='urn:example:note'>keep <note:b>this &amp; that</note:b> in order<note:i/>.</note:n>\n"), "\(out)")
+    }
+
     @Test func graphicsPasswordIsKeptOrSet() throws {
         var vm = adopted()
         vm.graphics = GraphicsSpec(type: .vnc, listen: "0.0.0.0", port: 5901, password: .env("X"))
