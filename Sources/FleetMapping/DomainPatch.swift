@@ -18,8 +18,9 @@ import LibvirtXML
 /// - a virtio-scsi controller, added only when a declared disk is on SCSI and no SCSI controller exists.
 ///
 /// Every node that is kept keeps its `<address>`, so no device changes slot. Removals are limited to what the
-/// planner shows: disks only when their volume is one fleet owns (`removableVolumes`), NICs with a MAC and
-/// PCI/USB hostdevs that the manifest no longer declares. Unknown nodes and attributes are never touched.
+/// planner shows (`DeviceOwnership`): disks only when their volume is one fleet owns (`removableVolumes`), NICs
+/// only when fleet derived their MAC, hostdevs only when they are devices the fleet declares. Unknown nodes and
+/// attributes are never touched.
 public enum DomainPatch {
     /// The patched XML. `current` is the domain's persistent XML; the other arguments are those of `render`.
     /// `removableVolumes` holds `pool/volume` of the disk volumes this fleet owns: only their disks may go.
@@ -66,7 +67,7 @@ public enum DomainPatch {
         let wantDevices = wantEl.child("devices") ?? XElement("devices")
         try patchDisks(&devices, vm: vm, want: wantDevices, removable: removableVolumes)
         patchControllers(&devices, vm: vm)
-        patchInterfaces(&devices, vm: vm, want: wantDevices)
+        patchInterfaces(&devices, vm: vm, fleetName: fleet.name, want: wantDevices)
         patchHostdevs(&devices, vm: vm, fleet: fleet)
         patchGraphics(&devices, vm: vm, want: wantDevices)
         if let i = r.index(of: "devices") { r.children[i] = devices } else { r.children.append(devices) }
@@ -263,7 +264,7 @@ public enum DomainPatch {
 
     static func mac(_ el: XElement) -> MACAddress? { el.child("mac")?["address"].flatMap(MACAddress.init(parsing:)) }
 
-    static func patchInterfaces(_ devices: inout XElement, vm: VMSpec, want: XElement) {
+    static func patchInterfaces(_ devices: inout XElement, vm: VMSpec, fleetName: String, want: XElement) {
         for nic in vm.networks {
             guard let idx = devices.children.firstIndex(where: { $0.name == "interface" && mac($0) == nic.mac }) else {
                 if let w = want.all("interface").first(where: { mac($0) == nic.mac }) {
@@ -285,10 +286,10 @@ public enum DomainPatch {
             }
             if el != before { devices.children[idx] = el }
         }
-        // NICs the manifest no longer declares (the planner lists each as a change).
+        // NICs fleet made (derived MACs) that the manifest no longer declares; the planner lists each.
         devices.children.removeAll { el in
             guard el.name == "interface", let m = mac(el) else { return false }
-            return !vm.networks.contains { $0.mac == m }
+            return !vm.networks.contains { $0.mac == m } && DeviceOwnership.isDerivedMAC(m, fleet: fleetName, vm: vm.name)
         }
     }
 
@@ -314,8 +315,9 @@ public enum DomainPatch {
         for k in want where !devices.children.contains(where: { kind($0) == k }) {
             devices.insertAfterSiblings(DomainMapping.hostdevValue(k).element())
         }
-        // Only the kinds fleet models (PCI, USB by vendor/product) can be undeclared; others are never read as fleet's.
-        devices.children.removeAll { el in kind(el).map { !want.contains($0) } ?? false }
+        // Devices this fleet declares that the VM no longer lists; any other hostdev (a device fleet does not
+        // declare, or a kind it does not model: SCSI, mdev, USB by address) stays.
+        devices.children.removeAll { el in kind(el).map { !want.contains($0) && DeviceOwnership.isDeclaredDevice($0, in: fleet) } ?? false }
     }
 
     // MARK: Graphics

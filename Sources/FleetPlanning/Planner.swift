@@ -583,7 +583,8 @@ struct HostPlanner {
             let a = AttributeChange("hostdev \(deviceName(k))", before: nil, after: describe(k))
             if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachHostdev(k, live: running)) }
         }
-        for k in have where !want.contains(k) {
+        // Only devices this fleet declares are its to detach (DeviceOwnership).
+        for k in have where !want.contains(k) && DeviceOwnership.isDeclaredDevice(k, in: fleet) {
             let a = AttributeChange("hostdev \(deviceName(k))", before: describe(k), after: nil)
             if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.detachHostdev(k, live: running)) }
         }
@@ -604,7 +605,8 @@ struct HostPlanner {
             }
         }
         for h in cfg.nics {
-            guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }) else { continue }
+            guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }),
+                  DeviceOwnership.isDerivedMAC(mac, fleet: fleet.name, vm: vm.name) else { continue }
             liveAttrs.append(.init("nic \(mac)", before: sourceText(h.source), after: nil))
             liveSteps.append(.detachInterface(mac, live: running))
         }

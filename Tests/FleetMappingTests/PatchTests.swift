@@ -193,10 +193,13 @@ let handMadeDomain = """
         #expect(first?.child("model")?["type"] == "e1000")
         #expect(first?.child("address")?["slot"] == "0x03")
         #expect(nics.contains { $0.child("mac")?["address"] == "52:54:00:aa:bb:02" && $0.child("address") == nil })
-        // The manifest drops the NIC: it goes (the planner lists it), nothing else does.
+        // The manifest drops the NICs: the one fleet made (its MAC is derived) goes, the hand-made one stays.
+        let derived = MACAddress.stable(for: "lab/legacy/1")
+        vm.networks = [NICSpec(network: "default", mac: mac), NICSpec(network: "default", mac: derived)]
+        let both = try DomainPatch.patch(handMadeDomain, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner)
         vm.networks = []
-        let none = try XElement.parse(DomainPatch.patch(handMadeDomain, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
-        #expect(none.child("devices")!.all("interface").isEmpty)
+        let none = try XElement.parse(DomainPatch.patch(both, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
+        #expect(none.child("devices")!.all("interface").compactMap { $0.child("mac")?["address"] } == ["52:54:00:aa:bb:01"])
         #expect(none.child("devices")!.child("watchdog") != nil)
     }
 
@@ -274,14 +277,19 @@ let handMadeDomain = """
             <hostdev mode='subsystem' type='scsi' managed='no'>
               <source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>
             </hostdev>
+            <hostdev mode='subsystem' type='pci' managed='yes'>
+              <source><address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/></source>
+            </hostdev>
             <watchdog
         """)
         let out = try XElement.parse(DomainPatch.patch(xml, vm: vm, fleet: f, hypervisor: .qemu, owner: owner))
         let hd = out.child("devices")!.all("hostdev")
-        #expect(hd.map { $0["type"] } == ["scsi", "pci"], "a SCSI hostdev fleet does not model stays")
+        #expect(hd.map { $0["type"] } == ["scsi", "pci", "pci"], "a SCSI hostdev fleet does not model stays")
+        // No longer listed: the device the fleet declares goes; the PCI device it does not declare stays.
         vm.hostdevs = []
         let back = try XElement.parse(DomainPatch.patch(out.render(), vm: vm, fleet: f, hypervisor: .qemu, owner: owner))
-        #expect(back.child("devices")!.all("hostdev").map { $0["type"] } == ["scsi"])
+        #expect(back.child("devices")!.all("hostdev").map { $0["type"] } == ["scsi", "pci"])
+        #expect(back.child("devices")!.all("hostdev").last?.child("source")?.child("address")?["bus"] == "0x3b")
     }
 
     /// fleet's own domains: the patch of a fresh render with the same spec changes nothing.

@@ -32,6 +32,26 @@ import Testing
         #expect(c?.attributes.contains { $0.name == "disk vdb" } == false)
     }
 
+    @Test func onlyNICsAndHostdevsFleetMadeOrDeclaresAreDetached() {
+        let handMade = MACAddress(parsing: "52:54:00:12:34:56")!
+        let derived = MACAddress.stable(for: "lab/web-1/1")
+        let other = DeviceKind.pci(PCIAddress(parsing: "0000:5e:00.0")!)
+        let live = web(Fixture.live(fleet)) { d in
+            d.config.nics.append(LiveNIC(source: .bridge("br0"), model: "virtio", mac: handMade))
+            d.config.nics.append(LiveNIC(source: .network("nat0"), model: "virtio", mac: derived))
+            d.config.hostdevs.append(other)
+            d.live = d.config
+        }
+        let c = Planner.plan(desired: fleet, live: live).change("vm/web-1")
+        #expect(c?.action == .update, "\(String(describing: c))")
+        #expect(c?.attributes.map(\.name) == ["nic \(derived)"], "the derived MAC is fleet's; the bridge NIC and the undeclared PCI device are not")
+        #expect(c?.steps == [.detachInterface(derived, live: true)])
+        // A device the fleet declares, no longer listed by the VM, is detached (USB: live).
+        let f = fleet.with { f in f.vms[1].hostdevs = [] }
+        let u = Planner.plan(desired: f, live: Fixture.live(fleet)).change("vm/web-1")
+        #expect(u?.steps == [.detachHostdev(Fixture.usb.kind, live: true)], "\(String(describing: u))")
+    }
+
     @Test func adoptListsEveryDifferenceWithItsUsualClass() {
         // An unmanaged domain that differs from the manifest: memory (live), max vCPUs (restart), autostart.
         let live = web(Fixture.live(fleet)) { d in
