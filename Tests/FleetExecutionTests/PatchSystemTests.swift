@@ -87,14 +87,15 @@ struct PatchSystemTests {
         """
     }
 
-    func manifest(_ t: TestFleet, mac: String, memory: String, vcpus: Int, ip: Bool, autostart: Bool?, domain: String = "old.test") -> String {
+    func manifest(_ t: TestFleet, mac: String, memory: String, vcpus: Int, ip: Bool, autostart: Bool?, domain: String = "old.test",
+                  pool: Bool = true) -> String {
         let s = t.subnet
         return """
         fleet: \(t.fleetName)
         hosts:
           local: {uri: "\(uri)"}
-        pools:
-          \(t.prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(t.prefix)pool"\(autostart.map { ", autostart: \($0)" } ?? "")}
+        \(pool ? "pools:" : "")
+        \(pool ? "  \(t.prefix)pool: {type: dir, path: \"/var/lib/libvirt/images/\(t.prefix)pool\"\(autostart.map { ", autostart: \($0)" } ?? "")}" : "")
         networks:
           \(t.prefix)net:
             mode: nat
@@ -182,6 +183,38 @@ struct PatchSystemTests {
 
         t.destroy(renamed)
         #expect(try conn.domain(named: vm) == nil)
+    }
+
+    /// `--adopt` of objects that differ from the manifest: the marks are one change each, every difference keeps
+    /// its class, and the network restart it needs waits for --allow-restart (issue 10).
+    @Test func adoptWithDifferencesKeepsEachChangesClass() throws {
+        let t = try TestFleet(uri: uri)
+        defer { t.cleanup() }
+        let conn = try Connection(uri: uri)
+        let mac = "52:54:00:" + [UInt8.random(in: 0...255), .random(in: 0...255), .random(in: 0...255)]
+            .map { String(format: "%02x", $0) }.joined(separator: ":")
+        let (vm, net) = ("\(t.prefix)legacy", "\(t.prefix)net")
+        let n = try conn.defineNetwork(xml: networkXML(t))
+        try n.create()
+        _ = try conn.defineDomain(xml: domainXML(t, mac: mac))
+        let domainBefore = try virsh(["dumpxml", "--inactive", "--security-info", vm])
+        let networkLive = try virsh(["net-dumpxml", net])
+
+        let f = try t.load(manifest(t, mac: mac, memory: "96MiB", vcpus: 1, ip: false, autostart: nil, domain: "new.test", pool: false))
+        let plan = Planner.plan(desired: f, live: StateReader(fleet: f.name).read(hosts: f.hosts), options: PlanOptions(adopt: true))
+        #expect(plan.changes.map { "\($0.action.rawValue) \($0.object)" }.sorted()
+                == ["adopt network/\(net)", "adopt vm/\(vm)", "update vm/\(vm)", "update-restart network/\(net)"], "\(plan.changes)")
+        #expect(plan.changes.filter { $0.action == .adopt }.allSatisfy { $0.steps == [.writeOwnerMark] })
+        let report = t.apply(plan)
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
+        #expect(report.results.first { $0.object == "network/\(net)" && $0.action == "update-restart" }?.message?.contains("--allow-restart") == true)
+        #expect(try virsh(["net-dumpxml", net]) == networkLive, "the running network was not restarted")
+        #expect(try virsh(["net-dumpxml", "--inactive", net]).contains("new.test"))
+        let d = lineDiff(domainBefore, try virsh(["dumpxml", "--inactive", "--security-info", vm]))
+        #expect(d.removed.sorted() == ["<currentMemory unit='KiB'>65536</currentMemory>", "<memory unit='KiB'>65536</memory>"], "\(d)")
+        #expect(d.added.count == 3 && d.added.contains { $0.hasPrefix("<fleet:owner ") }, "\(d)")
+        #expect(t.plan(f).changes.isEmpty, "\(t.plan(f).changes)")
+        t.destroy(f)
     }
 
     /// fleet's own objects: what render defines, libvirt returns, and patching that with the same spec changes
