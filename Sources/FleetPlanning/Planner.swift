@@ -569,7 +569,8 @@ struct HostPlanner {
             restartAttrs.append(.init("machine", before: cfg.machine, after: m))
         }
         if let g = vm.graphics {
-            let have = cfg.graphics.first
+            // Graphics are matched by type (as the patch does): a domain with SPICE and VNC keeps both.
+            let have = cfg.graphics.first { $0.type == g.type.rawValue } ?? cfg.graphics.first
             if have?.type != g.type.rawValue || have?.listen != g.listen || (g.port != nil && have?.port != g.port) {
                 restartAttrs.append(.init("graphics", before: have.map(graphicsText), after: graphicsText(g)))
             }

@@ -52,6 +52,15 @@ import Testing
         #expect(u?.steps == [.detachHostdev(Fixture.usb.kind, live: true)], "\(String(describing: u))")
     }
 
+    @Test func graphicsAreMatchedByType() {
+        // A SPICE display before the declared VNC one: the VNC one matches, nothing to change.
+        let live = web(Fixture.live(fleet)) { d in
+            d.config.graphics.insert(LiveGraphics(type: "spice", listen: "0.0.0.0", port: nil), at: 0)
+            d.live = d.config
+        }
+        #expect(Planner.plan(desired: fleet, live: live).changes.isEmpty)
+    }
+
     @Test func adoptListsEveryDifferenceWithItsUsualClass() {
         // An unmanaged domain that differs from the manifest: memory (live), max vCPUs (restart), autostart.
         let live = web(Fixture.live(fleet)) { d in
