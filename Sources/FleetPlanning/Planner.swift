@@ -607,7 +607,8 @@ struct HostPlanner {
             restartAttrs.append(.init("machine", before: cfg.machine, after: m))
         }
         if let g = vm.graphics {
-            let have = cfg.graphics.first
+            // Graphics are matched by type (as the patch does): a domain with SPICE and VNC keeps both.
+            let have = cfg.graphics.first { $0.type == g.type.rawValue } ?? cfg.graphics.first
             if have?.type != g.type.rawValue || have?.listen != g.listen || (g.port != nil && have?.port != g.port) {
                 restartAttrs.append(.init("graphics", before: have.map(graphicsText), after: graphicsText(g)))
             }
@@ -624,7 +625,8 @@ struct HostPlanner {
             let a = AttributeChange("hostdev \(deviceName(k))", before: nil, after: describe(k))
             if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachHostdev(k, live: running)) }
         }
-        for k in have where !want.contains(k) {
+        // Only devices this fleet declares are its to detach (DeviceOwnership).
+        for k in have where !want.contains(k) && DeviceOwnership.isDeclaredDevice(k, in: fleet) {
             let a = AttributeChange("hostdev \(deviceName(k))", before: describe(k), after: nil)
             if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.detachHostdev(k, live: running)) }
         }
@@ -645,7 +647,8 @@ struct HostPlanner {
             }
         }
         for h in cfg.nics {
-            guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }) else { continue }
+            guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }),
+                  DeviceOwnership.isDerivedMAC(mac, fleet: fleet.name, vm: vm.name) else { continue }
             liveAttrs.append(.init("nic \(mac)", before: sourceText(h.source), after: nil))
             liveSteps.append(.detachInterface(mac, live: running))
         }
@@ -662,7 +665,10 @@ struct HostPlanner {
             if let b = h.bus, b != d.bus { restartAttrs.append(.init("disk \(i).bus", before: b.rawValue, after: d.bus.rawValue)) }
             if let f = h.format, f != d.format { restartAttrs.append(.init("disk \(i).format", before: f.rawValue, after: d.format.rawValue)) }
         }
+        // Only a disk on a volume this fleet owns is ever removed; any other disk (a file, a device, another
+        // tool's volume) is not fleet's to take away, and an update keeps it (docs/planning.md, the patch rule).
         for h in haveDisks where !vm.disks.contains(where: { $0.pool == h.pool && $0.volumeName(vm: vm.name) == h.volume }) {
+            guard let p = h.pool, let v = h.volume, let lv = liveVolume(p, v), lv.owner?.kind == .volume, context.owns(lv.owner) else { continue }
             restartAttrs.append(.init("disk \(h.target)", before: h.volume.map { "\(h.pool ?? "")/\($0)" } ?? h.path, after: nil))
         }
         let haveCdrom = cfg.disks.first { $0.device == .cdrom && $0.volume != seed }
