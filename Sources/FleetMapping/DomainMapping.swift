@@ -200,8 +200,8 @@ public enum DomainMapping {
                             owner: OwnerXML.find(in: root))
     }
 
-    /// A memory size as libvirt will hold it: whole KiB (the renderer truncates). Compare this with live values.
-    public static func libvirtMemory(_ size: ByteSize) -> ByteSize { ByteSize(bytes: size.bytes / 1024 * 1024) }
+    /// A memory size as libvirt will hold it: whole KiB (`ByteSize.wholeKiB`, the form the loader stores).
+    public static func libvirtMemory(_ size: ByteSize) -> ByteSize { size.wholeKiB }
 
     /// Whether a live machine type satisfies the manifest's: libvirt expands aliases when defining
     /// (`pc` -> `pc-i440fx-7.2`, `q35` -> `pc-q35-7.2`), so an alias matches any versioned type of its family.
