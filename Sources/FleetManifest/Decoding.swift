@@ -311,7 +311,7 @@ final class DecodeSession {
     func guestPath(_ v: Val) -> String? {
         guard let s = absolutePath(v) else { return nil }
         guard GuestPath.isNormalizedAbsolute(s) else {
-            error("\(v.label): \"\(s.truncated(60))\" is not a normalised absolute path (no '.', '..' or empty components, no trailing '/')", at: v.loc)
+            error("\(v.label): \"\(s.truncated(60))\" is not a normalised absolute path (no '.', '..' or empty components)", at: v.loc)
             return nil
         }
         return s

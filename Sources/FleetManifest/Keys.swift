@@ -99,7 +99,7 @@ enum Keys {
 
     static let fileCopy = ObjectTable(id: "fileCopy", doc: "A file copied into the guest image.", keys: [
         KeyDef(name: "source", type: .path, doc: "Local file, relative to the manifest file's directory. Must exist.", required: true),
-        KeyDef(name: "dest", type: .path, doc: "Absolute, normalised path in the guest (no '.', '..' or '//').", required: true),
+        KeyDef(name: "dest", type: .path, doc: "Absolute, normalised path in the guest (no '.', '..' or '//'); a trailing / copies into that directory.", required: true),
         KeyDef(name: "mode", type: .octalMode, doc: "Octal permissions as a string, e.g. \"0644\"."),
         KeyDef(name: "owner", type: .string, doc: "Owner as user:group, e.g. root:root."),
     ])

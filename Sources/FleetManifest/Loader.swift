@@ -85,14 +85,15 @@ public struct ManifestLoader {
         for i in candidates.indices { read(&candidates[i], session: session) }
         // References count only from files that are manifests themselves: a data file naming another
         // file does not make it data.
+        var references: [String: Set<String>] = [:]
+        for f in candidates where !f.cloudConfig {
+            var refs = Set<String>()
+            for doc in f.parsed.documents { refs.formUnion(DataReferences.paths(in: doc, directory: f.context.directory)) }
+            refs.remove(f.absolute)
+            references[f.absolute] = refs
+        }
         func named(by files: [ReadFile]) -> Set<String> {
-            var data = Set<String>()
-            for f in files where !f.cloudConfig {
-                for doc in f.parsed.documents {
-                    data.formUnion(DataReferences.paths(in: doc, directory: f.context.directory).subtracting([f.absolute]))
-                }
-            }
-            return data
+            files.reduce(into: Set<String>()) { $0.formUnion(references[$1.absolute] ?? []) }
         }
         let firstPass = named(by: candidates)
         let data = named(by: candidates.filter { !firstPass.contains($0.absolute) })

@@ -103,11 +103,14 @@ extension GraphicsSpec {
 
 /// Paths inside a guest, as customize `files[].dest` names them.
 public enum GuestPath {
-    /// Absolute and already normal: starts with `/`, no empty (`//`), `.` or `..` component,
-    /// no trailing `/`, no NUL. `/` itself is not a file destination.
+    /// Absolute and already normal: starts with `/`, no empty (`//`), `.` or `..` component, no NUL.
+    /// One trailing `/` is allowed: it means "into this directory" (as `virt-copy-in`), and `/` is the root.
     public static func isNormalizedAbsolute(_ p: String) -> Bool {
-        guard p.hasPrefix("/"), p.count > 1, !p.hasSuffix("/"), !p.contains("\0") else { return false }
-        return p.dropFirst().split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
+        guard p.hasPrefix("/"), !p.contains("\0") else { return false }
+        var body = p.dropFirst()
+        if body.isEmpty { return true }
+        if body.hasSuffix("/") { body = body.dropLast() }
+        return body.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
             !$0.isEmpty && $0 != "." && $0 != ".."
         }
     }

@@ -45,10 +45,10 @@ import Testing
     }
 
     @Test func guestPaths() {
-        for ok in ["/etc/x", "/a", "/etc/sysconfig/network-scripts/ifcfg-eth0", "/x..y/.hidden"] {
+        for ok in ["/etc/x", "/a", "/etc/sysconfig/network-scripts/ifcfg-eth0", "/x..y/.hidden", "/etc/motd.d/", "/"] {
             #expect(GuestPath.isNormalizedAbsolute(ok), "\(ok)")
         }
-        for bad in ["", "/", "etc/x", "/etc/../x", "/etc//x", "/etc/./x", "/etc/x/", "//x", "/..", "/a\0b"] {
+        for bad in ["", "etc/x", "/etc/../x", "/etc//x", "/etc/./x", "/etc/x//", "//x", "/..", "/../", "/a\0b", "//"] {
             #expect(!GuestPath.isNormalizedAbsolute(bad), "\(bad)")
         }
     }
