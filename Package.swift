@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "LibvirtXML"], exclude: ["Fixtures"]),
         .testTarget(name: "FleetMappingTests", dependencies: ["FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
-        .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel"]),
+        .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel", "FleetManifest", "FleetMapping"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
         .testTarget(name: "FleetExecutionTests", dependencies: [
             "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages",

@@ -489,6 +489,9 @@ struct HostContext: Sendable {
         case .defineDomain:
             let vm = try vmSpec(name)
             let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
+            if let g = vm.graphics, let password, let problem = g.passwordProblem(password) {
+                throw ExecutionError("\(name): graphics password: \(problem)")
+            }
             // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
             if c.action != .create, let existing = try conn.domain(named: name) {
                 // An update patches the persistent definition (with secrets, so a graphics password stays):

@@ -47,7 +47,7 @@ public struct StateReader: Sendable {
             let name = d.name
             if name == ledgerName || (ledgerName == nil && name.hasPrefix("fleet-ledger-")) {
                 for e in try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive)) { ledger["\(e.mark.kind.rawValue):\(e.object)"] = e.mark }
-            } else if !LockMapping.isReserved(name) {
+            } else if ObjectName.reservedPrefix(of: name) == nil {
                 domains.append(d)
             }
         }

@@ -17,6 +17,10 @@ extension Assembly {
         var nics: [NICDraft] = []
         var hostdevs: [Located<String>] = []
         var portLoc: SourceLocation?
+        /// Where each disk of `spec.disks` was written (its name, or the list item).
+        var diskLocs: [SourceLocation] = []
+        var diskLabels: [String] = []
+        var cloudInitLoc: SourceLocation?
     }
 
     private func unknown(_ kind: String, _ name: String, at v: Located<String>, label: String, among: some Collection<String>) {
@@ -33,11 +37,14 @@ extension Assembly {
 
     private func placed(_ objectHosts: [String]?, on host: String) -> Bool { objectHosts?.contains(host) ?? true }
 
-    mutating func assemble(defaultName: String) -> Fleet? {
-        var name = fleetName?.value ?? defaultName
-        if fleetName == nil, !ObjectName.isValid(defaultName) {
-            session.error("the fleet name defaults to the directory name \"\(defaultName.truncated(70))\", which is not a valid name; set fleet: NAME in a manifest", at: nil)
-            name = "fleet"
+    /// Builds the fleet. `missingNameAt`: where to report a missing `fleet:` (nil when a file did not parse,
+    /// so the name may be in it).
+    mutating func assemble(missingNameAt: SourceLocation?) -> Fleet? {
+        // The name identifies the fleet's objects on its hosts (ledger, marks): it is never guessed from
+        // a directory name, or two trees called web/ would manage each other's VMs.
+        let name = fleetName?.value ?? "fleet"
+        if fleetName == nil, !fleetKeySeen, let at = missingNameAt {
+            session.error("manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)", at: at)
         }
         var hostSpecs: [String: HostSpec] = [:]
         for (n, h) in hosts { hostSpecs[n] = h.value }
@@ -91,6 +98,9 @@ extension Assembly {
                     session.error("vm \"\(d.group)\" with count: \(d.count ?? 1) expands to \"\(vmName)\", which is also defined at \(otherLoc)", at: d.loc)
                     continue
                 }
+                if vmName != d.group, vmName == names.first, ObjectName.reservedPrefix(of: d.group) == nil, let prefix = ObjectName.reservedPrefix(of: vmName) {
+                    session.error("vm \"\(d.group)\" with count: \(d.count ?? 1) expands to \"\(vmName)\", which starts with \"\(prefix)\", reserved for fleet's ledgers and locks", at: d.loc)
+                }
                 owners[vmName] = (d.group, d.loc)
                 var vm = d.spec
                 vm.name = vmName
@@ -123,6 +133,8 @@ extension Assembly {
                 expanded[e].vm.networks[i].mac = mac
             }
         }
+
+        checkVolumes(expanded, hosts: hostSpecs)
 
         // Cross-VM checks: MACs, IPs, devices, console ports.
         var macs: [MACAddress: String] = [:]
@@ -192,8 +204,8 @@ extension Assembly {
             }
         }
         let o = Obj(fields: fields, loc: raw.loc, file: raw.value.file)
-        let count = o["count"].flatMap { session.int($0, 1...1000) }
-        if o["count"] != nil && count == nil { return nil }
+        // A bad count is reported and the VM is still checked as one VM: one bad field never hides another.
+        let count = o["count"].flatMap { session.int($0, Keys.vm.range("count")) }
 
         // Host.
         var host = ""
@@ -207,20 +219,18 @@ extension Assembly {
         }
 
         // Sizes and counts.
+        // Memory is stored as libvirt holds it, in whole KiB (ByteSize.wholeKiB), so plans compare like with like.
         var memory = ByteSize(bytes: 0)
-        if let mv = o["memory"] { memory = session.size(mv) ?? memory } else {
+        if let mv = o["memory"] { memory = session.memory(mv) ?? memory } else {
             session.error("\(what): memory: is required (in the VM or its profile)", at: raw.loc)
         }
-        if memory.bytes == 0, let mv = o["memory"], session.scalar(mv, expected: "a size").flatMap({ ByteSize(parsing: $0) }) != nil {
-            session.error("memory: must be more than 0", at: mv.loc)
-        }
         var spec = VMSpec(name: group, group: group, host: host, memory: memory)
-        spec.maxMemory = o["max_memory"].flatMap { session.size($0) }
+        spec.maxMemory = o["max_memory"].flatMap { session.memory($0) }
         if let mm = spec.maxMemory, memory > mm, let v = o["max_memory"] {
             session.error("max_memory: \(mm) is less than memory \(memory)", at: v.loc)
         }
-        spec.vcpus = o["vcpus"].flatMap { session.int($0, 1...4096) } ?? 1
-        spec.maxVcpus = o["max_vcpus"].flatMap { session.int($0, 1...4096) }
+        spec.vcpus = o["vcpus"].flatMap { session.int($0, Keys.vm.range("vcpus")) } ?? 1
+        spec.maxVcpus = o["max_vcpus"].flatMap { session.int($0, Keys.vm.range("max_vcpus")) }
         if let mv = spec.maxVcpus, spec.vcpus > mv, let v = o["max_vcpus"] {
             session.error("max_vcpus: \(mv) is less than vcpus \(spec.vcpus)", at: v.loc)
         }
@@ -233,6 +243,7 @@ extension Assembly {
         spec.onHostChange = o["on_host_change"].flatMap { session.enumeration($0, HostChangePolicy.self) } ?? .migrate
         spec.description = o["description"].flatMap { session.string($0) }
         spec.customize = o["customize"].flatMap { decodeCustomize($0, what: "\(what) customize") }
+        let cloudInitLoc = o["cloud_init"]?.keyLoc
         if let cv = o["cloud_init"], let c = session.object(cv, Keys.cloudInit, what: "\(what) cloud_init") {
             spec.cloudInit = CloudInitSpec(userData: c["user_data"].flatMap { session.existingFile($0) },
                                            metaData: c["meta_data"].flatMap { session.existingFile($0) },
@@ -240,6 +251,7 @@ extension Assembly {
         }
 
         var draft = VMDraft(group: group, loc: raw.loc, count: count, spec: spec)
+        draft.cloudInitLoc = cloudInitLoc
 
         // Disks.
         if let dv = o["disks"] {
@@ -285,14 +297,20 @@ extension Assembly {
                     disk.clone = session.enumeration(cv, CloneMode.self) ?? .overlay
                 }
                 draft.spec.disks.append(disk)
+                draft.diskLocs.append(nameLoc)
+                draft.diskLabels.append(item.label)
             }
         }
 
         // NICs.
         if let nv = o["networks"] {
             for item in session.list(nv) ?? [] {
-                guard let n = session.object(item, Keys.nic, what: item.label), let netV = n["network"],
-                      let net = session.name(netV) else { continue }
+                guard let n = session.object(item, Keys.nic, what: item.label) else { continue }
+                // Every field is checked even when the network is missing or invalid.
+                let model = n["model"].flatMap { session.enumeration($0, NICModel.self) } ?? .virtio
+                let mac = n["mac"].flatMap { v in session.mac(v).map { Located(value: $0, loc: v.loc) } }
+                let ip = n["ip"].flatMap { v in session.ipv4(v).map { Located(value: $0, loc: v.loc) } }
+                guard let netV = n["network"], let net = session.name(netV) else { continue }
                 if let nd = networks[net] {
                     if !host.isEmpty, !placed(nd.spec.hosts, on: host) {
                         session.error("\(item.label).network: network \"\(net)\" is not placed on host \"\(host)\"", at: netV.loc)
@@ -300,9 +318,6 @@ extension Assembly {
                 } else {
                     unknown("network", net, at: Located(value: net, loc: netV.loc), label: "\(item.label).network", among: networks.keys)
                 }
-                let model = n["model"].flatMap { session.enumeration($0, NICModel.self) } ?? .virtio
-                let mac = n["mac"].flatMap { v in session.mac(v).map { Located(value: $0, loc: v.loc) } }
-                let ip = n["ip"].flatMap { v in session.ipv4(v).map { Located(value: $0, loc: v.loc) } }
                 draft.nics.append(NICDraft(network: net, model: model, mac: mac, ip: ip, loc: item.loc))
             }
         }
@@ -314,11 +329,16 @@ extension Assembly {
             } else if case .mapping = gv.node, let g = session.object(gv, Keys.graphics, what: "graphics") {
                 var spec = GraphicsSpec()
                 spec.type = g["type"].flatMap { session.enumeration($0, GraphicsType.self) } ?? .vnc
-                spec.listen = g["listen"].flatMap { session.nonEmpty($0) } ?? "127.0.0.1"
-                spec.port = g["port"].flatMap { session.int($0, 5900...65535) }
+                if let lv = g["listen"], let listen = session.nonEmpty(lv) {
+                    // libvirt writes the address unescaped into its saved XML: only an address may get through.
+                    if GraphicsSpec.isValidListen(listen) { spec.listen = listen } else {
+                        session.error("listen: invalid address \"\(listen.truncated(60))\" (expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1, or none)", at: lv.loc)
+                    }
+                }
+                spec.port = g["port"].flatMap { session.int($0, Keys.graphics.range("port")) }
                 draft.portLoc = g["port"]?.loc
                 spec.password = g["password"].flatMap { session.secret($0) }
-                if ["0.0.0.0", "::", "[::]", "::0"].contains(spec.listen), g["password"] == nil {
+                if ["0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0"].contains(spec.listen), g["password"] == nil {
                     session.warning("graphics: \(spec.type.rawValue) listening on \(spec.listen) without a password exposes the console to the whole network", at: g["listen"]!.loc)
                 }
                 draft.spec.graphics = spec

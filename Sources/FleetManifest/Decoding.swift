@@ -219,6 +219,17 @@ final class DecodeSession {
         return b
     }
 
+    /// A VM memory size: at least `ByteSize.minimumMemory`, returned rounded down to whole KiB
+    /// (`ByteSize.wholeKiB`), the form libvirt holds and the renderer writes.
+    func memory(_ v: Val) -> ByteSize? {
+        guard let b = size(v) else { return nil }
+        guard b >= ByteSize.minimumMemory else {
+            error("\(v.label): \(b.bytes) bytes is less than \(ByteSize.minimumMemory), the least memory a VM can have (a number without a unit is bytes)", at: v.loc)
+            return nil
+        }
+        return b.wholeKiB
+    }
+
     func enumeration<T: RawRepresentable & CaseIterable>(_ v: Val, _ type: T.Type) -> T? where T.RawValue == String {
         let all = T.allCases.map(\.rawValue)
         guard let s = scalar(v, expected: "one of " + all.joined(separator: ", ")) else { return nil }
@@ -296,6 +307,16 @@ final class DecodeSession {
         return s
     }
 
+    /// A path inside a guest: absolute and normalised (`GuestPath.isNormalizedAbsolute`).
+    func guestPath(_ v: Val) -> String? {
+        guard let s = absolutePath(v) else { return nil }
+        guard GuestPath.isNormalizedAbsolute(s) else {
+            error("\(v.label): \"\(s.truncated(60))\" is not a normalised absolute path (no '.', '..' or empty components)", at: v.loc)
+            return nil
+        }
+        return s
+    }
+
     /// A local file referenced by the manifest, resolved against the declaring file's directory; it must exist.
     func existingFile(_ v: Val) -> String? {
         guard let s = nonEmpty(v) else { return nil }
@@ -347,5 +368,17 @@ extension Keys {
 extension String {
     func truncated(_ n: Int) -> String {
         count <= n ? self : String(prefix(n)) + "…"
+    }
+}
+
+/// Time zone names a guest's zoneinfo has: what Foundation's time zone database knows (it needs no
+/// tzdata on the host), written exactly as the database writes it, so `GMT+8` or `asia/shanghai` are refused.
+enum TimeZoneName {
+    static func isValid(_ tz: String) -> Bool {
+        guard !tz.isEmpty, tz.utf8.count <= 64,
+              tz.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_+-/".contains($0)) }),
+              !tz.hasPrefix("/"), !tz.hasSuffix("/"), !tz.contains("//"),
+              let zone = TimeZone(identifier: tz) else { return false }
+        return zone.identifier == tz || TimeZone.knownTimeZoneIdentifiers.contains(tz) || ["UTC", "Etc/UTC"].contains(tz)
     }
 }

@@ -49,6 +49,13 @@ struct ObjectTable: Sendable {
     var keyNames: [String] { keys.map(\.name) }
     func key(_ name: String) -> KeyDef? { keys.first { $0.name == name } }
 
+    /// The range an integer key declares: the one place ranges are written (the decoder and the schema
+    /// read them from here). Every integer key the decoder reads is covered by a test.
+    func range(_ name: String) -> ClosedRange<Int> {
+        if let k = key(name), case .integer(let lo, let hi) = k.type { return lo...hi }
+        return Int.min...Int.max
+    }
+
     func removing(_ names: Set<String>, id: String, doc: String) -> ObjectTable {
         ObjectTable(id: id, doc: doc, keys: keys.filter { !names.contains($0.name) })
     }
@@ -84,7 +91,7 @@ enum Keys {
         KeyDef(name: "subnet", type: .subnet, doc: "IPv4 subnet in CIDR form; required for nat and route, optional for isolated, forbidden for bridge."),
         KeyDef(name: "gateway", type: .ipv4, doc: "The host's address on the network; default: the subnet's first address."),
         KeyDef(name: "dhcp", type: .object(dhcp), doc: "Dynamic DHCP range."),
-        KeyDef(name: "domain", type: .string, doc: "DNS domain served on the network."),
+        KeyDef(name: "domain", type: .string, doc: "DNS domain served on the network: a DNS name such as lab.example."),
         KeyDef(name: "mtu", type: .integer(min: 68, max: 65535), doc: "MTU of the bridge."),
         KeyDef(name: "autostart", type: .boolean, doc: "Start the network when the host boots."),
         KeyDef(name: "hosts", type: .list(.name), doc: "Hosts to create the network on; default: every host."),
@@ -92,7 +99,7 @@ enum Keys {
 
     static let fileCopy = ObjectTable(id: "fileCopy", doc: "A file copied into the guest image.", keys: [
         KeyDef(name: "source", type: .path, doc: "Local file, relative to the manifest file's directory. Must exist.", required: true),
-        KeyDef(name: "dest", type: .path, doc: "Absolute path in the guest.", required: true),
+        KeyDef(name: "dest", type: .path, doc: "Absolute, normalised path in the guest (no '.', '..' or '//'); a trailing / copies into that directory.", required: true),
         KeyDef(name: "mode", type: .octalMode, doc: "Octal permissions as a string, e.g. \"0644\"."),
         KeyDef(name: "owner", type: .string, doc: "Owner as user:group, e.g. root:root."),
     ])
@@ -102,7 +109,7 @@ enum Keys {
         KeyDef(name: "ssh_authorized_keys", type: .list(.string), doc: "Public keys installed for root."),
         KeyDef(name: "files", type: .list(.object(fileCopy)), doc: "Files copied into the guest."),
         KeyDef(name: "hostname", type: .boolean, doc: "Set the guest hostname to the VM name."),
-        KeyDef(name: "timezone", type: .string, doc: "Guest timezone, e.g. Asia/Shanghai."),
+        KeyDef(name: "timezone", type: .string, doc: "Guest timezone: a zone name such as Asia/Shanghai or UTC."),
         KeyDef(name: "sysprep", type: .oneOf([.boolean, .list(.enumeration(SysprepOperation.allCases.map(\.rawValue)))]),
                doc: "true for every sysprep operation, or a list of operation names."),
     ])
@@ -143,9 +150,9 @@ enum Keys {
 
     static let graphics = ObjectTable(id: "graphics", doc: "Graphical console.", keys: [
         KeyDef(name: "type", type: .enumeration(GraphicsType.allCases.map(\.rawValue)), doc: "vnc (default) or spice."),
-        KeyDef(name: "listen", type: .string, doc: "Listen address; default 127.0.0.1."),
+        KeyDef(name: "listen", type: .string, doc: "Listen address: an IPv4 or IPv6 address, or none; default 127.0.0.1."),
         KeyDef(name: "port", type: .integer(min: 5900, max: 65535), doc: "Fixed port 5900-65535; default: allocated at start."),
-        KeyDef(name: "password", type: .secret, doc: "Console password: {file: PATH} or {env: VAR}."),
+        KeyDef(name: "password", type: .secret, doc: "Console password: {file: PATH} or {env: VAR}; vnc: 1-8 characters (checked at apply)."),
     ])
 
     static let cloudInit = ObjectTable(id: "cloudInit", doc: "cloud-init NoCloud seed files (relative to the manifest file; must exist).", keys: [
@@ -160,8 +167,8 @@ enum Keys {
         KeyDef(name: "profile", type: .name, doc: "Profile whose keys this VM inherits (VM keys win)."),
         KeyDef(name: "vcpus", type: .integer(min: 1, max: 4096), doc: "vCPUs at boot; default 1."),
         KeyDef(name: "max_vcpus", type: .integer(min: 1, max: 4096), doc: "Maximum vCPUs (hot-plug limit)."),
-        KeyDef(name: "memory", type: .size, doc: "Memory, e.g. 8GiB. Required (here or in the profile)."),
-        KeyDef(name: "max_memory", type: .size, doc: "Maximum memory (balloon limit)."),
+        KeyDef(name: "memory", type: .size, doc: "Memory, e.g. 8GiB; at least 1MiB, rounded down to whole KiB. Required (here or in the profile)."),
+        KeyDef(name: "max_memory", type: .size, doc: "Maximum memory (balloon limit); at least 1MiB, rounded down to whole KiB."),
         KeyDef(name: "firmware", type: .enumeration(Firmware.allCases.map(\.rawValue)), doc: "bios or uefi; default: libvirt's."),
         KeyDef(name: "virt_type", type: .enumeration(VirtType.allCases.map(\.rawValue)), doc: "kvm (default) or qemu (emulation)."),
         KeyDef(name: "machine", type: .string, doc: "Machine type, e.g. q35."),
@@ -183,7 +190,7 @@ enum Keys {
                                      doc: "VM keys shared by VMs that name this profile (any VM key except count and profile).")
 
     static let root = ObjectTable(id: "manifest", doc: "A fleet manifest file. All files of a manifest directory are merged.", keys: [
-        KeyDef(name: "fleet", type: .name, doc: "The fleet's name; default: the manifest directory's name."),
+        KeyDef(name: "fleet", type: .name, doc: "The fleet's name, required in one manifest file: it identifies the fleet's objects on its hosts."),
         KeyDef(name: "hosts", type: .namedObjects(hosts), doc: "libvirt hosts; default: one host local at qemu:///system."),
         KeyDef(name: "pools", type: .namedObjects(pool), doc: "Storage pools."),
         KeyDef(name: "networks", type: .namedObjects(network), doc: "Virtual networks."),

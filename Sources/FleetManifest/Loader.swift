@@ -35,27 +35,22 @@ public struct ManifestLoader {
     public func load(paths: [String]) -> ManifestLoadResult {
         let session = DecodeSession()
         var loader = Assembly(session: session)
-        let files = collectFiles(paths.isEmpty ? ["."] : paths, session: session)
+        let files = manifestFiles(paths.isEmpty ? ["."] : paths, session: session)
+        var unparsed = false
         for f in files {
-            // A manifest is text written by people; refuse anything huge before reading it into memory.
-            if let size = (try? FileManager.default.attributesOfItem(atPath: f.absolute))?[.size] as? NSNumber,
-               size.int64Value > ManifestLoader.maxFileSize {
-                session.error("file is larger than \(ManifestLoader.maxFileSize >> 20) MiB; not a manifest", at: SourceLocation(file: f.context.display, line: 1, column: 1))
-                continue
-            }
-            guard let data = FileManager.default.contents(atPath: f.absolute) else {
-                session.error("cannot read file", at: SourceLocation(file: f.context.display, line: 1, column: 1))
-                continue
-            }
-            let parsed = YAMLSource.parse(data, file: f.context.display)
-            session.diagnostics += parsed.diagnostics
-            for doc in parsed.documents where !session.exhausted {
+            session.diagnostics += f.parsed.diagnostics
+            if f.parsed.diagnostics.hasErrors { unparsed = true }
+            for doc in f.parsed.documents where !session.exhausted {
                 loader.add(document: doc, file: f.context)
             }
         }
         var fleet: Fleet?
         if !session.exhausted {
-            fleet = loader.assemble(defaultName: defaultFleetName(paths.isEmpty ? ["."] : paths))
+            // A file that did not parse may hold the fleet: name; its errors are reported instead.
+            let missingNameAt = unparsed ? nil : (loader.firstDocument ?? files.first.map {
+                SourceLocation(file: $0.context.display, line: 1, column: 1)
+            })
+            fleet = loader.assemble(missingNameAt: missingNameAt)
         }
         let diagnostics = Array(Set(session.diagnostics)).sorted()
         if diagnostics.hasErrors { fleet = nil }
@@ -63,29 +58,92 @@ public struct ManifestLoader {
                                   files: files.map(\.context.display))
     }
 
-    struct ManifestFile { let absolute: String; let context: FileContext }
+    /// A candidate file, read and parsed once.
+    struct ReadFile {
+        let absolute: String
+        let context: FileContext
+        /// Named on the command line: always a manifest.
+        let explicit: Bool
+        /// Index of the path argument that found it.
+        let argument: Int
+        var cloudConfig = false
+        var parsed = YAMLSource.Result()
+    }
 
     private func absolute(_ path: String) -> String {
         let p = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         return URL(fileURLWithPath: p).standardizedFileURL.path
     }
 
-    private func collectFiles(_ paths: [String], session: DecodeSession) -> [ManifestFile] {
-        var result: [ManifestFile] = []
+    /// The manifest files among `paths`, parsed, in load order. Directories are searched for `*.yaml` and
+    /// `*.yml`; cloud-init documents and files copied into guests are often YAML kept beside the manifests,
+    /// so a file found in a directory is data, not a manifest, when it starts with `#cloud-config` or when a
+    /// parsed manifest names it in a data position (`DataReferences`). Files named on the command line are
+    /// always manifests.
+    private func manifestFiles(_ paths: [String], session: DecodeSession) -> [ReadFile] {
+        var candidates = collectFiles(paths, session: session)
+        for i in candidates.indices { read(&candidates[i], session: session) }
+        // References count only from files that are manifests themselves: a data file naming another
+        // file does not make it data.
+        var references: [String: Set<String>] = [:]
+        for f in candidates where !f.cloudConfig {
+            var refs = Set<String>()
+            for doc in f.parsed.documents { refs.formUnion(DataReferences.paths(in: doc, directory: f.context.directory)) }
+            refs.remove(f.absolute)
+            references[f.absolute] = refs
+        }
+        func named(by files: [ReadFile]) -> Set<String> {
+            files.reduce(into: Set<String>()) { $0.formUnion(references[$1.absolute] ?? []) }
+        }
+        let firstPass = named(by: candidates)
+        let data = named(by: candidates.filter { !firstPass.contains($0.absolute) })
+        let manifests = candidates.filter { $0.explicit || (!$0.cloudConfig && !data.contains($0.absolute)) }
+        for (i, path) in paths.enumerated() where !manifests.contains(where: { $0.argument == i }) {
+            if isDirectory(absolute(path)) {
+                session.error("\(path): no manifest files (*.yaml, *.yml) found", at: nil)
+            }
+        }
+        return manifests
+    }
+
+    private func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    private func read(_ f: inout ReadFile, session: DecodeSession) {
+        let at = SourceLocation(file: f.context.display, line: 1, column: 1)
+        // A manifest is text written by people; refuse anything huge before reading it into memory.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: f.absolute))?[.size] as? NSNumber,
+           size.int64Value > ManifestLoader.maxFileSize {
+            f.parsed.diagnostics.append(.error("file is larger than \(ManifestLoader.maxFileSize >> 20) MiB; not a manifest", at: at))
+            return
+        }
+        guard let data = FileManager.default.contents(atPath: f.absolute) else {
+            f.parsed.diagnostics.append(.error("cannot read file", at: at))
+            return
+        }
+        if !f.explicit, data.starts(with: Array("#cloud-config".utf8)) { f.cloudConfig = true; return }
+        f.parsed = YAMLSource.parse(data, file: f.context.display)
+    }
+
+    private func collectFiles(_ paths: [String], session: DecodeSession) -> [ReadFile] {
+        var result: [ReadFile] = []
         var seen = Set<String>()
-        func add(_ abs: String, display: String) {
+        func add(_ abs: String, display: String, explicit: Bool, argument: Int) {
             guard seen.insert(abs).inserted else { return }
             let dir = (abs as NSString).deletingLastPathComponent
-            result.append(ManifestFile(absolute: abs, context: FileContext(display: display, directory: dir)))
+            result.append(ReadFile(absolute: abs, context: FileContext(display: display, directory: dir),
+                                   explicit: explicit, argument: argument))
         }
-        for path in paths {
+        for (index, path) in paths.enumerated() {
             let abs = absolute(path)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) else {
                 session.error("\(path): no such file or directory", at: nil)
                 continue
             }
-            if !isDir.boolValue { add(abs, display: path); continue }
+            if !isDir.boolValue { add(abs, display: path, explicit: true, argument: index); continue }
             var found: [String] = []
             if let e = FileManager.default.enumerator(atPath: abs) {
                 while let rel = e.nextObject() as? String {
@@ -97,55 +155,10 @@ public struct ManifestLoader {
                     }
                 }
             }
-            // cloud-init documents and files copied into guests are often YAML kept beside the manifests:
-            // they are data, not manifests.
-            let data = dataFiles(among: found.map { abs + "/" + $0 })
-            found.removeAll { data.contains(abs + "/" + $0) }
-            if found.isEmpty { session.error("\(path): no manifest files (*.yaml, *.yml) found", at: nil) }
             let prefix = (path == "." || path == "./") ? "" : (path.hasSuffix("/") ? path : path + "/")
-            for rel in found.sorted() { add(abs + "/" + rel, display: prefix + rel) }
+            for rel in found.sorted() { add(abs + "/" + rel, display: prefix + rel, explicit: false, argument: index) }
         }
         return result
-    }
-
-    /// Files among `files` that are not manifests: cloud-init user-data (which must start with
-    /// `#cloud-config`), and files another of them names as data (`user_data:`, `meta_data:`,
-    /// `network_config:`, a customize file's `source:`), resolved against the naming file's directory.
-    /// A textual scan, so a manifest that does not load still has its data files left out.
-    func dataFiles(among files: [String]) -> Set<String> {
-        let keys = ["user_data:", "meta_data:", "network_config:", "source:"]
-        var data = Set<String>()
-        for f in files {
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: f))?[.size] as? NSNumber,
-                  size.int64Value <= ManifestLoader.maxFileSize,
-                  let bytes = FileManager.default.contents(atPath: f) else { continue }
-            let text = String(decoding: bytes, as: UTF8.self)
-            if text.hasPrefix("#cloud-config") { data.insert(f); continue }
-            let dir = (f as NSString).deletingLastPathComponent
-            for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.contains(":") {
-                for key in keys {
-                    var rest = line[...]
-                    while let r = rest.range(of: key) {
-                        rest = rest[r.upperBound...]
-                        var value = rest.drop { $0 == " " || $0 == "\t" }
-                        if let q = value.first, q == "\"" || q == "'" { value = value.dropFirst() }
-                        let path = value.prefix { !" \t,}]#\"'".contains($0) }
-                        guard path.hasSuffix(".yaml") || path.hasSuffix(".yml") else { continue }
-                        let p = path.hasPrefix("/") ? String(path) : dir + "/" + path
-                        data.insert(URL(fileURLWithPath: p).standardizedFileURL.path)
-                    }
-                }
-            }
-        }
-        return data
-    }
-
-    private func defaultFleetName(_ paths: [String]) -> String {
-        let abs = absolute(paths[0])
-        var isDir: ObjCBool = false
-        let dir = FileManager.default.fileExists(atPath: abs, isDirectory: &isDir) && isDir.boolValue
-            ? abs : (abs as NSString).deletingLastPathComponent
-        return (dir as NSString).lastPathComponent
     }
 }
 
@@ -160,6 +173,10 @@ struct Assembly {
     var sourceMap = SourceMap()
 
     var fleetName: Located<String>?
+    /// Where the first non-empty manifest document starts: where a missing `fleet:` is reported.
+    var firstDocument: SourceLocation?
+    /// A `fleet:` key was written (its value may be invalid, which is reported where it is).
+    var fleetKeySeen = false
     var hosts: [String: Located<HostSpec>] = [:]
     var pools: [String: PoolDraft] = [:]
     var networks: [String: NetworkDraft] = [:]
@@ -181,7 +198,9 @@ struct Assembly {
     mutating func add(document: Node, file: FileContext) {
         if DecodeSession.isNull(document) { return }
         let root = session.root(document, file: file)
+        if firstDocument == nil { firstDocument = root.loc }
         guard let top = session.object(root, Keys.root, what: "manifest") else { return }
+        if top["fleet"] != nil { fleetKeySeen = true }
         if let v = top["fleet"], let name = session.name(v) {
             if let prev = fleetName, prev.value != name {
                 session.error("fleet name \"\(name)\" conflicts with \"\(prev.value)\" defined at \(prev.loc)", at: v.loc)
@@ -194,6 +213,9 @@ struct Assembly {
             let kindWord = String(section.dropLast())
             for e in session.entries(v, what: section) where !session.exhausted {
                 guard session.name(Val(node: .scalar(.init(e.name)), file: file, label: "\(kindWord) name", loc: e.keyLoc, keyLoc: e.keyLoc)) != nil else { continue }
+                if ["pools", "networks", "images", "vms"].contains(section), let prefix = ObjectName.reservedPrefix(of: e.name) {
+                    session.error("\(kindWord) name: \"\(e.name)\" starts with \"\(prefix)\", which fleet reserves for its ledgers and locks", at: e.keyLoc)
+                }
                 if let prev = definedAt(section, e.name) {
                     session.error("\(kindWord) \"\(e.name)\" is already defined at \(prev)", at: e.keyLoc)
                     continue
@@ -334,8 +356,13 @@ struct Assembly {
         }
         spec.subnet = o["subnet"].flatMap { session.subnet($0) }
         spec.gateway = o["gateway"].flatMap { session.ipv4($0) }
-        spec.domain = o["domain"].flatMap { session.nonEmpty($0) }
-        spec.mtu = o["mtu"].flatMap { session.int($0, 68...65535) }
+        if let dv = o["domain"], let d = session.nonEmpty(dv) {
+            // libvirt writes the domain unescaped into dnsmasq's configuration and its saved XML.
+            if DNSName.isValid(d) { spec.domain = d } else {
+                session.error("domain: invalid DNS name \"\(d.truncated(60))\" (dot-separated labels of letters, digits and inner '-', each at most 63 characters)", at: dv.loc)
+            }
+        }
+        spec.mtu = o["mtu"].flatMap { session.int($0, Keys.network.range("mtu")) }
         spec.autostart = o["autostart"].flatMap { session.bool($0) }
         let hostRefs = nameList(o["hosts"])
         spec.hosts = hostRefs?.map(\.value)
@@ -345,8 +372,10 @@ struct Assembly {
             rangeLoc = rv.loc
             if items.count != 2 {
                 session.error("range: expected [first, last], found \(items.count) addresses", at: rv.loc)
-            } else if let a = session.ipv4(items[0]), let b = session.ipv4(items[1]) {
-                spec.dhcp = DHCPSpec(start: a, end: b)
+            } else {
+                // Both ends are checked, so one bad address does not hide the other.
+                let a = session.ipv4(items[0]), b = session.ipv4(items[1])
+                if let a, let b { spec.dhcp = DHCPSpec(start: a, end: b) }
             }
         }
         if let mode {
@@ -450,14 +479,21 @@ struct Assembly {
         if let fv = o["files"] {
             for item in session.list(fv) ?? [] {
                 guard let f = session.object(item, Keys.fileCopy, what: item.label) else { continue }
-                guard let src = f["source"].flatMap({ session.existingFile($0) }),
-                      let dest = f["dest"].flatMap({ session.absolutePath($0) }) else { continue }
-                c.files.append(FileCopy(source: src, dest: dest, mode: f["mode"].flatMap { session.octalMode($0) },
-                                        owner: f["owner"].flatMap { session.nonEmpty($0) }))
+                // Every field is checked, so one bad field does not hide another.
+                let src = f["source"].flatMap { session.existingFile($0) }
+                let dest = f["dest"].flatMap { session.guestPath($0) }
+                let mode = f["mode"].flatMap { session.octalMode($0) }
+                let owner = f["owner"].flatMap { session.nonEmpty($0) }
+                guard let src, let dest else { continue }
+                c.files.append(FileCopy(source: src, dest: dest, mode: mode, owner: owner))
             }
         }
         c.hostname = o["hostname"].flatMap { session.bool($0) } ?? false
-        c.timezone = o["timezone"].flatMap { session.nonEmpty($0) }
+        if let tv = o["timezone"], let tz = session.nonEmpty(tv) {
+            if TimeZoneName.isValid(tz) { c.timezone = tz } else {
+                session.error("timezone: unknown time zone \"\(tz.truncated(60))\" (expected a zone name such as Europe/Paris, Asia/Shanghai or UTC)", at: tv.loc)
+            }
+        }
         if let sv = o["sysprep"] {
             if case .sequence = sv.node {
                 var ops: [SysprepOperation] = []

@@ -130,8 +130,12 @@ public enum DomainMapping {
         var graphics: [Domain.Graphics] = []
         var inputs: [Domain.Input] = []
         if let g = vm.graphics {
-            graphics.append(Domain.Graphics(type: g.type.rawValue, port: g.port, autoport: g.port == nil, listen: g.listen,
-                                            listens: [Domain.Listen(type: "address", address: g.listen)], passwd: graphicsPassword))
+            // `listen: none`: no network socket at all (libvirt's `<listen type='none'/>`).
+            let none = g.listen == "none"
+            graphics.append(Domain.Graphics(type: g.type.rawValue, port: none ? nil : g.port, autoport: none ? nil : g.port == nil,
+                                            listen: none ? nil : g.listen,
+                                            listens: [none ? Domain.Listen(type: "none") : Domain.Listen(type: "address", address: g.listen)],
+                                            passwd: graphicsPassword))
             // An absolute pointer, so the console cursor tracks (virt-install does the same).
             inputs.append(Domain.Input(type: "tablet", bus: "usb"))
         }
@@ -181,7 +185,7 @@ public enum DomainMapping {
             return LiveNIC(source: source, model: i.model, mac: i.mac.flatMap(MACAddress.init(parsing:)))
         }
         let graphics: [LiveGraphics] = d.devices.graphics.map { g in
-            let listen = g.listen ?? g.listens.first { $0.type == "address" }?.address
+            let listen = g.listen ?? g.listens.first { $0.type == "address" }?.address ?? (g.listens.contains { $0.type == "none" } ? "none" : nil)
             let auto = g.autoport ?? (g.port == nil || g.port == -1)
             let port = auto ? nil : g.port.flatMap { $0 > 0 ? $0 : nil }
             let active = auto ? g.port.flatMap { $0 > 0 ? $0 : nil } : port
@@ -203,6 +207,6 @@ public enum DomainMapping {
                             owner: OwnerXML.find(in: root))
     }
 
-    /// A memory size as libvirt will hold it: whole KiB (the renderer truncates). Compare this with live values.
-    public static func libvirtMemory(_ size: ByteSize) -> ByteSize { ByteSize(bytes: size.bytes / 1024 * 1024) }
+    /// A memory size as libvirt will hold it: whole KiB (`ByteSize.wholeKiB`, the form the loader stores).
+    public static func libvirtMemory(_ size: ByteSize) -> ByteSize { size.wholeKiB }
 }

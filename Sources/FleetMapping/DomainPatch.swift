@@ -324,7 +324,10 @@ public enum DomainPatch {
 
     static func patchGraphics(_ devices: inout XElement, vm: VMSpec, want: XElement) {
         guard let g = vm.graphics, let w = want.child("graphics") else { return }
-        let listen = { (el: XElement) in el["listen"] ?? el.all("listen").first { ($0["type"] ?? "address") == "address" }?["address"] }
+        let listen = { (el: XElement) in
+            el["listen"] ?? el.all("listen").first { ($0["type"] ?? "address") == "address" }?["address"]
+                ?? (el.all("listen").contains { $0["type"] == "none" } ? "none" : nil)
+        }
         if let idx = devices.children.firstIndex(where: { $0.name == "graphics" && $0["type"] == g.type.rawValue }) {
             var el = devices.children[idx]
             let before = el
@@ -334,9 +337,14 @@ public enum DomainPatch {
                 el.set("port", String(p)); el.set("autoport", "no")
             }
             if listen(el) != g.listen {
-                el.set("listen", g.listen)
                 el.removeAll("listen")
-                el.children.insert(XElement("listen", [("type", "address"), ("address", g.listen)]), at: 0)
+                if g.listen == "none" {
+                    el.set("listen", nil)
+                    el.children.insert(XElement("listen", [("type", "none")]), at: 0)
+                } else {
+                    el.set("listen", g.listen)
+                    el.children.insert(XElement("listen", [("type", "address"), ("address", g.listen)]), at: 0)
+                }
             }
             if let pw = w["passwd"], el["passwd"] != pw { el.set("passwd", pw) }
             if el != before { devices.children[idx] = el }

@@ -7,10 +7,6 @@ import LibvirtXML
 public enum LockMapping {
     public static let namespace = "https://fleet.dev/xmlns/lock/1"
     public static let domainName = "fleet-lock-host"
-    /// Names fleet keeps for itself: the ledgers and the lock. Manifests may not use them.
-    public static let reservedPrefixes = ["fleet-ledger-", "fleet-lock-"]
-
-    public static func isReserved(_ name: String) -> Bool { reservedPrefixes.contains { name.hasPrefix($0) } }
 
     static func element(_ h: LockHolder) -> XElement {
         XElement("fleet:lock", [("xmlns:fleet", namespace), ("machine", h.machine), ("pid", String(h.pid)), ("fleet", h.fleet),

@@ -10,6 +10,15 @@ public struct ByteSize: Hashable, Comparable, Codable, Sendable, CustomStringCon
 
     public var kib: UInt64 { bytes / 1024 }
 
+    /// The size rounded down to whole KiB: how libvirt holds memory (`<memory unit='KiB'>`).
+    /// The one canonical form of a memory size: the manifest loader stores memory this way and the
+    /// domain renderer writes it, so what the planner compares is what libvirt reads back
+    /// (`memory: 1G`, 10^9 bytes, is 976562 KiB, not 976562.5).
+    public var wholeKiB: ByteSize { ByteSize(bytes: bytes / 1024 * 1024) }
+
+    /// The least memory a VM may have: libvirt and QEMU refuse less than 1 MiB.
+    public static let minimumMemory = ByteSize.mib(1)
+
     public static func < (a: ByteSize, b: ByteSize) -> Bool { a.bytes < b.bytes }
 
     // Encoded as a plain number of bytes: what JSON consumers (jq, Prometheus exporters) expect.

@@ -84,7 +84,7 @@ import FleetModel
 
     @Test func bigAliasBombStopsAtTheBudget() throws {
         // 10^12 nodes once expanded, a few hundred bytes on disk.
-        var doc = "x-a: &a [" + Array(repeating: "lol", count: 10).joined(separator: ",") + "]\n"
+        var doc = "fleet: t\nx-a: &a [" + Array(repeating: "lol", count: 10).joined(separator: ",") + "]\n"
         let names = ["b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]
         var prev = "a"
         for name in names {
@@ -104,7 +104,7 @@ import FleetModel
 
     @Test func aliasExpansionBeyondTheBudgetIsOneError() throws {
         // Every VM aliases one mapping with 1,000 snapshot names: 1,500 VMs visit 1.5 million nodes.
-        var doc = "x-s: &s [" + (0..<1000).map { "s\($0)" }.joined(separator: ",") + "]\n"
+        var doc = "fleet: t\nx-s: &s [" + (0..<1000).map { "s\($0)" }.joined(separator: ",") + "]\n"
         doc += "x-vm: &vm {memory: 1GiB, cdrom: /x.iso, snapshots: *s}\nvms:\n"
         for i in 0..<1500 { doc += "  v\(i): *vm\n" }
         let m = try TempManifest(["fleet.yaml": doc])
@@ -115,7 +115,7 @@ import FleetModel
     }
 
     @Test func tenMegabyteFileLoads() throws {
-        var text = "pools:\n  p: {path: /p}\nnetworks:\n  n: {mode: isolated}\nvms:\n"
+        var text = "fleet: t\npools:\n  p: {path: /p}\nnetworks:\n  n: {mode: isolated}\nvms:\n"
         var i = 0
         while text.utf8.count < 10_000_000 {
             text += "  vm\(i):\n    memory: 1GiB\n    vcpus: 2\n    description: \"\(String(repeating: "x", count: 200))\"\n    disks: [{size: 1GiB}]\n    networks: [{network: n}]\n"

@@ -73,12 +73,22 @@ import FleetModel
         #expect(signer.graphics == nil && signer.state == .stopped && signer.customize?.hostname == true)
     }
 
-    @Test func fleetNameDefaultsToTheDirectoryName() throws {
-        let m = try TempManifest(["a.yaml": "pools:\n  p: {path: /p}\n"])
+    @Test func fleetNameIsRequired() throws {
+        // Two trees teamA/web and teamB/web must never become one fleet "web": the name is never guessed.
+        let m = try TempManifest(["web/a.yaml": "# pools\npools:\n  p: {path: /p}\n", "web/b.yaml": "vms:\n  a: {memory: 1GiB, cdrom: /x}\n"])
         defer { m.remove() }
-        let (r, d) = m.load()
-        #expect(d.isEmpty)
-        #expect(r.fleet?.name == m.dir.lastPathComponent)
+        let r = ManifestLoader().load(paths: [m.dir.appendingPathComponent("web").path])
+        let d = r.diagnostics.map { $0.description.replacingOccurrences(of: m.dir.path + "/web/", with: "") }
+        #expect(r.fleet == nil)
+        #expect(d == ["a.yaml:2:1: error: manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)"])
+
+        // An empty manifest has no name either; the error points at its first line.
+        let (_, empty) = try load("")
+        #expect(empty == ["fleet.yaml:1:1: error: manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)"])
+
+        // A file that does not parse may hold the name: only its syntax error is reported.
+        let (_, broken) = try load("vms: [\n")
+        #expect(broken.count == 1 && broken[0].contains("YAML syntax error"))
     }
 
     @Test func filesMergeInSortedPathOrderAcrossSubdirectories() throws {
@@ -99,6 +109,7 @@ import FleetModel
 
     @Test func profileKeysAreOverriddenWholeByVMKeys() throws {
         let (fleet, d) = try load("""
+        fleet: t
         pools:
           p: {path: /p}
         profiles:
@@ -113,6 +124,7 @@ import FleetModel
 
     @Test func defaultsAreApplied() throws {
         let (fleet, d) = try load("""
+        fleet: t
         pools:
           p: {path: /p}
         networks:
@@ -181,7 +193,7 @@ import FleetModel
     }
 
     @Test func usbIDsAcceptHexStringsAndIntegers() throws {
-        let (fleet, d) = try load("devices:\n  t: {type: usb, vendor: 0x287f, product: 248}\n")
+        let (fleet, d) = try load("fleet: t\ndevices:\n  t: {type: usb, vendor: 0x287f, product: 248}\n")
         #expect(d.isEmpty)
         #expect(fleet?.devices.first?.kind == .usb(vendor: 0x287f, product: 248))
         #expect(fleet?.devices.first?.host == "local")
@@ -189,7 +201,7 @@ import FleetModel
 
     @Test func checksumIsStoredLowerCase() throws {
         let hex = "ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789"
-        let (fleet, d) = try load("pools:\n  p: {path: /p}\nimages:\n  i: {source: \"https://x/i.img\", checksum: \"sha256:\(hex)\"}\n")
+        let (fleet, d) = try load("fleet: t\npools:\n  p: {path: /p}\nimages:\n  i: {source: \"https://x/i.img\", checksum: \"sha256:\(hex)\"}\n")
         #expect(d.isEmpty)
         #expect(fleet?.images.first?.sha256 == hex.lowercased())
     }
@@ -199,7 +211,7 @@ import FleetModel
             "sub/vm.yaml": "vms:\n  a: {memory: 1GiB, cdrom: rel.iso, cloud_init: {user_data: ud}, customize: {root_password: {file: pw}}}\n",
             "sub/ud": "#cloud-config\n",
             "img/base.qcow2": "QFI",
-            "pools.yaml": "pools:\n  p: {path: /p}\nimages:\n  i: {source: img/base.qcow2}\n",
+            "pools.yaml": "fleet: t\npools:\n  p: {path: /p}\nimages:\n  i: {source: img/base.qcow2}\n",
         ])
         defer { m.remove() }
         let (r, d) = m.load()
@@ -213,9 +225,9 @@ import FleetModel
     }
 
     @Test func warningsDoNotInvalidate() throws {
-        let (fleet, d) = try load("vms:\n  a: {memory: 1GiB}\n")
+        let (fleet, d) = try load("fleet: t\nvms:\n  a: {memory: 1GiB}\n")
         #expect(fleet != nil)
-        #expect(d == ["fleet.yaml:2:3: warning: vm \"a\" has no disks and no cdrom: it has nothing to boot from"])
+        #expect(d == ["fleet.yaml:3:3: warning: vm \"a\" has no disks and no cdrom: it has nothing to boot from"])
     }
 
     @Test func errorsInManyFilesAreAllReportedInStableOrder() throws {
