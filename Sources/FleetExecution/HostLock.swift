@@ -51,8 +51,8 @@ public final class HostLock: @unchecked Sendable {
 
     deinit { timer?.cancel() }
 
-    /// Takes the lock of `host`, waiting up to `timeout` seconds while a live run holds it.
-    /// A stale lock is never taken over here: it is reported, and `fleet unlock` removes it.
+    /// Takes the lock of `host`, waiting up to `timeout` seconds while another run holds it. A stale lock is
+    /// never taken over here: it is waited on, then reported, and `fleet unlock` removes it.
     public static func acquire(host: String, conn: Connection, fleet: String, command: String, timeout: Double,
                                waiting: (LockHolder) -> Void = { _ in }) throws -> HostLock {
         var announced = false
@@ -74,8 +74,12 @@ public final class HostLock: @unchecked Sendable {
                     if (try? conn.domain(named: LockMapping.domainName)) == nil, Date() < deadline { continue }
                     throw HostLockError.libvirt(host: host, e)
                 }
-                if let why = staleness(current.holder) { throw HostLockError.stale(host: host, by: current.holder, why: why) }
-                if Date() >= deadline { throw HostLockError.held(host: host, by: current.holder) }
+                // A stale lock is never taken over: it is waited on like a live one (an operator may be removing
+                // it), and reported as stale when the time is up.
+                if Date() >= deadline {
+                    if let why = staleness(current.holder) { throw HostLockError.stale(host: host, by: current.holder, why: why) }
+                    throw HostLockError.held(host: host, by: current.holder)
+                }
                 if !announced { waiting(current.holder); announced = true }
                 usleep(250_000)
             }

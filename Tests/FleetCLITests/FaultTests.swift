@@ -10,18 +10,7 @@ struct FaultTests {
     let uri = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"] ?? ""
     let netns = ProcessInfo.processInfo.environment["FLEET_NETNS"] ?? "fleet-test"
 
-    func sh(_ script: String) -> (status: Int32, out: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try? p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func sh(_ script: String) -> (status: Int32, out: String) { shell(script) }
 
     func restartDaemon() throws {
         _ = sh("ip netns exec \(netns) libvirtd -d")

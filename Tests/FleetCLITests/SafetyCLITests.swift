@@ -34,18 +34,7 @@ struct SafetyCLITests {
         }
     }
 
-    func virsh(_ args: [String]) -> (status: Int32, out: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/virsh")
-        p.arguments = ["-q", "-c", uri] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try? p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func virsh(_ args: [String]) -> (status: Int32, out: String) { FleetCLITests.virsh(uri, args) }
 
     /// A plan file with steps added by hand (deleting an unmanaged VM and network) or a hostile value is refused:
     /// apply recomputes the plan and runs only what the manifests and the hosts give.
