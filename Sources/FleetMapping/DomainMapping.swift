@@ -188,7 +188,8 @@ public enum DomainMapping {
             if let s = h.socket { return "unix:\(s)" }
             return (h.name ?? "") + (h.port.map { ":" + $0 } ?? "")
         }
-        let nvme = x.type == "nvme" ? (x.sourceAddress ?? "?") + (x.sourceNamespace.map { " namespace \($0)" } ?? "") : nil
+        // As virsh domblklist prints it: nvme://0000:01:00.0/1.
+        let nvme = x.type == "nvme" ? "nvme://\(x.sourceAddress ?? "?")/\(x.sourceNamespace ?? "?")" : nil
         return LiveDisk(device: dev, type: x.type, target: x.targetDev, bus: x.targetBus.map(DiskBus.init(libvirt:)),
                         format: x.driverType.map(DiskFormat.init(libvirt:)), pool: x.sourcePool, volume: x.sourceVolume,
                         path: x.sourceFile ?? x.sourceDev ?? x.sourceDir, protocol: x.sourceProtocol, name: x.sourceName,

@@ -73,7 +73,7 @@ public struct LiveDisk: Hashable, Codable, Sendable {
     public var `protocol`: String?
     public var name: String?
     public var hosts: [String]
-    /// type nvme: the controller's PCI address and namespace (`0000:01:00.0 namespace 1`).
+    /// type nvme: the controller's PCI address and namespace, as virsh domblklist prints them (`nvme://0000:01:00.0/1`).
     public var nvme: String?
     /// type vhostuser: the vhost-user socket.
     public var socket: String?
@@ -87,16 +87,16 @@ public struct LiveDisk: Hashable, Codable, Sendable {
         self.hosts = hosts; self.nvme = nvme; self.socket = socket; self.serial = serial; self.readonly = readonly
     }
 
-    /// What the disk reads, as one line: a path, `pool/volume`, `rbd://host:port/name`, `nvme 0000:01:00.0 namespace 1`,
-    /// `vhost-user SOCKET`; `-` for an empty drive.
+    /// What the disk reads, as one line: a path, `pool/volume`, `rbd://host:port/name`, `nvme://0000:01:00.0/1`,
+    /// the vhost-user socket; `-` for an empty drive.
     public var sourceText: String {
         if let v = volume { return pool.map { "\($0)/\(v)" } ?? v }
         if let p = path { return p }
         if let proto = `protocol` {
             return "\(proto)://\(hosts.joined(separator: ","))" + (name.map { "/" + $0 } ?? "")
         }
-        if let n = nvme { return "nvme \(n)" }
-        if let s = socket { return "vhost-user \(s)" }
+        if let n = nvme { return n }
+        if let s = socket { return s }
         return "-"
     }
 }
