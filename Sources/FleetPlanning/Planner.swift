@@ -653,7 +653,7 @@ struct HostPlanner {
             if let f = h.format, f != d.format { restartAttrs.append(.init("disk \(i).format", before: f.rawValue, after: d.format.rawValue)) }
         }
         for h in haveDisks where !vm.disks.contains(where: { $0.pool == h.pool && $0.volumeName(vm: vm.name) == h.volume }) {
-            restartAttrs.append(.init("disk \(h.target)", before: h.volume.map { "\(h.pool ?? "")/\($0)" } ?? h.path, after: nil))
+            restartAttrs.append(.init("disk \(h.target)", before: h.sourceText, after: nil))
         }
         let haveCdrom = cfg.disks.first { $0.device == .cdrom && $0.volume != seed }
         if let c = vm.cdrom, haveCdrom?.path != c {
