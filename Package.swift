@@ -10,7 +10,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
@@ -44,13 +43,11 @@ let package = Package(
         // Reads hosts into live state and runs plans through libvirt and libguestfs.
         .target(name: "FleetExecution", dependencies: [
             "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "LibvirtXML", "FleetImages",
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // Subcommands, rendering and exit codes; a thin layer over the libraries.
         .target(name: "FleetCLI", dependencies: [
-            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt", "LibvirtXML",
+            "FleetModel", "FleetManifest", "FleetPlanning", "FleetExecution",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // The `fleet` executable: just calls FleetCLI.
         .executableTarget(name: "fleet", dependencies: ["FleetCLI"]),

@@ -59,8 +59,9 @@ func applyRound(n: Int, uri: String) throws -> (create: Double, noop: Double, fl
     guard let fleet = loaded.fleet else { throw BenchFailure(loaded.diagnostics.map(\.description).joined(separator: "\n")) }
 
     func planAndApply() -> (Plan, ApplyReport) {
-        let plan = Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts))
-        return (plan, Executor(plan: plan, options: ApplyOptions()) { _ in }.run())
+        let session = Session(fleet: fleet)
+        let plan = session.plan().0
+        return (plan, session.executor(plan, options: ApplyOptions()) { _ in }.run())
     }
     var t0 = DispatchTime.now().uptimeNanoseconds
     let (_, first) = planAndApply()
@@ -74,7 +75,7 @@ func applyRound(n: Int, uri: String) throws -> (create: Double, noop: Double, fl
     var plans: [Double] = [], floors: [Double] = []
     for _ in 0..<5 {
         var s = DispatchTime.now().uptimeNanoseconds
-        _ = Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts))
+        _ = Session(fleet: fleet).plan()
         plans.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
         s = DispatchTime.now().uptimeNanoseconds
         try libvirtCallsOnly(fleet.hosts)

@@ -28,8 +28,7 @@ func planBenchmark(_ args: [String]) throws {
     var plan: Plan?
     for i in 0...iterations {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let live = StateReader(fleet: fleet.name).read(hosts: fleet.hosts)
-        plan = Planner.plan(desired: fleet, live: live)
+        plan = Session(fleet: fleet).plan().0
         let t1 = DispatchTime.now().uptimeNanoseconds
         try libvirtCallsOnly(fleet.hosts)
         let t2 = DispatchTime.now().uptimeNanoseconds

@@ -11,7 +11,7 @@ public struct ExecutionOptions: ParsableArguments {
     @Option(help: "Hosts worked on at once.")
     public var parallelism = 2
     @Option(help: "Seconds to wait for another fleet run on the same host to finish.")
-    public var lockTimeout: Double = 0
+    public var lockTimeout: Double = 60
     @Option(help: "Seconds a guest gets to shut down before it is forced off.")
     public var shutdownTimeout: Double = 60
     @Flag(help: "Print one JSON event per line instead of text progress.")
@@ -33,14 +33,13 @@ public struct ApplyCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Apply the manifests (or a saved plan) to the hosts.",
-        discussion: "Exit status: 0 everything applied, 1 anything failed, was skipped or refused.")
+        discussion: "Exit status: 0 everything applied, 1 anything failed, was skipped or refused, 2 a usage error.")
 
     @Argument(help: "Manifest directories or files, or one saved plan file (from `fleet plan --out`).")
     public var paths: [String] = []
     @OptionGroup public var connection: ConnectionOptions
     @OptionGroup public var execution: ExecutionOptions
-    @Option(name: .customLong("target"), help: ArgumentHelp("Only this object, e.g. vm/web-1. Repeatable.", valueName: "KIND/NAME"))
-    public var targets: [String] = []
+    @OptionGroup public var target: TargetOptions
     @Flag(help: "Restart guests whose config changes need it.")
     public var allowRestart = false
     @Flag(help: "Allow changes that destroy data: replace, and delete of VMs, disks and snapshots.")
@@ -51,44 +50,90 @@ public struct ApplyCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        let plan: Plan
-        if paths.count == 1, let saved = try loadSavedPlan(paths[0]) {
-            let live = StateReader(fleet: saved.fleet, timeout: connection.timeout).read(hosts: saved.desired.hosts)
-            guard live.fingerprint == saved.liveFingerprint else {
-                printError("error: the hosts changed since this plan was made; run `fleet plan --out` again")
-                throw ExitCode(1)
-            }
-            plan = saved
-            if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
-        } else {
-            var m = ManifestOptions()
-            m.paths = paths
-            let fleet = try loadFleet(m)
-            let hosts = try connection.hosts(for: fleet)
-            plan = computePlan(fleet: fleet, hosts: hosts, timeout: connection.timeout,
-                               options: PlanOptions(adopt: adopt, targets: targets.compactMap(ObjectRef.init(parsing:)))).0
-            if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
-        }
         let options = execution.applyOptions(connectTimeout: connection.timeout, allowRestart: allowRestart, allowDestroy: allowDestroy)
-        let report = try execute(plan, options: options, execution: execution, verb: "apply")
-        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode(1) }
+        if paths.count == 1, let saved = try loadSavedPlan(paths[0]) {
+            try applySaved(saved, options: options)
+            return
+        }
+        let fleet = try loadFleet(ManifestOptions(paths: paths))
+        let session = Session(fleet: fleet, hosts: try connection.hosts(for: fleet), timeout: connection.timeout)
+        // The lock comes first: the state the plan is computed from cannot change under another fleet run.
+        let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
+        defer { locks.release() }
+        let plan = session.planPrintingWarnings(PlanOptions(adopt: adopt, targets: target.refs)).0
+        try target.checkMatches(fleet, plan)
+        if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
+        let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
+        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode.failed }
     }
 
-    func loadSavedPlan(_ path: String) throws -> Plan? {
+    /// Recomputes the saved plan from its manifests (unchanged since, by digest) and the live state, and applies
+    /// the recomputed plan only if it equals the saved one change for change.
+    func applySaved(_ saved: SavedPlan, options: ApplyOptions) throws {
+        let (fleet, files) = try loadManifests(saved.paths)
+        let digests = Session.digests(of: files)
+        if digests != saved.manifests {
+            let names = Set(digests.keys).union(saved.manifests.keys).sorted().filter { digests[$0] != saved.manifests[$0] }
+            printError("error: the manifests changed since this plan was made (\(names.joined(separator: ", "))); run `fleet plan --out` again")
+            throw ExitCode.failed
+        }
+        let session = Session(fleet: fleet, hosts: saved.hosts, timeout: connection.timeout)
+        let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
+        defer { locks.release() }
+        let plan = session.planPrintingWarnings(PlanOptions(adopt: saved.adopt, targets: saved.targets)).0
+        let differences = SavedPlan.differences(saved: saved.plan, now: plan)
+        guard differences.isEmpty else {
+            printError("error: the plan computed now differs from the saved plan; nothing was changed. Run `fleet plan --out` again.")
+            for d in differences { printError("  \(d)") }
+            throw ExitCode.failed
+        }
+        if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
+        let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
+        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode.failed }
+    }
+
+    /// A file that is not a manifest is read as a saved plan; anything that does not decode is a clear error.
+    func loadSavedPlan(_ path: String) throws -> SavedPlan? {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
               !path.hasSuffix(".yaml"), !path.hasSuffix(".yml") else { return nil }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= 256 << 20, let data = FileManager.default.contents(atPath: path) else {
+            printError("error: \(path) cannot be read as a plan saved by `fleet plan --out`")
+            throw ExitCode.failed
+        }
+        struct Header: Decodable { var format: Int? }
+        let format = (try? JSONDecoder().decode(Header.self, from: data))?.format
+        guard format == SavedPlan.currentFormat else {
+            printError("error: \(path) is not a plan saved by this version of `fleet plan --out`"
+                       + (format.map { " (format \($0))" } ?? "") + "; run `fleet plan --out` again")
+            throw ExitCode.failed
+        }
         do {
-            return try JSONDecoder().decode(Plan.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            return try JSONDecoder().decode(SavedPlan.self, from: data)
         } catch {
-            printError("error: \(path) is not a plan saved by `fleet plan --out`: \(error)")
-            throw ExitCode(1)
+            printError("error: \(path) is not a valid saved plan: \(describeDecoding(error))")
+            throw ExitCode.failed
         }
     }
 }
 
-/// Confirmation, host locks, SIGINT handling, progress and the final summary; shared by apply and destroy.
-func execute(_ plan: Plan, options: ApplyOptions, execution: ExecutionOptions, verb: String) throws -> ApplyReport {
+/// A short, safe description of a JSON decoding failure (where, and what was expected).
+func describeDecoding(_ error: Error) -> String {
+    guard let e = error as? DecodingError else { return "\(error)" }
+    func path(_ c: DecodingError.Context) -> String {
+        c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    }
+    switch e {
+    case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c):
+        return "\(path(c).isEmpty ? "" : path(c) + ": ")\(c.debugDescription)"
+    @unknown default: return "\(e)"
+    }
+}
+
+/// Confirmation, SIGINT handling, progress and the final summary; shared by apply and destroy. The caller
+/// holds the hosts' locks (taken before it read the state it planned from).
+func execute(_ plan: Plan, session: Session, options: ApplyOptions, execution: ExecutionOptions, verb: String) throws -> ApplyReport {
     let actionable = plan.changes.filter { $0.action != .refused }
     if actionable.isEmpty {
         if !execution.json { printOut("Nothing to \(verb).") }
@@ -97,29 +142,19 @@ func execute(_ plan: Plan, options: ApplyOptions, execution: ExecutionOptions, v
     if !execution.yes {
         guard isatty(STDIN_FILENO) == 1 else {
             printError("error: no terminal to confirm on; run with --yes to \(verb) without confirmation")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
         FileHandle.standardOutput.write(Data("Do you want to \(verb) these changes? Only 'yes' is accepted: ".utf8))
         guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
             printOut("\(verb.capitalized) cancelled.")
-            throw ExitCode(1)
+            throw ExitCode.failed
         }
     }
-    // Two runs against one host must not interleave.
-    var locks: [HostLock] = []
-    for h in plan.hosts {
-        do { locks.append(try HostLock(uri: h.uri, timeout: execution.lockTimeout)) } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
-    }
-    defer { locks.forEach { $0.release() } }
-
     let json = execution.json
     let printer = ProgressPrinter(json: json)
     var options = options
     options.uploadProgress = { host, object, done, total in printer.transfer(host: host, object: object, done: done, total: total) }
-    let executor = Executor(plan: plan, options: options) { printer.print($0) }
+    let executor = session.executor(plan, options: options) { printer.print($0) }
     // SIGINT: in-flight operations finish, nothing new starts, then the summary.
     signal(SIGINT, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
@@ -251,29 +286,4 @@ final class ProgressPrinter: @unchecked Sendable {
         drawn = running.count
         if !s.isEmpty { FileHandle.standardOutput.write(Data(s.utf8)) }
     }
-}
-
-/// An exclusive advisory lock per libvirt URI on this machine (flock on a file in /run/lock or /tmp).
-final class HostLock {
-    let fd: Int32
-    init(uri: String, timeout: Double) throws {
-        let dir = FileManager.default.isWritableFile(atPath: "/run/lock") ? "/run/lock" : NSTemporaryDirectory()
-        let path = "\(dir)/fleet-\(String(StableHash.fnv1a64(uri), radix: 16)).lock"
-        fd = open(path, O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw ExecutionLockError("cannot open lock file \(path)") }
-        let deadline = Date().addingTimeInterval(timeout)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if Date() >= deadline {
-                close(fd)
-                throw ExecutionLockError("another fleet run holds the lock for \(uri) (\(path)); wait for it or pass --lock-timeout SECONDS")
-            }
-            usleep(200_000)
-        }
-    }
-    func release() { flock(fd, LOCK_UN); close(fd) }
-}
-
-struct ExecutionLockError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
 }

@@ -40,11 +40,16 @@ public struct ConnectionOptions: ParsableArguments {
 
 /// Loads manifests, printing diagnostics to stderr; exits 1 when they have errors.
 func loadFleet(_ options: ManifestOptions) throws -> Fleet {
-    let result = ManifestLoader().load(paths: options.effectivePaths)
+    try loadManifests(options.effectivePaths).fleet
+}
+
+/// Loads manifests and says which files were read, printing diagnostics; exits 1 when they have errors.
+func loadManifests(_ paths: [String]) throws -> (fleet: Fleet, files: [String]) {
+    let result = ManifestLoader().load(paths: paths)
     let text = result.diagnostics.map(\.description).joined(separator: "\n")
     if !text.isEmpty { printError(text) }
-    guard let fleet = result.fleet else { throw ExitCode(1) }
-    return fleet
+    guard let fleet = result.fleet else { throw ExitCode.failed }
+    return (fleet, result.files)
 }
 
 func printError(_ s: String) {
@@ -67,17 +72,71 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
-/// Reads the fleet's hosts and plans. Shared by `plan`, `drift` and `apply`.
-func computePlan(fleet: Fleet, hosts: [HostSpec], timeout: Double, options: PlanOptions) -> (Plan, LiveState) {
-    let inputs = ImageInputs.compute(fleet)
-    var desired = inputs.apply(to: fleet)
-    desired.hosts = hosts
-    var options = options
-    options.customizationDigests = inputs.digests
-    options.seedInstanceIDs = inputs.seedIDs
-    for w in inputs.warnings { printError("warning: \(w)") }
-    let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
-    var plan = Planner.plan(desired: desired, live: live, options: options)
-    plan.liveFingerprint = live.fingerprint
-    return (plan, live)
+/// `--target KIND/NAME`, shared by plan, apply, destroy and drift: validated before anything runs, and a
+/// target that names nothing the fleet declares or plans is a usage error (exit 2) that changes nothing.
+public struct TargetOptions: ParsableArguments {
+    @Option(name: .customLong("target"),
+            help: ArgumentHelp("Only this object (and a VM's disks and snapshots), e.g. vm/web-1. Repeatable.", valueName: "KIND/NAME"))
+    public var targets: [String] = []
+
+    public init() {}
+
+    public func validate() throws {
+        for t in targets where ObjectRef(parsing: t) == nil {
+            throw ValidationError("--target \(t): expected KIND/NAME with KIND one of \(ObjectKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    public var refs: [ObjectRef] { targets.compactMap(ObjectRef.init(parsing:)) }
+
+    /// Throws a usage error for a target that matches no declared object and no change of `plan`.
+    func checkMatches(_ fleet: Fleet, _ plan: Plan) throws {
+        let declared = Set(fleet.declaredObjects)
+        let planned = Set(plan.changes.flatMap { [$0.object] + ($0.parent.map { [$0] } ?? []) })
+        for t in refs where !declared.contains(t) && !planned.contains(t) {
+            throw ValidationError("--target \(t): fleet \(fleet.name) declares no such object and has nothing to change for it")
+        }
+    }
+}
+
+/// Locks the session's hosts for a run that will change them, or exits 1 saying who holds a lock.
+func lockHosts(_ session: Session, command: String, timeout: Double) throws -> HostLocks {
+    do {
+        return try session.lock(command: command, timeout: timeout) { host, holder in
+            printError("waiting up to \(Int(timeout)) s for the lock of host \(host), held by \(holder)")
+        }
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failed
+    }
+}
+
+extension Session {
+    /// Plans, printing unreadable inputs as warnings.
+    func planPrintingWarnings(_ options: PlanOptions) -> (Plan, LiveState) {
+        plan(options) { printError("warning: \($0)") }
+    }
+}
+
+/// Writes a file readable by its owner only (0600), atomically: a temporary file beside it, created
+/// exclusively and never through a symlink, then renamed over the target.
+func writePrivateFile(_ path: String, _ data: Data) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).\(UUID().uuidString).tmp"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: tmp]) }
+    let ok = data.withUnsafeBytes { buf -> Bool in
+        var off = 0
+        while off < buf.count {
+            let n = write(fd, buf.baseAddress! + off, buf.count - off)
+            if n <= 0 { return false }
+            off += n
+        }
+        return true
+    }
+    close(fd)
+    guard ok, rename(tmp, path) == 0 else {
+        unlink(tmp)
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
 }

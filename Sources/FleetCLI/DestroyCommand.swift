@@ -13,8 +13,7 @@ public struct DestroyCommand: ParsableCommand {
     @OptionGroup public var manifest: ManifestOptions
     @OptionGroup public var connection: ConnectionOptions
     @OptionGroup public var execution: ExecutionOptions
-    @Option(name: .customLong("target"), help: ArgumentHelp("Only this object, e.g. vm/web-1. Repeatable.", valueName: "KIND/NAME"))
-    public var targets: [String] = []
+    @OptionGroup public var target: TargetOptions
 
     public init() {}
 
@@ -22,23 +21,26 @@ public struct DestroyCommand: ParsableCommand {
         let fleet = try loadFleet(manifest)
         let hosts = try connection.hosts(for: fleet)
         // Desired: the same fleet with nothing declared, so every owned object plans as a delete.
-        let empty = Fleet(name: fleet.name, hosts: hosts)
+        let session = Session(fleet: Fleet(name: fleet.name, hosts: hosts), hosts: hosts, timeout: connection.timeout)
         let options = execution.applyOptions(connectTimeout: connection.timeout, allowRestart: true, allowDestroy: true)
-        let planOptions = PlanOptions(targets: targets.compactMap(ObjectRef.init(parsing:)))
+        let planOptions = PlanOptions(targets: target.refs)
+        let locks = try lockHosts(session, command: "destroy", timeout: execution.lockTimeout)
+        defer { locks.release() }
         var confirmed = execution
         var failed = false
         // Image versions are deleted once no disk is backed by them: a second pass removes them.
         for pass in 0..<3 {
-            let (plan, _) = computePlan(fleet: empty, hosts: hosts, timeout: connection.timeout, options: planOptions)
+            let (plan, _) = session.planPrintingWarnings(planOptions)
+            if pass == 0 { try target.checkMatches(fleet, plan) }
             if plan.isEmpty {
                 if pass == 0 && !execution.json { printOut("fleet \(fleet.name) owns nothing on its hosts.") }
                 break
             }
             if !execution.json && pass == 0 { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
-            let report = try execute(plan, options: options, execution: confirmed, verb: "destroy")
+            let report = try execute(plan, session: session, options: options, execution: confirmed, verb: "destroy")
             confirmed.yes = true
             if !report.succeeded || plan.hasErrors { failed = true; break }
         }
-        if failed { throw ExitCode(1) }
+        if failed { throw ExitCode.failed }
     }
 }

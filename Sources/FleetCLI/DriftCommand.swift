@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetExecution
 import FleetModel
 import FleetPlanning
 import Foundation
@@ -12,6 +13,7 @@ public struct DriftCommand: ParsableCommand {
 
     @OptionGroup public var manifest: ManifestOptions
     @OptionGroup public var connection: ConnectionOptions
+    @OptionGroup public var target: TargetOptions
 
     @Flag(help: "Print the drift as JSON (the plan value).")
     public var json = false
@@ -31,7 +33,9 @@ public struct DriftCommand: ParsableCommand {
             throw error
         }
         let hosts = try connection.hosts(for: fleet)
-        let (plan, _) = computePlan(fleet: fleet, hosts: hosts, timeout: connection.timeout, options: PlanOptions())
+        let (plan, _) = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout)
+            .planPrintingWarnings(PlanOptions(targets: target.refs))
+        try target.checkMatches(fleet, plan)
         if json {
             printOut(try jsonString(plan))
         } else if plan.isEmpty && !plan.hasErrors {
@@ -44,11 +48,11 @@ public struct DriftCommand: ParsableCommand {
                 try DriftMetrics.write(to: textfile, fleet: fleet.name, plan: plan, duration: Date().timeIntervalSince(start))
             } catch {
                 printError("error: cannot write metrics to \(textfile): \(error.localizedDescription)")
-                throw ExitCode(1)
+                throw ExitCode.failed
             }
         }
-        if plan.hasErrors { throw ExitCode(1) }
-        throw ExitCode(plan.isEmpty ? 0 : 2)
+        if plan.hasErrors { throw ExitCode.failed }
+        throw plan.isEmpty ? ExitCode.success : ExitCode.changesPresent
     }
 }
 

@@ -5,7 +5,8 @@ public struct FleetCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "Declarative provisioning for KVM/libvirt fleets.",
-        subcommands: [Validate.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, DriftCommand.self, ShowCommand.self, Schema.self]
+        subcommands: [Validate.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, DriftCommand.self, ShowCommand.self,
+                      UnlockCommand.self, Schema.self]
     )
     public init() {}
 
@@ -20,7 +21,7 @@ public struct FleetCommand: ParsableCommand {
             let code = exitCode(for: error)
             if code == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
+                Foundation.exit(ExitCode.usage.rawValue)
             }
             exit(withError: error)
         }

@@ -6,6 +6,7 @@ public struct ManifestOptions: ParsableArguments {
     public var paths: [String] = []
 
     public init() {}
+    public init(paths: [String]) { self.paths = paths }
 
     /// The paths to load: the given ones, or `.`.
     public var effectivePaths: [String] { paths.isEmpty ? ["."] : paths }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetExecution
 import FleetModel
 import FleetPlanning
 import Foundation
@@ -16,8 +17,7 @@ public struct PlanCommand: ParsableCommand {
     @OptionGroup public var manifest: ManifestOptions
     @OptionGroup public var connection: ConnectionOptions
 
-    @Option(name: .customLong("target"), help: ArgumentHelp("Only this object (and a VM's disks and snapshots), e.g. vm/web-1. Repeatable.", valueName: "KIND/NAME"))
-    public var targets: [String] = []
+    @OptionGroup public var target: TargetOptions
 
     @Flag(help: "Print the plan as JSON.")
     public var json = false
@@ -33,28 +33,27 @@ public struct PlanCommand: ParsableCommand {
 
     public init() {}
 
-    public func validate() throws {
-        for t in targets where ObjectRef(parsing: t) == nil {
-            throw ValidationError("--target \(t): expected KIND/NAME with KIND one of \(ObjectKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-    }
-
     public func run() throws {
-        let fleet = try loadFleet(manifest)
+        let (fleet, files) = try loadManifests(manifest.effectivePaths)
         let hosts = try connection.hosts(for: fleet)
-        let (plan, _) = computePlan(fleet: fleet, hosts: hosts, timeout: connection.timeout,
-                                    options: PlanOptions(adopt: adopt, targets: targets.compactMap(ObjectRef.init(parsing:))))
+        let session = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout)
+        let options = PlanOptions(adopt: adopt, targets: target.refs)
+        let (plan, _) = session.planPrintingWarnings(options)
+        try target.checkMatches(fleet, plan)
         if json {
             printOut(try jsonString(plan))
         } else {
             printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan))
         }
         if let out {
+            let absolute = manifest.effectivePaths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            let saved = SavedPlan(paths: absolute, manifests: Session.digests(of: files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
+                                  hosts: hosts, adopt: adopt, targets: options.targets, plan: plan)
             do {
-                try Data(try jsonString(plan).utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                try writePrivateFile(out, Data(try jsonString(saved).utf8))
             } catch {
                 printError("error: cannot write plan to \(out): \(error.localizedDescription)")
-                throw ExitCode(1)
+                throw ExitCode.failed
             }
             if !json { printOut("Plan saved to \(out); run `fleet apply \(out)` to apply exactly these changes.") }
         }
@@ -62,8 +61,8 @@ public struct PlanCommand: ParsableCommand {
     }
 
     static func exitCode(_ plan: Plan, detailed: Bool) -> Int32 {
-        if plan.hasErrors || plan.summary.refused > 0 { return 1 }
-        if detailed && !plan.isEmpty { return 2 }
-        return 0
+        if plan.hasErrors || plan.summary.refused > 0 { return ExitCode.failed.rawValue }
+        if detailed && !plan.isEmpty { return ExitCode.changesPresent.rawValue }
+        return ExitCode.success.rawValue
     }
 }

@@ -39,7 +39,7 @@ public struct ShowCommand: ParsableCommand {
         } else {
             printOut(InventoryRenderer(wide: wide).render(live))
         }
-        if live.hosts.contains(where: { $0.error != nil }) { throw ExitCode(1) }
+        if live.hosts.contains(where: { $0.error != nil }) { throw ExitCode.failed }
     }
 }
 

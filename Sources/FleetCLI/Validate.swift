@@ -51,6 +51,6 @@ public struct Validate: ParsableCommand {
         if format == .text {
             FileHandle.standardError.write(Data((summaries.joined(separator: "\n") + "\n").utf8))
         }
-        if diagnostics.hasErrors { throw ExitCode(1) }
+        if diagnostics.hasErrors { throw ExitCode.failed }
     }
 }

@@ -127,7 +127,9 @@ public final class Executor: @unchecked Sendable {
             do {
                 try ctx.apply(c)
                 finish(c, .applied, c.action == .updateRestart && !options.allowRestart
-                       ? "config written; the guest runs the old config until it restarts (--allow-restart restarts it)" : nil)
+                       ? (c.object.kind == .network
+                          ? "config written; the network runs the old config until it restarts (--allow-restart restarts it)"
+                          : "config written; the guest runs the old config until it restarts (--allow-restart restarts it)") : nil)
             } catch {
                 finish(c, .failed, "\(error)")
             }
@@ -250,6 +252,7 @@ struct HostContext: Sendable {
     }
 
     func apply(_ c: Change) throws {
+        try verifyOwnership(c)
         let config = !c.steps.contains(.defineDomain)
         // Reimage: QEMU keeps a replaced disk open, so its VM is stopped first and started again after.
         // (A cloud-init seed is only read at boot: it is swapped under the running guest, no restart.)
@@ -264,13 +267,107 @@ struct HostContext: Sendable {
             }
             try restart?.create()
         } catch {
-            // A pool that was defined but could not be built or started is rolled back, so the
-            // next plan is a clean create rather than a replace of a half-made pool.
-            if c.action == .create, c.object.kind == .pool, let p = try? conn.storagePool(named: c.object.name), (try? p.isActive) == false {
-                try? p.undefine()
-                try? ledger.remove(object: c.object.name, kind: .pool)
-            }
+            if c.action == .create { rollBackCreate(c) }
             throw error
+        }
+    }
+
+    // MARK: Ownership at the moment of change
+
+    /// Checks, right before the first call that changes anything, that the object is still the one the change
+    /// was planned against: absent for a create; otherwise the same UUID, and fleet's mark (for an adoption: no
+    /// mark at all). Anything else fails the change, so nothing of its branch runs.
+    func verifyOwnership(_ c: Change) throws {
+        let name = c.object.name
+        func refuse(_ why: String) -> ExecutionError {
+            ExecutionError("\(c.object) \(why) since the plan was made; nothing was changed (run plan again)")
+        }
+        func check(exists: Bool, uuid: String?, owned: @autoclosure () throws -> Bool) throws {
+            if c.action == .create {
+                if exists { throw refuse("was created by someone else") }
+                return
+            }
+            if c.action == .migrate && !exists { return }
+            guard exists else { throw refuse("no longer exists") }
+            if let want = c.uuid, let uuid, want != uuid { throw refuse("was replaced by another object of the same name (UUID \(uuid), planned against \(want))") }
+            let mine = try owned()
+            if c.action == .adopt {
+                if mine { throw refuse("was taken under management by this fleet") }
+            } else if !mine {
+                throw refuse("no longer carries fleet \(fleet.name)'s ownership mark")
+            }
+        }
+        switch c.object.kind {
+        case .vm:
+            let d = try conn.domain(named: name)
+            if c.action == .adopt {
+                // Unmarked, or marked by nobody we know: an adoption writes the first mark.
+                let mark = try d.flatMap { try $0.metadata(uri: OwnerXML.namespace, flags: .config) }.flatMap(OwnerXML.parse)
+                if mark != nil { throw refuse("was marked by fleet \(mark!.fleet)") }
+                try check(exists: d != nil, uuid: d?.uuidString, owned: false)
+                return
+            }
+            try check(exists: d != nil, uuid: d?.uuidString, owned: try d.flatMap { try $0.metadata(uri: OwnerXML.namespace, flags: .config) }
+                .flatMap(OwnerXML.parse)?.fleet == fleet.name)
+        case .network:
+            let n = try conn.network(named: name)
+            try check(exists: n != nil, uuid: n?.uuidString, owned: try ledgerOwns(name, .network, uuid: n?.uuidString))
+        case .pool:
+            let p = try conn.storagePool(named: name)
+            try check(exists: p != nil, uuid: p?.uuidString, owned: try ledgerOwns(name, .pool, uuid: p?.uuidString))
+        case .volume, .image:
+            // Volumes have no UUID: their ledger entry is the mark. A declared image's version is named by its content.
+            if c.steps.contains(.createVolume) || c.steps.contains(.createSeed) || c.steps.contains(.uploadImage),
+               !c.steps.contains(.deleteVolume) {
+                let (poolName, volName) = try volumeRef(c)
+                if let p = try conn.storagePool(named: poolName), try p.volume(named: volName) != nil {
+                    throw refuse("was created by someone else")
+                }
+            } else if c.action != .adopt {
+                let (poolName, volName) = try volumeRef(c)
+                let kind: ObjectKind = c.object.kind == .image ? .image : .volume
+                guard try ledger.entries().contains(where: { $0.object == "\(poolName)/\(volName)" && $0.mark.kind == kind }) else {
+                    throw refuse("is no longer recorded in fleet \(fleet.name)'s ledger")
+                }
+            }
+        default:
+            break
+        }
+    }
+
+    /// Whether this fleet's ledger records `name` of `kind` (and, when it recorded a UUID, this very object).
+    func ledgerOwns(_ name: String, _ kind: ObjectKind, uuid: String?) throws -> Bool {
+        guard let e = try ledger.entries().first(where: { $0.object == name && $0.mark.kind == kind }) else { return false }
+        if let recorded = e.mark.attributes["uuid"], let uuid, recorded != uuid { return false }
+        return true
+    }
+
+    /// A failed create leaves nothing behind: not a half-made object, not a ledger entry that a later run could
+    /// take for ownership of somebody else's object of the same name.
+    func rollBackCreate(_ c: Change) {
+        let name = c.object.name
+        switch c.object.kind {
+        case .pool:
+            // Only the pool this change defined: the one whose UUID the ledger recorded after the define.
+            if let p = try? conn.storagePool(named: name), (try? ledgerOwns(name, .pool, uuid: p.uuidString)) == true,
+               (try? ledger.entries().first { $0.object == name && $0.mark.kind == .pool }?.mark.attributes["uuid"]) != nil {
+                if (try? p.isActive) == true { try? p.destroy() }
+                try? p.undefine()
+            }
+            try? ledger.remove(object: name, kind: .pool)
+        case .network:
+            if let n = try? conn.network(named: name), (try? ledgerOwns(name, .network, uuid: n.uuidString)) == true,
+               (try? ledger.entries().first { $0.object == name && $0.mark.kind == .network }?.mark.attributes["uuid"]) != nil {
+                if (try? n.isActive) == true { try? n.destroy() }
+                try? n.undefine()
+            }
+            try? ledger.remove(object: name, kind: .network)
+        case .volume, .image:
+            guard let (poolName, volName) = try? volumeRef(c) else { return }
+            let exists = (try? conn.storagePool(named: poolName)?.volume(named: volName)) != nil
+            if !exists { try? ledger.remove(object: "\(poolName)/\(volName)", kind: c.object.kind == .image ? .image : .volume) }
+        default:
+            break
         }
     }
 
@@ -316,7 +413,9 @@ struct HostContext: Sendable {
             guard let spec = fleet.pools.first(where: { $0.name == name }) else { throw ExecutionError("pool \(name) is not declared") }
             // Record ownership first: a run killed in between leaves a mark without an object (planned as create).
             try ledger.record(object: name, mark: mark(.pool, name))
-            _ = try conn.definePool(xml: PoolMapping.render(spec))
+            let p = try conn.definePool(xml: PoolMapping.render(spec))
+            // The UUID ties the entry to this very pool: a look-alike made later is never taken for it.
+            try ledger.record(object: name, mark: mark(.pool, name, ["uuid": p.uuidString]))
         case .buildPool:
             let p = try pool(name)
             if !(try p.isActive) {
@@ -353,13 +452,17 @@ struct HostContext: Sendable {
             try uploadImage(c)
         case .defineNetwork:
             guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError("network \(name) is not declared") }
-            try ledger.record(object: name, mark: mark(.network, name))
-            let uuid = try conn.network(named: name)?.uuidString
-            _ = try conn.defineNetwork(xml: NetworkMapping.render(spec, uuid: uuid))
+            // A create names no UUID, so libvirt refuses if the name was taken in between; an update keeps its own.
+            let uuid = c.action == .create ? nil : try conn.network(named: name)?.uuidString
+            if c.action == .create { try ledger.record(object: name, mark: mark(.network, name)) }
+            let n = try conn.defineNetwork(xml: NetworkMapping.render(spec, uuid: uuid))
+            try ledger.record(object: name, mark: mark(.network, name, ["uuid": n.uuidString]))
         case .startNetwork:
             let n = try network(name)
             if !(try n.isActive) { try n.create() }
         case .restartNetwork:
+            // Guests on the network lose connectivity while it restarts: like a guest restart, only when allowed.
+            guard options.allowRestart else { return }
             let n = try network(name)
             if try n.isActive { try n.destroy() }
             try n.create()
@@ -376,7 +479,8 @@ struct HostContext: Sendable {
             try n.update(command: command, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(l), flags: flags)
         case .defineDomain:
             let vm = try vmSpec(name)
-            let existing = try conn.domain(named: name)
+            // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
+            let existing = c.action == .create ? nil : try conn.domain(named: name)
             let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
             let xml = try DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, uuid: existing?.uuidString,
                                            graphicsPassword: password, owner: mark(.vm, vm.group))
@@ -411,7 +515,8 @@ struct HostContext: Sendable {
             var flags: VcpuFlags = []
             if configToo { flags.insert(.config) }
             if live, try d.isActive { flags.insert(.live) }
-            if !flags.isEmpty { try d.setVcpus(UInt32(n), flags: flags) }
+            guard let count = UInt32(exactly: n), count > 0 else { throw ExecutionError("\(name): invalid vCPU count \(n)") }
+            if !flags.isEmpty { try d.setVcpus(count, flags: flags) }
         case let .setMemory(size, live):
             let d = try domain(name)
             var flags: MemoryFlags = []
@@ -448,8 +553,8 @@ struct HostContext: Sendable {
                 let vm = try vmSpec(name)
                 try domain(name).setMetadata(OwnerXML.metadataElement(mark(.vm, vm.group)), key: OwnerXML.prefix, uri: OwnerXML.namespace,
                                              flags: try domain(name).isActive ? [.live, .config] : [.config])
-            case .pool: try ledger.record(object: name, mark: mark(.pool, name))
-            case .network: try ledger.record(object: name, mark: mark(.network, name))
+            case .pool: try ledger.record(object: name, mark: mark(.pool, name, ["uuid": try pool(name).uuidString]))
+            case .network: try ledger.record(object: name, mark: mark(.network, name, ["uuid": try network(name).uuidString]))
             case .volume:
                 let vmName = c.parent?.name ?? ""
                 try ledger.record(object: name, mark: mark(.volume, fleet.vms.first { $0.name == vmName }?.group ?? vmName, ["vm": vmName]))
@@ -605,12 +710,13 @@ struct HostContext: Sendable {
         // Image-level customization runs on a local copy before upload, so it works for remote hosts too
         // and a failure leaves no volume behind.
         var uploadPath = file.path
-        var scratch: String?
-        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        // The customized copy holds the root password's hash: a private directory, removed on every exit path.
+        var scratch: Scratch?
+        defer { withExtendedLifetime(scratch) {} }  // kept until the upload is done
         if let custom = image.customize, !custom.isEmpty {
-            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-image-\(UUID().uuidString)").path
-            try FileManager.default.copyItem(atPath: file.path, toPath: copy)
-            scratch = copy
+            let dir = try Scratch(label: "fleet-image")
+            scratch = dir
+            let copy = try dir.copy(file.path, as: "image")
             _ = try Customizer.apply(custom, hostname: nil, toDisk: copy, format: file.format, secrets: options.secrets)
             uploadPath = copy
         }

@@ -8,6 +8,8 @@ public struct ImageInputs: Sendable {
     public var seedIDs: [String: String] = [:]
     /// Per image with `customize:`, the digest of its inputs (see `ImageSpec.customizationDigest`).
     public var imageDigests: [String: String] = [:]
+    /// Per VM with a graphics password, its digest (`graphicsPasswordDigest`), so a changed password converges.
+    public var graphicsPasswordDigests: [String: String] = [:]
     /// Inputs that could not be read now; apply will report them as errors of those disks.
     public var warnings: [String] = []
 
@@ -23,6 +25,11 @@ public struct ImageInputs: Sendable {
             if let c = vm.customize, !c.isEmpty {
                 do { out.digests[vm.name] = try Customizer.digest(c, hostname: vm.name, secrets: secrets, fleet: fleet.name) } catch {
                     out.warnings.append("vm \(vm.name): customization inputs: \(error)")
+                }
+            }
+            if let ref = vm.graphics?.password {
+                do { out.graphicsPasswordDigests[vm.name] = graphicsPasswordDigest(try secrets.resolve(ref)) } catch {
+                    out.warnings.append("vm \(vm.name): graphics password: \(error)")
                 }
             }
             if let ci = vm.cloudInit {

@@ -1,4 +1,5 @@
 import Dispatch
+import FleetImages
 import FleetMapping
 import FleetModel
 import Libvirt
@@ -46,7 +47,7 @@ public struct StateReader: Sendable {
             let name = d.name
             if name == ledgerName || (ledgerName == nil && name.hasPrefix("fleet-ledger-")) {
                 for e in try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive)) { ledger["\(e.mark.kind.rawValue):\(e.object)"] = e.mark }
-            } else if !name.hasPrefix("fleet-ledger-") {
+            } else if !LockMapping.isReserved(name) {
                 domains.append(d)
             }
         }
@@ -62,7 +63,8 @@ public struct StateReader: Sendable {
                 leases = ((try? n.dhcpLeases()) ?? []).map { "\($0.ip)/\($0.prefix) \($0.mac)" + ($0.hostname.map { " \($0)" } ?? "") }
             }
             return try LiveNetwork(name: n.name, uuid: n.uuidString, active: active, persistent: n.isPersistent,
-                               autostart: try n.autostart(), spec: spec, forwardDevices: forwardDevices, owner: ledger["network:\(n.name)"], activeLeases: leases)
+                               autostart: try n.autostart(), spec: spec, forwardDevices: forwardDevices,
+                               owner: Self.mark(ledger["network:\(n.name)"], uuid: n.uuidString), activeLeases: leases)
         } }.sorted { $0.name < $1.name }
 
         var volumes: [LiveVolume] = []
@@ -79,7 +81,7 @@ public struct StateReader: Sendable {
             }
             return try LivePool(name: name, uuid: p.uuidString, active: active, autostart: try p.autostart(), spec: parsed.spec,
                             source: parsed.source, capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
-                            owner: ledger["pool:\(name)"])
+                            owner: Self.mark(ledger["pool:\(name)"], uuid: p.uuidString))
         } }.sorted { $0.name < $1.name }
         out.volumes = volumes.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }
 
@@ -90,6 +92,14 @@ public struct StateReader: Sendable {
         return out
     }
 
+    /// A ledger mark counts only for the object it was recorded for: one whose UUID differs (removed and
+    /// made again by someone else under the same name) is not fleet's, whatever the ledger says.
+    static func mark(_ mark: OwnerMark?, uuid: String) -> OwnerMark? {
+        guard let mark else { return nil }
+        if let recorded = mark.attributes["uuid"], recorded != uuid { return nil }
+        return mark
+    }
+
     /// An object removed between the listing and its read (another client at work) is simply not there.
     func vanishing<T>(_ body: () throws -> T) throws -> T? {
         do { return try body() } catch let e as LibvirtError where e.isNotFound { return nil }
@@ -98,7 +108,9 @@ public struct StateReader: Sendable {
     func readDomain(_ d: Domain) throws -> LiveDomain {
         let info = try d.info()
         let state = Self.state(info.state)
-        let config = try DomainMapping.config(fromXML: d.xmlDesc(flags: .inactive))
+        // SECURE, so a graphics password can be compared (as a digest); a read-only connection cannot ask for it.
+        let inactive = try (try? d.xmlDesc(flags: [.inactive, .secure])) ?? d.xmlDesc(flags: .inactive)
+        let config = try DomainMapping.config(fromXML: inactive, passwordDigest: graphicsPasswordDigest)
         var live: DomainConfig?
         if state.isActive {
             live = try DomainMapping.config(fromXML: d.xmlDesc())

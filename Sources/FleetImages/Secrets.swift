@@ -1,4 +1,5 @@
-import CCrypt
+internal import CCrypt
+import Crypto
 import FleetModel
 import Foundation
 #if canImport(Glibc)
@@ -22,6 +23,12 @@ public enum SecretError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalid(let r, let why): return "secret \(r) \(why)"
         }
     }
+}
+
+/// A digest of a graphics (VNC/SPICE) password, to compare the declared password with the one a domain
+/// holds without ever printing or keeping either. Never stored: computed in memory on each plan.
+public func graphicsPasswordDigest(_ password: String) -> String {
+    ImageSource.hex(SHA256.hash(data: Data("fleet graphics password\u{0}\(password)".utf8)))
 }
 
 /// Reads `SecretRef`s. The environment is captured at creation so a resolver is a plain value.

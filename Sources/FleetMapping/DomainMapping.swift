@@ -160,7 +160,9 @@ public enum DomainMapping {
     }
 
     /// Reads a domain XML (inactive or live) back as the model. Tolerates libvirt's defaults (docs/libvirt-defaults.md).
-    public static func config(fromXML xml: String) throws -> DomainConfig {
+    /// `passwordDigest` turns a graphics password (present only in XML read with VIR_DOMAIN_XML_SECURE)
+    /// into the digest the model keeps; without it the password is only noted as present.
+    public static func config(fromXML xml: String, passwordDigest: ((String) -> String)? = nil) throws -> DomainConfig {
         let root = try XElement.parse(xml)
         let d = try Domain(element: root)
         let memory = ByteSize(bytes: d.currentMemory ?? d.memory)
@@ -172,7 +174,8 @@ public enum DomainMapping {
             let auto = g.autoport ?? (g.port == nil || g.port == -1)
             let port = auto ? nil : g.port.flatMap { $0 > 0 ? $0 : nil }
             let active = auto ? g.port.flatMap { $0 > 0 ? $0 : nil } : port
-            return LiveGraphics(type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil)
+            return LiveGraphics(type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil,
+                                passwordDigest: g.passwd.flatMap { p in passwordDigest.map { $0(p) } })
         }
         let all = d.devices.hostdevs.map(liveHostdev)
         return DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
@@ -245,17 +248,4 @@ public enum DomainMapping {
 
     /// A memory size as libvirt will hold it: whole KiB (the renderer truncates). Compare this with live values.
     public static func libvirtMemory(_ size: ByteSize) -> ByteSize { ByteSize(bytes: size.bytes / 1024 * 1024) }
-
-    /// Whether a live machine type satisfies the manifest's: libvirt expands aliases when defining
-    /// (`pc` -> `pc-i440fx-7.2`, `q35` -> `pc-q35-7.2`), so an alias matches any versioned type of its family.
-    public static func machineMatches(desired: String?, live: String?) -> Bool {
-        guard let want = desired else { return true }
-        guard let have = live else { return false }
-        if want == have { return true }
-        switch want {
-        case "pc", "pc-i440fx": return have.hasPrefix("pc-i440fx-")
-        case "q35", "pc-q35": return have.hasPrefix("pc-q35-")
-        default: return false
-        }
-    }
 }

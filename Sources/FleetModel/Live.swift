@@ -200,8 +200,12 @@ public struct LiveGraphics: Hashable, Codable, Sendable {
     /// The port a running domain was given (autoport), for display.
     public var activePort: Int?
     public var hasPassword: Bool
-    public init(type: String, listen: String? = nil, port: Int? = nil, activePort: Int? = nil, hasPassword: Bool = false) {
+    /// A digest of the password (read with VIR_DOMAIN_XML_SECURE), to compare with the declared one; never the password.
+    public var passwordDigest: String?
+    public init(type: String, listen: String? = nil, port: Int? = nil, activePort: Int? = nil, hasPassword: Bool = false,
+                passwordDigest: String? = nil) {
         self.type = type; self.listen = listen; self.port = port; self.activePort = activePort; self.hasPassword = hasPassword
+        self.passwordDigest = passwordDigest
     }
 }
 

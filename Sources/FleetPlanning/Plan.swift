@@ -87,6 +87,9 @@ public struct Change: Hashable, Codable, Sendable {
     public var destructive: Bool
     /// The VM a volume or snapshot belongs to, so `--target vm/NAME` includes them.
     public var parent: ObjectRef?
+    /// The UUID of the live object the change was planned against (domains, networks, pools). The executor
+    /// checks it, and fleet's mark, right before it changes the object: a look-alike made since is never touched.
+    public var uuid: String?
 
     public init(_ object: ObjectRef, _ action: Action, attributes: [AttributeChange] = [], reason: String,
                 steps: [Step] = [], destructive: Bool = false, parent: ObjectRef? = nil) {
@@ -144,5 +147,20 @@ public struct Plan: Hashable, Codable, Sendable {
             }
         }
         return s
+    }
+}
+
+extension Fleet {
+    /// Every object the manifests declare, as `--target` names them.
+    public var declaredObjects: [ObjectRef] {
+        var out: [ObjectRef] = pools.map { ObjectRef(.pool, $0.name) } + networks.map { ObjectRef(.network, $0.name) }
+        out += images.map { ObjectRef(.image, $0.name) } + devices.map { ObjectRef(.device, $0.name) }
+        for vm in vms {
+            out.append(ObjectRef(.vm, vm.name))
+            out += vm.disks.map { ObjectRef(.volume, "\($0.pool)/\($0.volumeName(vm: vm.name))") }
+            if let seed = vm.seedVolume { out.append(ObjectRef(.volume, "\(seed.pool)/\(seed.name)")) }
+            out += vm.snapshots.map { ObjectRef(.snapshot, "\(vm.name)/\($0)") }
+        }
+        return out
     }
 }

@@ -11,10 +11,13 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     /// Per VM with `cloud_init:`, the instance-id its seed content gives (computed by the caller);
     /// a seed recorded with another id is rebuilt.
     public var seedInstanceIDs: [String: String]
+    /// Per VM with a graphics password, the digest of the declared password (computed by the caller, which
+    /// reads secrets); compared with the digest of the one the domain holds, never printed.
+    public var graphicsPasswordDigests: [String: String]
     public init(adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
-                seedInstanceIDs: [String: String] = [:]) {
+                seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]) {
         self.adopt = adopt; self.targets = targets; self.customizationDigests = customizationDigests
-        self.seedInstanceIDs = seedInstanceIDs
+        self.seedInstanceIDs = seedInstanceIDs; self.graphicsPasswordDigests = graphicsPasswordDigests
     }
 }
 
@@ -36,7 +39,7 @@ public enum Planner {
                 hosts.append(hp)
                 continue
             }
-            var changes = HostPlanner(context: context, host: host, live: lh).changes()
+            var changes = HostPlanner(context: context, host: host, live: lh).changes().map { identify($0, lh, context) }
             if !options.targets.isEmpty {
                 changes = changes.filter { c in
                     options.targets.contains { $0 == c.object || $0 == c.parent }
@@ -46,6 +49,21 @@ public enum Planner {
             hosts.append(hp)
         }
         return Plan(fleet: desired.name, hosts: hosts, desired: desired)
+    }
+
+    /// Ties a change to the live object it was planned against, by UUID (a migration: the domain on its source host).
+    static func identify(_ c: Change, _ live: LiveHost, _ context: Context) -> Change {
+        guard c.action != .create, c.action != .refused else { return c }
+        var c = c
+        switch c.object.kind {
+        case .vm:
+            c.uuid = live.domains.first { $0.name == c.object.name }?.uuid
+                ?? (c.action == .migrate ? context.ownedDomainHost[c.object.name]?.domain.uuid : nil)
+        case .network: c.uuid = live.networks.first { $0.name == c.object.name }?.uuid
+        case .pool: c.uuid = live.pools.first { $0.name == c.object.name }?.uuid
+        default: break
+        }
+        return c
     }
 
     /// Stable order: creations and updates by kind (pools first, snapshots last), then deletions in reverse.
@@ -596,7 +614,7 @@ struct HostPlanner {
         if cfg.virtType != "test", vm.virtType.rawValue != cfg.virtType {
             restartAttrs.append(.init("virt_type", before: cfg.virtType, after: vm.virtType.rawValue))
         }
-        if let m = vm.machine, !machineMatches(m, cfg.machine) {
+        if let m = vm.machine, !MachineType.matches(desired: m, live: cfg.machine) {
             restartAttrs.append(.init("machine", before: cfg.machine, after: m))
         }
         if let g = vm.graphics {
@@ -606,6 +624,9 @@ struct HostPlanner {
             }
             if g.password != nil && have?.hasPassword != true {
                 restartAttrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true))
+            } else if g.password != nil, let want = context.options.graphicsPasswordDigests[vm.name],
+                      let haveDigest = have?.passwordDigest, want != haveDigest {
+                restartAttrs.append(.init("graphics.password", before: "set", after: "changed", sensitive: true))
             }
         }
         // Passthrough devices: USB hotplugs, PCI needs a restart (and is never hotplugged by fleet).
@@ -725,17 +746,6 @@ struct HostPlanner {
 }
 
 // MARK: Display helpers
-
-/// `pc` matches libvirt's expansion `pc-i440fx-7.2`, `q35` matches `pc-q35-7.2`.
-func machineMatches(_ want: String, _ have: String?) -> Bool {
-    guard let have else { return false }
-    if want == have { return true }
-    switch want {
-    case "pc": return have.hasPrefix("pc-i440fx-")
-    case "q35": return have.hasPrefix("pc-q35-")
-    default: return false
-    }
-}
 
 func describe(_ k: DeviceKind) -> String { k.description }
 

@@ -1,4 +1,4 @@
-import CGuestfs
+internal import CGuestfs
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 import Foundation
 
 /// A failure reported by libvirt, read from its thread-local last-error slot right after the

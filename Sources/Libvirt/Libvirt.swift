@@ -1,6 +1,6 @@
 // The Swift binding to libvirt's C API. This target is the only importer of CLibvirt:
 // no C pointer appears in its public API, every C failure becomes a `LibvirtError`.
-import CLibvirt
+internal import CLibvirt
 import Foundation
 
 /// Process-wide libvirt setup.

@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 import Foundation
 
 /// A host device known to libvirt's node-device driver (e.g. "pci_0000_00_00_0").

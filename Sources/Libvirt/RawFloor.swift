@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 import Foundation
 
 /// The raw floor for the read benchmark: the same C calls as `listAllDomains` + `xmlDesc` with no

@@ -1,4 +1,4 @@
-import CLibvirt
+internal import CLibvirt
 import Foundation
 
 /// `virDomainStatsTypes`: which groups `allDomainStats` asks for.

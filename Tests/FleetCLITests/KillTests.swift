@@ -46,6 +46,14 @@ struct KillTests {
             Thread.sleep(forTimeInterval: delay)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
+            // A killed run leaves its host lock behind: the next run reports it as stale (its process is
+            // gone) and never takes it over silently; `fleet unlock` removes it, as an operator would.
+            let blocked = try ValidateCLITests.run(["apply", dir.path, "--yes", "--lock-timeout", "0"])
+            if blocked.status != 0 {
+                #expect(blocked.stderr.contains("stale lock") && blocked.stderr.contains("fleet unlock local"), "\(blocked.stderr)")
+            }
+            let unlock = try ValidateCLITests.run(["unlock", "local", "--manifests", dir.path])
+            #expect(unlock.status == 0, "\(unlock.stdout)\(unlock.stderr)")
 
             let plan = try ValidateCLITests.run(["plan", dir.path])
             #expect(plan.status == 0, "after a kill at \(delay) s the plan explains the state: \(plan.stdout)\(plan.stderr)")

@@ -116,10 +116,7 @@ struct CustomizeSystemTests {
     }
 
     func planned(_ fleet: Fleet) -> Plan {
-        let inputs = ImageInputs.compute(fleet)
-        let desired = inputs.apply(to: fleet)
-        return Planner.plan(desired: desired, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts),
-                            options: PlanOptions(customizationDigests: inputs.digests, seedInstanceIDs: inputs.seedIDs))
+        Session(fleet: fleet).plan().0
     }
 
     /// A minimal Linux-like disk (libguestfs inspection sees /etc, /bin and /etc/hosts).

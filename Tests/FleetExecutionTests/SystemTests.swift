@@ -107,7 +107,7 @@ struct SystemTests {
         let refusedRun = t.apply(p)
         #expect(!refusedRun.results.contains { $0.object == "network/\(t.prefix)net" }, "a refused change is never attempted")
 
-        p = Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts), options: PlanOptions(adopt: true))
+        p = t.plan(fleet, options: PlanOptions(adopt: true))
         #expect(p.changes.first { $0.object.description == "network/\(t.prefix)net" }?.action == .adopt)
         let report = t.apply(p)
         #expect(report.failed == 0, "\(report.results)")
@@ -216,8 +216,9 @@ struct TestFleet {
         return fleet
     }
 
-    func plan(_ fleet: Fleet) -> Plan {
-        Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts))
+    /// The plan the CLI would make (image inputs, live state, planner), through `Session`.
+    func plan(_ fleet: Fleet, options: PlanOptions = PlanOptions()) -> Plan {
+        Session(fleet: fleet).plan(options).0
     }
 
     func apply(_ plan: Plan, allowDestroy: Bool = false) -> ApplyReport {
@@ -315,9 +316,9 @@ struct ImageSystemTests {
         }
         let sha = try sha256(image)
         let fleet = try t.load(manifest(sha))
-        var report = t.apply(planWithInputs(t, fleet))
+        var report = t.apply(t.plan(fleet))
         #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
-        #expect(planWithInputs(t, fleet).changes.isEmpty, "\(planWithInputs(t, fleet).changes)")
+        #expect(t.plan(fleet).changes.isEmpty, "\(t.plan(fleet).changes)")
 
         let conn = try Connection(uri: uri)
         let pool = try #require(try conn.storagePool(named: "\(t.prefix)pool"))
@@ -334,17 +335,17 @@ struct ImageSystemTests {
 
         // New user-data: only the seed is rebuilt.
         try Data("#cloud-config\nhostname: two\n".utf8).write(to: userData)
-        var p = planWithInputs(t, fleet)
+        var p = t.plan(fleet)
         #expect(p.changes.map { "\($0.action.rawValue) \($0.object)" } == ["replace volume/\(t.prefix)pool/\(t.prefix)vm-cidata.img"])
         report = t.apply(p)
         #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
-        #expect(planWithInputs(t, fleet).changes.isEmpty)
+        #expect(t.plan(fleet).changes.isEmpty)
 
         // A new image version: a new image volume, and the disk is reimaged (destructive).
         try run("/usr/bin/qemu-img", ["resize", "-q", image, "56M"])
         let sha2 = try sha256(image)
         let fleet2 = try t.load(manifest(sha2))
-        p = planWithInputs(t, fleet2)
+        p = t.plan(fleet2)
         #expect(p.changes.first { $0.object.description == "image/\(t.prefix)base" }?.action == .create)
         let reimage = try #require(p.changes.first { $0.object.description == "volume/\(t.prefix)pool/\(t.prefix)vm-disk0.qcow2" })
         #expect(reimage.action == .replace && reimage.destructive)
@@ -354,7 +355,7 @@ struct ImageSystemTests {
         #expect(report.results.first { $0.object == reimage.object.description }?.outcome == .skipped, "replace needs --allow-destroy")
         let before = try #require(try conn.domain(named: "\(t.prefix)vm"))
         let (uuid, id) = (try before.uuidString, try before.id)
-        report = t.apply(planWithInputs(t, fleet2), allowDestroy: true)
+        report = t.apply(t.plan(fleet2), allowDestroy: true)
         #expect(report.failed == 0, "\(report.results)")
         // Reimaged: same domain (UUID), restarted (new id), running on the new image version.
         let after = try #require(try conn.domain(named: "\(t.prefix)vm"))
@@ -364,17 +365,11 @@ struct ImageSystemTests {
         let newBase = try #require(try pool.volume(named: "\(t.prefix)base-\(sha2.prefix(12)).qcow2"))
         #expect(try pool.volume(named: "\(t.prefix)vm-disk0.qcow2")?.xmlDesc().contains(newBase.path) == true)
         // The old version is no longer used by any disk: deleted on the next run.
-        report = t.apply(planWithInputs(t, fleet2), allowDestroy: true)
+        report = t.apply(t.plan(fleet2), allowDestroy: true)
         #expect(report.failed == 0, "\(report.results)")
-        #expect(planWithInputs(t, fleet2).changes.isEmpty, "\(planWithInputs(t, fleet2).changes)")
+        #expect(t.plan(fleet2).changes.isEmpty, "\(t.plan(fleet2).changes)")
         #expect(try pool.volume(named: "\(t.prefix)base-\(sha.prefix(12)).qcow2") == nil)
         t.destroy(fleet2)
-    }
-
-    func planWithInputs(_ t: TestFleet, _ fleet: Fleet) -> Plan {
-        let inputs = ImageInputs.compute(fleet)
-        return Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts),
-                            options: PlanOptions(customizationDigests: inputs.digests, seedInstanceIDs: inputs.seedIDs))
     }
 }
 

@@ -50,7 +50,7 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     #expect(got.maxMemory == want.maxMemory, sourceLocation: sourceLocation)
     #expect(got.firmware == want.firmware, sourceLocation: sourceLocation)
     #expect(got.virtType == want.virtType, sourceLocation: sourceLocation)
-    #expect(DomainMapping.machineMatches(desired: vm.machine, live: got.machine), "machine \(String(describing: got.machine))",
+    #expect(MachineType.matches(desired: vm.machine, live: got.machine), "machine \(String(describing: got.machine))",
             sourceLocation: sourceLocation)
     #expect(got.disks == want.disks, sourceLocation: sourceLocation)
     // A running domain's NICs carry the tap device libvirt created (`<target dev='vnet0'/>`); fleet never declares one.
@@ -145,12 +145,12 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     }
 
     @Test func machineAliases() {
-        #expect(DomainMapping.machineMatches(desired: nil, live: "pc-i440fx-7.2"))
-        #expect(DomainMapping.machineMatches(desired: "pc", live: "pc-i440fx-7.2"))
-        #expect(DomainMapping.machineMatches(desired: "q35", live: "pc-q35-7.2"))
-        #expect(!DomainMapping.machineMatches(desired: "q35", live: "pc-i440fx-7.2"))
-        #expect(DomainMapping.machineMatches(desired: "pc-q35-7.1", live: "pc-q35-7.1"))
-        #expect(!DomainMapping.machineMatches(desired: "pc-q35-7.1", live: "pc-q35-7.2"))
+        #expect(MachineType.matches(desired: nil, live: "pc-i440fx-7.2"))
+        #expect(MachineType.matches(desired: "pc", live: "pc-i440fx-7.2"))
+        #expect(MachineType.matches(desired: "q35", live: "pc-q35-7.2"))
+        #expect(!MachineType.matches(desired: "q35", live: "pc-i440fx-7.2"))
+        #expect(MachineType.matches(desired: "pc-q35-7.1", live: "pc-q35-7.1"))
+        #expect(!MachineType.matches(desired: "pc-q35-7.1", live: "pc-q35-7.2"))
     }
 
     @Test func configToleratesLibvirtLiveXML() throws {

@@ -88,6 +88,9 @@ import FleetManifest
             for var p in fleet.pools {
                 p.name = prefix + p.name
                 p.autostart = nil; p.hosts = nil
+                // A dir pool's path is host-global too: a user who applied the example holds it already
+                // ("Storage source conflict"). The test's copy gets a path of its own.
+                if p.type == .dir { p.path = scratch.appendingPathComponent(p.name).path }
                 pools.append(p.name)
                 expectPool(try PoolMapping.spec(fromXML: try v.defineAndDump("pool", PoolMapping.render(p), name: p.name, dir: scratch)).spec, p)
             }

@@ -143,7 +143,7 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
         #expect(live.maxMemory == .mib(64) && live.memory >= .mib(48) && live.memory <= .mib(64), "\(live.memory)")
         #expect(live.owner == mark(vm, fleet) && live.description == vm.description)
         #expect(live.graphics.count == 1 && live.graphics[0].port == nil && (live.graphics[0].activePort ?? 0) >= 5900)
-        #expect(DomainMapping.machineMatches(desired: "pc", live: live.machine))
+        #expect(MachineType.matches(desired: "pc", live: live.machine))
         let d = try Domain(xml: try v.call(["dumpxml", name]))
         #expect(d.id != nil)
     }

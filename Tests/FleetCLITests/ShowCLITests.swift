@@ -2,18 +2,7 @@ import Foundation
 import Testing
 @testable import FleetCLI
 
-@Suite struct LockAndShowTests {
-    /// Two runs against one host do not interleave: the second fails with a clear message.
-    @Test func secondRunOnAHostIsRefused() throws {
-        let uri = "test:///lock-\(UUID().uuidString)"
-        let first = try HostLock(uri: uri, timeout: 0)
-        #expect(throws: ExecutionLockError.self) { _ = try HostLock(uri: uri, timeout: 0.3) }
-        do { _ = try HostLock(uri: uri, timeout: 0) } catch { #expect("\(error)".contains("--lock-timeout")) }
-        first.release()
-        let again = try HostLock(uri: uri, timeout: 0)
-        again.release()
-    }
-
+@Suite struct ShowCLITests {
     /// `fleet show --connect test:///default --json` lists the test driver's default domain, network and pool.
     @Test func showListsTheTestDriverDefaults() throws {
         let r = try ValidateCLITests.run(["show", "--connect", "test:///default", "--json"])

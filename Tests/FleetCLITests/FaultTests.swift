@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// libvirtd killed with SIGKILL in the middle of an apply, and started again: the next apply converges, and no
+/// object the run created is left without fleet's mark or ledger entry. It stops the shared daemon, so it runs
+/// alone, in its own phase of scripts/test.sh (FLEET_TEST_FAULT=1).
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["FLEET_TEST_FAULT"] == "1"
+    && ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"] != nil, "set FLEET_TEST_FAULT=1; it restarts libvirtd"))
+struct FaultTests {
+    let uri = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"] ?? ""
+    let netns = ProcessInfo.processInfo.environment["FLEET_NETNS"] ?? "fleet-test"
+
+    func sh(_ script: String) -> (status: Int32, out: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try? p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func restartDaemon() throws {
+        _ = sh("ip netns exec \(netns) libvirtd -d")
+        for _ in 0..<100 {
+            if sh("virsh -c '\(uri)' version").status == 0 { return }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        throw TestFailureCLI("libvirtd did not come back")
+    }
+
+    @Test func killedDaemonMidApplyConverges() throws {
+        let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let prefix = "ft-\(hex)-"
+        let fleet = "ft\(hex)"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(prefix + "fault")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer {
+            if sh("virsh -c '\(uri)' version").status != 0 { try? restartDaemon() }
+            _ = try? ValidateCLITests.run(["unlock", "local", "--manifests", dir.path])
+            _ = try? ValidateCLITests.run(["destroy", dir.path, "--yes"])
+            virshCleanup(uri: uri, prefix: prefix, fleet: fleet)
+            try? FileManager.default.removeItem(at: dir)
+        }
+        try Data("""
+            fleet: \(fleet)
+            hosts: {local: {uri: "\(uri)"}}
+            pools: {\(prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(prefix)pool"}}
+            networks: {\(prefix)net: {mode: isolated, subnet: 10.249.\(Int.random(in: 1...250)).0/24}}
+            vms:
+              \(prefix)vm:
+                count: 12
+                virt_type: qemu
+                memory: 32MiB
+                disks: [{size: 16MiB}, {name: data, size: 8MiB}]
+                networks: [{network: \(prefix)net}]
+                state: stopped
+            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+
+        var interrupted = 0
+        for delay in [0.4, 0.8, 1.2] {
+            let p = Process()
+            p.executableURL = try ValidateCLITests.fleetBinary()
+            p.arguments = ["apply", dir.path, "--yes", "--parallelism", "4"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: delay)
+            _ = sh("kill -9 $(pgrep -x libvirtd)")
+            p.waitUntilExit()
+            try restartDaemon()
+            if p.terminationStatus != 0 { interrupted += 1 }
+
+            // No object the run made is left without fleet's mark: every prefixed pool, network and volume is in
+            // the ledger, every prefixed domain carries the owner element.
+            let ledger = sh("virsh -c '\(uri)' dumpxml --inactive fleet-ledger-\(fleet)").out
+            for name in sh("virsh -q -c '\(uri)' pool-list --all --name").out.split(separator: "\n").map(String.init) where name.hasPrefix(prefix) {
+                #expect(ledgerLists(ledger, name), "pool \(name) has no ledger entry after a daemon kill at \(delay) s")
+            }
+            for name in sh("virsh -q -c '\(uri)' net-list --all --name").out.split(separator: "\n").map(String.init) where name.hasPrefix(prefix) {
+                #expect(ledgerLists(ledger, name), "network \(name) has no ledger entry after a daemon kill at \(delay) s")
+            }
+            let vols = sh("virsh -q -c '\(uri)' vol-list \(prefix)pool 2>/dev/null | awk '{print $1}'").out
+            for v in vols.split(separator: "\n") where !v.isEmpty {
+                #expect(ledgerLists(ledger, "\(prefix)pool/\(v)"), "volume \(v) has no ledger entry after a daemon kill at \(delay) s")
+            }
+            for name in sh("virsh -q -c '\(uri)' list --all --name").out.split(separator: "\n").map(String.init) where name.hasPrefix(prefix) {
+                let xml = sh("virsh -c '\(uri)' dumpxml --inactive \(name)").out
+                #expect(xml.contains("https://fleet.dev/xmlns/owner/1"), "domain \(name) has no mark after a daemon kill at \(delay) s")
+            }
+
+            // The dead run's lock is stale; an operator removes it; the next apply converges.
+            let unlock = try ValidateCLITests.run(["unlock", "local", "--manifests", dir.path])
+            #expect(unlock.status == 0, "\(unlock.stdout)\(unlock.stderr)")
+            let again = try ValidateCLITests.run(["apply", dir.path, "--yes"])
+            #expect(again.status == 0, "re-apply after a daemon kill at \(delay) s: \(again.stdout)\(again.stderr)")
+            let check = try ValidateCLITests.run(["plan", dir.path, "--detailed-exitcode"])
+            #expect(check.status == 0, "converged after a daemon kill at \(delay) s: \(check.stdout)")
+            let destroy = try ValidateCLITests.run(["destroy", dir.path, "--yes"])
+            #expect(destroy.status == 0, "\(destroy.stdout)\(destroy.stderr)")
+        }
+        #expect(interrupted > 0, "no daemon kill interrupted an apply")
+    }
+}
+
+struct TestFailureCLI: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
