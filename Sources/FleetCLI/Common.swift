@@ -48,7 +48,8 @@ func loadManifests(_ paths: [String]) throws -> (fleet: Fleet, files: [String]) 
     let result = ManifestLoader().load(paths: paths)
     let text = result.diagnostics.map(\.description).joined(separator: "\n")
     if !text.isEmpty { printError(text) }
-    guard let fleet = result.fleet else { throw ExitCode.failed }
+    guard var fleet = result.fleet else { throw ExitCode.failed }
+    fleet.tree = ManifestTree.identity(of: paths)
     return (fleet, result.files)
 }
 

@@ -21,7 +21,7 @@ public struct DestroyCommand: ParsableCommand {
         let fleet = try loadFleet(manifest)
         let hosts = try connection.hosts(for: fleet)
         // Desired: the same fleet with nothing declared, so every owned object plans as a delete.
-        let session = Session(fleet: Fleet(name: fleet.name, hosts: hosts), hosts: hosts, timeout: connection.timeout)
+        let session = Session(fleet: Fleet(name: fleet.name, hosts: hosts, tree: fleet.tree), hosts: hosts, timeout: connection.timeout)
         let options = execution.applyOptions(connectTimeout: connection.timeout, allowRestart: true, allowDestroy: true)
         let planOptions = PlanOptions(targets: target.refs)
         let locks = try lockHosts(session, command: "destroy", timeout: execution.lockTimeout)
@@ -39,7 +39,7 @@ public struct DestroyCommand: ParsableCommand {
             if !execution.json && pass == 0 { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
             let report = try execute(plan, session: session, options: options, execution: confirmed, verb: "destroy")
             confirmed.yes = true
-            if !report.succeeded || plan.hasErrors { failed = true; break }
+            if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { failed = true; break }
         }
         if failed { throw ExitCode.failed }
     }

@@ -400,8 +400,11 @@ struct HostContext: Sendable {
         return entries.map { ($0.object, $0.mark.kind) }
     }
 
+    /// The mark of an object this run makes, naming the manifest tree it came from.
     func mark(_ kind: ObjectKind, _ name: String, _ attrs: [String: String] = [:]) -> OwnerMark {
-        OwnerMark(fleet: fleet.name, kind: kind, name: name, attributes: attrs)
+        var attrs = attrs
+        if let tree = fleet.tree { attrs["tree"] = tree }
+        return OwnerMark(fleet: fleet.name, kind: kind, name: name, attributes: attrs)
     }
 
     // MARK: Steps
@@ -452,16 +455,22 @@ struct HostContext: Sendable {
             try uploadImage(c)
         case .defineNetwork:
             guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError("network \(name) is not declared") }
-            // A create names no UUID, so libvirt refuses if the name was taken in between; an update keeps its own.
-            let uuid = c.action == .create ? nil : try conn.network(named: name)?.uuidString
-            if c.action == .create { try ledger.record(object: name, mark: mark(.network, name)) }
-            let n = try conn.defineNetwork(xml: NetworkMapping.render(spec, uuid: uuid))
-            try ledger.record(object: name, mark: mark(.network, name, ["uuid": n.uuidString]))
+            if c.action == .create {
+                // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
+                try ledger.record(object: name, mark: mark(.network, name))
+                let n = try conn.defineNetwork(xml: NetworkMapping.render(spec))
+                try ledger.record(object: name, mark: mark(.network, name, ["uuid": n.uuidString]))
+            } else {
+                // An update patches the persistent definition: <dns>, <portgroup>, <route>, other <ip>s stay.
+                let existing = try network(name)
+                if let xml = try NetworkPatch.update(try existing.xmlDesc(inactive: true), spec: spec) { _ = try conn.defineNetwork(xml: xml) }
+                try ledger.record(object: name, mark: mark(.network, name, ["uuid": try existing.uuidString]))
+            }
         case .startNetwork:
             let n = try network(name)
             if !(try n.isActive) { try n.create() }
         case .restartNetwork:
-            // Guests on the network lose connectivity while it restarts: like a guest restart, only when allowed.
+            // Guests on the network lose connectivity while it restarts: only with --allow-restart.
             guard options.allowRestart else { return }
             let n = try network(name)
             if try n.isActive { try n.destroy() }
@@ -479,12 +488,21 @@ struct HostContext: Sendable {
             try n.update(command: command, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(l), flags: flags)
         case .defineDomain:
             let vm = try vmSpec(name)
-            // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
-            let existing = c.action == .create ? nil : try conn.domain(named: name)
             let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
-            let xml = try DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, uuid: existing?.uuidString,
-                                           graphicsPassword: password, owner: mark(.vm, vm.group))
-            _ = try conn.defineDomain(xml: xml)
+            // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
+            if c.action != .create, let existing = try conn.domain(named: name) {
+                // An update patches the persistent definition (with secrets, so a graphics password stays):
+                // devices, controllers, addresses and settings fleet does not model are kept as they are.
+                let current = try existing.xmlDesc(flags: [.inactive, .secure])
+                let owned = Set(try ledger.entries().filter { $0.mark.kind == .volume && $0.mark.fleet == fleet.name }.map(\.object))
+                if let xml = try DomainPatch.update(current, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password,
+                                                    owner: mark(.vm, vm.group), removableVolumes: owned) {
+                    _ = try conn.defineDomain(xml: xml)
+                }
+            } else {
+                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
+                _ = try conn.defineDomain(xml: xml)
+            }
         case .startDomain:
             let d = try domain(name)
             if !(try d.isActive) { try d.create() }

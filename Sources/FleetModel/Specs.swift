@@ -12,11 +12,14 @@ public struct Fleet: Hashable, Codable, Sendable {
     public var images: [ImageSpec]
     public var devices: [DeviceSpec]
     public var vms: [VMSpec]
+    /// The manifest tree the fleet was loaded from (see FleetManifest's `ManifestTree`); recorded in the marks
+    /// of what fleet creates, so a tree never deletes what another tree of the same fleet name made.
+    public var tree: String?
 
     public init(name: String, hosts: [HostSpec] = [], pools: [PoolSpec] = [], networks: [NetworkSpec] = [],
-                images: [ImageSpec] = [], devices: [DeviceSpec] = [], vms: [VMSpec] = []) {
+                images: [ImageSpec] = [], devices: [DeviceSpec] = [], vms: [VMSpec] = [], tree: String? = nil) {
         self.name = name; self.hosts = hosts; self.pools = pools; self.networks = networks
-        self.images = images; self.devices = devices; self.vms = vms
+        self.images = images; self.devices = devices; self.vms = vms; self.tree = tree
     }
 
     /// The host a manifest gets when it declares none.

@@ -40,6 +40,7 @@ public enum Planner {
                 continue
             }
             var changes = HostPlanner(context: context, host: host, live: lh).changes().map { identify($0, lh, context) }
+                .map { guardTree($0, lh, desired) }
             if !options.targets.isEmpty {
                 changes = changes.filter { c in
                     options.targets.contains { $0 == c.object || $0 == c.parent }
@@ -64,6 +65,25 @@ public enum Planner {
         default: break
         }
         return c
+    }
+
+    /// A deletion of an object that another manifest tree of the same fleet name made is refused, naming that
+    /// tree: two checkouts that chose one `fleet:` name must not delete each other's objects.
+    static func guardTree(_ c: Change, _ live: LiveHost, _ desired: Fleet) -> Change {
+        guard c.action == .delete, let tree = desired.tree else { return c }
+        let mark: OwnerMark?
+        switch c.object.kind {
+        case .vm: mark = live.domains.first { $0.name == c.object.name }?.owner
+        case .network: mark = live.networks.first { $0.name == c.object.name }?.owner
+        case .pool: mark = live.pools.first { $0.name == c.object.name }?.owner
+        case .volume, .image: mark = live.volumes.first { "\($0.pool)/\($0.name)" == c.object.name }?.owner
+        default: mark = nil
+        }
+        guard let other = mark?.attributes["tree"], other != tree else { return c }
+        return Change(c.object, .refused, attributes: c.attributes,
+                      reason: "made by another manifest tree of fleet \(desired.name) (\(other)), not this one (\(tree)); "
+                          + "two trees share the fleet name: give one of them another `fleet:` name, or delete it from \(other)",
+                      parent: c.parent)
     }
 
     /// Stable order: creations and updates by kind (pools first, snapshots last), then deletions in reverse.
@@ -618,7 +638,8 @@ struct HostPlanner {
             restartAttrs.append(.init("machine", before: cfg.machine, after: m))
         }
         if let g = vm.graphics {
-            let have = cfg.graphics.first
+            // Graphics are matched by type (as the patch does): a domain with SPICE and VNC keeps both.
+            let have = cfg.graphics.first { $0.type == g.type.rawValue } ?? cfg.graphics.first
             if have?.type != g.type.rawValue || have?.listen != g.listen || (g.port != nil && have?.port != g.port) {
                 restartAttrs.append(.init("graphics", before: have.map(graphicsText), after: graphicsText(g)))
             }
@@ -635,7 +656,8 @@ struct HostPlanner {
             let a = AttributeChange("hostdev \(deviceName(k))", before: nil, after: describe(k))
             if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachHostdev(k, live: running)) }
         }
-        for k in have where !want.contains(k) {
+        // Only devices this fleet declares are its to detach (DeviceOwnership).
+        for k in have where !want.contains(k) && DeviceOwnership.isDeclaredDevice(k, in: fleet) {
             let a = AttributeChange("hostdev \(deviceName(k))", before: describe(k), after: nil)
             if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.detachHostdev(k, live: running)) }
         }
@@ -656,7 +678,8 @@ struct HostPlanner {
             }
         }
         for h in cfg.nics {
-            guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }) else { continue }
+            guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }),
+                  DeviceOwnership.isDerivedMAC(mac, fleet: fleet.name, vm: vm.name) else { continue }
             liveAttrs.append(.init("nic \(mac)", before: sourceText(h.source), after: nil))
             liveSteps.append(.detachInterface(mac, live: running))
         }
@@ -673,7 +696,10 @@ struct HostPlanner {
             if let b = h.bus, b != d.bus { restartAttrs.append(.init("disk \(i).bus", before: b.rawValue, after: d.bus.rawValue)) }
             if let f = h.format, f != d.format { restartAttrs.append(.init("disk \(i).format", before: f.rawValue, after: d.format.rawValue)) }
         }
+        // Only a disk on a volume this fleet owns is ever removed; any other disk (a file, a device, another
+        // tool's volume) is not fleet's to take away, and an update keeps it (docs/planning.md, the patch rule).
         for h in haveDisks where !vm.disks.contains(where: { $0.pool == h.pool && $0.volumeName(vm: vm.name) == h.volume }) {
+            guard let p = h.pool, let v = h.volume, let lv = liveVolume(p, v), lv.owner?.kind == .volume, context.owns(lv.owner) else { continue }
             restartAttrs.append(.init("disk \(h.target)", before: h.sourceText, after: nil))
         }
         let haveCdrom = cfg.disks.first { $0.device == .cdrom && $0.volume != seed }

@@ -26,6 +26,10 @@ public struct XElement: Hashable, Sendable {
 
     struct Attr: Hashable, Sendable { var name: String; var value: String }
     var attrs: [Attr]
+    /// Mixed content (`<a>x<b/>y</a>`, allowed in other applications' `<metadata>`): the text before each child
+    /// and after the last, as parsed. Empty unless some of it is more than whitespace; used by the writer only
+    /// while it still matches `children` and `text`, so a rewritten document keeps the text where it was.
+    var textRuns: [String] = []
 
     public init(_ name: String, _ attributes: [(String, String?)] = [], children: [XElement] = [], text: String = "") {
         self.name = name
@@ -86,8 +90,41 @@ public struct XElement: Hashable, Sendable {
         return out
     }
 
+    /// Whether the parsed mixed-content runs still describe this element.
+    var hasMixedContent: Bool {
+        !children.isEmpty && textRuns.count == children.count + 1 && textRuns.joined() == text
+    }
+
+    /// Writes the element without adding whitespace anywhere (inside mixed content, whitespace is data).
+    func writeInline(into out: inout String) {
+        out += "<"
+        out += name
+        for a in attrs {
+            out += " "; out += a.name; out += "='"; out += XElement.escape(a.value, attribute: true); out += "'"
+        }
+        if children.isEmpty && text.isEmpty { out += "/>"; return }
+        out += ">"
+        if children.isEmpty {
+            out += XElement.escape(text, attribute: false)
+        } else if hasMixedContent {
+            for (i, c) in children.enumerated() {
+                out += XElement.escape(textRuns[i], attribute: false)
+                c.writeInline(into: &out)
+            }
+            out += XElement.escape(textRuns[children.count], attribute: false)
+        } else {
+            for c in children { c.writeInline(into: &out) }
+        }
+        out += "</"; out += name; out += ">"
+    }
+
     func write(into out: inout String, level: Int) {
         for _ in 0..<level { out += "  " }
+        if hasMixedContent {
+            writeInline(into: &out)
+            out += "\n"
+            return
+        }
         out += "<"
         out += name
         for a in attrs {
@@ -263,6 +300,8 @@ struct Parser {
         }
         // Content.
         var text = ""
+        // Byte offsets in `text` where each child starts; turned into runs only for mixed content.
+        var breaks: [Int] = []
         while true {
             guard i < b.count else { throw fail("unterminated element <\(el.name)>") }
             if b[i] == 0x3C {
@@ -274,6 +313,16 @@ struct Parser {
                     guard peek() == 0x3E else { throw fail("expected '>' in end tag") }
                     i += 1
                     el.text = text
+                    if !el.children.isEmpty, !text.trimmedXMLSpace().isEmpty {
+                        let bytes = Array(text.utf8)
+                        var runs: [String] = []
+                        var from = 0
+                        for b in breaks + [bytes.count] {
+                            runs.append(String(decoding: bytes[from..<b], as: UTF8.self))
+                            from = b
+                        }
+                        el.textRuns = runs
+                    }
                     return el
                 } else if startsWith("<!--") {
                     try skip(past: "-->", "comment")
@@ -285,6 +334,7 @@ struct Parser {
                 } else if startsWith("<?") {
                     try skip(past: "?>", "processing instruction")
                 } else {
+                    breaks.append(text.utf8.count)
                     el.children.append(try element(depth: depth + 1))
                 }
             } else {

@@ -173,3 +173,30 @@ struct SafetyCLITests {
 func ledgerLists(_ ledger: String, _ object: String) -> Bool {
     ledger.contains("object=\"\(object)\"") || ledger.contains("object='\(object)'")
 }
+
+extension SafetyCLITests {
+    /// teamA/web and teamB/web both say `fleet: web`-alike: destroying teamB's tree leaves teamA's network, and says whose it is.
+    @Test func twoTreesWithOneFleetNameKeepTheirObjects() throws {
+        let s = try Scratch()
+        let a = s.dir.appendingPathComponent("teamA/web"), b = s.dir.appendingPathComponent("teamB/web")
+        defer {
+            _ = try? ValidateCLITests.run(["destroy", a.path, "--yes"])
+            virshCleanup(uri: uri, prefix: s.prefix, fleet: s.fleet)
+            try? FileManager.default.removeItem(at: s.dir)
+        }
+        for d in [a, b] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        try Data("""
+            fleet: \(s.fleet)
+            hosts: {local: {uri: "\(uri)"}}
+            networks: {\(s.prefix)net: {mode: isolated, subnet: 10.248.\(Int.random(in: 1...250)).0/24}}
+            """.utf8).write(to: a.appendingPathComponent("fleet.yaml"))
+        try Data("fleet: \(s.fleet)\nhosts: {local: {uri: \"\(uri)\"}}\n".utf8).write(to: b.appendingPathComponent("fleet.yaml"))
+        #expect(try ValidateCLITests.run(["apply", a.path, "--yes"]).status == 0)
+        let destroy = try ValidateCLITests.run(["destroy", b.path, "--yes"])
+        #expect(destroy.status == 1, "\(destroy.stdout)\(destroy.stderr)")
+        #expect(destroy.stdout.contains("another manifest tree") && destroy.stdout.contains("teamA/web"), "\(destroy.stdout)")
+        #expect(virsh(["net-info", "\(s.prefix)net"]).status == 0, "teamA's network survives teamB's destroy")
+        #expect(try ValidateCLITests.run(["destroy", a.path, "--yes"]).status == 0)
+        #expect(virsh(["net-info", "\(s.prefix)net"]).status != 0)
+    }
+}

@@ -122,3 +122,25 @@ import Testing
         }
     }
 }
+
+/// Two manifest trees that chose the same fleet name never delete each other's objects.
+@Suite struct ManifestTreeTests {
+    @Test func aDeletionOfAnotherTreesObjectIsRefusedNamingThatTree() throws {
+        var fleet = Fixture.fleet()
+        var live = Fixture.live(fleet)
+        live.hosts[0].domains = live.hosts[0].domains.map { d in
+            var d = d
+            d.config.owner?.attributes["tree"] = "git:teamA/infra#web"
+            return d
+        }
+        fleet.tree = "git:teamB/infra#web"
+        fleet.vms = []
+        let plan = Planner.plan(desired: fleet, live: live)
+        let web = try #require(plan.change("vm/web-1"))
+        #expect(web.action == .refused)
+        #expect(web.reason.contains("git:teamA/infra#web") && web.steps.isEmpty, "\(web.reason)")
+        // The same tree deletes as before.
+        fleet.tree = "git:teamA/infra#web"
+        #expect(Planner.plan(desired: fleet, live: live).change("vm/web-1")?.action == .delete)
+    }
+}
