@@ -144,7 +144,7 @@ public enum DomainPatch {
     static func patchOS(_ r: inout XElement, _ vm: VMSpec) {
         guard vm.machine != nil || vm.firmware != nil, var os = r.child("os") else { return }
         let before = os
-        if let m = vm.machine, var t = os.child("type"), !DomainMapping.machineMatches(desired: m, live: t["machine"]) {
+        if let m = vm.machine, var t = os.child("type"), !MachineType.matches(desired: m, live: t["machine"]) {
             t.set("machine", m)
             os.replaceOrInsert(t)
         }
