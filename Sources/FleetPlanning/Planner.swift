@@ -504,10 +504,16 @@ struct HostPlanner {
     }
 
     /// The hostdevs that tie the domain to its host (libvirt refuses to migrate or memory-snapshot it with any of
-    /// them, docs/planning.md): those of its persistent and running definitions, and the PCI devices the manifest adds.
+    /// them, docs/planning.md): those of its persistent and running definitions, including the PCI function of an
+    /// `<interface type='hostdev'>` (libvirt keeps it among the domain's hostdevs), and the PCI devices the manifest adds.
     func hostBound(_ dom: LiveDomain?, _ vm: VMSpec) -> [LiveHostdev] {
         var out: [LiveHostdev] = []
-        for h in (dom?.config.hostDevices ?? []) + (dom?.live?.hostDevices ?? []) + deviceKinds(vm).map(hostdev)
+        let configs = [dom?.config, dom?.live].compactMap { $0 }
+        let nics = configs.flatMap(\.nics).compactMap { n -> LiveHostdev? in
+            guard case .hostdev(let addr) = n.source else { return nil }
+            return LiveHostdev(type: addr.hasPrefix("usb ") ? "usb" : "pci", source: addr)
+        }
+        for h in configs.flatMap(\.hostDevices) + nics + deviceKinds(vm).map(hostdev)
         where h.bindsToHost && !out.contains(where: { $0.type == h.type && $0.source == h.source }) {
             out.append(h)
         }

@@ -61,6 +61,13 @@ import Testing
             LiveHostdev(mode: "capabilities", type: "storage", source: "/dev/sdf1"),
         ]
         let usb = LiveHostdev(type: "usb", source: "287f:00f8", kind: Fixture.usb.kind)
+        // An SR-IOV NIC (`<interface type='hostdev'>`) is a PCI hostdev to libvirt.
+        let vf = edit(Fixture.live(fleet)) { host in
+            let i = host.domains.firstIndex { $0.name == "web-1" }!
+            host.domains[i].config.nics.append(LiveNIC(source: .hostdev("0000:03:10.2")))
+            host.domains[i].snapshots = []
+        }
+        #expect(plan(vf).changes.first { $0.object.description == "snapshot/web-1/baseline" }?.action == .refused)
         for h in bound {
             #expect(h.bindsToHost)
             let withDev = edit(Fixture.live(fleet)) { host in
