@@ -15,6 +15,8 @@ public struct ShowCommand: ParsableCommand {
     @OptionGroup public var connection: ConnectionOptions
     @Flag(help: "Print the inventory as JSON.")
     public var json = false
+    @Flag(help: "Print every table cell whole; by default a list wider than \(InventoryRenderer.maxCell) characters is shortened to its count (`105 disks`).")
+    public var wide = false
 
     public init() {}
 
@@ -35,13 +37,39 @@ public struct ShowCommand: ParsableCommand {
         if json {
             printOut(try jsonString(live))
         } else {
-            printOut(InventoryRenderer().render(live))
+            printOut(InventoryRenderer(wide: wide).render(live))
         }
         if live.hosts.contains(where: { $0.error != nil }) { throw ExitCode.failed }
     }
 }
 
 struct InventoryRenderer {
+    /// The widest list cell the text view prints whole without --wide.
+    static let maxCell = 80
+    var wide = false
+
+    /// A cell listing items: whole when narrow or --wide, else the count (`105 disks`).
+    func list(_ items: [String], _ noun: String, separator: String = " ") -> String {
+        let whole = items.joined(separator: separator)
+        if wide || whole.count <= Self.maxCell { return whole }
+        return "\(items.count) \(noun)\(items.count == 1 ? "" : "s")"
+    }
+
+    /// `vda=pool/vol.qcow2`, `fda(floppy)=/img/boot.img`, `sdb(lun)=/dev/sdc`, `vdb=rbd://mon1:6789/pool/image`.
+    func disk(_ d: LiveDisk) -> String {
+        d.target + (d.device == .disk ? "" : "(\(d.device.rawValue))") + "=" + d.sourceText
+    }
+
+    func poolSource(_ p: LivePool) -> String {
+        var parts: [String] = p.source.hosts.isEmpty ? (p.spec.sourceHost.map { [$0] } ?? []) : p.source.hosts
+        if let d = p.spec.sourceDir { parts.append(d) }
+        parts += p.spec.sourceDevices
+        if let a = p.source.adapter { parts.append(a) }
+        if let n = p.source.name { parts.append(n) }
+        if let i = p.source.initiator { parts.append("initiator \(i)") }
+        return parts.joined(separator: " ")
+    }
+
     func render(_ live: LiveState) -> String {
         var out = ""
         for h in live.hosts {
@@ -55,25 +83,26 @@ struct InventoryRenderer {
                          h.domains.map { d in
                              let c = d.live ?? d.config
                              return [d.name, d.state.rawValue, "\(c.vcpus)/\(c.maxVcpus)", "\(c.memory)/\(c.maxMemory)",
-                                     c.disks.map { "\($0.target)=" + ($0.volume ?? $0.path ?? "-") }.joined(separator: " "),
-                                     c.nics.map { n in "\(n.mac?.description ?? "?")@\(n.source)" + (n.addresses.isEmpty ? "" : " " + n.addresses.joined(separator: ",")) }.joined(separator: " "),
-                                     c.graphics.map(graphics).joined(separator: " "),
-                                     c.hostdevs.map(\.description).joined(separator: ", "),
-                                     d.snapshots.map(\.name).joined(separator: ","),
+                                     list(c.disks.map(disk), "disk"),
+                                     list(c.nics.map { n in "\(n.mac?.description ?? "?")@\(n.source)" + (n.addresses.isEmpty ? "" : " " + n.addresses.joined(separator: ",")) }, "NIC"),
+                                     list(c.graphics.map(graphics), "display"),
+                                     list(c.hostDevices.map(\.description), "hostdev", separator: ", "),
+                                     list(d.snapshots.map(\.name), "snapshot", separator: ","),
                                      d.autostart ? "yes" : "no", owner(d.owner)]
                          })
             out += "\n"
-            out += table(["NETWORK", "STATE", "MODE", "BRIDGE", "SUBNET", "DHCP", "LEASES", "AUTOSTART", "MANAGED-BY"],
+            out += table(["NETWORK", "STATE", "MODE", "BRIDGE/DEVICES", "SUBNET", "DHCP", "LEASES", "AUTOSTART", "MANAGED-BY"],
                          h.networks.map { n in
-                             [n.name, n.active ? "active" : "inactive", n.spec.mode.rawValue, n.spec.bridge ?? "-",
+                             [n.name, n.active ? "active" : "inactive", n.spec.mode.rawValue,
+                              n.spec.bridge ?? (n.forwardDevices.isEmpty ? "-" : list(n.forwardDevices, "device", separator: ",")),
                               n.spec.subnet?.description ?? "-", n.spec.dhcp.map { "\($0.start)-\($0.end)" } ?? "-",
-                              (n.spec.leases.map { "\($0.name)=\($0.ip)" } + n.activeLeases).joined(separator: " "),
+                              list(n.spec.leases.map { "\($0.name)=\($0.ip)" } + n.activeLeases, "lease"),
                               n.autostart ? "yes" : "no", owner(n.owner)]
                          })
             out += "\n"
-            out += table(["POOL", "STATE", "TYPE", "PATH", "CAPACITY", "ALLOCATION", "AVAILABLE", "AUTOSTART", "MANAGED-BY"],
+            out += table(["POOL", "STATE", "TYPE", "PATH", "SOURCE", "CAPACITY", "ALLOCATION", "AVAILABLE", "AUTOSTART", "MANAGED-BY"],
                          h.pools.map { p in
-                             [p.name, p.active ? "active" : "inactive", p.spec.type.rawValue, p.spec.path ?? "-",
+                             [p.name, p.active ? "active" : "inactive", p.spec.type.rawValue, p.spec.path ?? "-", poolSource(p),
                               human(p.capacity), human(p.allocation), human(p.available), p.autostart ? "yes" : "no", owner(p.owner)]
                          })
             out += "\n"

@@ -56,15 +56,15 @@ public struct StateReader: Sendable {
         out.networks = try conn.listAllNetworks().compactMap { n in try vanishing {
             // The persistent definition; the test driver knows no INACTIVE flag for networks.
             let xml = try (try? n.xmlDesc(inactive: true)) ?? n.xmlDesc()
-            let spec = try NetworkMapping.spec(fromXML: xml)
+            let (spec, forwardDevices) = try NetworkMapping.read(fromXML: xml)
             let active = try n.isActive
             var leases: [String] = []
             if detail && active {
                 leases = ((try? n.dhcpLeases()) ?? []).map { "\($0.ip)/\($0.prefix) \($0.mac)" + ($0.hostname.map { " \($0)" } ?? "") }
             }
             return try LiveNetwork(name: n.name, uuid: n.uuidString, active: active, persistent: n.isPersistent,
-                               autostart: try n.autostart(), spec: spec, owner: Self.mark(ledger["network:\(n.name)"], uuid: n.uuidString),
-                               activeLeases: leases)
+                               autostart: try n.autostart(), spec: spec, forwardDevices: forwardDevices,
+                               owner: Self.mark(ledger["network:\(n.name)"], uuid: n.uuidString), activeLeases: leases)
         } }.sorted { $0.name < $1.name }
 
         var volumes: [LiveVolume] = []
@@ -80,7 +80,7 @@ public struct StateReader: Sendable {
                 }
             }
             return try LivePool(name: name, uuid: p.uuidString, active: active, autostart: try p.autostart(), spec: parsed.spec,
-                            capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
+                            source: parsed.source, capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
                             owner: Self.mark(ledger["pool:\(name)"], uuid: p.uuidString))
         } }.sorted { $0.name < $1.name }
         out.volumes = volumes.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }

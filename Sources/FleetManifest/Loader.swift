@@ -340,6 +340,8 @@ struct Assembly {
                 if spec.sourceHost == nil || spec.sourceDir == nil {
                     session.error("\(what): a netfs pool needs source: {host: SERVER, dir: /EXPORT}", at: o.loc)
                 }
+            case .other:
+                break  // unreachable: enumeration() accepts only the types fleet manages
             }
         }
         return PoolDraft(spec: spec, loc: loc, hostRefs: hostRefs ?? [])
@@ -387,8 +389,8 @@ struct Assembly {
                 }
             case .nat, .route:
                 if o["subnet"] == nil { session.error("\(what): \(mode.rawValue) mode needs subnet:", at: o.loc) }
-            case .isolated:
-                break
+            case .isolated, .other:
+                break  // .other is unreachable: enumeration() accepts only the modes fleet manages
             }
         }
         if let subnet = spec.subnet {

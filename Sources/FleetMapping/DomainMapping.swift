@@ -171,19 +171,8 @@ public enum DomainMapping {
         let d = try Domain(element: root)
         let memory = ByteSize(bytes: d.currentMemory ?? d.memory)
         let firmware: Firmware = (d.os.firmware == "efi" || d.os.loader?.type == "pflash") ? .uefi : .bios
-        let disks: [LiveDisk] = d.devices.disks.compactMap { x in
-            guard let dev = DiskDevice(rawValue: x.device) else { return nil }
-            return LiveDisk(device: dev, target: x.targetDev, bus: x.targetBus.flatMap(DiskBus.init(rawValue:)),
-                            format: x.driverType.flatMap(DiskFormat.init(rawValue:)), pool: x.sourcePool, volume: x.sourceVolume,
-                            path: x.sourceFile ?? x.sourceDev, readonly: x.readonly)
-        }
-        let nics: [LiveNIC] = d.devices.interfaces.map { i in
-            let source: InterfaceSource
-            if i.type == "network", let n = i.sourceNetwork { source = .network(n) }
-            else if i.type == "bridge", let b = i.sourceBridge { source = .bridge(b) }
-            else { source = .other(i.type) }
-            return LiveNIC(source: source, model: i.model, mac: i.mac.flatMap(MACAddress.init(parsing:)))
-        }
+        let disks: [LiveDisk] = d.devices.disks.compactMap(liveDisk)
+        let nics: [LiveNIC] = d.devices.interfaces.map(liveNIC)
         let graphics: [LiveGraphics] = d.devices.graphics.map { g in
             let listen = g.listen ?? g.listens.first { $0.type == "address" }?.address ?? (g.listens.contains { $0.type == "none" } ? "none" : nil)
             let auto = g.autoport ?? (g.port == nil || g.port == -1)
@@ -192,19 +181,73 @@ public enum DomainMapping {
             return LiveGraphics(type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil,
                                 passwordDigest: g.passwd.flatMap { p in passwordDigest.map { $0(p) } })
         }
-        let hostdevs: [DeviceKind] = d.devices.hostdevs.compactMap { h in
-            switch h.source {
-            case let .pci(dom, b, s, f):
-                guard s <= 0x1f, f <= 7 else { return nil }
-                return .pci(PCIAddress(domain: dom, bus: b, slot: s, function: f))
-            case let .usb(v, p): return .usb(vendor: v, product: p)
-            case .other: return nil
-            }
-        }
+        let all = d.devices.hostdevs.map(liveHostdev)
         return DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
                             maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
-                            disks: disks, nics: nics, graphics: graphics, hostdevs: hostdevs, description: d.description,
-                            owner: OwnerXML.find(in: root))
+                            disks: disks, nics: nics, graphics: graphics, hostdevs: all.compactMap(\.kind), allHostdevs: all,
+                            description: d.description, owner: OwnerXML.find(in: root))
+    }
+
+    /// A `<disk>` as the model: every disk type and device libvirt has. nil only for a device value libvirt itself rejects.
+    public static func liveDisk(_ x: Domain.Disk) -> LiveDisk? {
+        guard let dev = DiskDevice(rawValue: x.device) else { return nil }
+        let hosts = x.sourceHosts.map { h -> String in
+            if let s = h.socket { return "unix:\(s)" }
+            return (h.name ?? "") + (h.port.map { ":" + $0 } ?? "")
+        }
+        // As virsh domblklist prints it: nvme://0000:01:00.0/1.
+        let nvme = x.type == "nvme" ? "nvme://\(x.sourceAddress ?? "?")/\(x.sourceNamespace ?? "?")" : nil
+        return LiveDisk(device: dev, type: x.type, target: x.targetDev, bus: x.targetBus.map(DiskBus.init(libvirt:)),
+                        format: x.driverType.map(DiskFormat.init(libvirt:)), pool: x.sourcePool, volume: x.sourceVolume,
+                        path: x.sourceFile ?? x.sourceDev ?? x.sourceDir, protocol: x.sourceProtocol, name: x.sourceName,
+                        hosts: hosts, nvme: nvme, socket: x.type == "vhostuser" ? x.sourcePath : nil, serial: x.serial,
+                        readonly: x.readonly)
+    }
+
+    /// An `<interface>` as the model: every NIC type keeps its source.
+    public static func liveNIC(_ i: Domain.Interface) -> LiveNIC {
+        let source: InterfaceSource
+        switch i.type {
+        case "network" where i.sourceNetwork != nil: source = .network(i.sourceNetwork ?? "")
+        case "bridge" where i.sourceBridge != nil: source = .bridge(i.sourceBridge ?? "")
+        case "direct" where i.sourceDev != nil: source = .direct(dev: i.sourceDev ?? "", mode: i.sourceMode)
+        case "hostdev" where i.sourceAddress != nil: source = .hostdev(i.sourceAddress ?? "")
+        case "vhostuser" where i.sourcePath != nil: source = .vhostuser(path: i.sourcePath ?? "", mode: i.sourceMode)
+        case "vdpa" where i.sourceDev != nil: source = .vdpa(i.sourceDev ?? "")
+        case "user": source = .user
+        case "ethernet": source = .ethernet(i.targetDev)
+        case "mcast", "udp", "server", "client":
+            source = .socket(type: i.type, address: (i.sourceAddress ?? "") + (i.sourcePort.map { ":" + $0 } ?? ""))
+        default: source = .other(i.type)
+        }
+        return LiveNIC(type: i.type, source: source, model: i.model, mac: i.mac.flatMap(MACAddress.init(parsing:)), target: i.targetDev)
+    }
+
+    /// A `<hostdev>` as the model: every type, with the fleet device kind when fleet can declare it.
+    public static func liveHostdev(_ h: Domain.Hostdev) -> LiveHostdev {
+        func hex4(_ v: UInt16) -> String { String(XMLNumber.hex(v, width: 4).dropFirst(2)) }
+        switch h.source {
+        case let .pci(dom, b, s, f):
+            let text = "\(hex4(dom)):\(String(XMLNumber.hex(b, width: 2).dropFirst(2))):\(String(XMLNumber.hex(s, width: 2).dropFirst(2))).\(String(f, radix: 16))"
+            let kind: DeviceKind? = (s <= 0x1f && f <= 7) ? .pci(PCIAddress(domain: dom, bus: b, slot: s, function: f)) : nil
+            return LiveHostdev(mode: h.mode, type: "pci", managed: h.managed, source: text, kind: kind)
+        case let .usb(v, p):
+            return LiveHostdev(mode: h.mode, type: "usb", managed: h.managed, source: "\(hex4(v)):\(hex4(p))", kind: .usb(vendor: v, product: p))
+        case let .usbAddress(b, dev):
+            return LiveHostdev(mode: h.mode, type: "usb", managed: h.managed, source: "bus \(b) device \(dev)")
+        case let .scsi(adapter, b, t, u):
+            return LiveHostdev(mode: h.mode, type: "scsi", managed: h.managed, source: "\(adapter) \(b):\(t):\(u)")
+        case let .iscsi(name, hosts):
+            return LiveHostdev(mode: h.mode, type: "scsi", managed: h.managed, source: "iscsi \(name)" + (hosts.isEmpty ? "" : " @ " + hosts.joined(separator: ",")))
+        case let .scsiHost(proto, wwpn):
+            return LiveHostdev(mode: h.mode, type: "scsi_host", managed: h.managed, source: "\(proto) \(wwpn)")
+        case let .mdev(uuid, model):
+            return LiveHostdev(mode: h.mode, type: "mdev", managed: h.managed, source: uuid + (model.map { " (\($0))" } ?? ""))
+        case let .capabilities(t, path):
+            return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: path)
+        case let .other(t):
+            return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: "-")
+        }
     }
 
     /// A memory size as libvirt will hold it: whole KiB (`ByteSize.wholeKiB`, the form the loader stores).

@@ -15,6 +15,7 @@ public enum NetworkMapping {
         case .nat: n.forwardMode = "nat"
         case .route: n.forwardMode = "route"
         case .isolated: n.forwardMode = nil
+        case .other(let m): n.forwardMode = m
         }
         if let b = spec.bridge { n.bridge = Network.Bridge(name: b, stp: true, delay: 0) }
         n.domainName = spec.domain
@@ -43,16 +44,18 @@ public enum NetworkMapping {
 
     /// The network as a spec. `hosts` and `autostart` are nil (autostart comes from the API). The gateway is the
     /// address libvirt holds (compare `effectiveGateway`); a netmask is read as a prefix. Forward modes fleet
-    /// does not create read as the closest mode: `open` as route, macvtap/hostdev modes as bridge.
-    public static func spec(fromXML xml: String) throws -> NetworkSpec {
+    /// does not create (open, private, vepa, passthrough, hostdev) read as themselves: `.other(mode)`.
+    public static func spec(fromXML xml: String) throws -> NetworkSpec { try read(fromXML: xml).spec }
+
+    /// The spec and the devices under `<forward>` (see `LiveNetwork.forwardDevices`), from one parse.
+    public static func read(fromXML xml: String) throws -> (spec: NetworkSpec, forwardDevices: [String]) {
         let n = try Network(xml: xml)
-        let mode: NetworkMode
-        switch n.forwardMode {
-        case nil: mode = .isolated
-        case "nat": mode = .nat
-        case "route", "open": mode = .route
-        default: mode = .bridge
-        }
+        let mode: NetworkMode = n.forwardMode.map(NetworkMode.init(libvirt:)) ?? .isolated
+        let devices = (n.forwardDev.map { [$0] } ?? []) + n.forwardDevices.filter { $0 != n.forwardDev }
+        return (try spec(n, mode: mode), devices)
+    }
+
+    static func spec(_ n: Network, mode: NetworkMode) throws -> NetworkSpec {
         var spec = NetworkSpec(name: n.name, mode: mode, bridge: n.bridge?.name, domain: n.domainName, mtu: n.mtu)
         if let ip = n.ips.first(where: { ($0.family ?? "ipv4") == "ipv4" }) {
             guard let addr = IPv4Address(parsing: ip.address) else { throw XMLError("<ip>: not an IPv4 address: \(ip.address)") }

@@ -15,6 +15,11 @@ public enum PoolMapping {
         case .netfs:
             p.source = StoragePool.Source(hostName: spec.sourceHost, dirPath: spec.sourceDir, format: "nfs")
             p.targetPath = spec.path
+        case .other:
+            // Never declared by a manifest (PoolType(rawValue:) rejects other types); written as read.
+            p.source = StoragePool.Source(devices: spec.sourceDevices, name: spec.volumeGroup, hostName: spec.sourceHost,
+                                          dirPath: spec.sourceDir)
+            p.targetPath = spec.path
         }
         return p
     }
@@ -22,10 +27,11 @@ public enum PoolMapping {
     public static func render(_ spec: PoolSpec) -> String { pool(spec).xml() }
 
     /// The pool as a spec (autostart and hosts nil) and its sizes (0 when the XML has none).
-    public static func spec(fromXML xml: String) throws -> (spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize) {
+    public static func spec(fromXML xml: String) throws
+        -> (spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize, source: LivePoolSource) {
         let p = try StoragePool(xml: xml)
-        // Types fleet does not create (iscsi, disk, …) read as dir so foreign pools can still be listed.
-        let type = PoolType(rawValue: p.type) ?? .dir
+        // Types fleet does not create (iscsi, disk, fs, …) read as themselves, `.other(type)`, never as a known type.
+        let type = PoolType(libvirt: p.type)
         var spec = PoolSpec(name: p.name, type: type, path: p.targetPath)
         switch type {
         case .logical:
@@ -36,8 +42,14 @@ public enum PoolMapping {
             spec.sourceDir = p.source.dirPath
         case .dir:
             break
+        case .other:
+            spec.sourceDevices = p.source.devices
+            spec.sourceHost = p.source.hostName
+            spec.sourceDir = p.source.dirPath
         }
-        return (spec, ByteSize(bytes: p.capacity ?? 0), ByteSize(bytes: p.allocation ?? 0), ByteSize(bytes: p.available ?? 0))
+        let source = LivePoolSource(hosts: p.source.hosts, name: p.source.name, format: p.source.format, adapter: p.source.adapter,
+                                    initiator: p.source.initiator)
+        return (spec, ByteSize(bytes: p.capacity ?? 0), ByteSize(bytes: p.allocation ?? 0), ByteSize(bytes: p.available ?? 0), source)
     }
 }
 

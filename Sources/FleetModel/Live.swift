@@ -51,32 +51,74 @@ public enum DomainRunState: String, Hashable, Codable, Sendable {
     public var isActive: Bool { self != .shutoff && self != .crashed && self != .unknown }
 }
 
-public enum DiskDevice: String, Hashable, Codable, Sendable { case disk, cdrom }
+public enum DiskDevice: String, Hashable, Codable, Sendable { case disk, cdrom, floppy, lun }
 
 /// A disk as the domain XML shows it.
 public struct LiveDisk: Hashable, Codable, Sendable {
     public var device: DiskDevice
+    /// `<disk type=>`: file, block, dir, volume, network, nvme, vhostuser.
+    public var type: String
     /// Guest device name, `vda`.
     public var target: String
+    /// `<target bus=>`; a bus fleet does not create keeps libvirt's name (`.other("fdc")`).
     public var bus: DiskBus?
-    /// `<driver type=>`: qcow2, raw.
+    /// `<driver type=>`: qcow2, raw, or another format as libvirt names it (`.other("vmdk")`).
     public var format: DiskFormat?
     /// `<source pool= volume=>` when the disk refers to a pool volume.
     public var pool: String?
     public var volume: String?
-    /// `<source file=|dev=>` otherwise (or as resolved by libvirt for a running domain).
+    /// `<source file=|dev=|dir=>` otherwise (or as resolved by libvirt for a running domain).
     public var path: String?
+    /// type network: `<source protocol= name=>` and its hosts (`name`, `name:port`, or `unix:SOCKET`).
+    public var `protocol`: String?
+    public var name: String?
+    public var hosts: [String]
+    /// type nvme: the controller's PCI address and namespace, as virsh domblklist prints them (`nvme://0000:01:00.0/1`).
+    public var nvme: String?
+    /// type vhostuser: the vhost-user socket.
+    public var socket: String?
+    public var serial: String?
     public var readonly: Bool
-    public init(device: DiskDevice = .disk, target: String, bus: DiskBus? = nil, format: DiskFormat? = nil,
-                pool: String? = nil, volume: String? = nil, path: String? = nil, readonly: Bool = false) {
-        self.device = device; self.target = target; self.bus = bus; self.format = format
-        self.pool = pool; self.volume = volume; self.path = path; self.readonly = readonly
+    public init(device: DiskDevice = .disk, type: String = "file", target: String, bus: DiskBus? = nil, format: DiskFormat? = nil,
+                pool: String? = nil, volume: String? = nil, path: String? = nil, protocol: String? = nil, name: String? = nil,
+                hosts: [String] = [], nvme: String? = nil, socket: String? = nil, serial: String? = nil, readonly: Bool = false) {
+        self.device = device; self.type = type; self.target = target; self.bus = bus; self.format = format
+        self.pool = pool; self.volume = volume; self.path = path; self.protocol = `protocol`; self.name = name
+        self.hosts = hosts; self.nvme = nvme; self.socket = socket; self.serial = serial; self.readonly = readonly
+    }
+
+    /// What the disk reads, as one line: a path, `pool/volume`, `rbd://host:port/name`, `nvme://0000:01:00.0/1`,
+    /// the vhost-user socket; `-` for an empty drive.
+    public var sourceText: String {
+        if let v = volume { return pool.map { "\($0)/\(v)" } ?? v }
+        if let p = path { return p }
+        if let proto = `protocol` {
+            return "\(proto)://\(hosts.joined(separator: ","))" + (name.map { "/" + $0 } ?? "")
+        }
+        if let n = nvme { return n }
+        if let s = socket { return s }
+        return "-"
     }
 }
 
 public enum InterfaceSource: Hashable, Codable, Sendable {
     case network(String)
     case bridge(String)
+    /// type direct (macvtap): the host interface and the macvtap mode (vepa, bridge, private, passthrough).
+    case direct(dev: String, mode: String?)
+    /// type hostdev: the passed-through function (`0000:03:10.2`, or `usb BUS:DEV`).
+    case hostdev(String)
+    /// type vhostuser: the socket and who serves it (`server`/`client`).
+    case vhostuser(path: String, mode: String?)
+    /// type vdpa: the vhost-vdpa character device.
+    case vdpa(String)
+    /// type user: QEMU's user-mode networking (no host-side source).
+    case user
+    /// type ethernet: a tap device the host sets up (its name if given).
+    case ethernet(String?)
+    /// types mcast, udp, server, client: the socket address.
+    case socket(type: String, address: String)
+    /// Any other type (or one whose source is missing): the type.
     case other(String)
 }
 
@@ -85,19 +127,68 @@ extension InterfaceSource: CustomStringConvertible {
         switch self {
         case .network(let n): return n
         case .bridge(let b): return "bridge \(b)"
+        case let .direct(d, m): return "direct \(d)" + (m.map { " (\($0))" } ?? "")
+        case .hostdev(let a): return "hostdev \(a)"
+        case let .vhostuser(p, m): return "vhostuser \(p)" + (m.map { " (\($0))" } ?? "")
+        case .vdpa(let d): return "vdpa \(d)"
+        case .user: return "user"
+        case .ethernet(let t): return "ethernet" + (t.map { " \($0)" } ?? "")
+        case let .socket(t, a): return "\(t) \(a)"
         case .other(let o): return o
         }
     }
 }
 
+/// A `<hostdev>` as the domain XML shows it: every type libvirt has, whether fleet manages it or not.
+public struct LiveHostdev: Hashable, Codable, Sendable {
+    /// subsystem | capabilities
+    public var mode: String
+    /// subsystem: pci, usb, scsi, scsi_host, mdev; capabilities: storage, misc, net.
+    public var type: String
+    public var managed: Bool?
+    /// What it points at, as libvirt's XML says: `0000:3b:00.0`, `1050:0407`, `usb bus 1 device 3`,
+    /// `scsi_host0 0:0:0`, `iscsi iqn…/1 @ host:3260`, `vhost naa.…`, `mdev UUID (vfio-pci)`, a block/char/interface path.
+    public var source: String
+    /// The device fleet itself can declare (PCI by address, USB by vendor/product); nil for the others.
+    public var kind: DeviceKind?
+    public init(mode: String = "subsystem", type: String, managed: Bool? = nil, source: String, kind: DeviceKind? = nil) {
+        self.mode = mode; self.type = type; self.managed = managed; self.source = source; self.kind = kind
+    }
+
+    /// libvirt 9.0 refuses to migrate a domain holding this device (qemuMigrationSrcIsAllowedHostdev): every
+    /// capabilities-mode hostdev and every subsystem type except USB (PCI, SCSI, scsi_host, mdev). The same check
+    /// guards snapshots that save the guest's memory (qemu_snapshot.c), so it blocks both. See docs/planning.md.
+    public var bindsToHost: Bool { !(mode == "subsystem" && type == "usb") }
+
+    /// `pci 0000:3b:00.0`, `scsi scsi_host0 0:0:0`, as `fleet show` prints it.
+    public var description: String { mode == "capabilities" ? "\(type) (capabilities) \(source)" : "\(type) \(source)" }
+}
+
 public struct LiveNIC: Hashable, Codable, Sendable {
+    /// `<interface type=>`, as libvirt names it (virsh domiflist's Type).
+    public var type: String
     public var source: InterfaceSource
     public var model: String?
     public var mac: MACAddress?
+    /// `<target dev=>`: the host-side interface name (virsh domiflist's Interface), when libvirt gave one.
+    public var target: String?
     /// Guest addresses the hypervisor knows of (DHCP leases), for display only.
     public var addresses: [String]
-    public init(source: InterfaceSource, model: String? = nil, mac: MACAddress? = nil, addresses: [String] = []) {
-        self.source = source; self.model = model; self.mac = mac; self.addresses = addresses
+    public init(type: String? = nil, source: InterfaceSource, model: String? = nil, mac: MACAddress? = nil, target: String? = nil,
+                addresses: [String] = []) {
+        self.source = source; self.model = model; self.mac = mac; self.target = target; self.addresses = addresses
+        switch source {
+        case .network: self.type = type ?? "network"
+        case .bridge: self.type = type ?? "bridge"
+        case .direct: self.type = type ?? "direct"
+        case .hostdev: self.type = type ?? "hostdev"
+        case .vhostuser: self.type = type ?? "vhostuser"
+        case .vdpa: self.type = type ?? "vdpa"
+        case .user: self.type = type ?? "user"
+        case .ethernet: self.type = type ?? "ethernet"
+        case .socket(let t, _): self.type = type ?? t
+        case .other(let t): self.type = type ?? t
+        }
     }
 }
 
@@ -130,16 +221,32 @@ public struct DomainConfig: Hashable, Codable, Sendable {
     public var disks: [LiveDisk]
     public var nics: [LiveNIC]
     public var graphics: [LiveGraphics]
+    /// The passthrough devices fleet can declare (PCI by address, USB by vendor/product): what the planner compares.
     public var hostdevs: [DeviceKind]
+    /// Every `<hostdev>` of the domain, fleet's kinds and all others (SCSI, scsi_host, mdev, USB by address, capabilities).
+    /// nil: not read (values built by hand); `hostDevices` then stands for `hostdevs`.
+    public var allHostdevs: [LiveHostdev]?
     public var description: String?
     public var owner: OwnerMark?
 
     public init(vcpus: Int, maxVcpus: Int, memory: ByteSize, maxMemory: ByteSize, firmware: Firmware? = nil,
                 virtType: String = "kvm", machine: String? = nil, disks: [LiveDisk] = [], nics: [LiveNIC] = [],
-                graphics: [LiveGraphics] = [], hostdevs: [DeviceKind] = [], description: String? = nil, owner: OwnerMark? = nil) {
+                graphics: [LiveGraphics] = [], hostdevs: [DeviceKind] = [], allHostdevs: [LiveHostdev]? = nil,
+                description: String? = nil, owner: OwnerMark? = nil) {
         self.vcpus = vcpus; self.maxVcpus = maxVcpus; self.memory = memory; self.maxMemory = maxMemory
         self.firmware = firmware; self.virtType = virtType; self.machine = machine; self.disks = disks
-        self.nics = nics; self.graphics = graphics; self.hostdevs = hostdevs; self.description = description; self.owner = owner
+        self.nics = nics; self.graphics = graphics; self.hostdevs = hostdevs; self.allHostdevs = allHostdevs
+        self.description = description; self.owner = owner
+    }
+
+    /// Every hostdev of the domain: `allHostdevs` when read from XML, else `hostdevs` as hostdev values.
+    public var hostDevices: [LiveHostdev] {
+        allHostdevs ?? hostdevs.map { k in
+            switch k {
+            case .pci(let a): return LiveHostdev(type: "pci", source: a.description, kind: k)
+            case let .usb(v, p): return LiveHostdev(type: "usb", source: String(k.description.dropFirst(4)), kind: .usb(vendor: v, product: p))
+            }
+        }
     }
 }
 
@@ -192,15 +299,18 @@ public struct LiveNetwork: Hashable, Codable, Sendable {
     public var active: Bool
     public var persistent: Bool
     public var autostart: Bool
-    /// The network read back as a spec (hosts left nil).
+    /// The network read back as a spec (hosts left nil). A forward mode fleet does not create is `.other(mode)`.
     public var spec: NetworkSpec
+    /// The devices under `<forward>` (`dev=`, `<interface dev>`, `<pf dev>` as `pf DEV`, PCI addresses).
+    public var forwardDevices: [String]
     public var owner: OwnerMark?
     /// Dynamic leases dnsmasq handed out, for display.
     public var activeLeases: [String]
     public init(name: String, uuid: String, active: Bool, persistent: Bool = true, autostart: Bool, spec: NetworkSpec,
-                owner: OwnerMark? = nil, activeLeases: [String] = []) {
+                forwardDevices: [String] = [], owner: OwnerMark? = nil, activeLeases: [String] = []) {
         self.name = name; self.uuid = uuid; self.active = active; self.persistent = persistent
-        self.autostart = autostart; self.spec = spec; self.owner = owner; self.activeLeases = activeLeases
+        self.autostart = autostart; self.spec = spec; self.forwardDevices = forwardDevices; self.owner = owner
+        self.activeLeases = activeLeases
     }
 }
 
@@ -209,16 +319,32 @@ public struct LivePool: Hashable, Codable, Sendable {
     public var uuid: String
     public var active: Bool
     public var autostart: Bool
+    /// The pool read back as a spec. A type fleet does not create is `.other(type)`; its target path, source
+    /// devices, first host and directory are still filled in.
     public var spec: PoolSpec
+    /// What `<source>` says beyond the spec: every host, the source name (volume group, RBD pool, iSCSI target…),
+    /// format, adapter (scsi) and initiator IQN (iscsi-direct).
+    public var source: LivePoolSource
     public var capacity: ByteSize
     public var allocation: ByteSize
     public var available: ByteSize
     public var owner: OwnerMark?
-    public init(name: String, uuid: String, active: Bool, autostart: Bool, spec: PoolSpec,
+    public init(name: String, uuid: String, active: Bool, autostart: Bool, spec: PoolSpec, source: LivePoolSource = LivePoolSource(),
                 capacity: ByteSize = .init(bytes: 0), allocation: ByteSize = .init(bytes: 0), available: ByteSize = .init(bytes: 0),
                 owner: OwnerMark? = nil) {
-        self.name = name; self.uuid = uuid; self.active = active; self.autostart = autostart; self.spec = spec
+        self.name = name; self.uuid = uuid; self.active = active; self.autostart = autostart; self.spec = spec; self.source = source
         self.capacity = capacity; self.allocation = allocation; self.available = available; self.owner = owner
+    }
+}
+
+public struct LivePoolSource: Hashable, Codable, Sendable {
+    public var hosts: [String]
+    public var name: String?
+    public var format: String?
+    public var adapter: String?
+    public var initiator: String?
+    public init(hosts: [String] = [], name: String? = nil, format: String? = nil, adapter: String? = nil, initiator: String? = nil) {
+        self.hosts = hosts; self.name = name; self.format = format; self.adapter = adapter; self.initiator = initiator
     }
 }
 

@@ -39,8 +39,46 @@ public struct HostSpec: Hashable, Codable, Sendable {
 
 // MARK: Storage
 
-public enum PoolType: String, Hashable, Codable, Sendable, CaseIterable {
+/// A storage pool type: dir, logical and netfs are the ones fleet creates; every other libvirt pool type
+/// (fs, disk, iscsi, iscsi-direct, scsi, mpath, rbd, sheepdog, gluster, zfs, vstorage) reads as `.other`.
+public enum PoolType: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
     case dir, logical, netfs
+    /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
+    /// accept the cases above (`init(rawValue:)` rejects anything else).
+    case other(String)
+
+    public static var allCases: [PoolType] { [.dir, .logical, .netfs] }
+
+    /// Manifest values: the kinds fleet manages; nil for anything else.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "dir": self = .dir
+        case "logical": self = .logical
+        case "netfs": self = .netfs
+        default: return nil
+        }
+    }
+
+    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
+    public init(libvirt name: String) { self = PoolType(rawValue: name) ?? .other(name) }
+
+    public var rawValue: String {
+        switch self {
+        case .dir: return "dir"
+        case .logical: return "logical"
+        case .netfs: return "netfs"
+        case .other(let s): return s
+        }
+    }
+
+    /// Whether fleet can manage this kind (it is not `.other`).
+    public var isManaged: Bool { if case .other = self { return false } else { return true } }
+
+    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 public struct PoolSpec: Hashable, Codable, Sendable {
@@ -66,28 +104,147 @@ public struct PoolSpec: Hashable, Codable, Sendable {
     }
 }
 
-public enum DiskFormat: String, Hashable, Codable, Sendable, CaseIterable {
+/// A disk image format (`<driver type=>`): qcow2 and raw are the ones fleet creates.
+public enum DiskFormat: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
     case qcow2, raw
+    /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
+    /// accept the cases above (`init(rawValue:)` rejects anything else).
+    case other(String)
+
+    public static var allCases: [DiskFormat] { [.qcow2, .raw] }
+
+    /// Manifest values: the kinds fleet manages; nil for anything else.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "qcow2": self = .qcow2
+        case "raw": self = .raw
+        default: return nil
+        }
+    }
+
+    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
+    public init(libvirt name: String) { self = DiskFormat(rawValue: name) ?? .other(name) }
+
+    public var rawValue: String {
+        switch self {
+        case .qcow2: return "qcow2"
+        case .raw: return "raw"
+        case .other(let s): return s
+        }
+    }
+
+    /// Whether fleet can manage this kind (it is not `.other`).
+    public var isManaged: Bool { if case .other = self { return false } else { return true } }
+
+    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+
     /// The extension fleet gives the volumes it creates, as virt-install does.
-    public var fileExtension: String { self == .qcow2 ? "qcow2" : "img" }
+    public var fileExtension: String { self == .qcow2 ? "qcow2" : self == .raw ? "img" : rawValue }
 }
 
-public enum DiskBus: String, Hashable, Codable, Sendable, CaseIterable {
+/// A disk bus (`<target bus=>`): the ones fleet creates; others (fdc, xen, sd, uml, nvme…) read as `.other`.
+public enum DiskBus: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
     case virtio, scsi, sata, ide, usb
-    /// The guest device prefix libvirt uses for the bus (`vda`, `sda`, `hda`).
+    /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
+    /// accept the cases above (`init(rawValue:)` rejects anything else).
+    case other(String)
+
+    public static var allCases: [DiskBus] { [.virtio, .scsi, .sata, .ide, .usb] }
+
+    /// Manifest values: the kinds fleet manages; nil for anything else.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "virtio": self = .virtio
+        case "scsi": self = .scsi
+        case "sata": self = .sata
+        case "ide": self = .ide
+        case "usb": self = .usb
+        default: return nil
+        }
+    }
+
+    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
+    public init(libvirt name: String) { self = DiskBus(rawValue: name) ?? .other(name) }
+
+    public var rawValue: String {
+        switch self {
+        case .virtio: return "virtio"
+        case .scsi: return "scsi"
+        case .sata: return "sata"
+        case .ide: return "ide"
+        case .usb: return "usb"
+        case .other(let s): return s
+        }
+    }
+
+    /// Whether fleet can manage this kind (it is not `.other`).
+    public var isManaged: Bool { if case .other = self { return false } else { return true } }
+
+    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+
+    /// The guest device prefix libvirt uses for the bus (`vda`, `sda`, `hda`, `fda`).
     public var targetPrefix: String {
         switch self {
         case .virtio: return "vd"
         case .scsi, .sata, .usb: return "sd"
         case .ide: return "hd"
+        case .other(let b): return b == "fdc" ? "fd" : b == "xen" ? "xvd" : "sd"
         }
     }
 }
 
 // MARK: Networks
 
-public enum NetworkMode: String, Hashable, Codable, Sendable, CaseIterable {
+/// A network's forward mode: nat, bridge (an existing host bridge), isolated (no `<forward>`) and route are the
+/// ones fleet creates; libvirt's open, private, vepa, passthrough and hostdev modes read as `.other`.
+public enum NetworkMode: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
     case nat, bridge, isolated, route
+    /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
+    /// accept the cases above (`init(rawValue:)` rejects anything else).
+    case other(String)
+
+    public static var allCases: [NetworkMode] { [.nat, .bridge, .isolated, .route] }
+
+    /// Manifest values: the kinds fleet manages; nil for anything else.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "nat": self = .nat
+        case "bridge": self = .bridge
+        case "isolated": self = .isolated
+        case "route": self = .route
+        default: return nil
+        }
+    }
+
+    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
+    public init(libvirt name: String) { self = NetworkMode(rawValue: name) ?? .other(name) }
+
+    public var rawValue: String {
+        switch self {
+        case .nat: return "nat"
+        case .bridge: return "bridge"
+        case .isolated: return "isolated"
+        case .route: return "route"
+        case .other(let s): return s
+        }
+    }
+
+    /// Whether fleet can manage this kind (it is not `.other`).
+    public var isManaged: Bool { if case .other = self { return false } else { return true } }
+
+    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 public struct DHCPSpec: Hashable, Codable, Sendable {

@@ -172,6 +172,12 @@ struct HostPlanner {
                 out.append(Change(ref, .create, attributes: poolAttributes(nil, spec), reason: "pool \(spec.name) does not exist", steps: steps))
                 continue
             }
+            if !lp.spec.type.isManaged {
+                // Never a replacement: fleet cannot read such a pool back as anything it manages.
+                out.append(Change(ref, .refused, attributes: [.init("type", before: lp.spec.type.rawValue, after: spec.type.rawValue)],
+                                  reason: "pool \(spec.name) on \(host.name) is a \(lp.spec.type.rawValue) pool, the manifest declares a \(spec.type.rawValue) pool; fleet does not manage \(lp.spec.type.rawValue) pools and never replaces one (rename the manifest's pool, or remove the live one by hand)"))
+                continue
+            }
             if let c = conflict(ref, lp.owner) {
                 out.append(c)
                 if c.action == .refused { continue }
@@ -394,6 +400,11 @@ struct HostPlanner {
                 out.append(Change(ref, .create, attributes: attrs, reason: "network \(spec.name) does not exist", steps: steps))
                 continue
             }
+            if !ln.spec.mode.isManaged {
+                out.append(Change(ref, .refused, attributes: [.init("mode", before: ln.spec.mode.rawValue, after: spec.mode.rawValue)],
+                                  reason: "network \(spec.name) on \(host.name) forwards in \(ln.spec.mode.rawValue) mode, the manifest declares \(spec.mode.rawValue); fleet does not manage \(ln.spec.mode.rawValue) networks and never replaces one (rename the manifest's network, or remove the live one by hand)"))
+                continue
+            }
             if let c = conflict(ref, ln.owner) {
                 out.append(c)
                 if c.action == .refused { continue }
@@ -479,8 +490,7 @@ struct HostPlanner {
             if let target = fleet.vms.first(where: { $0.name == dom.name }), target.host != host.name {
                 // A migration removes the domain from this host itself; a refused move leaves it here.
                 // Only a recreation on the new host (PCI passthrough) deletes it here.
-                let pci = hasPCI(dom) || deviceKinds(target).contains { $0.isPCI }
-                if pci && target.onHostChange == .recreate {
+                if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate {
                     out.append(Change(ref, .delete, reason: "recreated on \(target.host) (on_host_change: recreate)",
                                       steps: [.undefineDomain], destructive: true))
                 }
@@ -493,7 +503,34 @@ struct HostPlanner {
         return out
     }
 
-    func hasPCI(_ dom: LiveDomain) -> Bool { dom.config.hostdevs.contains { $0.isPCI } }
+    /// The hostdevs that tie the domain to its host (libvirt refuses to migrate or memory-snapshot it with any of
+    /// them, docs/planning.md): those of its persistent and running definitions, including the PCI function of an
+    /// `<interface type='hostdev'>` (libvirt keeps it among the domain's hostdevs), and the PCI devices the manifest adds.
+    func hostBound(_ dom: LiveDomain?, _ vm: VMSpec) -> [LiveHostdev] {
+        var out: [LiveHostdev] = []
+        let configs = [dom?.config, dom?.live].compactMap { $0 }
+        let nics = configs.flatMap(\.nics).compactMap { n -> LiveHostdev? in
+            guard case .hostdev(let addr) = n.source else { return nil }
+            return LiveHostdev(type: addr.hasPrefix("usb ") ? "usb" : "pci", source: addr)
+        }
+        for h in configs.flatMap(\.hostDevices) + nics + deviceKinds(vm).map(hostdev)
+        where h.bindsToHost && !out.contains(where: { $0.type == h.type && $0.source == h.source }) {
+            out.append(h)
+        }
+        return out
+    }
+
+    func hostdev(_ k: DeviceKind) -> LiveHostdev {
+        DomainConfig(vcpus: 1, maxVcpus: 1, memory: .init(bytes: 0), maxMemory: .init(bytes: 0), hostdevs: [k]).hostDevices[0]
+    }
+
+    /// `PCI passthrough (pci 0000:00:00.0)`, `hostdevs (scsi scsi_host0 0:0:0, mdev …)`.
+    func boundText(_ b: [LiveHostdev]) -> String {
+        if b.allSatisfy({ $0.type == "pci" && $0.mode == "subsystem" }) {
+            return "PCI passthrough (\(b.map(\.description).joined(separator: ", ")))"
+        }
+        return "host-bound hostdevs (\(b.map(\.description).joined(separator: ", ")))"
+    }
 
     func deviceKinds(_ vm: VMSpec) -> [DeviceKind] { vm.hostdevs.compactMap { context.devices[$0]?.kind } }
 
@@ -529,23 +566,23 @@ struct HostPlanner {
         if vm.state == .running {
             out.append(Change(ref, .start, attributes: [.init("state", before: nil, after: "running")], reason: "state: running", steps: [.startDomain]))
         }
-        out += snapshotChanges(vm, existing: [], hasPCI: deviceKinds(vm).contains { $0.isPCI })
+        out += snapshotChanges(vm, existing: [], bound: hostBound(nil, vm))
         return out
     }
 
     func move(_ vm: VMSpec, _ dom: LiveDomain, from: String) -> [Change] {
         let ref = ObjectRef(.vm, vm.name)
-        let pci = hasPCI(dom) || deviceKinds(vm).contains { $0.isPCI }
-        if pci {
+        let bound = hostBound(dom, vm)
+        if !bound.isEmpty {
             if vm.onHostChange == .recreate {
                 var out = create(vm)
-                out[0].reason = "moves from \(from) by recreation with fresh disks (PCI passthrough cannot migrate)"
+                out[0].reason = "moves from \(from) by recreation with fresh disks (\(boundText(bound)) cannot migrate)"
                 out[0].destructive = true
                 out[0].action = .replace
                 return out
             }
             return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)],
-                           reason: "cannot migrate a domain with PCI passthrough (libvirt: \"cannot migrate a domain with <hostdev mode='subsystem' type='pci'>\"); set on_host_change: recreate to recreate it on \(host.name) with fresh disks")]
+                           reason: "cannot migrate a domain with \(boundText(bound)) (libvirt: \"cannot migrate a domain with <hostdev mode='\(bound[0].mode)'\(bound[0].mode == "subsystem" ? " type='\(bound[0].type)'" : "")>\"); set on_host_change: recreate to recreate it on \(host.name) with fresh disks")]
         }
         if !dom.snapshots.isEmpty {
             return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)],
@@ -669,7 +706,7 @@ struct HostPlanner {
         // tool's volume) is not fleet's to take away, and an update keeps it (docs/planning.md, the patch rule).
         for h in haveDisks where !vm.disks.contains(where: { $0.pool == h.pool && $0.volumeName(vm: vm.name) == h.volume }) {
             guard let p = h.pool, let v = h.volume, let lv = liveVolume(p, v), lv.owner?.kind == .volume, context.owns(lv.owner) else { continue }
-            restartAttrs.append(.init("disk \(h.target)", before: h.volume.map { "\(h.pool ?? "")/\($0)" } ?? h.path, after: nil))
+            restartAttrs.append(.init("disk \(h.target)", before: h.sourceText, after: nil))
         }
         let haveCdrom = cfg.disks.first { $0.device == .cdrom && $0.volume != seed }
         if let c = vm.cdrom, haveCdrom?.path != c {
@@ -713,17 +750,17 @@ struct HostPlanner {
                               reason: "state: stopped (graceful shutdown, forced after a timeout)", steps: [.stopDomain]))
         default: break
         }
-        out += snapshotChanges(vm, existing: dom.snapshots, hasPCI: hasPCI(dom) || want.contains { $0.isPCI })
+        out += snapshotChanges(vm, existing: dom.snapshots, bound: hostBound(dom, vm))
         return out
     }
 
-    func snapshotChanges(_ vm: VMSpec, existing: [LiveSnapshot], hasPCI: Bool) -> [Change] {
+    func snapshotChanges(_ vm: VMSpec, existing: [LiveSnapshot], bound: [LiveHostdev]) -> [Change] {
         var out: [Change] = []
         let parent = ObjectRef(.vm, vm.name)
         for name in vm.snapshots where !existing.contains(where: { $0.name == name }) {
             let ref = ObjectRef(.snapshot, "\(vm.name)/\(name)")
-            if hasPCI {
-                out.append(Change(ref, .refused, reason: "libvirt cannot snapshot a domain with PCI passthrough (the device state cannot be saved)", parent: parent))
+            if !bound.isEmpty {
+                out.append(Change(ref, .refused, reason: "libvirt cannot snapshot a domain with \(boundText(bound)) (the device state cannot be saved: qemu_snapshot.c runs the migration check, which refuses every hostdev but USB)", parent: parent))
             } else {
                 out.append(Change(ref, .create, reason: "snapshot declared", steps: [.createSnapshot(name)], parent: parent))
             }

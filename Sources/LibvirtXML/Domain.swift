@@ -88,8 +88,19 @@ public struct Domain: Hashable, Sendable {
         }
     }
 
+    /// A `<host>` of a network disk: `name`/`port` (TCP, RDMA), or a `socket` (transport unix).
+    public struct DiskHost: Hashable, Sendable {
+        public var name: String?
+        public var port: String?
+        public var transport: String?
+        public var socket: String?
+        public init(name: String? = nil, port: String? = nil, transport: String? = nil, socket: String? = nil) {
+            self.name = name; self.port = port; self.transport = transport; self.socket = socket
+        }
+    }
+
     public struct Disk: Hashable, Sendable {
-        /// file | volume | block | network
+        /// file | volume | block | network | nvme | vhostuser | dir
         public var type: String
         /// disk | cdrom | floppy | lun
         public var device: String
@@ -97,32 +108,69 @@ public struct Domain: Hashable, Sendable {
         public var driverType: String?
         public var sourceFile: String?
         public var sourceDev: String?
+        /// `<source dir=>` (type dir).
+        public var sourceDir: String?
         public var sourcePool: String?
         public var sourceVolume: String?
+        /// `<source protocol= name=>` and its `<host>`s (type network: nbd, rbd, iscsi, gluster, http, …).
+        public var sourceProtocol: String?
+        public var sourceName: String?
+        public var sourceHosts: [DiskHost]
+        /// `<source type=>`: `pci` (nvme), `unix` (vhostuser).
+        public var sourceType: String?
+        /// `<source path=>`: the vhost-user socket.
+        public var sourcePath: String?
+        /// nvme: `<source namespace=>` and the controller's PCI `<address>` (`0000:01:00.0`).
+        public var sourceNamespace: String?
+        public var sourceAddress: String?
         public var targetDev: String
         public var targetBus: String?
         public var readonly: Bool
         public var bootOrder: Int?
+        public var serial: String?
         public init(type: String, device: String = "disk", driverName: String? = nil, driverType: String? = nil,
-                    sourceFile: String? = nil, sourceDev: String? = nil, sourcePool: String? = nil, sourceVolume: String? = nil,
-                    targetDev: String, targetBus: String? = nil, readonly: Bool = false, bootOrder: Int? = nil) {
+                    sourceFile: String? = nil, sourceDev: String? = nil, sourceDir: String? = nil, sourcePool: String? = nil,
+                    sourceVolume: String? = nil, sourceProtocol: String? = nil, sourceName: String? = nil,
+                    sourceHosts: [DiskHost] = [], sourceType: String? = nil, sourcePath: String? = nil,
+                    sourceNamespace: String? = nil, sourceAddress: String? = nil,
+                    targetDev: String, targetBus: String? = nil, readonly: Bool = false, bootOrder: Int? = nil, serial: String? = nil) {
             self.type = type; self.device = device; self.driverName = driverName; self.driverType = driverType
-            self.sourceFile = sourceFile; self.sourceDev = sourceDev; self.sourcePool = sourcePool; self.sourceVolume = sourceVolume
+            self.sourceFile = sourceFile; self.sourceDev = sourceDev; self.sourceDir = sourceDir
+            self.sourcePool = sourcePool; self.sourceVolume = sourceVolume
+            self.sourceProtocol = sourceProtocol; self.sourceName = sourceName; self.sourceHosts = sourceHosts
+            self.sourceType = sourceType; self.sourcePath = sourcePath; self.sourceNamespace = sourceNamespace
+            self.sourceAddress = sourceAddress
             self.targetDev = targetDev; self.targetBus = targetBus; self.readonly = readonly; self.bootOrder = bootOrder
+            self.serial = serial
         }
     }
 
     public struct Interface: Hashable, Sendable {
-        /// network | bridge | user | direct | …
+        /// network | bridge | direct | hostdev | vhostuser | vdpa | user | ethernet | mcast | udp | server | client | …
         public var type: String
         public var mac: String?
         public var sourceNetwork: String?
         public var sourceBridge: String?
+        /// `<source dev=>`: the host interface of a direct (macvtap) NIC, the vhost-vdpa device of a vdpa NIC.
+        public var sourceDev: String?
+        /// `<source mode=>`: vepa | bridge | private | passthrough (direct); server | client (vhostuser).
+        public var sourceMode: String?
+        /// `<source type=>`: `unix` (vhostuser).
+        public var sourceType: String?
+        /// `<source path=>`: the vhost-user socket.
+        public var sourcePath: String?
+        /// `<source address=>` (mcast, udp, server, client), or the PCI/USB `<address>` of a hostdev NIC as text.
+        public var sourceAddress: String?
+        public var sourcePort: String?
         public var model: String?
         public var targetDev: String?
         public init(type: String, mac: String? = nil, sourceNetwork: String? = nil, sourceBridge: String? = nil,
+                    sourceDev: String? = nil, sourceMode: String? = nil, sourceType: String? = nil, sourcePath: String? = nil,
+                    sourceAddress: String? = nil, sourcePort: String? = nil,
                     model: String? = nil, targetDev: String? = nil) {
             self.type = type; self.mac = mac; self.sourceNetwork = sourceNetwork; self.sourceBridge = sourceBridge
+            self.sourceDev = sourceDev; self.sourceMode = sourceMode; self.sourceType = sourceType; self.sourcePath = sourcePath
+            self.sourceAddress = sourceAddress; self.sourcePort = sourcePort
             self.model = model; self.targetDev = targetDev
         }
     }
@@ -155,7 +203,19 @@ public struct Domain: Hashable, Sendable {
     public enum HostdevSource: Hashable, Sendable {
         case pci(domain: UInt16, bus: UInt8, slot: UInt8, function: UInt8)
         case usb(vendor: UInt16, product: UInt16)
-        /// A hostdev fleet does not model (scsi, mdev, usb by bus/device address, …): its `type`.
+        /// A USB device by its host bus and device number (`<address bus= device=>`).
+        case usbAddress(bus: Int, device: Int)
+        /// A SCSI device behind a host adapter (`<adapter name='scsi_host0'/><address bus= target= unit=>`).
+        case scsi(adapter: String, bus: Int, target: Int, unit: Int)
+        /// A SCSI LUN reached over iSCSI (`<source protocol='iscsi' name='IQN/LUN'>` and its hosts, `name:port`).
+        case iscsi(name: String, hosts: [String])
+        /// A vhost-scsi target (`type='scsi_host'`, `<source protocol='vhost' wwpn=>`).
+        case scsiHost(protocol: String, wwpn: String)
+        /// A mediated device (`type='mdev' model=`, `<address uuid=>`).
+        case mdev(uuid: String, model: String?)
+        /// `mode='capabilities'` (LXC): storage `<block>`, misc `<char>` or net `<interface>`, with its text.
+        case capabilities(type: String, path: String)
+        /// A hostdev whose source is missing or malformed: its `type`.
         case other(String)
     }
 
@@ -297,17 +357,36 @@ extension Domain {
     static func disk(_ c: XElement) throws -> Disk {
         let src = c.child("source")
         guard let target = c.child("target")?["dev"] else { throw XMLError("<disk> lacks <target dev=>") }
+        let hosts = src?.all("host").map { DiskHost(name: $0["name"], port: $0["port"], transport: $0["transport"], socket: $0["socket"]) } ?? []
         return Disk(type: c["type"] ?? "file", device: c["device"] ?? "disk",
                     driverName: c.child("driver")?["name"], driverType: c.child("driver")?["type"],
-                    sourceFile: src?["file"], sourceDev: src?["dev"], sourcePool: src?["pool"], sourceVolume: src?["volume"],
+                    sourceFile: src?["file"], sourceDev: src?["dev"], sourceDir: src?["dir"], sourcePool: src?["pool"],
+                    sourceVolume: src?["volume"], sourceProtocol: src?["protocol"], sourceName: src?["name"], sourceHosts: hosts,
+                    sourceType: src?["type"], sourcePath: src?["path"], sourceNamespace: src?["namespace"],
+                    sourceAddress: src?.child("address").flatMap(Domain.pciText),
                     targetDev: target, targetBus: c.child("target")?["bus"], readonly: c.child("readonly") != nil,
-                    bootOrder: XMLNumber.parse(c.child("boot")?["order"]))
+                    bootOrder: XMLNumber.parse(c.child("boot")?["order"]), serial: c.childText("serial"))
+    }
+
+    /// `<address domain= bus= slot= function=>` as `0000:01:00.0`; nil when it is not a PCI address.
+    static func pciText(_ a: XElement) -> String? {
+        guard let dom: UInt16 = XMLNumber.parse(a["domain"] ?? "0"), let bus: UInt8 = XMLNumber.parse(a["bus"]),
+              let slot: UInt8 = XMLNumber.parse(a["slot"]), let fn: UInt8 = XMLNumber.parse(a["function"] ?? "0") else { return nil }
+        func h<T: FixedWidthInteger>(_ v: T, _ w: Int) -> String { String(XMLNumber.hex(v, width: w).dropFirst(2)) }
+        return "\(h(dom, 4)):\(h(bus, 2)):\(h(slot, 2)).\(h(fn, 1))"
     }
 
     static func interface(_ c: XElement) -> Interface {
         let src = c.child("source")
+        var address = src?["address"]
+        if address == nil, let a = src?.child("address") {
+            // A hostdev NIC: its PCI function (or a USB device, bus/device).
+            address = Domain.pciText(a) ?? a["bus"].map { b in "usb \(b):\(a["device"] ?? "?")" }
+        }
         return Interface(type: c["type"] ?? "network", mac: c.child("mac")?["address"],
-                         sourceNetwork: src?["network"], sourceBridge: src?["bridge"],
+                         sourceNetwork: src?["network"], sourceBridge: src?["bridge"], sourceDev: src?["dev"],
+                         sourceMode: src?["mode"], sourceType: src?["type"], sourcePath: src?["path"],
+                         sourceAddress: address, sourcePort: src?["port"],
                          model: c.child("model")?["type"], targetDev: c.child("target")?["dev"])
     }
 
@@ -320,9 +399,13 @@ extension Domain {
 
     static func hostdev(_ c: XElement) throws -> Hostdev {
         let type = c["type"] ?? ""
+        let mode = c["mode"] ?? "subsystem"
         let src = c.child("source")
         var source = HostdevSource.other(type)
-        if type == "pci", let a = src?.child("address") {
+        if mode == "capabilities" {
+            let el = src?.children.first
+            source = .capabilities(type: type, path: el?.text.trimmedXMLSpace() ?? "")
+        } else if type == "pci", let a = src?.child("address") {
             guard let dom: UInt16 = XMLNumber.parse(a["domain"] ?? "0"), let bus: UInt8 = XMLNumber.parse(a["bus"]),
                   let slot: UInt8 = XMLNumber.parse(a["slot"]), let fn: UInt8 = XMLNumber.parse(a["function"]) else {
                 throw XMLError("<hostdev type='pci'>: bad source address")
@@ -333,8 +416,28 @@ extension Domain {
                 throw XMLError("<hostdev type='usb'>: bad vendor/product id")
             }
             source = .usb(vendor: vv, product: pp)
+        } else if type == "usb", let a = src?.child("address") {
+            guard let b: Int = XMLNumber.parse(a["bus"]), let d: Int = XMLNumber.parse(a["device"]) else {
+                throw XMLError("<hostdev type='usb'>: bad bus/device address")
+            }
+            source = .usbAddress(bus: b, device: d)
+        } else if type == "scsi", let s = src {
+            if s["protocol"] == "iscsi" {
+                source = .iscsi(name: s["name"] ?? "",
+                                hosts: s.all("host").map { h in (h["name"] ?? "") + (h["port"].map { ":" + $0 } ?? "") })
+            } else if let adapter = s.child("adapter")?["name"], let a = s.child("address") {
+                guard let b: Int = XMLNumber.parse(a["bus"]), let t: Int = XMLNumber.parse(a["target"]),
+                      let u: Int = XMLNumber.parse(a["unit"]) else {
+                    throw XMLError("<hostdev type='scsi'>: bad bus/target/unit address")
+                }
+                source = .scsi(adapter: adapter, bus: b, target: t, unit: u)
+            }
+        } else if type == "scsi_host", let s = src, let w = s["wwpn"] {
+            source = .scsiHost(protocol: s["protocol"] ?? "vhost", wwpn: w)
+        } else if type == "mdev", let u = src?.child("address")?["uuid"] {
+            source = .mdev(uuid: u, model: c["model"])
         }
-        return Hostdev(mode: c["mode"] ?? "subsystem", managed: XMLNumber.bool(c["managed"]), source: source)
+        return Hostdev(mode: mode, managed: XMLNumber.bool(c["managed"]), source: source)
     }
 
     static func char(_ c: XElement) -> CharDevice {
@@ -391,24 +494,51 @@ extension Domain.Disk {
     public func element() -> XElement {
         var e = XElement("disk", [("type", type), ("device", device)])
         if driverName != nil || driverType != nil { e.children.append(XElement("driver", [("name", driverName), ("type", driverType)])) }
-        if sourceFile != nil || sourceDev != nil || sourcePool != nil || sourceVolume != nil {
-            e.children.append(XElement("source", [("file", sourceFile), ("dev", sourceDev), ("pool", sourcePool), ("volume", sourceVolume)]))
+        var src = XElement("source", [("file", sourceFile), ("dev", sourceDev), ("dir", sourceDir), ("pool", sourcePool),
+                                      ("volume", sourceVolume), ("protocol", sourceProtocol), ("name", sourceName),
+                                      ("type", sourceType), ("path", sourcePath), ("namespace", sourceNamespace)])
+        for h in sourceHosts {
+            src.children.append(XElement("host", [("name", h.name), ("port", h.port), ("transport", h.transport), ("socket", h.socket)]))
         }
+        if let a = sourceAddress, let pci = Domain.pciParts(a) {
+            src.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
+        }
+        if !src.attributes.isEmpty || !src.children.isEmpty { e.children.append(src) }
         e.children.append(XElement("target", [("dev", targetDev), ("bus", targetBus)]))
         if readonly { e.children.append(XElement("readonly")) }
+        e.addText("serial", serial)
         if let b = bootOrder { e.children.append(XElement("boot", [("order", String(b))])) }
         return e
     }
     public func xml() -> String { element().render() }
 }
 
+extension Domain {
+    /// `0000:01:00.0` as the four attribute values of a PCI `<address>`.
+    static func pciParts(_ s: String) -> (String, String, String, String)? {
+        let p = s.split(separator: ":")
+        guard p.count == 3 else { return nil }
+        let sf = p[2].split(separator: ".")
+        guard sf.count == 2 else { return nil }
+        return ("0x" + p[0], "0x" + p[1], "0x" + sf[0], "0x" + sf[1])
+    }
+}
+
 extension Domain.Interface {
     public func element() -> XElement {
         var e = XElement("interface", [("type", type)])
         if let m = mac { e.children.append(XElement("mac", [("address", m)])) }
-        if sourceNetwork != nil || sourceBridge != nil {
-            e.children.append(XElement("source", [("network", sourceNetwork), ("bridge", sourceBridge)]))
+        var src = XElement("source", [("network", sourceNetwork), ("bridge", sourceBridge), ("dev", sourceDev),
+                                      ("type", sourceType), ("path", sourcePath), ("mode", sourceMode)])
+        if let a = sourceAddress {
+            if type == "hostdev", let pci = Domain.pciParts(a) {
+                src.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
+            } else if type != "hostdev" {
+                src.attributes.append(("address", a))
+            }
         }
+        if let p = sourcePort { src.attributes.append(("port", p)) }
+        if !src.attributes.isEmpty || !src.children.isEmpty { e.children.append(src) }
         if let t = targetDev { e.children.append(XElement("target", [("dev", t)])) }
         if let m = model { e.children.append(XElement("model", [("type", m)])) }
         return e
@@ -429,6 +559,7 @@ extension Domain.Hostdev {
     public func element() -> XElement {
         var typeName: String
         var src = XElement("source")
+        var model: String?
         switch source {
         case let .pci(d, b, s, f):
             typeName = "pci"
@@ -438,10 +569,36 @@ extension Domain.Hostdev {
             typeName = "usb"
             src.children.append(XElement("vendor", [("id", XMLNumber.hex(v, width: 4))]))
             src.children.append(XElement("product", [("id", XMLNumber.hex(p, width: 4))]))
+        case let .usbAddress(b, d):
+            typeName = "usb"
+            src.children.append(XElement("address", [("bus", String(b)), ("device", String(d))]))
+        case let .scsi(adapter, b, t, u):
+            typeName = "scsi"
+            src.children.append(XElement("adapter", [("name", adapter)]))
+            src.children.append(XElement("address", [("bus", String(b)), ("target", String(t)), ("unit", String(u))]))
+        case let .iscsi(name, hosts):
+            typeName = "scsi"
+            src.attributes = [("protocol", "iscsi"), ("name", name)]
+            for h in hosts {
+                let parts = h.split(separator: ":", maxSplits: 1).map(String.init)
+                src.children.append(XElement("host", [("name", parts.first), ("port", parts.count > 1 ? parts[1] : nil)]))
+            }
+        case let .scsiHost(proto, wwpn):
+            typeName = "scsi_host"
+            src.attributes = [("protocol", proto), ("wwpn", wwpn)]
+        case let .mdev(uuid, m):
+            typeName = "mdev"
+            model = m
+            src.children.append(XElement("address", [("uuid", uuid)]))
+        case let .capabilities(t, path):
+            typeName = t
+            let child = t == "storage" ? "block" : t == "misc" ? "char" : "interface"
+            src.children.append(XElement(child, text: path))
         case let .other(t):
             typeName = t
         }
-        return XElement("hostdev", [("mode", mode), ("type", typeName), ("managed", managed.map { $0 ? "yes" : "no" })], children: [src])
+        return XElement("hostdev", [("mode", mode), ("type", typeName), ("managed", managed.map { $0 ? "yes" : "no" }), ("model", model)],
+                        children: [src])
     }
     public func xml() -> String { element().render() }
 }

@@ -4,15 +4,21 @@ public struct Network: Hashable, Sendable {
     public var uuid: String?
     /// `<forward mode=>`; nil: no `<forward>` (an isolated network). A `<forward>` without mode is `nat`.
     public var forwardMode: String?
+    /// `<forward dev=>`: the host interface a nat/route network forwards through, or a direct network's first device.
+    public var forwardDev: String?
+    /// The devices under `<forward>`: `<interface dev=>` names, `<pf dev=>` (as `pf DEV`) and PCI `<address>`es
+    /// (hostdev pools of SR-IOV functions), in document order.
+    public var forwardDevices: [String]
     public var bridge: Bridge?
     public var mac: String?
     public var domainName: String?
     public var mtu: Int?
     public var ips: [IP]
 
-    public init(name: String, uuid: String? = nil, forwardMode: String? = nil, bridge: Bridge? = nil, mac: String? = nil,
-                domainName: String? = nil, mtu: Int? = nil, ips: [IP] = []) {
-        self.name = name; self.uuid = uuid; self.forwardMode = forwardMode; self.bridge = bridge; self.mac = mac
+    public init(name: String, uuid: String? = nil, forwardMode: String? = nil, forwardDev: String? = nil, forwardDevices: [String] = [],
+                bridge: Bridge? = nil, mac: String? = nil, domainName: String? = nil, mtu: Int? = nil, ips: [IP] = []) {
+        self.name = name; self.uuid = uuid; self.forwardMode = forwardMode; self.forwardDev = forwardDev
+        self.forwardDevices = forwardDevices; self.bridge = bridge; self.mac = mac
         self.domainName = domainName; self.mtu = mtu; self.ips = ips
     }
 
@@ -58,7 +64,17 @@ public struct Network: Hashable, Sendable {
         try r.expectRoot("network")
         name = try r.require("<name>", r.childText("name"))
         uuid = r.childText("uuid")
-        if let f = r.child("forward") { forwardMode = f["mode"] ?? "nat" } else { forwardMode = nil }
+        let fw = r.child("forward")
+        forwardMode = fw.map { $0["mode"] ?? "nat" }
+        forwardDev = fw?["dev"]
+        forwardDevices = fw?.children.compactMap { c -> String? in
+            switch c.name {
+            case "interface": return c["dev"]
+            case "pf": return c["dev"].map { "pf " + $0 }
+            case "address": return Domain.pciText(c)
+            default: return nil
+            }
+        } ?? []
         bridge = r.child("bridge").map {
             Bridge(name: $0["name"], stp: XMLNumber.bool($0["stp"]), delay: XMLNumber.parse($0["delay"]))
         }
@@ -83,7 +99,16 @@ public struct Network: Hashable, Sendable {
         var r = XElement("network")
         r.addText("name", name)
         r.addText("uuid", uuid)
-        if let f = forwardMode { r.children.append(XElement("forward", [("mode", f)])) }
+        if let f = forwardMode {
+            var e = XElement("forward", [("dev", forwardDev), ("mode", f)])
+            for d in forwardDevices {
+                if d.hasPrefix("pf ") { e.children.append(XElement("pf", [("dev", String(d.dropFirst(3)))])) }
+                else if let pci = Domain.pciParts(d) {
+                    e.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
+                } else { e.children.append(XElement("interface", [("dev", d)])) }
+            }
+            r.children.append(e)
+        }
         if let b = bridge {
             r.children.append(XElement("bridge", [("name", b.name), ("stp", b.stp.map { $0 ? "on" : "off" }),
                                                   ("delay", b.delay.map(String.init))]))

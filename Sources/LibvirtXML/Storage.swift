@@ -29,10 +29,20 @@ public struct StoragePool: Hashable, Sendable {
         public var dirPath: String?
         /// `<format type=>`: lvm2, nfs, auto, …
         public var format: String?
-        public init(devices: [String] = [], name: String? = nil, hostName: String? = nil, dirPath: String? = nil, format: String? = nil) {
+        /// Every `<host name= port=>` as `name` or `name:port` (rbd, gluster, iscsi may list several); the first is `hostName`.
+        public var hosts: [String]
+        /// `<adapter>` of a scsi pool: its `name=` (`scsi_host0`), or `fc_host` with its `wwpn=`, as text.
+        public var adapter: String?
+        /// `<source protocol=>` (netfs: nfs version protocol), `<initiator><iqn name=>` (iscsi-direct).
+        public var initiator: String?
+        public init(devices: [String] = [], name: String? = nil, hostName: String? = nil, dirPath: String? = nil, format: String? = nil,
+                    hosts: [String] = [], adapter: String? = nil, initiator: String? = nil) {
             self.devices = devices; self.name = name; self.hostName = hostName; self.dirPath = dirPath; self.format = format
+            self.hosts = hosts; self.adapter = adapter; self.initiator = initiator
         }
-        public var isEmpty: Bool { devices.isEmpty && name == nil && hostName == nil && dirPath == nil && format == nil }
+        public var isEmpty: Bool {
+            devices.isEmpty && name == nil && hostName == nil && dirPath == nil && format == nil && hosts.isEmpty && adapter == nil && initiator == nil
+        }
     }
 
     public struct Permissions: Hashable, Sendable {
@@ -56,8 +66,18 @@ public struct StoragePool: Hashable, Sendable {
         allocation = try r.child("allocation").map { try XMLSize.bytes($0, defaultUnit: "bytes") }
         available = try r.child("available").map { try XMLSize.bytes($0, defaultUnit: "bytes") }
         let s = r.child("source")
+        let hosts = s?.all("host").compactMap { h in h["name"].map { $0 + (h["port"].map { ":" + $0 } ?? "") } } ?? []
+        let adapter = s?.child("adapter").map { a -> String in
+            if let n = a["name"] { return n }
+            if let w = a["wwpn"] { return "\(a["type"] ?? "fc_host") wwnn=\(a["wwnn"] ?? "?") wwpn=\(w)" }
+            if let p = a.child("parentaddr")?.child("address") {
+                return "scsi_host \(p["domain"] ?? "0"):\(p["bus"] ?? "0"):\(p["slot"] ?? "0").\(p["function"] ?? "0") unique_id=\(a.child("parentaddr")?["unique_id"] ?? "?")"
+            }
+            return a["type"] ?? "adapter"
+        }
         source = Source(devices: s?.all("device").compactMap { $0["path"] } ?? [], name: s?.childText("name"),
-                        hostName: s?.child("host")?["name"], dirPath: s?.child("dir")?["path"], format: s?.child("format")?["type"])
+                        hostName: s?.child("host")?["name"], dirPath: s?.child("dir")?["path"], format: s?.child("format")?["type"],
+                        hosts: hosts, adapter: adapter, initiator: s?.at("initiator", "iqn")?["name"])
         targetPath = r.at("target", "path").map { $0.text.trimmedXMLSpace() }
         permissions = r.at("target", "permissions").map {
             Permissions(mode: $0.childText("mode"), owner: $0.childText("owner"), group: $0.childText("group"), label: $0.childText("label"))

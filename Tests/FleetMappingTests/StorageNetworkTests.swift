@@ -64,7 +64,7 @@ import LibvirtXML
     }
 
     @Test func readsLibvirtShapes() throws {
-        // libvirt's default network uses a netmask; foreign forward modes map to the nearest fleet mode.
+        // libvirt's default network uses a netmask; forward modes fleet does not create read as themselves.
         let d = try NetworkMapping.spec(fromXML: """
             <network><name>default</name><forward mode='nat'/><bridge name='virbr0' stp='on' delay='0'/>
             <mac address='52:54:00:0a:0b:0c'/><ip address='192.168.122.1' netmask='255.255.255.0'>
@@ -72,8 +72,8 @@ import LibvirtXML
             """)
         #expect(d.subnet == IPv4Subnet(parsing: "192.168.122.0/24") && d.gateway == IPv4Address(parsing: "192.168.122.1"))
         #expect(d.bridge == "virbr0" && d.mode == .nat && d.leases.isEmpty) // a host without a name is not a fleet lease
-        #expect(try NetworkMapping.spec(fromXML: "<network><name>o</name><forward mode='open'/></network>").mode == .route)
-        #expect(try NetworkMapping.spec(fromXML: "<network><name>m</name><forward mode='passthrough'/></network>").mode == .bridge)
+        #expect(try NetworkMapping.spec(fromXML: "<network><name>o</name><forward mode='open'/></network>").mode == .other("open"))
+        #expect(try NetworkMapping.spec(fromXML: "<network><name>m</name><forward mode='passthrough'/></network>").mode == .other("passthrough"))
         #expect(throws: XMLError.self) { try NetworkMapping.spec(fromXML: "<network><name>x</name><ip address='10.0.0.1' netmask='255.0.255.0'/></network>") }
         #expect(throws: XMLError.self) { try NetworkMapping.spec(fromXML: "<network><name>x</name><ip address='nope' prefix='8'/></network>") }
         #expect(NetworkMapping.prefixLength(IPv4Address(parsing: "255.255.255.252")!) == 30)
@@ -98,7 +98,7 @@ import LibvirtXML
             <available>98</available><source/><target><path>/p</path></target></pool>
             """)
         #expect(r.capacity.bytes == 100 && r.allocation.bytes == 2048 && r.available.bytes == 98 && r.spec.path == "/p")
-        #expect(try PoolMapping.spec(fromXML: "<pool type='iscsi'><name>i</name></pool>").spec.type == .dir)
+        #expect(try PoolMapping.spec(fromXML: "<pool type='iscsi'><name>i</name></pool>").spec.type == .other("iscsi"))
     }
 
     @Test func volumes() throws {

@@ -81,7 +81,7 @@ import Testing
         #expect(p.targetPath == "/tmp/ft-1c9789ea-pool" && p.permissions == StoragePool.Permissions(mode: "0755", owner: "0", group: "0"))
         #expect(p.source.isEmpty)
         let n = try StoragePool(xml: Samples.netfsPool)
-        #expect(n.source == StoragePool.Source(hostName: "nfs.example.org", dirPath: "/export/vms", format: "nfs"))
+        #expect(n.source == StoragePool.Source(hostName: "nfs.example.org", dirPath: "/export/vms", format: "nfs", hosts: ["nfs.example.org"]))
         let l = try StoragePool(xml: Samples.logicalPool)
         #expect(l.source.devices == ["/dev/sdb1", "/dev/sdc1"] && l.source.name == "vg0" && l.capacity == 100 << 30)
         #expect(try StoragePool(xml: Samples.testDriverPool).targetPath == "/default-pool")
