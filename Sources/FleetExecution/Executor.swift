@@ -576,25 +576,25 @@ struct HostContext: Sendable {
         }
     }
 
-    /// Builds the NoCloud seed locally with libguestfs and uploads it through the stream API,
-    /// so it works for remote hosts too.
+    /// Builds the NoCloud seed (ISO 9660, `cidata`) in a private temporary directory and uploads it through the
+    /// stream API, so it works for remote hosts too. The volume is created with mode 0600: it holds user-data
+    /// and, with `root_password:`, a password hash.
     func createSeed(_ c: Change) throws {
         guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let spec = vm.cloudInit,
               let (poolName, volName) = vm.seedVolume else { throw ExecutionError("\(c.object) is no declared cloud-init seed") }
-        let id = try CloudInitSeed.instanceID(spec, vmName: vm.name)
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-seed-\(UUID().uuidString).img").path
-        defer { try? FileManager.default.removeItem(atPath: tmp) }
-        _ = try CloudInitSeed.build(spec, vmName: vm.name, outputPath: tmp)
-        let size = try FileManager.default.attributesOfItem(atPath: tmp)[.size] as? UInt64 ?? 0
-        try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "seed", "instance-id": id]))
-        let p = try pool(poolName)
-        let v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: size)))
-        do {
-            try v.upload(fromFile: tmp, progress: nil)
-        } catch {
-            try? v.delete()
-            try? ledger.remove(object: "\(poolName)/\(volName)", kind: .volume)
-            throw error
+        let id = try CloudInitSeed.instanceID(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name)
+        try CloudInitSeed.withSeedFile(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name) { tmp in
+            let size = try FileManager.default.attributesOfItem(atPath: tmp)[.size] as? UInt64 ?? 0
+            try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "seed", "instance-id": id]))
+            let p = try pool(poolName)
+            let v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: size), mode: "0600"))
+            do {
+                try v.upload(fromFile: tmp, progress: nil)
+            } catch {
+                try? v.delete()
+                try? ledger.remove(object: "\(poolName)/\(volName)", kind: .volume)
+                throw error
+            }
         }
     }
 

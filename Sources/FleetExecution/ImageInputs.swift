@@ -26,7 +26,7 @@ public struct ImageInputs: Sendable {
                 }
             }
             if let ci = vm.cloudInit {
-                do { out.seedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name) } catch {
+                do { out.seedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name, secrets: secrets, fleet: fleet.name) } catch {
                     out.warnings.append("vm \(vm.name): cloud-init: \(error)")
                 }
             }

@@ -485,6 +485,7 @@ struct HostPlanner {
         for (i, d) in vm.disks.enumerated() { attrs.append(.init("disk \(i)", before: nil, after: "\(d.pool)/\(d.volumeName(vm: vm.name))")) }
         for n in vm.networks { attrs.append(.init("nic \(n.mac)", before: nil, after: "\(n.network) \(n.model.rawValue)")) }
         if let g = vm.graphics { attrs.append(.init("graphics", before: nil, after: graphicsText(g))) }
+        if vm.guestAgent == true { attrs.append(.init("guest_agent", before: nil, after: "true")) }
         if vm.graphics?.password != nil { attrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true)) }
         for h in vm.hostdevs { attrs.append(.init("hostdev \(h)", before: nil, after: context.devices[h].map { describe($0.kind) })) }
         var out = [Change(ref, .create, attributes: attrs, reason: "VM does not exist", steps: steps)]
@@ -567,6 +568,10 @@ struct HostPlanner {
         }
         if let m = vm.machine, !machineMatches(m, cfg.machine) {
             restartAttrs.append(.init("machine", before: cfg.machine, after: m))
+        }
+        // The agent's virtio-serial port is defined with the domain; fleet applies it at the next boot.
+        if let a = vm.guestAgent, a != cfg.guestAgent {
+            restartAttrs.append(.init("guest_agent", before: String(cfg.guestAgent), after: String(a)))
         }
         if let g = vm.graphics {
             let have = cfg.graphics.first
