@@ -607,7 +607,7 @@ struct HostContext: Sendable {
         var uploadPath = file.path
         var scratch: String?
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
-        if let custom = image.customize, !custom.isEmpty {
+        if let custom = image.customize, !custom.isEmptyForImage {
             let copy = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-image-\(UUID().uuidString)").path
             try FileManager.default.copyItem(atPath: file.path, toPath: copy)
             scratch = copy

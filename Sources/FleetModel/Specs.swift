@@ -180,6 +180,14 @@ public struct Customization: Hashable, Codable, Sendable {
     public var isEmpty: Bool {
         rootPassword == nil && sshAuthorizedKeys.isEmpty && files.isEmpty && !hostname && timezone == nil && sysprep.isEmpty
     }
+
+    /// Nothing to do on an image: `hostname` alone is a per-VM setting (meta-data local-hostname and the
+    /// VM's own customization), so an image with only `hostname: true` is uploaded as it is, without libguestfs.
+    public var isEmptyForImage: Bool {
+        var c = self
+        c.hostname = false
+        return c.isEmpty
+    }
 }
 
 public struct ImageSpec: Hashable, Codable, Sendable {
