@@ -220,18 +220,35 @@ struct HostPlanner {
                                   reason: "image volume \(lv.name) holds other content than its name says; remove it by hand"))
             }
         }
-        // Image volumes fleet uploaded that nothing declares any more, and that no disk is backed by.
+        // Image volumes fleet uploaded that nothing declares any more, and that no disk is backed by once this
+        // plan's deletions ran (the executor deletes those disks first, and skips the image if one of them is).
         let neededNames = Set(needed.map { "\($0.pool)/\($0.volumeName)" })
+        let leaving = volumesLeaving
         for lv in live.volumes where lv.owner?.kind == .image && context.owns(lv.owner) && !neededNames.contains("\(lv.pool)/\(lv.name)") {
             let users = live.volumes.filter { $0.backingPath == lv.path }
+            let staying = users.filter { !leaving.contains("\($0.pool)/\($0.name)") }
             // Named by its volume: the image's own name may already stand for its newer version.
             let ref = ObjectRef(.image, "\(lv.pool)/\(lv.name)")
-            if users.isEmpty {
+            if staying.isEmpty {
+                // With disks on it going too, it goes with them: skipped when they are (without --allow-destroy).
+                let destructive = users.contains { $0.owner?.attributes["role"] != "seed" }
                 out.append(Change(ref, .delete, attributes: [.init("volume", before: "\(lv.pool)/\(lv.name)", after: nil)],
-                                  reason: "image version no longer used", steps: [.deleteVolume]))
+                                  reason: users.isEmpty ? "image version no longer used" : "image version no longer used once its disks are deleted",
+                                  steps: [.deleteVolume], destructive: destructive))
             }
         }
         return out
+    }
+
+    /// `pool/name` of every disk and seed volume this fleet owns here that the plan deletes (declared nowhere).
+    var volumesLeaving: Set<String> {
+        var declared: Set<String> = []
+        for vm in vms {
+            for d in vm.disks { declared.insert("\(d.pool)/\(d.volumeName(vm: vm.name))") }
+            if let (pool, name) = vm.seedVolume { declared.insert("\(pool)/\(name)") }
+        }
+        return Set(live.volumes.filter { $0.owner?.kind == .volume && context.owns($0.owner) }
+            .map { "\($0.pool)/\($0.name)" }.filter { !declared.contains($0) })
     }
 
     struct DesiredVolume {
