@@ -31,7 +31,8 @@ func expectedConfig(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, password
         graphics: vm.graphics.map { [LiveGraphics(type: $0.type.rawValue, listen: $0.listen, port: $0.port, activePort: $0.port,
                                                   hasPassword: password)] } ?? [],
         hostdevs: DomainMapping.hostdevKinds(vm, fleet: fleet), description: vm.description,
-        owner: OwnerMark(fleet: fleet.name, kind: .vm, name: vm.group, attributes: owner.attributes))
+        owner: OwnerMark(fleet: fleet.name, kind: .vm, name: vm.group, attributes: owner.attributes),
+        guestAgent: vm.guestAgent == true)
 }
 
 func mark(_ vm: VMSpec, _ fleet: Fleet) -> OwnerMark {
@@ -55,6 +56,7 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     #expect(got.hostdevs == want.hostdevs, sourceLocation: sourceLocation)
     #expect(got.description == want.description, sourceLocation: sourceLocation)
     #expect(got.owner == want.owner, sourceLocation: sourceLocation)
+    #expect(got.guestAgent == want.guestAgent, sourceLocation: sourceLocation)
 }
 
 @Suite struct DomainRenderTests {
