@@ -179,6 +179,16 @@ public final class Executor: @unchecked Sendable {
 
     /// Objects a change needs: a disk its pool and image, a VM its disks and networks, a snapshot or start its VM.
     func dependencies(_ c: Change) -> [ObjectRef] {
+        // Deletions: a pool goes only after every volume and image version fleet deletes in it, an image
+        // version only after the disks in its pool (they may be backed by it). A skipped or failed one keeps
+        // the pool defined, so the next run still sees, and removes, what is left.
+        if c.action == .delete, c.object.kind == .pool || c.object.kind == .image {
+            let pool = c.object.kind == .pool ? c.object.name : String(c.object.name.prefix { $0 != "/" })
+            return plan.hosts.flatMap(\.changes).filter { d in
+                d.action == .delete && d.object.name.hasPrefix(pool + "/")
+                    && (d.object.kind == .volume || (c.object.kind == .pool && d.object.kind == .image))
+            }.map(\.object)
+        }
         switch c.object.kind {
         case .volume, .image:
             let pool = c.object.kind == .volume ? String(c.object.name.prefix { $0 != "/" })
@@ -702,25 +712,25 @@ struct HostContext: Sendable {
         }
     }
 
-    /// Builds the NoCloud seed locally with libguestfs and uploads it through the stream API,
-    /// so it works for remote hosts too.
+    /// Builds the NoCloud seed (ISO 9660, `cidata`) in a private temporary directory and uploads it through the
+    /// stream API, so it works for remote hosts too. The volume is created with mode 0600: it holds user-data
+    /// and, with `root_password:`, a password hash.
     func createSeed(_ c: Change) throws {
         guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let spec = vm.cloudInit,
               let (poolName, volName) = vm.seedVolume else { throw ExecutionError("\(c.object) is no declared cloud-init seed") }
-        let id = try CloudInitSeed.instanceID(spec, vmName: vm.name)
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-seed-\(UUID().uuidString).img").path
-        defer { try? FileManager.default.removeItem(atPath: tmp) }
-        _ = try CloudInitSeed.build(spec, vmName: vm.name, outputPath: tmp)
-        let size = try FileManager.default.attributesOfItem(atPath: tmp)[.size] as? UInt64 ?? 0
-        try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "seed", "instance-id": id]))
-        let p = try pool(poolName)
-        let v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: size)))
-        do {
-            try v.upload(fromFile: tmp, progress: nil)
-        } catch {
-            try? v.delete()
-            try? ledger.remove(object: "\(poolName)/\(volName)", kind: .volume)
-            throw error
+        let id = try CloudInitSeed.instanceID(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name)
+        try CloudInitSeed.withSeedFile(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name) { tmp in
+            let size = try FileManager.default.attributesOfItem(atPath: tmp)[.size] as? UInt64 ?? 0
+            try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "seed", "instance-id": id]))
+            let p = try pool(poolName)
+            let v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: size), mode: "0600"))
+            do {
+                try v.upload(fromFile: tmp, progress: nil)
+            } catch {
+                try? v.delete()
+                try? ledger.remove(object: "\(poolName)/\(volName)", kind: .volume)
+                throw error
+            }
         }
     }
 
@@ -728,13 +738,25 @@ struct HostContext: Sendable {
         guard let image = fleet.images.first(where: { $0.name == c.object.name }) else { throw ExecutionError("image \(c.object.name) is not declared") }
         // Verify before anything is created: a bad checksum leaves nothing behind.
         let file = try ImageSource.prepare(image, cacheDirectory: options.imageCache)
+        // The volume may be there although the plan did not see it: its pool was undefined (a partial destroy
+        // keeps the directory) and has just been defined again. Reuse it when the ledger says this fleet
+        // uploaded it with this content; anything else with that name is not fleet's to overwrite.
+        let object = "\(image.pool)/\(image.volumeName)"
+        if try pool(image.pool).volume(named: image.volumeName) != nil {
+            let mark = try ledger.entries().first { $0.object == object && $0.mark.kind == .image }?.mark
+            if let mark, mark.fleet == fleet.name, mark.attributes["sha256"] == file.sha256,
+               mark.attributes["customize"] == image.customizationDigest {
+                return
+            }
+            throw ExecutionError("storage volume \(image.volumeName) exists in pool \(image.pool) but fleet \(fleet.name) has no record of uploading it with this content (sha256 \(file.sha256.prefix(12))); it is left alone: remove it by hand or give the image another name")
+        }
         // Image-level customization runs on a local copy before upload, so it works for remote hosts too
         // and a failure leaves no volume behind.
         var uploadPath = file.path
         // The customized copy holds the root password's hash: a private directory, removed on every exit path.
         var scratch: Scratch?
         defer { withExtendedLifetime(scratch) {} }  // kept until the upload is done
-        if let custom = image.customize, !custom.isEmpty {
+        if let custom = image.customize, !custom.isEmptyForImage {
             let dir = try Scratch(label: "fleet-image")
             scratch = dir
             let copy = try dir.copy(file.path, as: "image")

@@ -340,6 +340,14 @@ public struct Customization: Hashable, Codable, Sendable {
     public var isEmpty: Bool {
         rootPassword == nil && sshAuthorizedKeys.isEmpty && files.isEmpty && !hostname && timezone == nil && sysprep.isEmpty
     }
+
+    /// Nothing to do on an image: `hostname` alone is a per-VM setting (meta-data local-hostname and the
+    /// VM's own customization), so an image with only `hostname: true` is uploaded as it is, without libguestfs.
+    public var isEmptyForImage: Bool {
+        var c = self
+        c.hostname = false
+        return c.isEmpty
+    }
 }
 
 public struct ImageSpec: Hashable, Codable, Sendable {
@@ -465,8 +473,14 @@ public struct CloudInitSpec: Hashable, Codable, Sendable {
     public var userData: String?
     public var metaData: String?
     public var networkConfig: String?
-    public init(userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil) {
+    /// Keys for root, delivered by cloud-init itself (vendor-data), no libguestfs involved.
+    public var sshAuthorizedKeys: [String]
+    /// Root's password, delivered by cloud-init (vendor-data, as a `$6$` hash).
+    public var rootPassword: SecretRef?
+    public init(userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil,
+                sshAuthorizedKeys: [String] = [], rootPassword: SecretRef? = nil) {
         self.userData = userData; self.metaData = metaData; self.networkConfig = networkConfig
+        self.sshAuthorizedKeys = sshAuthorizedKeys; self.rootPassword = rootPassword
     }
 }
 
@@ -497,19 +511,23 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var cloudInit: CloudInitSpec?
     public var onHostChange: HostChangePolicy
     public var description: String?
+    /// A `org.qemu.guest_agent.0` virtio-serial channel for qemu-guest-agent; nil leaves a live domain's
+    /// channel as it is (and creates none).
+    public var guestAgent: Bool?
 
     public init(name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
                 memory: ByteSize, maxMemory: ByteSize? = nil, firmware: Firmware? = nil, virtType: VirtType = .kvm,
                 machine: String? = nil, disks: [DiskSpec] = [], cdrom: String? = nil, networks: [NICSpec] = [],
                 graphics: GraphicsSpec? = nil, hostdevs: [String] = [], autostart: Bool? = nil,
                 state: PowerState = .running, snapshots: [String] = [], customize: Customization? = nil,
-                cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil) {
+                cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil,
+                guestAgent: Bool? = nil) {
         self.name = name; self.group = group ?? name; self.host = host; self.vcpus = vcpus; self.maxVcpus = maxVcpus
         self.memory = memory; self.maxMemory = maxMemory; self.firmware = firmware; self.virtType = virtType
         self.machine = machine; self.disks = disks; self.cdrom = cdrom; self.networks = networks
         self.graphics = graphics; self.hostdevs = hostdevs; self.autostart = autostart; self.state = state
         self.snapshots = snapshots; self.customize = customize; self.cloudInit = cloudInit
-        self.onHostChange = onHostChange; self.description = description
+        self.onHostChange = onHostChange; self.description = description; self.guestAgent = guestAgent
     }
 
     /// The NoCloud seed volume (pool, name) of a VM with `cloud_init:`: in the pool of its first disk.

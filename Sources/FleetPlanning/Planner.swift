@@ -264,18 +264,35 @@ struct HostPlanner {
                                   reason: "image volume \(lv.name) holds other content than its name says; remove it by hand"))
             }
         }
-        // Image volumes fleet uploaded that nothing declares any more, and that no disk is backed by.
+        // Image volumes fleet uploaded that nothing declares any more, and that no disk is backed by once this
+        // plan's deletions ran (the executor deletes those disks first, and skips the image if one of them is).
         let neededNames = Set(needed.map { "\($0.pool)/\($0.volumeName)" })
+        let leaving = volumesLeaving
         for lv in live.volumes where lv.owner?.kind == .image && context.owns(lv.owner) && !neededNames.contains("\(lv.pool)/\(lv.name)") {
             let users = live.volumes.filter { $0.backingPath == lv.path }
+            let staying = users.filter { !leaving.contains("\($0.pool)/\($0.name)") }
             // Named by its volume: the image's own name may already stand for its newer version.
             let ref = ObjectRef(.image, "\(lv.pool)/\(lv.name)")
-            if users.isEmpty {
+            if staying.isEmpty {
+                // With disks on it going too, it goes with them: skipped when they are (without --allow-destroy).
+                let destructive = users.contains { $0.owner?.attributes["role"] != "seed" }
                 out.append(Change(ref, .delete, attributes: [.init("volume", before: "\(lv.pool)/\(lv.name)", after: nil)],
-                                  reason: "image version no longer used", steps: [.deleteVolume]))
+                                  reason: users.isEmpty ? "image version no longer used" : "image version no longer used once its disks are deleted",
+                                  steps: [.deleteVolume], destructive: destructive))
             }
         }
         return out
+    }
+
+    /// `pool/name` of every disk and seed volume this fleet owns here that the plan deletes (declared nowhere).
+    var volumesLeaving: Set<String> {
+        var declared: Set<String> = []
+        for vm in vms {
+            for d in vm.disks { declared.insert("\(d.pool)/\(d.volumeName(vm: vm.name))") }
+            if let (pool, name) = vm.seedVolume { declared.insert("\(pool)/\(name)") }
+        }
+        return Set(live.volumes.filter { $0.owner?.kind == .volume && context.owns($0.owner) }
+            .map { "\($0.pool)/\($0.name)" }.filter { !declared.contains($0) })
     }
 
     struct DesiredVolume {
@@ -560,6 +577,7 @@ struct HostPlanner {
         for (i, d) in vm.disks.enumerated() { attrs.append(.init("disk \(i)", before: nil, after: "\(d.pool)/\(d.volumeName(vm: vm.name))")) }
         for n in vm.networks { attrs.append(.init("nic \(n.mac)", before: nil, after: "\(n.network) \(n.model.rawValue)")) }
         if let g = vm.graphics { attrs.append(.init("graphics", before: nil, after: graphicsText(g))) }
+        if vm.guestAgent == true { attrs.append(.init("guest_agent", before: nil, after: "true")) }
         if vm.graphics?.password != nil { attrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true)) }
         for h in vm.hostdevs { attrs.append(.init("hostdev \(h)", before: nil, after: context.devices[h].map { describe($0.kind) })) }
         var out = [Change(ref, .create, attributes: attrs, reason: "VM does not exist", steps: steps)]
@@ -642,6 +660,10 @@ struct HostPlanner {
         }
         if let m = vm.machine, !MachineType.matches(desired: m, live: cfg.machine) {
             restartAttrs.append(.init("machine", before: cfg.machine, after: m))
+        }
+        // The agent's virtio-serial port is defined with the domain; fleet applies it at the next boot.
+        if let a = vm.guestAgent, a != cfg.guestAgent {
+            restartAttrs.append(.init("guest_agent", before: String(cfg.guestAgent), after: String(a)))
         }
         if let g = vm.graphics {
             // Graphics are matched by type (as the patch does): a domain with SPICE and VNC keeps both.
