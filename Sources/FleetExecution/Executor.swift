@@ -47,9 +47,23 @@ public struct ApplyReport: Codable, Sendable {
     public var succeeded: Bool { failed == 0 && skipped == 0 }
 }
 
-public struct ExecutionError: Error, CustomStringConvertible {
-    public var description: String
-    init(_ d: String) { description = d }
+/// Why fleet itself stopped a change (libvirt's own failures stay `LibvirtError`, with libvirt's code and text).
+public enum ExecutionError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The plan names something the manifests do not declare (a plan of another fleet, or of other manifests).
+    case notDeclared(String)
+    /// Something the change needs does not exist on the host.
+    case missing(String)
+    /// The object is no longer the one the change was planned against (docs/ownership.md).
+    case ownership(ObjectRef, String)
+    /// A change fleet will not make here: a value libvirt would refuse, an unsupported operation, a foreign object.
+    case refused(String)
+
+    public var description: String {
+        switch self {
+        case .notDeclared(let s), .missing(let s), .refused(let s): return s
+        case let .ownership(ref, why): return "\(ref) \(why) since the plan was made; nothing was changed (run plan again)"
+        }
+    }
 }
 
 /// Runs a plan through libvirt. Every step is one libvirt API call (or a short sequence of them);
@@ -84,7 +98,7 @@ public final class Executor: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let c = connections[host] { return c }
         guard let uri = plan.hosts.first(where: { $0.host == host })?.uri ?? fleet.hosts.first(where: { $0.name == host })?.uri else {
-            throw ExecutionError("unknown host \(host)")
+            throw ExecutionError.notDeclared("unknown host \(host)")
         }
         let c = try Connection(uri: uri, timeout: options.connectTimeout)
         connections[host] = c

@@ -14,9 +14,7 @@ extension HostContext {
     /// mark at all). Anything else fails the change, so nothing of its branch runs.
     func verifyOwnership(_ c: Change) throws {
         let name = c.object.name
-        func refuse(_ why: String) -> ExecutionError {
-            ExecutionError("\(c.object) \(why) since the plan was made; nothing was changed (run plan again)")
-        }
+        func refuse(_ why: String) -> ExecutionError { .ownership(c.object, why) }
         func check(exists: Bool, uuid: String?, owned: @autoclosure () throws -> Bool) throws {
             if c.action == .create {
                 if exists { throw refuse("was created by someone else") }

@@ -13,7 +13,7 @@ extension HostContext {
         let name = c.object.name
         switch step {
         case .definePool:
-            guard let spec = fleet.pools.first(where: { $0.name == name }) else { throw ExecutionError("pool \(name) is not declared") }
+            guard let spec = fleet.pools.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("pool \(name) is not declared") }
             // Record ownership first: a run killed in between leaves a mark without an object (planned as create).
             try ledger.record(object: name, mark: mark(.pool, name))
             let p = try conn.definePool(xml: PoolMapping.render(spec))
@@ -23,7 +23,7 @@ extension HostContext {
             let p = try pool(name)
             if !(try p.isActive) {
                 // dir: mkdir -p; logical: vgcreate; netfs: mount point. Never overwrite existing data.
-                do { try p.build(flags: fleet.pools.first { $0.name == name }?.type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError where e.message.contains("exist") {}
+                do { try p.build(flags: fleet.pools.first { $0.name == name }?.type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError where e.isPoolAlreadyBuilt {}
             }
         case .startPool:
             let p = try pool(name)
@@ -39,7 +39,7 @@ extension HostContext {
             case .pool: try pool(name).setAutostart(on)
             case .network: try network(name).setAutostart(on)
             case .vm: try domain(name).setAutostart(on)
-            default: throw ExecutionError("autostart does not apply to \(c.object)")
+            default: throw ExecutionError.refused("autostart does not apply to \(c.object)")
             }
         case .createVolume:
             try createVolume(c)
@@ -54,7 +54,7 @@ extension HostContext {
         case .uploadImage:
             try uploadImage(c)
         case .defineNetwork:
-            guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError("network \(name) is not declared") }
+            guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("network \(name) is not declared") }
             if c.action == .create {
                 // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
                 try ledger.record(object: name, mark: mark(.network, name))
@@ -90,7 +90,7 @@ extension HostContext {
             let vm = try vmSpec(name)
             let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
             if let g = vm.graphics, let password, let problem = g.passwordProblem(password) {
-                throw ExecutionError("\(name): graphics password: \(problem)")
+                throw ExecutionError.refused("\(name): graphics password: \(problem)")
             }
             // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
             if c.action != .create, let existing = try conn.domain(named: name) {
@@ -136,7 +136,7 @@ extension HostContext {
             var flags: VcpuFlags = []
             if configToo { flags.insert(.config) }
             if live, try d.isActive { flags.insert(.live) }
-            guard let count = UInt32(exactly: n), count > 0 else { throw ExecutionError("\(name): invalid vCPU count \(n)") }
+            guard let count = UInt32(exactly: n), count > 0 else { throw ExecutionError.refused("\(name): invalid vCPU count \(n)") }
             if !flags.isEmpty { try d.setVcpus(count, flags: flags) }
         case let .setMemory(size, live):
             let d = try domain(name)
@@ -146,12 +146,12 @@ extension HostContext {
             if !flags.isEmpty { try d.setMemory(kib: size.kib, flags: flags) }
         case let .attachDisk(diskName, live):
             let vm = try vmSpec(name)
-            guard let i = vm.disks.firstIndex(where: { $0.name == diskName }) else { throw ExecutionError("\(name) has no disk \(diskName)") }
+            guard let i = vm.disks.firstIndex(where: { $0.name == diskName }) else { throw ExecutionError.notDeclared("\(name) has no disk \(diskName)") }
             let target = DomainMapping.diskTargets(vm)[i]
             try device(name, attach: true, xml: DomainMapping.diskXML(vm.disks[i], vm: vm, target: target), live: live, config: configToo)
         case let .attachInterface(mac, live):
             let vm = try vmSpec(name)
-            guard let nic = vm.networks.first(where: { $0.mac == mac }) else { throw ExecutionError("\(name) declares no NIC \(mac)") }
+            guard let nic = vm.networks.first(where: { $0.mac == mac }) else { throw ExecutionError.notDeclared("\(name) declares no NIC \(mac)") }
             try device(name, attach: true, xml: DomainMapping.interfaceXML(nic), live: live, config: configToo)
         case let .detachInterface(mac, live):
             // libvirt finds the interface by its MAC.
@@ -183,21 +183,21 @@ extension HostContext {
                 if let img = fleet.images.first(where: { $0.name == name }) {
                     try ledger.record(object: "\(img.pool)/\(img.volumeName)", mark: mark(.image, name, img.sha256.map { ["sha256": $0] } ?? [:]))
                 }
-            default: throw ExecutionError("\(c.object) cannot be adopted")
+            default: throw ExecutionError.refused("\(c.object) cannot be adopted")
             }
         }
     }
 
     func migrate(_ name: String, to target: String, live: Bool) throws {
         guard let sourceHost = executor.plan.hosts.first(where: { hp in hp.host != target }).map(\.host) else {
-            throw ExecutionError("no source host for \(name)")
+            throw ExecutionError.missing("no source host for \(name)")
         }
         // Find the domain on whichever other host has it.
         var source: (Connection, Domain)?
         for h in executor.plan.hosts.map(\.host) where h != target {
             if let c = try? executor.connection(h), let d = try c.domain(named: name) { source = (c, d); break }
         }
-        guard let (_, dom) = source else { throw ExecutionError("domain \(name) was not found on \(sourceHost) or any other host") }
+        guard let (_, dom) = source else { throw ExecutionError.missing("domain \(name) was not found on \(sourceHost) or any other host") }
         var flags: MigrateFlags = [.persistDest, .undefineSource]
         if live { flags.formUnion([.live, .nonSharedDisk, .abortOnError]) } else { flags.insert(.offline) }
         _ = try dom.migrate(to: conn, flags: flags)

@@ -13,14 +13,14 @@ extension HostContext {
         let (poolName, volName) = try volumeRef(c)
         guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
               let disk = vm.disks.first(where: { $0.pool == poolName && $0.volumeName(vm: vm.name) == volName }) else {
-            throw ExecutionError("no declared disk is volume \(c.object.name)")
+            throw ExecutionError.notDeclared("no declared disk is volume \(c.object.name)")
         }
         let p = try pool(poolName)
         // Recorded before the volume exists (a no-op when the run pre-recorded it).
         try ledger.record(object: "\(poolName)/\(volName)", mark: volumeMark(vm, disk))
         if let image = disk.image.flatMap({ n in fleet.images.first { $0.name == n } }) {
             guard let base = try self.pool(image.pool).volume(named: image.volumeName) else {
-                throw ExecutionError("image volume \(image.pool)/\(image.volumeName) does not exist on \(host)")
+                throw ExecutionError.missing("image volume \(image.pool)/\(image.volumeName) does not exist on \(host)")
             }
             let baseInfo = try base.info()
             let capacity = ByteSize(bytes: max(disk.size?.bytes ?? 0, baseInfo.capacityBytes))
@@ -43,7 +43,7 @@ extension HostContext {
                 }
             }
         } else {
-            guard let size = disk.size else { throw ExecutionError("blank disk \(disk.name) of \(vm.name) has no size") }
+            guard let size = disk.size else { throw ExecutionError.refused("blank disk \(disk.name) of \(vm.name) has no size") }
             let xml = VolumeMapping.render(name: volName, format: disk.format, capacity: size)
             do {
                 // qcow2 metadata preallocated, as virt-install does: fewer allocations on first writes.
@@ -62,14 +62,14 @@ extension HostContext {
         // A URI without a host part (qemu:///system) is this machine.
         let afterScheme = uri.range(of: "://").map { uri[$0.upperBound...] } ?? ""
         guard afterScheme.hasPrefix("/") else {
-            throw ExecutionError("customizing disks on remote host \(host) is not supported yet; customize the image instead")
+            throw ExecutionError.refused("customizing disks on remote host \(host) is not supported yet; customize the image instead")
         }
         _ = try Customizer.apply(c, hostname: hostname, toDisk: volume.path, format: format, secrets: options.secrets)
     }
 
     func resizeVolume(_ c: Change, _ size: ByteSize) throws {
         let (poolName, volName) = try volumeRef(c)
-        guard let v = try pool(poolName).volume(named: volName) else { throw ExecutionError("volume \(c.object.name) does not exist") }
+        guard let v = try pool(poolName).volume(named: volName) else { throw ExecutionError.missing("volume \(c.object.name) does not exist") }
         // A disk in use by a running guest is grown through QEMU so the guest sees the new size at once.
         if let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let d = try conn.domain(named: vm.name), try d.isActive,
            let i = vm.disks.firstIndex(where: { $0.volumeName(vm: vm.name) == volName }) {
@@ -84,7 +84,7 @@ extension HostContext {
     /// and, with `root_password:`, a password hash.
     func createSeed(_ c: Change) throws {
         guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let spec = vm.cloudInit,
-              let (poolName, volName) = vm.seedVolume else { throw ExecutionError("\(c.object) is no declared cloud-init seed") }
+              let (poolName, volName) = vm.seedVolume else { throw ExecutionError.notDeclared("\(c.object) is no declared cloud-init seed") }
         let id = try CloudInitSeed.instanceID(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name)
         try CloudInitSeed.withSeedFile(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name) { tmp in
             let size = try FileManager.default.attributesOfItem(atPath: tmp)[.size] as? UInt64 ?? 0
@@ -102,7 +102,7 @@ extension HostContext {
     }
 
     func uploadImage(_ c: Change) throws {
-        guard let image = fleet.images.first(where: { $0.name == c.object.name }) else { throw ExecutionError("image \(c.object.name) is not declared") }
+        guard let image = fleet.images.first(where: { $0.name == c.object.name }) else { throw ExecutionError.notDeclared("image \(c.object.name) is not declared") }
         // Verify before anything is created: a bad checksum leaves nothing behind.
         let file = try ImageSource.prepare(image, cacheDirectory: options.imageCache)
         // The volume may be there although the plan did not see it: its pool was undefined (a partial destroy
@@ -115,7 +115,7 @@ extension HostContext {
                mark.attributes["customize"] == image.customizationDigest {
                 return
             }
-            throw ExecutionError("storage volume \(image.volumeName) exists in pool \(image.pool) but fleet \(fleet.name) has no record of uploading it with this content (sha256 \(file.sha256.prefix(12))); it is left alone: remove it by hand or give the image another name")
+            throw ExecutionError.refused("storage volume \(image.volumeName) exists in pool \(image.pool) but fleet \(fleet.name) has no record of uploading it with this content (sha256 \(file.sha256.prefix(12))); it is left alone: remove it by hand or give the image another name")
         }
         // Image-level customization runs on a local copy before upload, so it works for remote hosts too
         // and a failure leaves no volume behind.

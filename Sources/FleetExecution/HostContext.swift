@@ -81,22 +81,22 @@ struct HostContext: Sendable {
     // MARK: Helpers
 
     func pool(_ name: String) throws -> StoragePool {
-        guard let p = try conn.storagePool(named: name) else { throw ExecutionError("storage pool \(name) does not exist on \(host)") }
+        guard let p = try conn.storagePool(named: name) else { throw ExecutionError.missing("storage pool \(name) does not exist on \(host)") }
         return p
     }
 
     func network(_ name: String) throws -> Network {
-        guard let n = try conn.network(named: name) else { throw ExecutionError("network \(name) does not exist on \(host)") }
+        guard let n = try conn.network(named: name) else { throw ExecutionError.missing("network \(name) does not exist on \(host)") }
         return n
     }
 
     func domain(_ name: String) throws -> Domain {
-        guard let d = try conn.domain(named: name) else { throw ExecutionError("domain \(name) does not exist on \(host)") }
+        guard let d = try conn.domain(named: name) else { throw ExecutionError.missing("domain \(name) does not exist on \(host)") }
         return d
     }
 
     func vmSpec(_ name: String) throws -> VMSpec {
-        guard let vm = fleet.vms.first(where: { $0.name == name }) else { throw ExecutionError("VM \(name) is not declared") }
+        guard let vm = fleet.vms.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("VM \(name) is not declared") }
         return vm
     }
 
@@ -113,12 +113,12 @@ struct HostContext: Sendable {
         // A declared image is named by its manifest name; an old version by its `pool/volume`.
         if c.object.kind == .image, !c.object.name.contains("/") {
             guard let img = fleet.images.first(where: { $0.name == c.object.name }) else {
-                throw ExecutionError("image \(c.object.name) is not declared")
+                throw ExecutionError.notDeclared("image \(c.object.name) is not declared")
             }
             return (img.pool, img.volumeName)
         }
         let parts = c.object.name.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw ExecutionError("bad volume reference \(c.object.name)") }
+        guard parts.count == 2 else { throw ExecutionError.notDeclared("bad volume reference \(c.object.name)") }
         return (parts[0], parts[1])
     }
 }
