@@ -59,17 +59,19 @@ let package = Package(
             "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt", "LibvirtXML",
         ], path: "Benchmarks/FleetBench"),
 
+        // What every test target shares: the daemon's URI, unique names, golden files.
+        .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"]),
-        .testTarget(name: "FleetManifestTests", dependencies: ["FleetManifest", "FleetModel"],
+        .testTarget(name: "FleetManifestTests", dependencies: ["FleetTestSupport", "FleetManifest", "FleetModel"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "LibvirtXML"], exclude: ["Fixtures"]),
-        .testTarget(name: "FleetMappingTests", dependencies: ["FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["FleetTestSupport", "Libvirt", "LibvirtXML"], exclude: ["Fixtures"]),
+        .testTarget(name: "FleetMappingTests", dependencies: ["FleetTestSupport", "FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel", "FleetManifest", "FleetMapping"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
-        .testTarget(name: "FleetExecutionTests", dependencies: [
+        .testTarget(name: "FleetExecutionTests", dependencies: ["FleetTestSupport", 
             "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages",
         ]),
-        .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"], exclude: ["Golden", "Plan"]),
+        .testTarget(name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI"], exclude: ["Golden", "Plan"]),
     ]
 )

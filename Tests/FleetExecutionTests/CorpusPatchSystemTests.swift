@@ -1,3 +1,4 @@
+import FleetTestSupport
 import FleetMapping
 import FleetModel
 import Foundation

@@ -1,10 +1,10 @@
 import Foundation
+import FleetTestSupport
 import Testing
 import FleetModel
 import LibvirtXML
 @testable import FleetMapping
 
-let systemURI = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"]
 
 /// A libvirt connection driven through virsh (tests only). Every object is named with `prefix` and removed by `cleanup`.
 struct Virsh {

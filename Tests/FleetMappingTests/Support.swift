@@ -1,4 +1,5 @@
 import Foundation
+import FleetTestSupport
 import FleetModel
 @testable import FleetMapping
 
@@ -45,10 +46,6 @@ func validate(_ xml: String, type: String, dir: URL, name: String) throws -> Str
     return r.status == 0 ? nil : "\(name): \(r.output)\n\(xml)"
 }
 
-/// A unique prefix for every libvirt object a test creates: `ft-<8 hex>-`.
-func uniquePrefix() -> String {
-    "ft-" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(8)).lowercased() + "-"
-}
 
 /// A libvirt test-driver fixture: a fresh, private state on every open, so tests can mutate it in parallel.
 func testFixture(dir: URL) throws -> String {
