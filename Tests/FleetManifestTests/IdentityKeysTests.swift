@@ -6,6 +6,7 @@ import FleetModel
 /// `guest_agent`, `cloud_init.ssh_authorized_keys` / `root_password`, and how `hostname: true` gives each VM a seed.
 @Suite struct IdentityKeysTests {
     let base = """
+        fleet: ids
         pools: {p: {path: /p}}
         images:
           plain: {source: /img/a.qcow2}
