@@ -199,11 +199,13 @@ public enum DomainMapping {
                                 passwordDigest: g.passwd.flatMap { p in passwordDigest.map { $0(p) } })
         }
         let all = d.devices.hostdevs.map(liveHostdev)
-        return DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
-                            maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
-                            disks: disks, nics: nics, graphics: graphics, hostdevs: all.compactMap(\.kind), allHostdevs: all,
-                            description: d.description, owner: OwnerXML.find(in: root),
-                            guestAgent: d.devices.channels.contains { $0.targetType == "virtio" && $0.targetName == guestAgentPort })
+        var config = DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
+                                  maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
+                                  disks: disks, nics: nics, graphics: graphics, hostdevs: all.compactMap(\.kind), allHostdevs: all,
+                                  description: d.description, owner: OwnerXML.find(in: root),
+                                  guestAgent: d.devices.channels.contains { $0.targetType == "virtio" && $0.targetName == guestAgentPort })
+        config.unmanagedDevices = unmanagedDevices(root)
+        return config
     }
 
     /// A `<disk>` as the model: every disk type and device libvirt has. nil only for a device value libvirt itself rejects.
@@ -265,6 +267,24 @@ public enum DomainMapping {
             return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: path)
         case let .other(t):
             return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: "-")
+        }
+    }
+
+    /// Device elements libvirt keeps only because someone wrote them: fleet's render has none of them, and libvirt
+    /// adds none by itself (controllers, the balloon, video, inputs, serial and console are its own defaults).
+    static let unrenderedDevices: Set<String> = [
+        "watchdog", "rng", "channel", "filesystem", "sound", "redirdev", "smartcard", "tpm", "shmem", "memory", "iommu",
+        "vsock", "panic", "hub", "lease", "parallel", "crypto", "audio",
+    ]
+
+    /// What a domain holds that a fresh render of it would not (see `DomainConfig.unmanagedDevices`).
+    static func unmanagedDevices(_ root: XElement) -> [String] {
+        guard let devices = root.child("devices") else { return [] }
+        return devices.children.compactMap { el -> String? in
+            guard unrenderedDevices.contains(el.name) else { return nil }
+            if el.name == "channel", el.child("target")?["name"] == guestAgentPort { return nil }  // guest_agent: manages it
+            let detail = el["model"] ?? el["type"] ?? el.child("target")?["name"] ?? el.child("model")?["type"]
+            return detail.map { "\(el.name) \($0)" } ?? el.name
         }
     }
 

@@ -230,6 +230,9 @@ public struct DomainConfig: Hashable, Codable, Sendable {
     public var owner: OwnerMark?
     /// Whether the domain has the `org.qemu.guest_agent.0` virtio channel.
     public var guestAgent: Bool
+    /// Devices fleet neither renders nor models and libvirt does not add by itself (a watchdog, an RNG, a
+    /// channel other than the agent's, a filesystem, a TPM…), as `kind detail`: what a recreation would drop.
+    public var unmanagedDevices: [String] = []
 
     public init(vcpus: Int, maxVcpus: Int, memory: ByteSize, maxMemory: ByteSize, firmware: Firmware? = nil,
                 virtType: String = "kvm", machine: String? = nil, disks: [LiveDisk] = [], nics: [LiveNIC] = [],

@@ -32,7 +32,7 @@ extension HostPlanner {
             if let target = fleet.vms.first(where: { $0.name == dom.name }), target.host != host.name {
                 // A migration removes the domain from this host itself; a refused move leaves it here.
                 // Only a recreation on the new host (PCI passthrough) deletes it here.
-                if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate {
+                if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate && droppedByRecreation(dom).isEmpty {
                     out.append(Change(ref, .delete, reason: "recreated on \(target.host) (on_host_change: recreate)",
                                       steps: [.undefineDomain], destructive: true))
                 }
@@ -113,11 +113,26 @@ extension HostPlanner {
         return out
     }
 
+    /// What recreating `dom` from the manifest would lose: devices fleet does not manage, and disks that are no
+    /// pool volume. The one rule for both hosts of a move (the new host's create, the old host's delete).
+    func droppedByRecreation(_ dom: LiveDomain) -> [String] {
+        dom.config.unmanagedDevices
+            + dom.config.disks.filter { $0.pool == nil && $0.device == .disk }.map { "disk \($0.target) (\($0.path ?? "not a pool volume"))" }
+    }
+
     func move(_ vm: VMSpec, _ dom: LiveDomain, from: String) -> [Change] {
         let ref = ObjectRef(.vm, vm.name)
         let bound = hostBound(dom, vm)
         if !bound.isEmpty {
             if vm.onHostChange == .recreate {
+                // A recreation renders the domain afresh: what fleet does not manage would be gone. Never silently.
+                let dropped = droppedByRecreation(dom)
+                if !dropped.isEmpty {
+                    return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)]
+                                    + dropped.map { AttributeChange("drops", before: $0, after: nil) },
+                                   reason: "recreating \(vm.name) on \(host.name) would drop what fleet does not manage (\(dropped.joined(separator: ", "))); "
+                                       + "remove those devices from the domain first, or move it by hand")]
+                }
                 var out = create(vm)
                 out[0].reason = "moves from \(from) by recreation with fresh disks (\(boundText(bound)) cannot migrate)"
                 out[0].destructive = true
