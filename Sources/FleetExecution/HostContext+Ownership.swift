@@ -54,7 +54,11 @@ extension HostContext {
                !c.steps.contains(.deleteVolume) {
                 let (poolName, volName) = try volumeRef(c)
                 if let p = try conn.storagePool(named: poolName), try p.volume(named: volName) != nil {
-                    throw refuse("was created by someone else")
+                    // A volume this fleet recorded (an image left in a pool's directory by an earlier run) is its own:
+                    // the step decides whether it can be reused. Anyone else's is never touched.
+                    let kind: ObjectKind = c.object.kind == .image ? .image : .volume
+                    let recorded = try ledger.entries().contains { $0.object == "\(poolName)/\(volName)" && $0.mark.kind == kind }
+                    if !recorded { throw refuse("was created by someone else") }
                 }
             } else if c.action != .adopt {
                 let (poolName, volName) = try volumeRef(c)

@@ -97,7 +97,8 @@ struct ImageLifecycleSystemTests {
         let report = t.apply(plan(fleet, inputs))
         let failure = try #require(report.results.first { $0.object == "image/\(t.prefix)base" })
         #expect(failure.outcome == .failed)
-        #expect(failure.message?.contains("has no record of uploading it") == true, "\(failure.message ?? "")")
+        // Refused by the ownership check at the moment of change (no ledger entry): never reused, never overwritten.
+        #expect(failure.message?.contains("was created by someone else") == true, "\(failure.message ?? "")")
         #expect(try Data(contentsOf: URL(fileURLWithPath: poolPath + "/" + imageVolume)) == foreign, "left as it was")
         t.destroy(fleet)
         try? FileManager.default.removeItem(atPath: poolPath + "/" + imageVolume)
