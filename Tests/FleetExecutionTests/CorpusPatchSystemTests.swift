@@ -71,4 +71,62 @@ struct CorpusPatchSystemTests {
         }
         #expect(checked >= 30, "only \(checked) corpus domains could be defined")
     }
+
+    /// Every corpus network: fleet's patch with the spec read back from it changes nothing, and adding a DHCP host
+    /// (what fleet does for a declared `ip:`) adds exactly one `<host>` line to the persistent definition.
+    @Test func aDHCPHostIsTheOnlyChangeOnAnyCorpusNetwork() throws {
+        let prefix = uniquePrefix()
+        let conn = try Connection(uri: uri)
+        defer {
+            for n in (try? conn.listAllNetworks()) ?? [] where n.name.hasPrefix(prefix) { try? n.undefine() }
+        }
+        var withDHCP = 0
+        for (i, file) in try LibvirtCorpusSystemTests.files("network").enumerated() {
+            let name = "\(prefix)n\(i)"
+            let bridge = String("ftb\(prefix.dropFirst(3).prefix(8))\(i)".prefix(15))
+            let xml = LibvirtCorpusSystemTests.prepare(try String(contentsOf: file, encoding: .utf8), name: name, bridge: bridge)
+            guard let n = try? conn.defineNetwork(xml: xml) else { continue }
+            let before = try LibvirtCorpusSystemTests.virsh(["net-dumpxml", "--inactive", name])
+            let spec = try NetworkMapping.spec(fromXML: try n.xmlDesc(inactive: true))
+            if spec.mode.isManaged {
+                #expect(try NetworkPatch.update(try n.xmlDesc(inactive: true), spec: spec) == nil,
+                        "\(file.lastPathComponent): patching with what was read changes something")
+            }
+            if let subnet = spec.subnet, spec.dhcp != nil {
+                let ip = IPv4Address(subnet.network.value + 77)
+                let lease = DHCPLease(mac: MACAddress.stable(for: name), name: "ft-host", ip: ip)
+                try n.update(command: .add, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(lease), flags: [.config])
+                let after = try LibvirtCorpusSystemTests.virsh(["net-dumpxml", "--inactive", name])
+                let (removed, added) = Self.diff(before, after)
+                #expect(removed.isEmpty && added.count == 1 && added[0].contains("<host mac="),
+                        "\(file.lastPathComponent): -\(removed) +\(added)")
+                withDHCP += 1
+            }
+            try n.undefine()
+        }
+        #expect(withDHCP >= 2, "the corpus has networks with DHCP")
+    }
+
+    /// Every corpus pool: turning autostart on (fleet's only in-place pool change) leaves its XML identical.
+    @Test func autostartLeavesEveryCorpusPoolAsItWas() throws {
+        let prefix = uniquePrefix()
+        let conn = try Connection(uri: uri)
+        defer {
+            for p in (try? conn.listAllStoragePools()) ?? [] where p.name.hasPrefix(prefix) { try? p.setAutostart(false); try? p.undefine() }
+        }
+        var checked = 0
+        for (i, file) in try LibvirtCorpusSystemTests.files("pool").enumerated() {
+            let name = "\(prefix)p\(i)"
+            guard let p = try? conn.definePool(xml: LibvirtCorpusSystemTests.prepare(try String(contentsOf: file, encoding: .utf8), name: name))
+            else { continue }  // a source another corpus pool already uses
+            let before = try LibvirtCorpusSystemTests.virsh(["pool-dumpxml", "--inactive", name])
+            try p.setAutostart(true)
+            let after = try LibvirtCorpusSystemTests.virsh(["pool-dumpxml", "--inactive", name])
+            #expect(before == after, "\(file.lastPathComponent)")
+            try p.setAutostart(false)
+            try p.undefine()
+            checked += 1
+        }
+        #expect(checked >= 8)
+    }
 }
