@@ -428,15 +428,18 @@ public struct DiskSpec: Hashable, Codable, Sendable {
     public var format: DiskFormat
     public var bus: DiskBus
     public var clone: CloneMode
+    /// The volume's name in the pool when the manifest gives one (`volume:`, e.g. for a disk fleet adopted
+    /// from an existing domain); nil: fleet derives it.
+    public var volume: String?
 
     public init(name: String, image: String? = nil, size: ByteSize? = nil, pool: String,
-                format: DiskFormat = .qcow2, bus: DiskBus = .virtio, clone: CloneMode = .overlay) {
+                format: DiskFormat = .qcow2, bus: DiskBus = .virtio, clone: CloneMode = .overlay, volume: String? = nil) {
         self.name = name; self.image = image; self.size = size; self.pool = pool
-        self.format = format; self.bus = bus; self.clone = clone
+        self.format = format; self.bus = bus; self.clone = clone; self.volume = volume
     }
 
-    /// The pool volume that holds this disk for a VM.
-    public func volumeName(vm: String) -> String { "\(vm)-\(name).\(format.fileExtension)" }
+    /// The pool volume that holds this disk for a VM: `volume:` when given, else `<vm>-<name>.<ext>`.
+    public func volumeName(vm: String) -> String { volume ?? "\(vm)-\(name).\(format.fileExtension)" }
 }
 
 public struct NICSpec: Hashable, Codable, Sendable {
