@@ -294,7 +294,11 @@ extension Assembly {
                 }
                 disk.format = d["format"].flatMap { session.enumeration($0, DiskFormat.self) } ?? .qcow2
                 disk.bus = d["bus"].flatMap { session.enumeration($0, DiskBus.self) } ?? .virtio
-                disk.volume = d["volume"].flatMap { session.name($0) }
+                if let vv = d["volume"], let v = session.nonEmpty(vv) {
+                    if ObjectName.isValidVolume(v) { disk.volume = v } else {
+                        session.error("\(item.label).volume: invalid volume name \"\(v.truncated(60))\" (a file name: no '/', no control characters, not . or ..)", at: vv.loc)
+                    }
+                }
                 if let cv = d["clone"] {
                     if d["image"] == nil { session.error("\(item.label).clone: applies only to disks made from an image", at: cv.keyLoc) }
                     disk.clone = session.enumeration(cv, CloneMode.self) ?? .overlay

@@ -146,7 +146,7 @@ enum Keys {
         KeyDef(name: "format", type: .enumeration(DiskFormat.allCases.map(\.rawValue)), doc: "qcow2 (default) or raw."),
         KeyDef(name: "bus", type: .enumeration(DiskBus.allCases.map(\.rawValue)), doc: "virtio (default), scsi, sata, ide or usb."),
         KeyDef(name: "clone", type: .enumeration(CloneMode.allCases.map(\.rawValue)), doc: "Image disks: overlay (default, backing file) or full copy."),
-        KeyDef(name: "volume", type: .name, doc: "Volume name in the pool, e.g. debian12.qcow2 (as fleet export writes for existing disks); default <vm>-<name>.<ext>."),
+        KeyDef(name: "volume", type: .string, doc: "Name of the volume in the pool, e.g. debian12.qcow2 (fleet export writes it for existing disks): a file name, no /; default <vm>-<name>.<ext>."),
     ])
 
     static let nic = ObjectTable(id: "nic", doc: "A network interface.", keys: [

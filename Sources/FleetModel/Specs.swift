@@ -539,6 +539,13 @@ public enum ObjectName {
         return name.unicodeScalars.allSatisfy(ok)
     }
 
+    /// Names of existing pool volumes a disk's `volume:` may give (`debian12.qcow2`, `dir+vol1`, `unit:0:0:1`):
+    /// a file name, not a path; printable; at most 255 bytes.
+    public static func isValidVolume(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255 && name != "." && name != ".." && !name.contains("/")
+            && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f }
+    }
+
     /// Linux interface names: at most 15 bytes, no `/`, no whitespace.
     public static func isValidInterface(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 15 && isValid(name)
