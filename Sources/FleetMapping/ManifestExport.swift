@@ -44,7 +44,8 @@ public enum ManifestExport {
         out += "# `fleet apply --adopt` takes these objects under fleet \(fleet) without changing them.\n"
         out += "fleet: \(ExportYAML.scalar(fleet))\n\nhosts:\n"
         for h in hosts { out += "  \(ExportYAML.key(h.spec.name)): {uri: \(ExportYAML.quoted(h.spec.uri))}\n" }
-        for (title, body) in [("pools", e.pools), ("networks", e.networks), ("devices", e.devices), ("vms", e.vms)] where !body.isEmpty {
+        for (title, body) in [("pools", e.pools), ("networks", e.networks), ("images", e.images), ("devices", e.devices), ("vms", e.vms)]
+        where !body.isEmpty {
             out += "\n\(title):\n" + body
         }
         if !e.skipped.isEmpty {
@@ -198,7 +199,9 @@ private struct Exporter {
     let fleet: String
     let hosts: [ManifestExport.Host]
     let selection: ManifestExport.Selection
-    var pools = "", networks = "", devices = "", vms = ""
+    var pools = "", networks = "", images = "", devices = "", vms = ""
+    /// Images recognised as the backing volumes of exported disks, by name: pool, volume, path, format, hosts.
+    var imageEntries: [(name: String, pool: String, volume: String, path: String, format: DiskFormat, hosts: [String])] = []
     var skipped: [String] = []
     var notFound: [String] = []
     /// What one manifest may give only once: MACs, graphics ports per host, volumes per host.
@@ -278,6 +281,11 @@ private struct Exporter {
             guard let (n, on) = netSpecs[name] else { continue }
             networks += networkText(n, hosts: on, leases: leasesByNetwork[name] ?? [])
         }
+        for img in imageEntries {
+            images += "  # source: the volume's path on \(img.hosts.joined(separator: ", ")); fleet reads it only to upload the image to a host that lacks it\n"
+            images += "  \(ExportYAML.key(img.name)): {source: \(ExportYAML.quoted(img.path)), format: \(img.format.rawValue), pool: \(ExportYAML.scalar(img.pool))"
+                + (multiHost ? ", hosts: [\(img.hosts.map(ExportYAML.scalar).joined(separator: ", "))]" : "") + "}\n"
+        }
         for dev in deviceEntries {
             devices += "  \(ExportYAML.key(dev.name)): " + deviceText(dev.kind, host: dev.host) + "\n"
         }
@@ -292,6 +300,27 @@ private struct Exporter {
             }
             if !found { notFound.append("\(r.kind.rawValue)/\(r.name)") }
         }
+    }
+
+    /// The image name of the backing file `path` on host `h`: a volume of an exported pool, fleet's format, unowned, named
+    /// `<name>.<ext>` as `ImageSpec.volumeName` names an image without a checksum. Recorded once per name.
+    mutating func recogniseImage(_ path: String, host h: ManifestExport.Host, pools: [String: (LivePool, [String])],
+                                 usedPools: inout Set<String>) -> String? {
+        guard let bv = h.live.volumes.first(where: { $0.path == path }), bv.owner == nil, bv.backingPath == nil,
+              let (_, poolHosts) = pools[bv.pool], poolHosts.contains(h.spec.name),
+              let format = bv.format.map(DiskFormat.init(libvirt:)), format.isManaged,
+              bv.name.hasSuffix("." + format.fileExtension) else { return nil }
+        let name = String(bv.name.dropLast(format.fileExtension.count + 1))
+        guard ObjectName.isValid(name), ImageSpec(name: name, source: path, format: format, pool: bv.pool).volumeName == bv.name else { return nil }
+        if let i = imageEntries.firstIndex(where: { $0.name == name }) {
+            let e = imageEntries[i]
+            guard e.pool == bv.pool, e.volume == bv.name, e.format == format else { return nil }
+            if !e.hosts.contains(h.spec.name) { imageEntries[i].hosts.append(h.spec.name) }
+        } else {
+            imageEntries.append((name, bv.pool, bv.name, path, format, [h.spec.name]))
+        }
+        usedPools.insert(bv.pool)
+        return name
     }
 
     func poolProblem(_ p: LivePool) -> String? {
@@ -424,8 +453,15 @@ private struct Exporter {
             var fields = ["name: \(ExportYAML.scalar(disk.target))", "pool: \(ExportYAML.scalar(pool))", "volume: \(ExportYAML.scalar(vol))",
                           "size: \(lv.capacity)", "format: \(format.rawValue)"]
             if let b = disk.bus { fields.append("bus: \(b.rawValue)") }
+            if let backing = lv.backingPath {
+                // An overlay on a volume named as fleet names images (`<name>.qcow2`, `<name>.img`) is a disk made from that image.
+                if let image = recogniseImage(backing, host: h, pools: pools, usedPools: &usedPools) {
+                    fields.insert("image: \(ExportYAML.scalar(image))", at: 1)
+                } else {
+                    notes.append("disk \(disk.target) is backed by \(backing), not a pool volume named as fleet names images (<name>.qcow2, <name>.img)")
+                }
+            }
             disks.append("      - {\(fields.joined(separator: ", "))}\n")
-            if let backing = lv.backingPath { notes.append("disk \(disk.target) is backed by \(backing) (not declared as an image)") }
             managed.disks.insert(disk.target)
             usedVolumes[slot] = d.name
             usedPools.insert(pool)

@@ -52,8 +52,13 @@ struct ExportSystemTests {
             """)
         try pool.build()
         try pool.create()
+        // The system disk is an overlay on a base volume named as fleet names images: exported as image \(p)base.
         _ = try pool.createVolume(xml: """
-            <volume><name>\(p)debian12.qcow2</name><capacity unit='MiB'>64</capacity><target><format type='qcow2'/></target></volume>
+            <volume><name>\(p)base.qcow2</name><capacity unit='MiB'>48</capacity><target><format type='qcow2'/></target></volume>
+            """)
+        _ = try pool.createVolume(xml: """
+            <volume><name>\(p)debian12.qcow2</name><capacity unit='MiB'>64</capacity><target><format type='qcow2'/></target>
+              <backingStore><path>\(poolPath)/\(p)base.qcow2</path><format type='qcow2'/></backingStore></volume>
             """)
         _ = try pool.createVolume(xml: """
             <volume><name>\(p)spare.img</name><capacity unit='MiB'>8</capacity><target><format type='raw'/></target></volume>
@@ -104,7 +109,8 @@ struct ExportSystemTests {
 
         let (fleet, text) = try export(t, [(.vm, "\(p)vm"), (.vm, "\(p)usb")])
         #expect(text.hasPrefix("# yaml-language-server: $schema="))
-        #expect(text.contains("volume: \(p)debian12.qcow2"), "\(text)")
+        #expect(text.contains("{name: vda, image: \(p)base, pool: \(p)pool, volume: \(p)debian12.qcow2, size: 64MiB, format: qcow2, bus: virtio}"), "\(text)")
+        #expect(fleet.images.map { "\($0.name) \($0.pool)/\($0.volumeName) \($0.source)" } == ["\(p)base \(p)pool/\(p)base.qcow2 \(poolPath)/\(p)base.qcow2"])
         #expect(text.contains("ip: 10.252.\(t.subnet).10"), "\(text)")
         #expect(text.contains("# kept as is, not managed by fleet: floppy fda, controller scsi virtio-scsi"), "\(text)")
         #expect(text.contains("channel org.qemu.guest_agent.0") && text.contains("watchdog i6300esb"), "\(text)")
@@ -118,6 +124,11 @@ struct ExportSystemTests {
         #expect(fleet.pools.map(\.name) == ["\(p)pool"] && fleet.networks.map(\.name) == ["\(p)net"])
 
         try adoptOnly(t, fleet, text)
+        // The image, both volumes, the pool, the network and both VMs were adopted.
+        let owned = StateReader(fleet: t.fleetName).read(hosts: [HostSpec(name: "local", uri: uri)]).hosts[0]
+        #expect(owned.volumes.filter { $0.owner?.fleet == t.fleetName }.map(\.name).sorted() == ["\(p)base.qcow2", "\(p)debian12.qcow2"])
+        #expect(owned.volumes.first { $0.name == "\(p)base.qcow2" }?.owner?.kind == .image)
+        #expect(owned.domains.filter { $0.owner?.fleet == t.fleetName }.map(\.name) == ["\(p)usb", "\(p)vm"])
         // Adoption wrote marks only (the domain's in its <metadata>): the rest of its definition is what it was.
         func withoutMetadata(_ xml: String) -> String {
             xml.replacingOccurrences(of: #"\s*<metadata>[\s\S]*</metadata>"#, with: "", options: .regularExpression)
