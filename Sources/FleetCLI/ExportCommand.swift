@@ -37,22 +37,27 @@ public struct ExportCommand: ParsableCommand {
     }
 
     public func run() throws {
-        var name: String
-        var hosts: [HostSpec]
+        let name: String
+        // Where to read (with --connect applied) and what the manifest declares (the manifests' own URIs in PATH mode).
+        let hosts: [HostSpec], declared: [HostSpec]
         if paths.isEmpty {
             name = fleet ?? ""
             hosts = try connection.hosts(for: Fleet(name: name, hosts: [Fleet.defaultHost]))
+            declared = hosts
         } else {
             let loaded = try loadFleet(ManifestOptions(paths: paths))
             name = fleet ?? loaded.name
             hosts = try connection.hosts(for: loaded)
+            declared = loaded.hosts
         }
         let reader = ExportReader(timeout: connection.timeout)
         var inputs: [ManifestExport.Host] = []
         var failed = false
         for h in hosts {
             switch reader.read(host: h) {
-            case .success(let i): inputs.append(i)
+            case .success(var i):
+                i.spec = declared.first { $0.name == h.name } ?? h
+                inputs.append(i)
             case .failure(let e): printError("error: host \(h.name) (\(h.uri)): \(e)"); failed = true
             }
         }

@@ -13,6 +13,9 @@ import Testing
         ("export-select", ["export", "--connect", "test://\(fixture)", "--fleet", "estate", "--select", "vm/legacy"]),
         ("export-no-fleet", ["export", "--connect", "test://\(fixture)"]),
         ("export-bad-select", ["export", "--connect", "test://\(fixture)", "--fleet", "estate", "--select", "image/x"]),
+        // PATH: the fleet name and the host (with its declared URI) come from the manifests; --connect says where to read.
+        ("export-path", ["export", dir.appendingPathComponent("Export/manifests").path, "--connect", "test://\(fixture)",
+                         "--select", "network/lab"]),
         ("export-missing", ["export", "--connect", "test://\(fixture)", "--fleet", "estate", "--select", "vm/nope"]),
     ]
 
