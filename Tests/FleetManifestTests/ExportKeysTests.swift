@@ -1,4 +1,6 @@
+import FleetManifest
 import FleetModel
+import Foundation
 import Testing
 
 /// The keys `fleet export` writes for existing objects: a disk's `volume:` and a network's `dhcp.hosts:`.
@@ -68,5 +70,33 @@ import Testing
         #expect(bad.contains { $0.contains("another dhcp host of network \"n\" has this mac or ip") }, "\(bad)")
         #expect(bad.contains { $0.contains("already has dhcp host 52:54:00:00:00:96 10.0.0.10 (clash)") }, "\(bad)")
         #expect(bad.contains { $0.contains("name") && $0.contains("required") || $0.contains("missing") }, "\(bad)")
+    }
+}
+
+/// What `fleet export` writes (its goldens, Tests/FleetCLITests/Golden/export) is accepted by the JSON Schema its
+/// first line names, and by the loader.
+@Suite struct ExportGoldenSchemaTests {
+    @Test func exportedManifestsMatchTheSchema() throws {
+        let goldens = Paths.repo.appendingPathComponent("Tests/FleetCLITests/Golden/export")
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-export-schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        var files: [String] = []
+        for name in ["export-all", "export-select", "export-path"] {
+            let golden = try String(contentsOf: goldens.appendingPathComponent(name + ".golden"), encoding: .utf8)
+            // The golden is `$ command`, `exit N`, `---`, then the manifest.
+            let body = golden.components(separatedBy: "\n").dropFirst(3).joined(separator: "\n")
+            #expect(body.hasPrefix("# yaml-language-server: $schema="), "\(name)")
+            let dir = tmp.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let file = dir.appendingPathComponent("fleet.yaml")
+            try Data(body.utf8).write(to: file)
+            files.append(file.path)
+            let loaded = ManifestLoader().load(paths: [dir.path])
+            #expect(loaded.fleet != nil && loaded.diagnostics.filter { $0.severity == .error }.isEmpty,
+                    "\(name): \(loaded.diagnostics.map(\.description))")
+        }
+        let result = try SchemaTests.pythonValidate(files)
+        for f in files { #expect(result[f] == true, "schema rejects \(f)") }
     }
 }
