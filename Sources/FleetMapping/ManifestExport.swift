@@ -109,9 +109,13 @@ public enum ManifestExport {
         }
         devices = counted.map { counts[$0, default: 1] > 1 ? "\($0) (×\(counts[$0, default: 1]))" : $0 }
         // Top-level elements fleet writes itself; every other one is kept.
-        let fleetOwned: Set = ["name", "uuid", "memory", "currentMemory", "maxMemory", "vcpu", "vcpus", "os", "devices",
-                               "description", "metadata", "genid", "title"]
+        // (<metadata> holds fleet's mark beside other applications' entries, which are kept.)
+        let fleetOwned: Set = ["name", "uuid", "memory", "currentMemory", "vcpu", "os", "devices", "description", "metadata"]
         var other: [String] = []
+        // Under <os> fleet writes the type (machine) and the firmware; boot order, kernel, SMBIOS and the rest are kept.
+        for c in root.child("os")?.children ?? [] where !["type", "loader", "nvram"].contains(c.name) && !other.contains("os/\(c.name)") {
+            other.append("os/\(c.name)")
+        }
         for c in root.children where !fleetOwned.contains(c.name) && !other.contains(c.name) {
             other.append(c.prefix.isEmpty ? c.name : "\(c.prefix):\(c.localName)")
         }
