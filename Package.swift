@@ -16,6 +16,9 @@ let package = Package(
         // libvirt's C API, as a system library found through pkg-config; imported only by `Libvirt`.
         .systemLibrary(name: "CLibvirt", path: "Modules/CLibvirt", pkgConfig: "libvirt",
                        providers: [.apt(["libvirt-dev"])]),
+        // libvirt-qemu (virDomainQemuAgentCommand: talking to qemu-guest-agent); imported only by `Libvirt`.
+        .systemLibrary(name: "CLibvirtQemu", path: "Modules/CLibvirtQemu", pkgConfig: "libvirt-qemu",
+                       providers: [.apt(["libvirt-dev"])]),
         // libguestfs's C API; imported only by `Guestfs`.
         .systemLibrary(name: "CGuestfs", path: "Modules/CGuestfs", pkgConfig: "libguestfs",
                        providers: [.apt(["libguestfs-dev"])]),
@@ -31,7 +34,7 @@ let package = Package(
         // The model <-> libvirt XML: what fleet renders, and how live XML reads back as the model. Pure.
         .target(name: "FleetMapping", dependencies: ["FleetModel", "LibvirtXML"]),
         // The Swift binding to libvirt: handles, typed errors, bulk reads. The only importer of CLibvirt.
-        .target(name: "Libvirt", dependencies: ["CLibvirt"]),
+        .target(name: "Libvirt", dependencies: ["CLibvirt", "CLibvirtQemu"]),
         // The Swift binding to libguestfs for image customization. The only importer of CGuestfs.
         .target(name: "Guestfs", dependencies: ["CGuestfs"]),
         // Image sources, checksums, format detection, customization and cloud-init seeds (libguestfs).
@@ -56,17 +59,19 @@ let package = Package(
             "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt", "LibvirtXML",
         ], path: "Benchmarks/FleetBench"),
 
+        // What every test target shares: the daemon's URI, unique names, golden files.
+        .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"]),
-        .testTarget(name: "FleetManifestTests", dependencies: ["FleetManifest", "FleetModel"],
+        .testTarget(name: "FleetManifestTests", dependencies: ["FleetTestSupport", "FleetManifest", "FleetModel"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "LibvirtXML"], exclude: ["Fixtures"]),
-        .testTarget(name: "FleetMappingTests", dependencies: ["FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["FleetTestSupport", "Libvirt", "LibvirtXML"], exclude: ["Fixtures"]),
+        .testTarget(name: "FleetMappingTests", dependencies: ["FleetTestSupport", "FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel", "FleetManifest", "FleetMapping"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
-        .testTarget(name: "FleetExecutionTests", dependencies: [
+        .testTarget(name: "FleetExecutionTests", dependencies: ["FleetTestSupport", 
             "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages",
         ]),
-        .testTarget(name: "FleetCLITests", dependencies: ["FleetCLI"], exclude: ["Golden", "Plan", "Export"]),
+        .testTarget(name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI"], exclude: ["Golden", "Plan", "Export"]),
     ]
 )

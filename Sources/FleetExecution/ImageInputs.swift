@@ -16,7 +16,7 @@ public struct ImageInputs: Sendable {
     public static func compute(_ fleet: Fleet, secrets: SecretResolver = SecretResolver()) -> ImageInputs {
         var out = ImageInputs()
         for image in fleet.images {
-            guard let c = image.customize, !c.isEmpty else { continue }
+            guard let c = image.customize, !c.isEmptyForImage else { continue }
             do { out.imageDigests[image.name] = try Customizer.digest(c, hostname: nil, secrets: secrets, fleet: fleet.name) } catch {
                 out.warnings.append("image \(image.name): customization inputs: \(error)")
             }
@@ -37,7 +37,7 @@ public struct ImageInputs: Sendable {
                 }
             }
             if let ci = vm.cloudInit {
-                do { out.seedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name) } catch {
+                do { out.seedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name, secrets: secrets, fleet: fleet.name) } catch {
                     out.warnings.append("vm \(vm.name): cloud-init: \(error)")
                 }
             }

@@ -249,8 +249,13 @@ extension Assembly {
         if let cv = o["cloud_init"], let c = session.object(cv, Keys.cloudInit, what: "\(what) cloud_init") {
             spec.cloudInit = CloudInitSpec(userData: c["user_data"].flatMap { session.existingFile($0) },
                                            metaData: c["meta_data"].flatMap { session.existingFile($0) },
-                                           networkConfig: c["network_config"].flatMap { session.existingFile($0) })
+                                           networkConfig: c["network_config"].flatMap { session.existingFile($0) },
+                                           rootPassword: c["root_password"].flatMap { session.secret($0) })
+            if let k = c["ssh_authorized_keys"] {
+                spec.cloudInit?.sshAuthorizedKeys = (session.list(k) ?? []).compactMap { session.nonEmpty($0) }
+            }
         }
+        spec.guestAgent = o["guest_agent"].flatMap { session.bool($0) }
 
         var draft = VMDraft(group: group, loc: raw.loc, count: count, spec: spec)
         draft.cloudInitLoc = cloudInitLoc
@@ -307,6 +312,18 @@ extension Assembly {
                 draft.diskLocs.append(nameLoc)
                 draft.diskLabels.append(item.label)
             }
+        }
+
+        // hostname: true, on the VM's customize or on the image of its first disk, gives each VM its own
+        // hostname: through meta-data local-hostname (a seed is made when the VM has no cloud_init:), and
+        // through /etc/hostname when the VM's own customization runs anyway.
+        let imageHostname = draft.spec.disks.first?.image.flatMap { images[$0]?.spec.customize?.hostname } ?? false
+        if draft.spec.cloudInit == nil, !draft.spec.disks.isEmpty, imageHostname || draft.spec.customize?.hostname == true {
+            draft.spec.cloudInit = CloudInitSpec()
+        }
+        if imageHostname, var c = draft.spec.customize, !c.isEmpty, !c.hostname {
+            c.hostname = true
+            draft.spec.customize = c
         }
 
         // NICs.

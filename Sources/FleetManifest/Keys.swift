@@ -167,6 +167,8 @@ enum Keys {
         KeyDef(name: "user_data", type: .path, doc: "user-data file."),
         KeyDef(name: "meta_data", type: .path, doc: "meta-data file."),
         KeyDef(name: "network_config", type: .path, doc: "network-config file."),
+        KeyDef(name: "ssh_authorized_keys", type: .list(.string), doc: "Public keys cloud-init installs for root (vendor-data; no libguestfs)."),
+        KeyDef(name: "root_password", type: .secret, doc: "Root password cloud-init sets (vendor-data, as a $6$ hash): {file: PATH} or {env: VAR}."),
     ])
 
     static let vm = ObjectTable(id: "vm", doc: "A virtual machine, or count: N identical ones.", keys: [
@@ -191,6 +193,7 @@ enum Keys {
         KeyDef(name: "on_host_change", type: .enumeration(HostChangePolicy.allCases.map(\.rawValue)), doc: "When host: changes: migrate (default) or recreate."),
         KeyDef(name: "description", type: .string, doc: "Free text stored in the domain."),
         KeyDef(name: "cloud_init", type: .object(cloudInit), doc: "cloud-init seed."),
+        KeyDef(name: "guest_agent", type: .boolean, doc: "Add the org.qemu.guest_agent.0 virtio channel for qemu-guest-agent."),
         KeyDef(name: "customize", type: .object(customize), doc: "Customization of this VM's system disk."),
     ])
 

@@ -140,11 +140,12 @@ public enum DomainMapping {
             inputs.append(Domain.Input(type: "tablet", bus: "usb"))
         }
         let maxVcpus = vm.effectiveMaxVcpus
-        let devices = Domain.Devices(
+        var devices = Domain.Devices(
             disks: disks, controllers: controllers, interfaces: vm.networks.map(interfaceValue),
             serials: [Domain.CharDevice(type: "pty", targetPort: 0)],
             consoles: [Domain.CharDevice(type: "pty", targetType: "serial", targetPort: 0)],
             inputs: inputs, graphics: graphics, hostdevs: hostdevKinds(vm, fleet: fleet).map(hostdevValue))
+        if vm.guestAgent == true { devices.channels = [guestAgentChannel] }
         var boot = ["hd"]
         if vm.cdrom != nil { boot.append("cdrom") }
         return Domain(
@@ -155,6 +156,22 @@ public enum DomainMapping {
             os: Domain.OS(type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil, boot: boot),
             features: ["acpi", "apic"], clockOffset: "utc", onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
             devices: devices)
+    }
+
+    /// The name of the virtio-serial port qemu-guest-agent opens.
+    public static let guestAgentPort = "org.qemu.guest_agent.0"
+
+    /// The qemu-guest-agent channel: a unix socket whose path libvirt picks and manages (libvirt then speaks
+    /// to the agent itself, for virDomainQemuAgentCommand, quiesced snapshots and interface addresses).
+    static var guestAgentChannel: Domain.Channel {
+        Domain.Channel(type: "unix", targetType: "virtio", targetName: guestAgentPort)
+    }
+
+    /// One `<channel>` for the guest agent, for attach/detach.
+    public static var guestAgentChannelXML: String {
+        var d = Domain.Devices()
+        d.channels = [guestAgentChannel]
+        return d.element().children.first { $0.name == "channel" }?.render() ?? ""
     }
 
     /// The full domain XML for a VM.
@@ -182,10 +199,13 @@ public enum DomainMapping {
                                 passwordDigest: g.passwd.flatMap { p in passwordDigest.map { $0(p) } })
         }
         let all = d.devices.hostdevs.map(liveHostdev)
-        return DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
-                            maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
-                            disks: disks, nics: nics, graphics: graphics, hostdevs: all.compactMap(\.kind), allHostdevs: all,
-                            description: d.description, owner: OwnerXML.find(in: root))
+        var config = DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
+                                  maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
+                                  disks: disks, nics: nics, graphics: graphics, hostdevs: all.compactMap(\.kind), allHostdevs: all,
+                                  description: d.description, owner: OwnerXML.find(in: root),
+                                  guestAgent: d.devices.channels.contains { $0.targetType == "virtio" && $0.targetName == guestAgentPort })
+        config.unmanagedDevices = unmanagedDevices(root)
+        return config
     }
 
     /// A `<disk>` as the model: every disk type and device libvirt has. nil only for a device value libvirt itself rejects.
@@ -247,6 +267,24 @@ public enum DomainMapping {
             return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: path)
         case let .other(t):
             return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: "-")
+        }
+    }
+
+    /// Device elements libvirt keeps only because someone wrote them: fleet's render has none of them, and libvirt
+    /// adds none by itself (controllers, the balloon, video, inputs, serial and console are its own defaults).
+    static let unrenderedDevices: Set<String> = [
+        "watchdog", "rng", "channel", "filesystem", "sound", "redirdev", "smartcard", "tpm", "shmem", "memory", "iommu",
+        "vsock", "panic", "hub", "lease", "parallel", "crypto", "audio",
+    ]
+
+    /// What a domain holds that a fresh render of it would not (see `DomainConfig.unmanagedDevices`).
+    static func unmanagedDevices(_ root: XElement) -> [String] {
+        guard let devices = root.child("devices") else { return [] }
+        return devices.children.compactMap { el -> String? in
+            guard unrenderedDevices.contains(el.name) else { return nil }
+            if el.name == "channel", el.child("target")?["name"] == guestAgentPort { return nil }  // guest_agent: manages it
+            let detail = el["model"] ?? el["type"] ?? el.child("target")?["name"] ?? el.child("model")?["type"]
+            return detail.map { "\(el.name) \($0)" } ?? el.name
         }
     }
 

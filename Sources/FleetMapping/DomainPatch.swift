@@ -67,6 +67,7 @@ public enum DomainPatch {
         let wantDevices = wantEl.child("devices") ?? XElement("devices")
         try patchDisks(&devices, vm: vm, want: wantDevices, removable: removableVolumes)
         patchControllers(&devices, vm: vm)
+        patchGuestAgent(&devices, vm: vm, want: wantDevices)
         patchInterfaces(&devices, vm: vm, fleetName: fleet.name, want: wantDevices)
         patchHostdevs(&devices, vm: vm, fleet: fleet)
         patchGraphics(&devices, vm: vm, want: wantDevices)
@@ -258,6 +259,21 @@ public enum DomainPatch {
               !devices.all("controller").contains(where: { $0["type"] == "scsi" }) else { return }
         let c = XElement("controller", [("type", "scsi"), ("index", "0"), ("model", "virtio-scsi")])
         devices.insertAfterSiblings(c, fallback: devices.children.lastIndex { $0.name == "disk" }.map { $0 + 1 })
+    }
+
+    /// The `org.qemu.guest_agent.0` channel: added when `guest_agent: true` and missing, removed when
+    /// `guest_agent: false`; left alone when the manifest does not say.
+    static func patchGuestAgent(_ devices: inout XElement, vm: VMSpec, want: XElement) {
+        guard let on = vm.guestAgent else { return }
+        let isAgent = { (el: XElement) in
+            el.name == "channel" && el.child("target")?["type"] == "virtio" && el.child("target")?["name"] == DomainMapping.guestAgentPort
+        }
+        let has = devices.children.contains(where: isAgent)
+        if on && !has, let w = want.children.first(where: isAgent) {
+            devices.insertAfterSiblings(w, fallback: devices.children.lastIndex { $0.name == "serial" || $0.name == "console" }.map { $0 + 1 })
+        } else if !on && has {
+            devices.children.removeAll(where: isAgent)
+        }
     }
 
     // MARK: Interfaces

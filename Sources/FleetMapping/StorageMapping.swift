@@ -55,16 +55,17 @@ public enum PoolMapping {
 
 /// Volumes <-> storage volume XML.
 public enum VolumeMapping {
+    /// `mode`: the file's octal mode (`0600` for volumes that may hold secrets); nil leaves the pool's default.
     public static func volume(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
-                              backingFormat: DiskFormat? = nil) -> StorageVolume {
+                              backingFormat: DiskFormat? = nil, mode: String? = nil) -> StorageVolume {
         // Thin, like virt-install's default (sparse=yes): without <allocation> libvirt preallocates raw volumes.
         StorageVolume(name: name, capacity: capacity.bytes, allocation: 0, format: format.rawValue, backingPath: backingPath,
-                      backingFormat: backingPath == nil ? nil : (backingFormat ?? .qcow2).rawValue)
+                      backingFormat: backingPath == nil ? nil : (backingFormat ?? .qcow2).rawValue, mode: mode)
     }
 
     public static func render(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
-                              backingFormat: DiskFormat? = nil) -> String {
-        volume(name: name, format: format, capacity: capacity, backingPath: backingPath, backingFormat: backingFormat).xml()
+                              backingFormat: DiskFormat? = nil, mode: String? = nil) -> String {
+        volume(name: name, format: format, capacity: capacity, backingPath: backingPath, backingFormat: backingFormat, mode: mode).xml()
     }
 
     /// The volume as libvirt describes it; `owner` is nil (the reader fills it from the ledger).

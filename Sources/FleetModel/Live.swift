@@ -228,15 +228,20 @@ public struct DomainConfig: Hashable, Codable, Sendable {
     public var allHostdevs: [LiveHostdev]?
     public var description: String?
     public var owner: OwnerMark?
+    /// Whether the domain has the `org.qemu.guest_agent.0` virtio channel.
+    public var guestAgent: Bool
+    /// Devices fleet neither renders nor models and libvirt does not add by itself (a watchdog, an RNG, a
+    /// channel other than the agent's, a filesystem, a TPM…), as `kind detail`: what a recreation would drop.
+    public var unmanagedDevices: [String] = []
 
     public init(vcpus: Int, maxVcpus: Int, memory: ByteSize, maxMemory: ByteSize, firmware: Firmware? = nil,
                 virtType: String = "kvm", machine: String? = nil, disks: [LiveDisk] = [], nics: [LiveNIC] = [],
                 graphics: [LiveGraphics] = [], hostdevs: [DeviceKind] = [], allHostdevs: [LiveHostdev]? = nil,
-                description: String? = nil, owner: OwnerMark? = nil) {
+                description: String? = nil, owner: OwnerMark? = nil, guestAgent: Bool = false) {
         self.vcpus = vcpus; self.maxVcpus = maxVcpus; self.memory = memory; self.maxMemory = maxMemory
         self.firmware = firmware; self.virtType = virtType; self.machine = machine; self.disks = disks
         self.nics = nics; self.graphics = graphics; self.hostdevs = hostdevs; self.allHostdevs = allHostdevs
-        self.description = description; self.owner = owner
+        self.description = description; self.owner = owner; self.guestAgent = guestAgent
     }
 
     /// Every hostdev of the domain: `allHostdevs` when read from XML, else `hostdevs` as hostdev values.

@@ -37,48 +37,49 @@ public struct HostSpec: Hashable, Codable, Sendable {
     public init(name: String, uri: String) { self.name = name; self.uri = uri }
 }
 
+// MARK: Kinds libvirt names
+
+/// A kind libvirt names with a string (a pool type, a disk bus or format, a forward mode): the cases fleet
+/// manages, plus `.other(name)` for every kind libvirt has and fleet cannot manage, read faithfully and never
+/// mapped to a wrong known kind. Manifests accept only the managed cases (`init(rawValue:)`); values read from
+/// libvirt go through `init(libvirt:)`. A managed case's name is the case's own name.
+public protocol LibvirtKind: Hashable, Sendable, Codable, CaseIterable, RawRepresentable
+where RawValue == String, AllCases == [Self] {
+    static func other(_ name: String) -> Self
+    /// libvirt's own name of an `.other` kind; nil for a managed one.
+    var otherName: String? { get }
+}
+
+extension LibvirtKind {
+    /// Manifest values: the kinds fleet manages; nil for anything else.
+    public init?(rawValue: String) {
+        guard let k = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = k
+    }
+    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
+    public init(libvirt name: String) { self = Self(rawValue: name) ?? .other(name) }
+    public var rawValue: String { otherName ?? String(describing: self) }
+    /// Whether fleet can manage this kind (it is not `.other`).
+    public var isManaged: Bool { otherName == nil }
+    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+}
+
 // MARK: Storage
 
 /// A storage pool type: dir, logical and netfs are the ones fleet creates; every other libvirt pool type
 /// (fs, disk, iscsi, iscsi-direct, scsi, mpath, rbd, sheepdog, gluster, zfs, vstorage) reads as `.other`.
-public enum PoolType: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
+public enum PoolType: LibvirtKind {
     case dir, logical, netfs
     /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
     /// accept the cases above (`init(rawValue:)` rejects anything else).
     case other(String)
 
     public static var allCases: [PoolType] { [.dir, .logical, .netfs] }
-
-    /// Manifest values: the kinds fleet manages; nil for anything else.
-    public init?(rawValue: String) {
-        switch rawValue {
-        case "dir": self = .dir
-        case "logical": self = .logical
-        case "netfs": self = .netfs
-        default: return nil
-        }
-    }
-
-    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
-    public init(libvirt name: String) { self = PoolType(rawValue: name) ?? .other(name) }
-
-    public var rawValue: String {
-        switch self {
-        case .dir: return "dir"
-        case .logical: return "logical"
-        case .netfs: return "netfs"
-        case .other(let s): return s
-        }
-    }
-
-    /// Whether fleet can manage this kind (it is not `.other`).
-    public var isManaged: Bool { if case .other = self { return false } else { return true } }
-
-    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
+    public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
 }
 
 public struct PoolSpec: Hashable, Codable, Sendable {
@@ -105,90 +106,30 @@ public struct PoolSpec: Hashable, Codable, Sendable {
 }
 
 /// A disk image format (`<driver type=>`): qcow2 and raw are the ones fleet creates.
-public enum DiskFormat: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
+public enum DiskFormat: LibvirtKind {
     case qcow2, raw
     /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
     /// accept the cases above (`init(rawValue:)` rejects anything else).
     case other(String)
 
     public static var allCases: [DiskFormat] { [.qcow2, .raw] }
+    public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
 
-    /// Manifest values: the kinds fleet manages; nil for anything else.
-    public init?(rawValue: String) {
-        switch rawValue {
-        case "qcow2": self = .qcow2
-        case "raw": self = .raw
-        default: return nil
-        }
-    }
-
-    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
-    public init(libvirt name: String) { self = DiskFormat(rawValue: name) ?? .other(name) }
-
-    public var rawValue: String {
-        switch self {
-        case .qcow2: return "qcow2"
-        case .raw: return "raw"
-        case .other(let s): return s
-        }
-    }
-
-    /// Whether fleet can manage this kind (it is not `.other`).
-    public var isManaged: Bool { if case .other = self { return false } else { return true } }
-
-    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 
     /// The extension fleet gives the volumes it creates, as virt-install does.
     public var fileExtension: String { self == .qcow2 ? "qcow2" : self == .raw ? "img" : rawValue }
 }
 
 /// A disk bus (`<target bus=>`): the ones fleet creates; others (fdc, xen, sd, uml, nvme…) read as `.other`.
-public enum DiskBus: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
+public enum DiskBus: LibvirtKind {
     case virtio, scsi, sata, ide, usb
     /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
     /// accept the cases above (`init(rawValue:)` rejects anything else).
     case other(String)
 
     public static var allCases: [DiskBus] { [.virtio, .scsi, .sata, .ide, .usb] }
+    public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
 
-    /// Manifest values: the kinds fleet manages; nil for anything else.
-    public init?(rawValue: String) {
-        switch rawValue {
-        case "virtio": self = .virtio
-        case "scsi": self = .scsi
-        case "sata": self = .sata
-        case "ide": self = .ide
-        case "usb": self = .usb
-        default: return nil
-        }
-    }
-
-    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
-    public init(libvirt name: String) { self = DiskBus(rawValue: name) ?? .other(name) }
-
-    public var rawValue: String {
-        switch self {
-        case .virtio: return "virtio"
-        case .scsi: return "scsi"
-        case .sata: return "sata"
-        case .ide: return "ide"
-        case .usb: return "usb"
-        case .other(let s): return s
-        }
-    }
-
-    /// Whether fleet can manage this kind (it is not `.other`).
-    public var isManaged: Bool { if case .other = self { return false } else { return true } }
-
-    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 
     /// The guest device prefix libvirt uses for the bus (`vda`, `sda`, `hda`, `fda`).
     public var targetPrefix: String {
@@ -205,46 +146,14 @@ public enum DiskBus: Hashable, Sendable, CaseIterable, RawRepresentable, Codable
 
 /// A network's forward mode: nat, bridge (an existing host bridge), isolated (no `<forward>`) and route are the
 /// ones fleet creates; libvirt's open, private, vepa, passthrough and hostdev modes read as `.other`.
-public enum NetworkMode: Hashable, Sendable, CaseIterable, RawRepresentable, Codable {
+public enum NetworkMode: LibvirtKind {
     case nat, bridge, isolated, route
     /// A kind libvirt has and fleet cannot manage, as libvirt names it. Only read from libvirt: manifests
     /// accept the cases above (`init(rawValue:)` rejects anything else).
     case other(String)
 
     public static var allCases: [NetworkMode] { [.nat, .bridge, .isolated, .route] }
-
-    /// Manifest values: the kinds fleet manages; nil for anything else.
-    public init?(rawValue: String) {
-        switch rawValue {
-        case "nat": self = .nat
-        case "bridge": self = .bridge
-        case "isolated": self = .isolated
-        case "route": self = .route
-        default: return nil
-        }
-    }
-
-    /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
-    public init(libvirt name: String) { self = NetworkMode(rawValue: name) ?? .other(name) }
-
-    public var rawValue: String {
-        switch self {
-        case .nat: return "nat"
-        case .bridge: return "bridge"
-        case .isolated: return "isolated"
-        case .route: return "route"
-        case .other(let s): return s
-        }
-    }
-
-    /// Whether fleet can manage this kind (it is not `.other`).
-    public var isManaged: Bool { if case .other = self { return false } else { return true } }
-
-    public init(from decoder: Decoder) throws { self.init(libvirt: try decoder.singleValueContainer().decode(String.self)) }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
+    public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
 }
 
 public struct DHCPSpec: Hashable, Codable, Sendable {
@@ -339,6 +248,14 @@ public struct Customization: Hashable, Codable, Sendable {
 
     public var isEmpty: Bool {
         rootPassword == nil && sshAuthorizedKeys.isEmpty && files.isEmpty && !hostname && timezone == nil && sysprep.isEmpty
+    }
+
+    /// Nothing to do on an image: `hostname` alone is a per-VM setting (meta-data local-hostname and the
+    /// VM's own customization), so an image with only `hostname: true` is uploaded as it is, without libguestfs.
+    public var isEmptyForImage: Bool {
+        var c = self
+        c.hostname = false
+        return c.isEmpty
     }
 }
 
@@ -468,8 +385,14 @@ public struct CloudInitSpec: Hashable, Codable, Sendable {
     public var userData: String?
     public var metaData: String?
     public var networkConfig: String?
-    public init(userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil) {
+    /// Keys for root, delivered by cloud-init itself (vendor-data), no libguestfs involved.
+    public var sshAuthorizedKeys: [String]
+    /// Root's password, delivered by cloud-init (vendor-data, as a `$6$` hash).
+    public var rootPassword: SecretRef?
+    public init(userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil,
+                sshAuthorizedKeys: [String] = [], rootPassword: SecretRef? = nil) {
         self.userData = userData; self.metaData = metaData; self.networkConfig = networkConfig
+        self.sshAuthorizedKeys = sshAuthorizedKeys; self.rootPassword = rootPassword
     }
 }
 
@@ -500,19 +423,23 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var cloudInit: CloudInitSpec?
     public var onHostChange: HostChangePolicy
     public var description: String?
+    /// A `org.qemu.guest_agent.0` virtio-serial channel for qemu-guest-agent; nil leaves a live domain's
+    /// channel as it is (and creates none).
+    public var guestAgent: Bool?
 
     public init(name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
                 memory: ByteSize, maxMemory: ByteSize? = nil, firmware: Firmware? = nil, virtType: VirtType = .kvm,
                 machine: String? = nil, disks: [DiskSpec] = [], cdrom: String? = nil, networks: [NICSpec] = [],
                 graphics: GraphicsSpec? = nil, hostdevs: [String] = [], autostart: Bool? = nil,
                 state: PowerState = .running, snapshots: [String] = [], customize: Customization? = nil,
-                cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil) {
+                cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil,
+                guestAgent: Bool? = nil) {
         self.name = name; self.group = group ?? name; self.host = host; self.vcpus = vcpus; self.maxVcpus = maxVcpus
         self.memory = memory; self.maxMemory = maxMemory; self.firmware = firmware; self.virtType = virtType
         self.machine = machine; self.disks = disks; self.cdrom = cdrom; self.networks = networks
         self.graphics = graphics; self.hostdevs = hostdevs; self.autostart = autostart; self.state = state
         self.snapshots = snapshots; self.customize = customize; self.cloudInit = cloudInit
-        self.onHostChange = onHostChange; self.description = description
+        self.onHostChange = onHostChange; self.description = description; self.guestAgent = guestAgent
     }
 
     /// The NoCloud seed volume (pool, name) of a VM with `cloud_init:`: in the pool of its first disk.

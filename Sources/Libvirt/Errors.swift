@@ -41,6 +41,8 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
         code == Int32(VIR_ERR_NO_SUPPORT.rawValue) || code == Int32(VIR_ERR_ARGUMENT_UNSUPPORTED.rawValue)
             || code == Int32(VIR_ERR_OPERATION_UNSUPPORTED.rawValue)
     }
+    /// A pool build found the pool already built (`virStoragePoolBuild` with NO_OVERWRITE on an existing volume group or filesystem).
+    public var isPoolAlreadyBuilt: Bool { code == Int32(VIR_ERR_STORAGE_POOL_BUILT.rawValue) }
     /// The object is in the wrong state for the call (e.g. destroying a domain that is not running).
     public var isInvalidOperation: Bool { code == Int32(VIR_ERR_OPERATION_INVALID.rawValue) }
 

@@ -238,6 +238,23 @@ public struct Domain: Hashable, Sendable {
         }
     }
 
+    /// A `<channel>`: host-guest communication, e.g. the qemu-guest-agent's virtio-serial port.
+    public struct Channel: Hashable, Sendable {
+        public var type: String
+        /// `<target type=>`: `virtio`, `guestfwd`, …
+        public var targetType: String?
+        /// `<target name=>`: the port name the guest sees, e.g. `org.qemu.guest_agent.0`.
+        public var targetName: String?
+        /// `<source mode= path=>`; nil for a unix channel whose path libvirt picks.
+        public var sourceMode: String?
+        public var sourcePath: String?
+        public init(type: String = "unix", targetType: String? = nil, targetName: String? = nil,
+                    sourceMode: String? = nil, sourcePath: String? = nil) {
+            self.type = type; self.targetType = targetType; self.targetName = targetName
+            self.sourceMode = sourceMode; self.sourcePath = sourcePath
+        }
+    }
+
     public struct Controller: Hashable, Sendable {
         public var type: String
         public var index: Int?
@@ -271,6 +288,7 @@ public struct Domain: Hashable, Sendable {
         public var hostdevs: [Hostdev]
         /// `<memballoon model=>`.
         public var memballoon: String?
+        public var channels: [Channel] = []
         public init(emulator: String? = nil, disks: [Disk] = [], controllers: [Controller] = [], interfaces: [Interface] = [],
                     serials: [CharDevice] = [], consoles: [CharDevice] = [], inputs: [Input] = [], graphics: [Graphics] = [],
                     videos: [Video] = [], hostdevs: [Hostdev] = [], memballoon: String? = nil) {
@@ -339,6 +357,10 @@ extension Domain {
             case "hostdev": devices.hostdevs.append(try Domain.hostdev(c))
             case "serial": devices.serials.append(Domain.char(c))
             case "console": devices.consoles.append(Domain.char(c))
+            case "channel":
+                devices.channels.append(Channel(type: c["type"] ?? "pty", targetType: c.child("target")?["type"],
+                                                targetName: c.child("target")?["name"], sourceMode: c.child("source")?["mode"],
+                                                sourcePath: c.child("source")?["path"]))
             case "controller":
                 guard let t = c["type"] else { throw XMLError("<controller> lacks type") }
                 devices.controllers.append(Controller(type: t, index: XMLNumber.parse(c["index"]), model: c["model"]))
@@ -624,6 +646,14 @@ extension Domain.Devices {
         for x in interfaces { d.children.append(x.element()) }
         for s in serials { d.children.append(s.element("serial")) }
         for s in consoles { d.children.append(s.element("console")) }
+        for c in channels {
+            var e = XElement("channel", [("type", c.type)])
+            if c.sourceMode != nil || c.sourcePath != nil {
+                e.children.append(XElement("source", [("mode", c.sourceMode), ("path", c.sourcePath)]))
+            }
+            e.children.append(XElement("target", [("type", c.targetType), ("name", c.targetName)]))
+            d.children.append(e)
+        }
         for i in inputs { d.children.append(XElement("input", [("type", i.type), ("bus", i.bus)])) }
         for g in graphics { d.children.append(g.element()) }
         for v in videos {

@@ -129,11 +129,15 @@ public struct StorageVolume: Hashable, Sendable {
     public var format: String?
     public var backingPath: String?
     public var backingFormat: String?
+    /// `<target><permissions><mode>`: octal file mode, e.g. `0600`.
+    public var mode: String?
 
     public init(type: String? = nil, name: String, key: String? = nil, capacity: UInt64, allocation: UInt64? = nil,
-                targetPath: String? = nil, format: String? = nil, backingPath: String? = nil, backingFormat: String? = nil) {
+                targetPath: String? = nil, format: String? = nil, backingPath: String? = nil, backingFormat: String? = nil,
+                mode: String? = nil) {
         self.type = type; self.name = name; self.key = key; self.capacity = capacity; self.allocation = allocation
         self.targetPath = targetPath; self.format = format; self.backingPath = backingPath; self.backingFormat = backingFormat
+        self.mode = mode
     }
 
     public init(xml: String) throws { try self.init(element: XElement.parse(xml)) }
@@ -150,6 +154,7 @@ public struct StorageVolume: Hashable, Sendable {
         format = r.at("target", "format")?["type"]
         backingPath = r.at("backingStore", "path").map { $0.text.trimmedXMLSpace() }
         backingFormat = r.at("backingStore", "format")?["type"]
+        mode = r.at("target", "permissions")?.childText("mode")
     }
 
     public func xml() -> String { element().render() }
@@ -160,10 +165,15 @@ public struct StorageVolume: Hashable, Sendable {
         r.addText("key", key)
         r.addText("capacity", String(capacity), [("unit", "bytes")])
         r.addText("allocation", allocation.map(String.init), [("unit", "bytes")])
-        if targetPath != nil || format != nil {
+        if targetPath != nil || format != nil || mode != nil {
             var t = XElement("target")
             t.addText("path", targetPath)
             if let f = format { t.children.append(XElement("format", [("type", f)])) }
+            if let m = mode {
+                var pe = XElement("permissions")
+                pe.addText("mode", m)
+                t.children.append(pe)
+            }
             r.children.append(t)
         }
         if backingPath != nil || backingFormat != nil {

@@ -1,4 +1,5 @@
 import Foundation
+import FleetTestSupport
 import Testing
 
 /// libvirtd killed with SIGKILL in the middle of an apply, and started again: the next apply converges, and no
@@ -18,7 +19,7 @@ struct FaultTests {
             if sh("virsh -c '\(uri)' version").status == 0 { return }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        throw TestFailureCLI("libvirtd did not come back")
+        throw TestFailure("libvirtd did not come back")
     }
 
     @Test func killedDaemonMidApplyConverges() throws {
@@ -95,7 +96,4 @@ struct FaultTests {
     }
 }
 
-struct TestFailureCLI: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
+

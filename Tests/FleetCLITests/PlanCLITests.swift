@@ -1,4 +1,5 @@
 import Foundation
+import FleetTestSupport
 import Testing
 
 /// `fleet plan` / `fleet drift` / `fleet show` run as a binary against a test-driver host fixture,
@@ -41,8 +42,7 @@ import Testing
         actual = tree.stringByReplacingMatches(in: actual, range: NSRange(actual.startIndex..., in: actual),
                                                withTemplate: "\"tree\" : \"TREE\"")
         let url = Self.goldens.appendingPathComponent(name + ".golden")
-        if ProcessInfo.processInfo.environment["FLEET_UPDATE_GOLDEN"] == "1" { try Data(actual.utf8).write(to: url) }
-        let expected = try String(contentsOf: url, encoding: .utf8)
+        let expected = try Golden.expected(url, actual: actual)
         #expect(actual == expected)
     }
 

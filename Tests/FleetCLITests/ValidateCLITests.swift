@@ -1,4 +1,5 @@
 import Foundation
+import FleetTestSupport
 import Testing
 
 /// Runs the built `fleet` binary (`fleet validate`, `fleet schema`) and compares stdout and the exit code
@@ -64,8 +65,7 @@ import Testing
         let r = try Self.run(args)
         let actual = "$ fleet \(args.joined(separator: " "))\nexit \(r.status)\n---\n\(r.stdout)"
         let url = Self.goldens.appendingPathComponent(name + ".golden")
-        if ProcessInfo.processInfo.environment["FLEET_UPDATE_GOLDEN"] == "1" { try Data(actual.utf8).write(to: url) }
-        let expected = try String(contentsOf: url, encoding: .utf8)
+        let expected = try Golden.expected(url, actual: actual)
         #expect(actual == expected)
     }
 

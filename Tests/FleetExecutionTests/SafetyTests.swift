@@ -1,3 +1,4 @@
+import FleetTestSupport
 import FleetExecution
 import FleetImages
 import FleetMapping

@@ -3,13 +3,13 @@ import FleetManifest
 import FleetModel
 import FleetPlanning
 import Foundation
+import FleetTestSupport
 import Libvirt
 import Testing
 
 /// End-to-end on the real libvirtd (qemu:///system, inside the test network namespace):
 /// manifests → plan → apply → re-plan, out-of-band changes, live updates, destroy.
 /// Every object is named with a unique prefix and removed at the end, even on failure.
-let systemURI = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"]
 
 @Suite(.serialized, .enabled(if: systemURI != nil, "set FLEET_TEST_LIBVIRT_URI to run against a real libvirtd"))
 struct SystemTests {
@@ -271,10 +271,7 @@ struct TestFleet {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
+
 
 @Suite(.serialized, .enabled(if: systemURI != nil, "set FLEET_TEST_LIBVIRT_URI to run against a real libvirtd"))
 struct ImageSystemTests {

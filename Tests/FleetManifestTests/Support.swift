@@ -1,4 +1,5 @@
 import Foundation
+import FleetTestSupport
 @testable import FleetManifest
 import FleetModel
 
@@ -7,7 +8,7 @@ enum Paths {
     static let testsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     static let corpus = testsDir.appendingPathComponent("Corpus")
     static let repo = testsDir.deletingLastPathComponent().deletingLastPathComponent()
-    static var updateGoldens: Bool { ProcessInfo.processInfo.environment["FLEET_UPDATE_GOLDEN"] == "1" }
+    static var updateGoldens: Bool { Golden.updating }
 }
 
 /// A temporary manifest directory with the given files; removed by `remove()`.

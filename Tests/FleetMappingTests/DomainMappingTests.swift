@@ -35,7 +35,8 @@ func expectedConfig(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, password
         allHostdevs: DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(1), maxMemory: .mib(1), hostdevs: DomainMapping.hostdevKinds(vm, fleet: fleet))
             .hostDevices.map { var h = $0; h.managed = true; return h },
         description: vm.description,
-        owner: OwnerMark(fleet: fleet.name, kind: .vm, name: vm.group, attributes: owner.attributes))
+        owner: OwnerMark(fleet: fleet.name, kind: .vm, name: vm.group, attributes: owner.attributes),
+        guestAgent: vm.guestAgent == true)
 }
 
 func mark(_ vm: VMSpec, _ fleet: Fleet) -> OwnerMark {
@@ -61,6 +62,7 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     #expect(got.hostDevices == want.hostDevices, sourceLocation: sourceLocation)
     #expect(got.description == want.description, sourceLocation: sourceLocation)
     #expect(got.owner == want.owner, sourceLocation: sourceLocation)
+    #expect(got.guestAgent == want.guestAgent, sourceLocation: sourceLocation)
 }
 
 @Suite struct DomainRenderTests {

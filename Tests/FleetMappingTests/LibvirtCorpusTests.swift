@@ -138,3 +138,16 @@ struct XPathOracle {
         #expect(modes.isSuperset(of: ["nat", "route", "open", "bridge", "private", "vepa", "passthrough", "hostdev", "isolated"]), "\(modes)")
     }
 }
+
+/// What a recreation would drop is read from real-world XML: a watchdog and an RNG, but not the guest agent's
+/// channel (`guest_agent:` manages it) nor what libvirt adds by itself (controllers, the balloon).
+@Suite struct UnmanagedDeviceTests {
+    @Test func aHandMadeDomainListsWhatARecreationWouldDrop() throws {
+        let url = LibvirtCorpus.root.appendingPathComponent("domain/hand-floppy-lun-scsi.xml")
+        let cfg = try DomainMapping.config(fromXML: try String(contentsOf: url, encoding: .utf8))
+        #expect(cfg.unmanagedDevices.contains { $0.hasPrefix("watchdog") }, "\(cfg.unmanagedDevices)")
+        #expect(cfg.unmanagedDevices.contains { $0.hasPrefix("rng") }, "\(cfg.unmanagedDevices)")
+        #expect(!cfg.unmanagedDevices.contains { $0.contains("guest_agent") || $0.hasPrefix("controller") || $0.hasPrefix("memballoon") })
+        #expect(cfg.guestAgent)
+    }
+}

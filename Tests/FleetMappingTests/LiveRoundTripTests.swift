@@ -1,10 +1,10 @@
 import Foundation
+import FleetTestSupport
 import Testing
 import FleetModel
 import LibvirtXML
 @testable import FleetMapping
 
-let systemURI = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"]
 
 /// A libvirt connection driven through virsh (tests only). Every object is named with `prefix` and removed by `cleanup`.
 struct Virsh {
@@ -132,7 +132,8 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
             try? FileManager.default.removeItem(at: dir)
         }
         let vm = VMSpec(name: name, host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(48), maxMemory: .mib(64), virtType: .qemu,
-                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"), description: "fleet test: safe to delete")
+                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"), description: "fleet test: safe to delete",
+                        guestAgent: true)
         let fleet = Fleet(name: "lab")
         let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: mark(vm, fleet))
         _ = try v.defineAndDump("domain", xml, name: name, dir: dir)
@@ -144,6 +145,8 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
         #expect(live.owner == mark(vm, fleet) && live.description == vm.description)
         #expect(live.graphics.count == 1 && live.graphics[0].port == nil && (live.graphics[0].activePort ?? 0) >= 5900)
         #expect(MachineType.matches(desired: "pc", live: live.machine))
+        // libvirt adds the socket path, state and address to the agent channel; it still reads as the agent.
+        #expect(live.guestAgent)
         let d = try Domain(xml: try v.call(["dumpxml", name]))
         #expect(d.id != nil)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import FleetTestSupport
 import FleetModel
 @testable import FleetMapping
 
@@ -45,10 +46,6 @@ func validate(_ xml: String, type: String, dir: URL, name: String) throws -> Str
     return r.status == 0 ? nil : "\(name): \(r.output)\n\(xml)"
 }
 
-/// A unique prefix for every libvirt object a test creates: `ft-<8 hex>-`.
-func uniquePrefix() -> String {
-    "ft-" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(8)).lowercased() + "-"
-}
 
 /// A libvirt test-driver fixture: a fresh, private state on every open, so tests can mutate it in parallel.
 func testFixture(dir: URL) throws -> String {
@@ -86,7 +83,7 @@ func corpusFleet(prefix: String = "") -> Fleet {
                    NICSpec(network: "\(prefix)net", model: .e1000e, mac: mac(1), ip: IPv4Address(parsing: "10.9.0.10"))],
         graphics: GraphicsSpec(type: .vnc, listen: "0.0.0.0", port: 5931),
         hostdevs: ["gpu", "key"], cloudInit: CloudInitSpec(userData: "#cloud-config\n"),
-        description: "web & <db> \"front\" 'end'"))
+        description: "web & <db> \"front\" 'end'", guestAgent: true))
     // BIOS, pc machine, IDE, spice with autoport and a password, e1000 and rtl8139.
     vms.append(VMSpec(
         name: "\(prefix)legacy", host: "local", vcpus: 3, memory: .mib(768), firmware: .bios, virtType: .kvm, machine: "pc",

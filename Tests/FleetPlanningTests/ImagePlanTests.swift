@@ -47,4 +47,32 @@ import Testing
         // The old version is still the disk's backing file: not deleted in this plan.
         #expect(!p.changes.contains { $0.action == .delete })
     }
+
+    /// `fleet destroy` plans with an empty fleet: the image version goes in the same plan as the disks backed by
+    /// it (deleted after them), so one pass leaves nothing; it is destructive like them, so without
+    /// --allow-destroy it is skipped with them instead of pulling the backing file from under a kept disk.
+    @Test func destroyRemovesTheImageWithItsDisksInOnePlan() {
+        let f = fleet(sha: String(repeating: "a", count: 64), digest: "11111111")
+        let empty = Fleet(name: "lab", hosts: f.hosts)
+        let p = Planner.plan(desired: empty, live: live(for: f))
+        let image = p.change("image/p/\(f.images[0].volumeName)")
+        #expect(image?.action == .delete && image?.destructive == true)
+        #expect(p.change("volume/p/vm-disk0.qcow2")?.action == .delete)
+        #expect(p.change("pool/p")?.action == .delete)
+        #expect(p.change("vm/vm")?.action == .delete)
+        // Order: the VM, then its disk, then the image, then the pool.
+        let order = ["vm/vm", "volume/p/vm-disk0.qcow2", "image/p/\(f.images[0].volumeName)", "pool/p"].compactMap { ref in
+            p.changes.firstIndex { $0.object.description == ref }
+        }
+        #expect(order.count == 4 && order == order.sorted())
+    }
+
+    /// A disk that stays (here: one fleet does not own) keeps the old version alive.
+    @Test func anUnownedDiskKeepsTheImage() {
+        let f = fleet(sha: String(repeating: "a", count: 64), digest: "11111111")
+        var l = live(for: f)
+        l.hosts[0].volumes[1].owner = nil
+        let p = Planner.plan(desired: Fleet(name: "lab", hosts: f.hosts), live: l)
+        #expect(p.change("image/p/\(f.images[0].volumeName)") == nil)
+    }
 }

@@ -173,6 +173,14 @@ import Testing
         p = plan(live, fleet: f)
         #expect(p.hosts[1].changes.first { $0.object.description == "vm/db" }?.action == .replace)
         #expect(p.hosts[0].changes.first { $0.object.description == "vm/db" }?.action == .delete)
+
+        // ...but never when the recreation would drop what fleet does not manage: refused on the new host, kept on the old.
+        live = editDomain(live, "db") { d in d.config.unmanagedDevices = ["watchdog i6300esb", "rng virtio"] }
+        p = plan(live, fleet: f)
+        c = try! #require(p.hosts[1].changes.first { $0.object.description == "vm/db" })
+        #expect(c.action == .refused && c.reason.contains("watchdog i6300esb") && c.steps.isEmpty, "\(c.reason)")
+        #expect(c.attributes.contains { $0.name == "drops" && $0.before == "rng virtio" })
+        #expect(p.hosts[0].changes.allSatisfy { $0.object.description != "vm/db" }, "the old host keeps the VM")
     }
 
     @Test func hostChangeMigrates() {

@@ -1,6 +1,7 @@
 // Keepalive: a daemon that stops answering must be noticed (calls fail, isAlive turns false)
 // instead of hanging forever. A local unix-socket proxy in front of the real daemon's socket
 // "freezes" to play the dead remote host; nothing leaves the machine.
+import FleetTestSupport
 import Foundation
 import Testing
 @testable import Libvirt

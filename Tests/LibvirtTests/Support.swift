@@ -1,4 +1,5 @@
 import Foundation
+import FleetTestSupport
 import Testing
 @testable import Libvirt
 
@@ -13,13 +14,8 @@ func openFixture(_ name: String = "node.xml") throws -> Connection {
 }
 
 /// The real daemon's URI, when system tests are enabled.
-let systemURI = ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"]
 let systemEnabled = systemURI != nil
 
-/// A unique object-name prefix, "ft-<8 hex>-", so tests never touch objects they did not create.
-func uniquePrefix() -> String {
-    "ft-" + String(format: "%08x", UInt32.random(in: .min ... .max)) + "-"
-}
 
 /// Runs `body` and ignores failures: used in `defer` cleanups where the object may already be gone.
 func bestEffort(_ body: () throws -> Void) {

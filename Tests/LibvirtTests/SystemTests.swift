@@ -1,6 +1,7 @@
 // System tests against the real libvirtd at $FLEET_TEST_LIBVIRT_URI (qemu:///system here).
 // Every object is named with a fresh "ft-<hex>-" prefix and removed in a `defer`, even on failure.
 // Domains are TCG (`type='qemu'`), 64 MiB, without an OS: SeaBIOS finds nothing to boot and idles.
+import FleetTestSupport
 import Foundation
 import Testing
 @testable import Libvirt

@@ -1,0 +1,205 @@
+import FleetImages
+import FleetMapping
+import FleetModel
+import FleetPlanning
+import Foundation
+import Libvirt
+
+/// One libvirt call (or a short sequence) per plan step.
+extension HostContext {
+    // MARK: Steps
+
+    func run(_ step: Step, _ c: Change, configToo: Bool) throws {
+        let name = c.object.name
+        switch step {
+        case .definePool:
+            guard let spec = fleet.pools.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("pool \(name) is not declared") }
+            // Record ownership first: a run killed in between leaves a mark without an object (planned as create).
+            try ledger.record(object: name, mark: mark(.pool, name))
+            let p = try conn.definePool(xml: PoolMapping.render(spec))
+            // The UUID ties the entry to this very pool: a look-alike made later is never taken for it.
+            try ledger.record(object: name, mark: mark(.pool, name, ["uuid": p.uuidString]))
+        case .buildPool:
+            let p = try pool(name)
+            if !(try p.isActive) {
+                // dir: mkdir -p; logical: vgcreate; netfs: mount point. Never overwrite existing data.
+                do { try p.build(flags: fleet.pools.first { $0.name == name }?.type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError where e.isPoolAlreadyBuilt {}
+            }
+        case .startPool:
+            let p = try pool(name)
+            if !(try p.isActive) { try p.create() }
+        case .undefinePool:
+            let p = try pool(name)
+            if try p.isActive { try p.destroy() }
+            // Undefine only: the directory and any volume fleet did not create stay on disk.
+            try p.undefine()
+            try ledger.remove(object: name, kind: .pool)
+        case .setAutostart(let on):
+            switch c.object.kind {
+            case .pool: try pool(name).setAutostart(on)
+            case .network: try network(name).setAutostart(on)
+            case .vm: try domain(name).setAutostart(on)
+            default: throw ExecutionError.refused("autostart does not apply to \(c.object)")
+            }
+        case .createVolume:
+            try createVolume(c)
+        case .createSeed:
+            try createSeed(c)
+        case .resizeVolume(let size):
+            try resizeVolume(c, size)
+        case .deleteVolume:
+            let (poolName, volName) = try volumeRef(c)
+            if let v = try pool(poolName).volume(named: volName) { try v.delete() }
+            try ledger.remove(object: "\(poolName)/\(volName)", kind: c.object.kind == .image ? .image : .volume)
+        case .uploadImage:
+            try uploadImage(c)
+        case .defineNetwork:
+            guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("network \(name) is not declared") }
+            if c.action == .create {
+                // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
+                try ledger.record(object: name, mark: mark(.network, name))
+                let n = try conn.defineNetwork(xml: NetworkMapping.render(spec))
+                try ledger.record(object: name, mark: mark(.network, name, ["uuid": n.uuidString]))
+            } else {
+                // An update patches the persistent definition: <dns>, <portgroup>, <route>, other <ip>s stay.
+                let existing = try network(name)
+                if let xml = try NetworkPatch.update(try existing.xmlDesc(inactive: true), spec: spec) { _ = try conn.defineNetwork(xml: xml) }
+                try ledger.record(object: name, mark: mark(.network, name, ["uuid": try existing.uuidString]))
+            }
+        case .startNetwork:
+            let n = try network(name)
+            if !(try n.isActive) { try n.create() }
+        case .restartNetwork:
+            // Guests on the network lose connectivity while it restarts: only with --allow-restart.
+            guard options.allowRestart else { return }
+            let n = try network(name)
+            if try n.isActive { try n.destroy() }
+            try n.create()
+        case .undefineNetwork:
+            let n = try network(name)
+            if try n.isActive { try n.destroy() }
+            try n.undefine()
+            try ledger.remove(object: name, kind: .network)
+        case .addLease(let l), .removeLease(let l):
+            let n = try network(name)
+            let flags: NetworkUpdateFlags = try n.isActive ? [.live, .config] : [.config]
+            let command: NetworkUpdateCommand
+            if case .addLease = step { command = .add } else { command = .delete }
+            try n.update(command: command, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(l), flags: flags)
+        case .defineDomain:
+            let vm = try vmSpec(name)
+            let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
+            if let g = vm.graphics, let password, let problem = g.passwordProblem(password) {
+                throw ExecutionError.refused("\(name): graphics password: \(problem)")
+            }
+            // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
+            if c.action != .create, let existing = try conn.domain(named: name) {
+                // An update patches the persistent definition (with secrets, so a graphics password stays):
+                // devices, controllers, addresses and settings fleet does not model are kept as they are.
+                let current = try existing.xmlDesc(flags: [.inactive, .secure])
+                let owned = Set(try ledger.entries().filter { $0.mark.kind == .volume && $0.mark.fleet == fleet.name }.map(\.object))
+                if let xml = try DomainPatch.update(current, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password,
+                                                    owner: mark(.vm, vm.group), removableVolumes: owned) {
+                    _ = try conn.defineDomain(xml: xml)
+                }
+            } else {
+                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
+                _ = try conn.defineDomain(xml: xml)
+            }
+        case .startDomain:
+            let d = try domain(name)
+            if !(try d.isActive) { try d.create() }
+        case .stopDomain:
+            let d = try domain(name)
+            if try d.isActive { _ = try d.shutdown(timeout: options.shutdownTimeout) }
+        case .restartDomain:
+            guard options.allowRestart else { return }
+            let d = try domain(name)
+            if try d.isActive { _ = try d.shutdown(timeout: options.shutdownTimeout) }
+            try d.create()
+        case .undefineDomain:
+            let d = try domain(name)
+            if try d.isActive { try d.destroy() }
+            // Managed save, snapshot metadata and NVRAM go with the domain; without these flags libvirt refuses.
+            // Drivers that know fewer flags (the test driver) get the ones they know.
+            let flagSets: [UndefineFlags] = [[.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata], [.managedSave, .snapshotsMetadata], []]
+            for (i, flags) in flagSets.enumerated() {
+                do {
+                    try d.undefine(flags: flags)
+                    break
+                } catch let e as LibvirtError where (e.isUnsupportedFlags || e.isUnsupported) && i < flagSets.count - 1 {
+                    continue
+                }
+            }
+        case let .setVcpus(n, live):
+            let d = try domain(name)
+            var flags: VcpuFlags = []
+            if configToo { flags.insert(.config) }
+            if live, try d.isActive { flags.insert(.live) }
+            guard let count = UInt32(exactly: n), count > 0 else { throw ExecutionError.refused("\(name): invalid vCPU count \(n)") }
+            if !flags.isEmpty { try d.setVcpus(count, flags: flags) }
+        case let .setMemory(size, live):
+            let d = try domain(name)
+            var flags: MemoryFlags = []
+            if configToo { flags.insert(.config) }
+            if live, try d.isActive { flags.insert(.live) }
+            if !flags.isEmpty { try d.setMemory(kib: size.kib, flags: flags) }
+        case let .attachDisk(diskName, live):
+            let vm = try vmSpec(name)
+            guard let i = vm.disks.firstIndex(where: { $0.name == diskName }) else { throw ExecutionError.notDeclared("\(name) has no disk \(diskName)") }
+            let target = DomainMapping.diskTargets(vm)[i]
+            try device(name, attach: true, xml: DomainMapping.diskXML(vm.disks[i], vm: vm, target: target), live: live, config: configToo)
+        case let .attachInterface(mac, live):
+            let vm = try vmSpec(name)
+            guard let nic = vm.networks.first(where: { $0.mac == mac }) else { throw ExecutionError.notDeclared("\(name) declares no NIC \(mac)") }
+            try device(name, attach: true, xml: DomainMapping.interfaceXML(nic), live: live, config: configToo)
+        case let .detachInterface(mac, live):
+            // libvirt finds the interface by its MAC.
+            try device(name, attach: false, xml: "<interface type='network'><mac address='\(mac)'/></interface>", live: live, config: configToo)
+        case let .attachHostdev(kind, live):
+            try device(name, attach: true, xml: DomainMapping.hostdevXML(kind), live: live, config: configToo)
+        case let .detachHostdev(kind, live):
+            try device(name, attach: false, xml: DomainMapping.hostdevXML(kind), live: live, config: configToo)
+        case .createSnapshot(let snap):
+            let vmName = String(name.prefix { $0 != "/" })
+            _ = try domain(vmName).createSnapshot(xml: SnapshotMapping.render(name: snap, description: LiveSnapshot.description(fleet: fleet.name)))
+        case .deleteSnapshot(let snap):
+            let vmName = String(name.prefix { $0 != "/" })
+            try domain(vmName).snapshot(named: snap)?.delete()
+        case let .migrate(toHost, live):
+            try migrate(name, to: toHost, live: live)
+        case .writeOwnerMark:
+            switch c.object.kind {
+            case .vm:
+                let vm = try vmSpec(name)
+                try domain(name).setMetadata(OwnerXML.metadataElement(mark(.vm, vm.group)), key: OwnerXML.prefix, uri: OwnerXML.namespace,
+                                             flags: try domain(name).isActive ? [.live, .config] : [.config])
+            case .pool: try ledger.record(object: name, mark: mark(.pool, name, ["uuid": try pool(name).uuidString]))
+            case .network: try ledger.record(object: name, mark: mark(.network, name, ["uuid": try network(name).uuidString]))
+            case .volume:
+                let vmName = c.parent?.name ?? ""
+                try ledger.record(object: name, mark: mark(.volume, fleet.vms.first { $0.name == vmName }?.group ?? vmName, ["vm": vmName]))
+            case .image:
+                if let img = fleet.images.first(where: { $0.name == name }) {
+                    try ledger.record(object: "\(img.pool)/\(img.volumeName)", mark: mark(.image, name, img.sha256.map { ["sha256": $0] } ?? [:]))
+                }
+            default: throw ExecutionError.refused("\(c.object) cannot be adopted")
+            }
+        }
+    }
+
+    func migrate(_ name: String, to target: String, live: Bool) throws {
+        guard let sourceHost = executor.plan.hosts.first(where: { hp in hp.host != target }).map(\.host) else {
+            throw ExecutionError.missing("no source host for \(name)")
+        }
+        // Find the domain on whichever other host has it.
+        var source: (Connection, Domain)?
+        for h in executor.plan.hosts.map(\.host) where h != target {
+            if let c = try? executor.connection(h), let d = try c.domain(named: name) { source = (c, d); break }
+        }
+        guard let (_, dom) = source else { throw ExecutionError.missing("domain \(name) was not found on \(sourceHost) or any other host") }
+        var flags: MigrateFlags = [.persistDest, .undefineSource]
+        if live { flags.formUnion([.live, .nonSharedDisk, .abortOnError]) } else { flags.insert(.offline) }
+        _ = try dom.migrate(to: conn, flags: flags)
+    }
+}

@@ -1,0 +1,124 @@
+import FleetImages
+import FleetMapping
+import FleetModel
+import FleetPlanning
+import Foundation
+import Libvirt
+
+/// Applies one host's changes on one connection.
+struct HostContext: Sendable {
+    let executor: Executor
+    let host: String
+    let conn: Connection
+    let hypervisor: Hypervisor
+    let ledger: Ledger
+    var fleet: Fleet { executor.fleet }
+    var options: ApplyOptions { executor.options }
+
+    init(executor: Executor, host: String, conn: Connection) {
+        self.executor = executor; self.host = host; self.conn = conn
+        hypervisor = ((try? conn.hypervisorType) ?? "") == "TEST" ? .test : .qemu
+        ledger = Ledger(conn: conn, fleet: executor.fleet.name, hypervisor: hypervisor)
+    }
+
+    func apply(_ c: Change) throws {
+        try verifyOwnership(c)
+        let config = !c.steps.contains(.defineDomain)
+        // Reimage: QEMU keeps a replaced disk open, so its VM is stopped first and started again after.
+        // (A cloud-init seed is only read at boot: it is swapped under the running guest, no restart.)
+        var restart: Domain?
+        if c.action == .replace, c.object.kind == .volume, !c.steps.contains(.createSeed), let vm = c.parent, let d = try conn.domain(named: vm.name), try d.isActive {
+            _ = try d.shutdown(timeout: options.shutdownTimeout)
+            restart = d
+        }
+        do {
+            for step in c.steps {
+                try run(step, c, configToo: config)
+            }
+            try restart?.create()
+        } catch {
+            if c.action == .create { rollBackCreate(c) }
+            throw error
+        }
+    }
+
+    // MARK: Ledger
+
+    /// The mark a VM disk volume gets: which VM, which image, which customization inputs.
+    func volumeMark(_ vm: VMSpec, _ disk: DiskSpec) throws -> OwnerMark {
+        var attrs = ["vm": vm.name]
+        if let image = disk.image {
+            attrs["image"] = image
+            // The image version (its volume) the disk was made from: a full copy has no backing file to compare.
+            if let spec = fleet.images.first(where: { $0.name == image }) { attrs["version"] = spec.volumeName }
+            if let c = vm.customize, !c.isEmpty {
+                attrs["customize"] = try Customizer.digest(c, hostname: vm.name, secrets: options.secrets, fleet: fleet.name)
+            }
+        }
+        return mark(.volume, vm.group, attrs)
+    }
+
+    /// Disk volumes this run creates, recorded in one ledger write up front instead of one per disk.
+    func prerecord(_ changes: [Change]) -> [(String, ObjectKind)] {
+        var entries: [LedgerEntry] = []
+        for c in changes where c.action == .create && c.steps == [.createVolume] {
+            guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
+                  let disk = vm.disks.first(where: { "\($0.pool)/\($0.volumeName(vm: vm.name))" == c.object.name }),
+                  let mark = try? volumeMark(vm, disk) else { continue }
+            entries.append(LedgerEntry(object: c.object.name, mark: mark))
+        }
+        if (try? ledger.recordAll(entries)) == nil { return [] }
+        return entries.map { ($0.object, $0.mark.kind) }
+    }
+
+    /// The mark of an object this run makes, naming the manifest tree it came from.
+    func mark(_ kind: ObjectKind, _ name: String, _ attrs: [String: String] = [:]) -> OwnerMark {
+        var attrs = attrs
+        if let tree = fleet.tree { attrs["tree"] = tree }
+        return OwnerMark(fleet: fleet.name, kind: kind, name: name, attributes: attrs)
+    }
+
+    // MARK: Helpers
+
+    func pool(_ name: String) throws -> StoragePool {
+        guard let p = try conn.storagePool(named: name) else { throw ExecutionError.missing("storage pool \(name) does not exist on \(host)") }
+        return p
+    }
+
+    func network(_ name: String) throws -> Network {
+        guard let n = try conn.network(named: name) else { throw ExecutionError.missing("network \(name) does not exist on \(host)") }
+        return n
+    }
+
+    func domain(_ name: String) throws -> Domain {
+        guard let d = try conn.domain(named: name) else { throw ExecutionError.missing("domain \(name) does not exist on \(host)") }
+        return d
+    }
+
+    func vmSpec(_ name: String) throws -> VMSpec {
+        guard let vm = fleet.vms.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("VM \(name) is not declared") }
+        return vm
+    }
+
+    func device(_ domainName: String, attach: Bool, xml: String, live: Bool, config: Bool) throws {
+        let d = try domain(domainName)
+        var flags: DeviceModifyFlags = []
+        if config { flags.insert(.config) }
+        if live, try d.isActive { flags.insert(.live) }
+        if flags.isEmpty { return }
+        if attach { try d.attachDevice(xml: xml, flags: flags) } else { try d.detachDevice(xml: xml, flags: flags) }
+    }
+
+    func volumeRef(_ c: Change) throws -> (String, String) {
+        // A declared image is named by its manifest name; an old version by its `pool/volume`.
+        if c.object.kind == .image, !c.object.name.contains("/") {
+            guard let img = fleet.images.first(where: { $0.name == c.object.name }) else {
+                throw ExecutionError.notDeclared("image \(c.object.name) is not declared")
+            }
+            return (img.pool, img.volumeName)
+        }
+        let parts = c.object.name.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw ExecutionError.notDeclared("bad volume reference \(c.object.name)") }
+        return (parts[0], parts[1])
+    }
+}

@@ -1,0 +1,318 @@
+import FleetModel
+
+/// Domains: create, compare attribute by attribute (live, restart, refused), moves between hosts, deletion.
+extension HostPlanner {
+
+    func domains() -> [Change] {
+        var out: [Change] = []
+        for vm in vms {
+            let ref = ObjectRef(.vm, vm.name)
+            let missing = missingDevices(vm)
+            if !missing.isEmpty {
+                out.append(Change(ref, .refused, reason: missing.joined(separator: "; ")))
+                continue
+            }
+            if let dom = live.domains.first(where: { $0.name == vm.name }) {
+                if let c = conflict(ref, dom.owner) {
+                    out.append(c)
+                    if c.action == .refused { continue }
+                }
+                out += compare(vm, dom)
+                continue
+            }
+            if let (from, dom) = context.ownedDomainHost[vm.name], from != host.name {
+                out += move(vm, dom, from: from)
+                continue
+            }
+            out += create(vm)
+        }
+        // Domains this fleet owns that are no longer declared here (deleted, or moved to another host).
+        for dom in live.domains where context.owns(dom.owner) && !vms.contains(where: { $0.name == dom.name }) {
+            let ref = ObjectRef(.vm, dom.name)
+            if let target = fleet.vms.first(where: { $0.name == dom.name }), target.host != host.name {
+                // A migration removes the domain from this host itself; a refused move leaves it here.
+                // Only a recreation on the new host (PCI passthrough) deletes it here.
+                if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate && droppedByRecreation(dom).isEmpty {
+                    out.append(Change(ref, .delete, reason: "recreated on \(target.host) (on_host_change: recreate)",
+                                      steps: [.undefineDomain], destructive: true))
+                }
+                continue
+            }
+            // Its disks are deleted next: it is forced off, not shut down gracefully.
+            out.append(Change(ref, .delete, attributes: [.init("state", before: dom.state.rawValue, after: nil)],
+                              reason: "no longer declared", steps: [.undefineDomain], destructive: true))
+        }
+        return out
+    }
+
+    /// The hostdevs that tie the domain to its host (libvirt refuses to migrate or memory-snapshot it with any of
+    /// them, docs/planning.md): those of its persistent and running definitions, including the PCI function of an
+    /// `<interface type='hostdev'>` (libvirt keeps it among the domain's hostdevs), and the PCI devices the manifest adds.
+    func hostBound(_ dom: LiveDomain?, _ vm: VMSpec) -> [LiveHostdev] {
+        var out: [LiveHostdev] = []
+        let configs = [dom?.config, dom?.live].compactMap { $0 }
+        let nics = configs.flatMap(\.nics).compactMap { n -> LiveHostdev? in
+            guard case .hostdev(let addr) = n.source else { return nil }
+            return LiveHostdev(type: addr.hasPrefix("usb ") ? "usb" : "pci", source: addr)
+        }
+        for h in configs.flatMap(\.hostDevices) + nics + deviceKinds(vm).map(hostdev)
+        where h.bindsToHost && !out.contains(where: { $0.type == h.type && $0.source == h.source }) {
+            out.append(h)
+        }
+        return out
+    }
+
+    func hostdev(_ k: DeviceKind) -> LiveHostdev {
+        DomainConfig(vcpus: 1, maxVcpus: 1, memory: .init(bytes: 0), maxMemory: .init(bytes: 0), hostdevs: [k]).hostDevices[0]
+    }
+
+    /// `PCI passthrough (pci 0000:00:00.0)`, `hostdevs (scsi scsi_host0 0:0:0, mdev …)`.
+    func boundText(_ b: [LiveHostdev]) -> String {
+        if b.allSatisfy({ $0.type == "pci" && $0.mode == "subsystem" }) {
+            return "PCI passthrough (\(b.map(\.description).joined(separator: ", ")))"
+        }
+        return "host-bound hostdevs (\(b.map(\.description).joined(separator: ", ")))"
+    }
+
+    func deviceKinds(_ vm: VMSpec) -> [DeviceKind] { vm.hostdevs.compactMap { context.devices[$0]?.kind } }
+
+    func missingDevices(_ vm: VMSpec) -> [String] {
+        guard let present = live.nodeDevices else { return [] }
+        return vm.hostdevs.compactMap { name -> String? in
+            guard let d = context.devices[name] else { return "device \(name) is not declared" }
+            let found = present.contains { p in
+                switch (p, d.kind) {
+                case let (.pci(a), .pci(b)): return a == b
+                case let (.usb(v1, p1), .usb(v2, p2)): return v1 == v2 && p1 == p2
+                default: return false
+                }
+            }
+            return found ? nil : "device \(name) (\(describe(d.kind))) is not present on host \(host.name)"
+        }
+    }
+
+    func create(_ vm: VMSpec) -> [Change] {
+        let ref = ObjectRef(.vm, vm.name)
+        var steps: [Step] = [.defineDomain]
+        if vm.autostart == true { steps.append(.setAutostart(true)) }
+        var attrs: [AttributeChange] = [
+            .init("vcpus", before: nil, after: vcpuText(vm.vcpus, vm.maxVcpus)),
+            .init("memory", before: nil, after: memText(vm.memory, vm.maxMemory)),
+        ]
+        for (i, d) in vm.disks.enumerated() { attrs.append(.init("disk \(i)", before: nil, after: "\(d.pool)/\(d.volumeName(vm: vm.name))")) }
+        for n in vm.networks { attrs.append(.init("nic \(n.mac)", before: nil, after: "\(n.network) \(n.model.rawValue)")) }
+        if let g = vm.graphics { attrs.append(.init("graphics", before: nil, after: graphicsText(g))) }
+        if vm.guestAgent == true { attrs.append(.init("guest_agent", before: nil, after: "true")) }
+        if vm.graphics?.password != nil { attrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true)) }
+        for h in vm.hostdevs { attrs.append(.init("hostdev \(h)", before: nil, after: context.devices[h].map { describe($0.kind) })) }
+        var out = [Change(ref, .create, attributes: attrs, reason: "VM does not exist", steps: steps)]
+        if vm.state == .running {
+            out.append(Change(ref, .start, attributes: [.init("state", before: nil, after: "running")], reason: "state: running", steps: [.startDomain]))
+        }
+        out += snapshotChanges(vm, existing: [], bound: hostBound(nil, vm))
+        return out
+    }
+
+    /// What recreating `dom` from the manifest would lose: devices fleet does not manage, and disks that are no
+    /// pool volume. The one rule for both hosts of a move (the new host's create, the old host's delete).
+    func droppedByRecreation(_ dom: LiveDomain) -> [String] {
+        dom.config.unmanagedDevices
+            + dom.config.disks.filter { $0.pool == nil && $0.device == .disk }.map { "disk \($0.target) (\($0.path ?? "not a pool volume"))" }
+    }
+
+    func move(_ vm: VMSpec, _ dom: LiveDomain, from: String) -> [Change] {
+        let ref = ObjectRef(.vm, vm.name)
+        let bound = hostBound(dom, vm)
+        if !bound.isEmpty {
+            if vm.onHostChange == .recreate {
+                // A recreation renders the domain afresh: what fleet does not manage would be gone. Never silently.
+                let dropped = droppedByRecreation(dom)
+                if !dropped.isEmpty {
+                    return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)]
+                                    + dropped.map { AttributeChange("drops", before: $0, after: nil) },
+                                   reason: "recreating \(vm.name) on \(host.name) would drop what fleet does not manage (\(dropped.joined(separator: ", "))); "
+                                       + "remove those devices from the domain first, or move it by hand")]
+                }
+                var out = create(vm)
+                out[0].reason = "moves from \(from) by recreation with fresh disks (\(boundText(bound)) cannot migrate)"
+                out[0].destructive = true
+                out[0].action = .replace
+                return out
+            }
+            return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)],
+                           reason: "cannot migrate a domain with \(boundText(bound)) (libvirt: \"cannot migrate a domain with <hostdev mode='\(bound[0].mode)'\(bound[0].mode == "subsystem" ? " type='\(bound[0].type)'" : "")>\"); set on_host_change: recreate to recreate it on \(host.name) with fresh disks")]
+        }
+        if !dom.snapshots.isEmpty {
+            return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)],
+                           reason: "libvirt cannot migrate a domain that has snapshots (\(dom.snapshots.map(\.name).joined(separator: ", "))); delete them first")]
+        }
+        let running = dom.state.isActive
+        return [Change(ref, .migrate, attributes: [.init("host", before: from, after: host.name)],
+                       reason: running ? "live migration; the guest keeps running" : "offline migration of the definition; disks are created on \(host.name)",
+                       steps: [.migrate(toHost: host.name, live: running)])]
+    }
+
+    func compare(_ vm: VMSpec, _ dom: LiveDomain) -> [Change] {
+        let ref = ObjectRef(.vm, vm.name)
+        let cfg = dom.config
+        let running = dom.state.isActive
+        let liveCfg = running ? dom.live : nil
+        var restartAttrs: [AttributeChange] = []
+        var liveAttrs: [AttributeChange] = []
+        var liveSteps: [Step] = []
+        var configOnly = false
+
+        // Maxima are fixed for the life of the QEMU process.
+        let maxVcpus = vm.maxVcpus ?? cfg.maxVcpus
+        if let m = vm.maxVcpus, m != cfg.maxVcpus { restartAttrs.append(.init("max_vcpus", before: String(cfg.maxVcpus), after: String(m))) }
+        if vm.vcpus != cfg.vcpus || (liveCfg.map { $0.vcpus != vm.vcpus } ?? false) {
+            let before = liveCfg.map { $0.vcpus != cfg.vcpus ? "\(cfg.vcpus) (running: \($0.vcpus))" : String(cfg.vcpus) } ?? String(cfg.vcpus)
+            let attr = AttributeChange("vcpus", before: before, after: String(vm.vcpus))
+            // vCPUs hot-plug, but unplugging needs guest cooperation QEMU's default CPU models lack
+            // ("device unplug request for not supported device type"): fewer vCPUs wait for a restart.
+            let unplug = liveCfg.map { vm.vcpus < $0.vcpus } ?? false
+            if !unplug && vm.vcpus <= maxVcpus && vm.vcpus <= (liveCfg?.maxVcpus ?? maxVcpus) {
+                liveAttrs.append(attr); liveSteps.append(.setVcpus(vm.vcpus, live: running))
+            } else {
+                restartAttrs.append(attr)
+            }
+        }
+        let maxMemory = vm.maxMemory ?? cfg.maxMemory
+        if let m = vm.maxMemory, m != cfg.maxMemory { restartAttrs.append(.init("max_memory", before: cfg.maxMemory.description, after: m.description)) }
+        // The live figure is the balloon's actual size. A guest without a balloon driver stays at the
+        // boot maximum whatever the target, so only a figure that is neither the configured nor the
+        // maximum memory says someone ballooned it (virsh setmem --live).
+        let liveMemoryDrifted = liveCfg.map { $0.memory != vm.memory && $0.memory != cfg.memory && $0.memory != $0.maxMemory } ?? false
+        if vm.memory != cfg.memory || liveMemoryDrifted {
+            let before = liveMemoryDrifted ? "\(cfg.memory) (running: \(liveCfg!.memory))" : cfg.memory.description
+            let attr = AttributeChange("memory", before: before, after: vm.memory.description)
+            if vm.memory <= maxMemory && vm.memory <= (liveCfg?.maxMemory ?? maxMemory) {
+                liveAttrs.append(attr); liveSteps.append(.setMemory(vm.memory, live: running))
+            } else {
+                restartAttrs.append(attr)
+            }
+        }
+        if let f = vm.firmware, f != (cfg.firmware ?? .bios) {
+            restartAttrs.append(.init("firmware", before: (cfg.firmware ?? .bios).rawValue, after: f.rawValue))
+        }
+        if cfg.virtType != "test", vm.virtType.rawValue != cfg.virtType {
+            restartAttrs.append(.init("virt_type", before: cfg.virtType, after: vm.virtType.rawValue))
+        }
+        if let m = vm.machine, !MachineType.matches(desired: m, live: cfg.machine) {
+            restartAttrs.append(.init("machine", before: cfg.machine, after: m))
+        }
+        // The agent's virtio-serial port is defined with the domain; fleet applies it at the next boot.
+        if let a = vm.guestAgent, a != cfg.guestAgent {
+            restartAttrs.append(.init("guest_agent", before: String(cfg.guestAgent), after: String(a)))
+        }
+        if let g = vm.graphics {
+            // Graphics are matched by type (as the patch does): a domain with SPICE and VNC keeps both.
+            let have = cfg.graphics.first { $0.type == g.type.rawValue } ?? cfg.graphics.first
+            if have?.type != g.type.rawValue || have?.listen != g.listen || (g.port != nil && have?.port != g.port) {
+                restartAttrs.append(.init("graphics", before: have.map(graphicsText), after: graphicsText(g)))
+            }
+            if g.password != nil && have?.hasPassword != true {
+                restartAttrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true))
+            } else if g.password != nil, let want = context.options.graphicsPasswordDigests[vm.name],
+                      let haveDigest = have?.passwordDigest, want != haveDigest {
+                restartAttrs.append(.init("graphics.password", before: "set", after: "changed", sensitive: true))
+            }
+        }
+        // Passthrough devices: USB hotplugs, PCI needs a restart (and is never hotplugged by fleet).
+        let want = deviceKinds(vm), have = cfg.hostdevs
+        for k in want where !have.contains(k) {
+            let a = AttributeChange("hostdev \(deviceName(k))", before: nil, after: describe(k))
+            if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachHostdev(k, live: running)) }
+        }
+        // Only devices this fleet declares are its to detach (DeviceOwnership).
+        for k in have where !want.contains(k) && DeviceOwnership.isDeclaredDevice(k, in: fleet) {
+            let a = AttributeChange("hostdev \(deviceName(k))", before: describe(k), after: nil)
+            if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.detachHostdev(k, live: running)) }
+        }
+        // NICs, matched by MAC (stable: fleet derives it from the VM and NIC position).
+        let haveNICs = Dictionary(cfg.nics.compactMap { n in n.mac.map { ($0, n) } }, uniquingKeysWith: { a, _ in a })
+        for nic in vm.networks {
+            guard let h = haveNICs[nic.mac] else {
+                liveAttrs.append(.init("nic \(nic.mac)", before: nil, after: "\(nic.network) \(nic.model.rawValue)"))
+                liveSteps.append(.attachInterface(nic.mac, live: running))
+                continue
+            }
+            if h.source != .network(nic.network) {
+                liveAttrs.append(.init("nic \(nic.mac)", before: sourceText(h.source), after: nic.network))
+                liveSteps.append(.detachInterface(nic.mac, live: running))
+                liveSteps.append(.attachInterface(nic.mac, live: running))
+            } else if let m = h.model, m != nic.model.rawValue {
+                restartAttrs.append(.init("nic \(nic.mac).model", before: m, after: nic.model.rawValue))
+            }
+        }
+        for h in cfg.nics {
+            guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }),
+                  DeviceOwnership.isDerivedMAC(mac, fleet: fleet.name, vm: vm.name) else { continue }
+            liveAttrs.append(.init("nic \(mac)", before: sourceText(h.source), after: nil))
+            liveSteps.append(.detachInterface(mac, live: running))
+        }
+        // Disks, matched by pool volume.
+        let seed = vm.seedVolume?.name ?? ""
+        let haveDisks = cfg.disks.filter { $0.device == .disk && $0.volume != seed }
+        for (i, d) in vm.disks.enumerated() {
+            let vol = d.volumeName(vm: vm.name)
+            guard let h = haveDisks.first(where: { $0.pool == d.pool && $0.volume == vol }) else {
+                let a = AttributeChange("disk \(i)", before: nil, after: "\(d.pool)/\(vol)")
+                if i == 0 { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachDisk(name: d.name, live: running)) }
+                continue
+            }
+            if let b = h.bus, b != d.bus { restartAttrs.append(.init("disk \(i).bus", before: b.rawValue, after: d.bus.rawValue)) }
+            if let f = h.format, f != d.format { restartAttrs.append(.init("disk \(i).format", before: f.rawValue, after: d.format.rawValue)) }
+        }
+        // Only a disk on a volume this fleet owns is ever removed; any other disk (a file, a device, another
+        // tool's volume) is not fleet's to take away, and an update keeps it (docs/planning.md, the patch rule).
+        for h in haveDisks where !vm.disks.contains(where: { $0.pool == h.pool && $0.volumeName(vm: vm.name) == h.volume }) {
+            guard let p = h.pool, let v = h.volume, let lv = liveVolume(p, v), lv.owner?.kind == .volume, context.owns(lv.owner) else { continue }
+            restartAttrs.append(.init("disk \(h.target)", before: h.sourceText, after: nil))
+        }
+        let haveCdrom = cfg.disks.first { $0.device == .cdrom && $0.volume != seed }
+        if let c = vm.cdrom, haveCdrom?.path != c {
+            restartAttrs.append(.init("cdrom", before: haveCdrom?.path, after: c))
+        }
+        if let d = vm.description, d != (cfg.description ?? "") {
+            liveAttrs.append(.init("description", before: cfg.description, after: d))
+            configOnly = true
+        }
+        if let a = vm.autostart, a != dom.autostart {
+            liveAttrs.append(.init("autostart", before: String(dom.autostart), after: String(a)))
+            liveSteps.append(.setAutostart(a))
+        }
+
+        var out: [Change] = []
+        if !restartAttrs.isEmpty {
+            var steps: [Step] = [.defineDomain]
+            steps += liveSteps.filter(\.isHotplug)
+            steps += liveSteps.filter { !$0.isHotplug }
+            if running {
+                steps.append(.restartDomain)
+                out.append(Change(ref, .updateRestart, attributes: liveAttrs + restartAttrs,
+                                  reason: "takes effect at the next boot: \(restartAttrs.map(\.name).joined(separator: ", ")); apply restarts the guest only with --allow-restart",
+                                  steps: steps))
+            } else {
+                out.append(Change(ref, .update, attributes: liveAttrs + restartAttrs,
+                                  reason: "the VM is stopped: the new definition applies at its next start", steps: steps))
+            }
+        } else if !liveAttrs.isEmpty {
+            var steps = liveSteps
+            if configOnly { steps.insert(.defineDomain, at: 0) }
+            out.append(Change(ref, .update, attributes: liveAttrs,
+                              reason: running ? "applied to the running guest and its config, no restart" : "applied to the config",
+                              steps: steps))
+        }
+        switch (vm.state, running) {
+        case (.running, false):
+            out.append(Change(ref, .start, attributes: [.init("state", before: dom.state.rawValue, after: "running")], reason: "state: running", steps: [.startDomain]))
+        case (.stopped, true):
+            out.append(Change(ref, .stop, attributes: [.init("state", before: dom.state.rawValue, after: "stopped")],
+                              reason: "state: stopped (graceful shutdown, forced after a timeout)", steps: [.stopDomain]))
+        default: break
+        }
+        out += snapshotChanges(vm, existing: dom.snapshots, bound: hostBound(dom, vm))
+        return out
+    }
+}
