@@ -155,7 +155,9 @@ extension Assembly {
                     session.error("networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address", at: ip.loc)
                     continue
                 }
-                if !subnet.containsHost(ip.value) {
+                if let l = net.leases.first(where: { $0.ip == ip.value || $0.mac == nic.mac }) {
+                    session.error("networks[\(i)].ip: network \"\(net.name)\" already has dhcp host \(l.mac) \(l.ip)\(l.name.isEmpty ? "" : " (\(l.name))"); declare the lease in one place", at: ip.loc)
+                } else if !subnet.containsHost(ip.value) {
                     session.error("networks[\(i)].ip: \(ip.value) is not a host address of network \"\(net.name)\" (\(subnet))", at: ip.loc)
                 } else if ip.value == net.effectiveGateway {
                     session.error("networks[\(i)].ip: \(ip.value) is the gateway of network \"\(net.name)\"", at: ip.loc)
@@ -183,7 +185,7 @@ extension Assembly {
         }
 
         var netSpecs = networks.values.map(\.spec)
-        for i in netSpecs.indices { netSpecs[i].leases = (leases[netSpecs[i].name] ?? []).sorted() }
+        for i in netSpecs.indices { netSpecs[i].leases = (netSpecs[i].leases + (leases[netSpecs[i].name] ?? [])).sorted() }
         return Fleet(name: name,
                      hosts: hostSpecs.values.sorted { $0.name < $1.name },
                      pools: pools.values.map(\.spec).sorted { $0.name < $1.name },
@@ -297,6 +299,11 @@ extension Assembly {
                 }
                 disk.format = d["format"].flatMap { session.enumeration($0, DiskFormat.self) } ?? .qcow2
                 disk.bus = d["bus"].flatMap { session.enumeration($0, DiskBus.self) } ?? .virtio
+                if let vv = d["volume"], let v = session.nonEmpty(vv) {
+                    if ObjectName.isValidVolume(v) { disk.volume = v } else {
+                        session.error("\(item.label).volume: invalid volume name \"\(v.truncated(60))\" (a file name: no '/', no control characters, not . or ..)", at: vv.loc)
+                    }
+                }
                 if let cv = d["clone"] {
                     if d["image"] == nil { session.error("\(item.label).clone: applies only to disks made from an image", at: cv.keyLoc) }
                     disk.clone = session.enumeration(cv, CloneMode.self) ?? .overlay

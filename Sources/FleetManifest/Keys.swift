@@ -81,8 +81,15 @@ enum Keys {
         KeyDef(name: "hosts", type: .list(.name), doc: "Hosts to create the pool on; default: every host."),
     ])
 
+    static let dhcpHost = ObjectTable(id: "dhcpHost", doc: "A static DHCP lease (libvirt's <dhcp><host>) that no VM NIC declares with ip:.", keys: [
+        KeyDef(name: "mac", type: .mac, doc: "MAC address the lease is for.", required: true),
+        KeyDef(name: "ip", type: .ipv4, doc: "Address given: a host address of the subnet, not the gateway.", required: true),
+        KeyDef(name: "name", type: .string, doc: "Host name dnsmasq hands out with the lease.", required: true),
+    ])
+
     static let dhcp = ObjectTable(id: "dhcp", doc: "The dynamic DHCP range libvirt's dnsmasq serves.", keys: [
         KeyDef(name: "range", type: .pair(.ipv4), doc: "[first, last] address of the dynamic range, inside the subnet.", required: true),
+        KeyDef(name: "hosts", type: .list(.object(dhcpHost)), doc: "Static leases for machines that are not VMs of this manifest (a VM's NIC declares its own with ip:)."),
     ])
 
     static let network = ObjectTable(id: "network", doc: "A libvirt virtual network.", keys: [
@@ -139,6 +146,7 @@ enum Keys {
         KeyDef(name: "format", type: .enumeration(DiskFormat.allCases.map(\.rawValue)), doc: "qcow2 (default) or raw."),
         KeyDef(name: "bus", type: .enumeration(DiskBus.allCases.map(\.rawValue)), doc: "virtio (default), scsi, sata, ide or usb."),
         KeyDef(name: "clone", type: .enumeration(CloneMode.allCases.map(\.rawValue)), doc: "Image disks: overlay (default, backing file) or full copy."),
+        KeyDef(name: "volume", type: .string, doc: "Name of the volume in the pool, e.g. debian12.qcow2 (fleet export writes it for existing disks): a file name, no /; default <vm>-<name>.<ext>."),
     ])
 
     static let nic = ObjectTable(id: "nic", doc: "A network interface.", keys: [

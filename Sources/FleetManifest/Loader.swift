@@ -380,6 +380,24 @@ struct Assembly {
                 if let a, let b { spec.dhcp = DHCPSpec(start: a, end: b) }
             }
         }
+        // Static leases declared on the network itself (fleet export writes those no VM NIC accounts for).
+        if let dv = o["dhcp"], let d = session.object(dv, Keys.dhcp, what: "\(what) dhcp"), let hv = d["hosts"] {
+            for item in session.list(hv) ?? [] {
+                guard let h = session.object(item, Keys.dhcpHost, what: item.label) else { continue }
+                let mac = h["mac"].flatMap { session.mac($0) }, ip = h["ip"].flatMap { session.ipv4($0) }
+                let hostName = h["name"].flatMap { session.nonEmpty($0) }
+                guard let mac, let ip, let hostName else { continue }
+                if let subnet = spec.subnet, !subnet.containsHost(ip) {
+                    session.error("\(item.label).ip: \(ip) is not a host address of network \"\(name)\" (\(subnet))", at: h["ip"]!.loc)
+                } else if ip == spec.effectiveGateway {
+                    session.error("\(item.label).ip: \(ip) is the gateway of network \"\(name)\"", at: h["ip"]!.loc)
+                } else if spec.leases.contains(where: { $0.ip == ip || $0.mac == mac }) {
+                    session.error("\(item.label): another dhcp host of network \"\(name)\" has this mac or ip", at: item.loc)
+                } else {
+                    spec.leases.append(DHCPLease(mac: mac, name: hostName, ip: ip))
+                }
+            }
+        }
         if let mode {
             switch mode {
             case .bridge:

@@ -345,15 +345,18 @@ public struct DiskSpec: Hashable, Codable, Sendable {
     public var format: DiskFormat
     public var bus: DiskBus
     public var clone: CloneMode
+    /// The volume's name in the pool when the manifest gives one (`volume:`, e.g. for a disk fleet adopted
+    /// from an existing domain); nil: fleet derives it.
+    public var volume: String?
 
     public init(name: String, image: String? = nil, size: ByteSize? = nil, pool: String,
-                format: DiskFormat = .qcow2, bus: DiskBus = .virtio, clone: CloneMode = .overlay) {
+                format: DiskFormat = .qcow2, bus: DiskBus = .virtio, clone: CloneMode = .overlay, volume: String? = nil) {
         self.name = name; self.image = image; self.size = size; self.pool = pool
-        self.format = format; self.bus = bus; self.clone = clone
+        self.format = format; self.bus = bus; self.clone = clone; self.volume = volume
     }
 
-    /// The pool volume that holds this disk for a VM.
-    public func volumeName(vm: String) -> String { "\(vm)-\(name).\(format.fileExtension)" }
+    /// The pool volume that holds this disk for a VM: `volume:` when given, else `<vm>-<name>.<ext>`.
+    public func volumeName(vm: String) -> String { volume ?? "\(vm)-\(name).\(format.fileExtension)" }
 }
 
 public struct NICSpec: Hashable, Codable, Sendable {
@@ -461,6 +464,13 @@ public enum ObjectName {
         }
         guard ok(first), first != "-", first != ".", first != "_" else { return false }
         return name.unicodeScalars.allSatisfy(ok)
+    }
+
+    /// Names of existing pool volumes a disk's `volume:` may give (`debian12.qcow2`, `dir+vol1`, `unit:0:0:1`):
+    /// a file name, not a path; printable; at most 255 bytes.
+    public static func isValidVolume(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255 && name != "." && name != ".." && !name.contains("/")
+            && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f }
     }
 
     /// Linux interface names: at most 15 bytes, no `/`, no whitespace.
