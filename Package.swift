@@ -31,19 +31,19 @@ let package = Package(
         .target(name: "FleetManifest", dependencies: ["FleetModel", "Yams"]),
         // Typed libvirt XML documents: parse and deterministic render. No C, no model.
         .target(name: "LibvirtXML"),
-        // The model <-> libvirt XML: what fleet renders, and how live XML reads back as the model. Pure.
+        // The model <-> libvirt XML: fresh renders, patches of existing objects, live XML read back, export. Pure.
         .target(name: "FleetMapping", dependencies: ["FleetModel", "LibvirtXML"]),
         // The Swift binding to libvirt: handles, typed errors, bulk reads. The only importer of CLibvirt.
         .target(name: "Libvirt", dependencies: ["CLibvirt", "CLibvirtQemu"]),
         // The Swift binding to libguestfs for image customization. The only importer of CGuestfs.
         .target(name: "Guestfs", dependencies: ["CGuestfs"]),
-        // Image sources, checksums, format detection, customization and cloud-init seeds (libguestfs).
+        // Image sources, checksums, format detection, customization (libguestfs) and cloud-init ISO seeds.
         .target(name: "FleetImages", dependencies: [
             "FleetModel", "Guestfs", "CCrypt", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Live state as values and the pure planner. Cannot import Libvirt: the compiler proves it does no I/O.
         .target(name: "FleetPlanning", dependencies: ["FleetModel"]),
-        // Reads hosts into live state and runs plans through libvirt and libguestfs.
+        // The pipeline (Session): host locks, live state, plans, and their execution through libvirt and libguestfs.
         .target(name: "FleetExecution", dependencies: [
             "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "LibvirtXML", "FleetImages",
         ]),
