@@ -49,7 +49,7 @@ let package = Package(
         ]),
         // Subcommands, rendering and exit codes; a thin layer over the libraries.
         .target(name: "FleetCLI", dependencies: [
-            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution",
+            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "FleetImages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The `fleet` executable: just calls FleetCLI.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetExecution
+import FleetImages
 import FleetModel
 import FleetPlanning
 import Foundation
@@ -56,7 +57,8 @@ public struct ApplyCommand: ParsableCommand {
             return
         }
         let fleet = try loadFleet(ManifestOptions(paths: paths))
-        let session = Session(fleet: fleet, hosts: try connection.hosts(for: fleet), timeout: connection.timeout)
+        let session = Session(fleet: fleet, hosts: try connection.hosts(for: fleet), timeout: connection.timeout,
+                              secrets: try secrets(for: fleet, paths: paths, create: true))
         // The lock comes first: the state the plan is computed from cannot change under another fleet run.
         let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
         defer { locks.release() }
@@ -77,7 +79,8 @@ public struct ApplyCommand: ParsableCommand {
             printError("error: the manifests changed since this plan was made (\(names.joined(separator: ", "))); run `fleet plan --out` again")
             throw ExitCode.failed
         }
-        let session = Session(fleet: fleet, hosts: saved.hosts, timeout: connection.timeout)
+        let session = Session(fleet: fleet, hosts: saved.hosts, timeout: connection.timeout,
+                              secrets: try secrets(for: fleet, paths: saved.paths, create: false))
         let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
         defer { locks.release() }
         let plan = session.planPrintingWarnings(PlanOptions(adopt: saved.adopt, targets: saved.targets)).0

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetExecution
+import FleetImages
 import FleetManifest
 import FleetModel
 import FleetPlanning
@@ -51,6 +52,29 @@ func loadManifests(_ paths: [String]) throws -> (fleet: Fleet, files: [String]) 
     guard var fleet = result.fleet else { throw ExitCode.failed }
     fleet.tree = ManifestTree.identity(of: paths)
     return (fleet, result.files)
+}
+
+/// The secrets of a fleet loaded from `paths`, with its key (`FleetKey`) when it declares root passwords.
+/// A missing key is created when `create` (plan and apply), and said so: it must stay with the manifests.
+/// Without one (`drift`), digests are computed the keyless way and disks customized with a key show as changed.
+func secrets(for fleet: Fleet, paths: [String], create: Bool) throws -> SecretResolver {
+    guard fleet.declaresRootPasswords else { return SecretResolver() }
+    let path = FleetKey.path(forManifests: paths.isEmpty ? ["."] : paths)
+    do {
+        if let key = try FleetKey.load(path) { return SecretResolver(fleetKey: key) }
+        guard create else {
+            printError("warning: no fleet key at \(path): root-password digests cannot be compared with those fleet recorded")
+            return SecretResolver()
+        }
+        let key = try FleetKey.create(path)
+        printError("note: created the fleet key \(path) (0600). It salts the root-password digests fleet records in libvirt;"
+                   + " keep it with the manifests (commit it, or store it like the other secrets and point \(FleetKey.environmentVariable) at it)."
+                   + " Without it, fleet cannot tell whether a root password changed.")
+        return SecretResolver(fleetKey: key)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failed
+    }
 }
 
 func printError(_ s: String) {

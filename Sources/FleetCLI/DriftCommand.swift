@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetExecution
+import FleetImages
 import FleetModel
 import FleetPlanning
 import Foundation
@@ -33,7 +34,8 @@ public struct DriftCommand: ParsableCommand {
             throw error
         }
         let hosts = try connection.hosts(for: fleet)
-        let (plan, _) = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout)
+        let (plan, _) = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout,
+                                secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: false))
             .planPrintingWarnings(PlanOptions(targets: target.refs))
         try target.checkMatches(fleet, plan)
         if json {

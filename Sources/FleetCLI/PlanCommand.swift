@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetExecution
+import FleetImages
 import FleetModel
 import FleetPlanning
 import Foundation
@@ -36,7 +37,8 @@ public struct PlanCommand: ParsableCommand {
     public func run() throws {
         let (fleet, files) = try loadManifests(manifest.effectivePaths)
         let hosts = try connection.hosts(for: fleet)
-        let session = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout)
+        let session = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout,
+                              secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: true))
         let options = PlanOptions(adopt: adopt, targets: target.refs)
         let (plan, _) = session.planPrintingWarnings(options)
         try target.checkMatches(fleet, plan)

@@ -10,11 +10,16 @@ public struct ImageInputs: Sendable {
     public var imageDigests: [String: String] = [:]
     /// Per VM with a graphics password, its digest (`graphicsPasswordDigest`), so a changed password converges.
     public var graphicsPasswordDigests: [String: String] = [:]
+    /// What `digests` and `seedIDs` were before fleet keys (see `PlanOptions.olderCustomizationDigests`).
+    public var olderDigests: [String: String] = [:]
+    public var olderSeedIDs: [String: String] = [:]
     /// Inputs that could not be read now; apply will report them as errors of those disks.
     public var warnings: [String] = []
 
     public static func compute(_ fleet: Fleet, secrets: SecretResolver = SecretResolver()) -> ImageInputs {
         var out = ImageInputs()
+        var unkeyed = secrets
+        unkeyed.fleetKey = nil
         for image in fleet.images {
             guard let c = image.customize, !c.isEmptyForImage else { continue }
             do { out.imageDigests[image.name] = try Customizer.digest(c, hostname: nil, secrets: secrets, fleet: fleet.name) } catch {
@@ -23,7 +28,12 @@ public struct ImageInputs: Sendable {
         }
         for vm in fleet.vms {
             if let c = vm.customize, !c.isEmpty {
-                do { out.digests[vm.name] = try Customizer.digest(c, hostname: vm.name, secrets: secrets, fleet: fleet.name) } catch {
+                do {
+                    out.digests[vm.name] = try Customizer.digest(c, hostname: vm.name, secrets: secrets, fleet: fleet.name)
+                    if c.rootPassword != nil, secrets.fleetKey != nil {
+                        out.olderDigests[vm.name] = try Customizer.digest(c, hostname: vm.name, secrets: unkeyed, fleet: fleet.name)
+                    }
+                } catch {
                     out.warnings.append("vm \(vm.name): customization inputs: \(error)")
                 }
             }
@@ -37,7 +47,12 @@ public struct ImageInputs: Sendable {
                 }
             }
             if let ci = vm.cloudInit {
-                do { out.seedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name, secrets: secrets, fleet: fleet.name) } catch {
+                do {
+                    out.seedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name, secrets: secrets, fleet: fleet.name)
+                    if ci.rootPassword != nil, secrets.fleetKey != nil {
+                        out.olderSeedIDs[vm.name] = try CloudInitSeed.instanceID(ci, vmName: vm.name, secrets: unkeyed, fleet: fleet.name)
+                    }
+                } catch {
                     out.warnings.append("vm \(vm.name): cloud-init: \(error)")
                 }
             }

@@ -32,6 +32,8 @@ public struct Session: Sendable {
         options.customizationDigests = inputs.digests
         options.seedInstanceIDs = inputs.seedIDs
         options.graphicsPasswordDigests = inputs.graphicsPasswordDigests
+        options.olderCustomizationDigests = inputs.olderDigests
+        options.olderSeedInstanceIDs = inputs.olderSeedIDs
         for w in inputs.warnings { warn(w) }
         let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
         var plan = Planner.plan(desired: desired, live: live, options: options)

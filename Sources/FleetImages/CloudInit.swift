@@ -55,7 +55,7 @@ public enum CloudInitSeed {
         if let ref = spec.rootPassword {
             let pw = try secrets.resolve(ref)
             d.rootPassword = pw
-            d.rootPasswordDigest = CustomizationInputs.passwordDigest(pw, fleet: fleet)
+            d.rootPasswordDigest = CustomizationInputs.passwordDigest(pw, fleet: fleet, key: secrets.fleetKey)
         }
         return d
     }

@@ -60,10 +60,14 @@ public struct CustomizationInputs: Hashable, Codable, Sendable {
     /// Sorted: the operations always run in one fixed order.
     public var sysprep: [String]
 
-    /// Reads every input (files, secrets). `fleet` salts the password digest.
+    /// The id of the fleet key that salted `rootPassword` (nil without a password, or for older digests).
+    public var keyID: String?
+
+    /// Reads every input (files, secrets). The fleet key in `secrets` (or, without one, `fleet`) salts the password digest.
     public init(_ c: Customization, hostname: String?, secrets: SecretResolver, fleet: String = "") throws {
         version = 1
-        rootPassword = try c.rootPassword.map { Self.passwordDigest(try secrets.resolve($0), fleet: fleet) }
+        rootPassword = try c.rootPassword.map { Self.passwordDigest(try secrets.resolve($0), fleet: fleet, key: secrets.fleetKey) }
+        keyID = c.rootPassword == nil ? nil : secrets.fleetKey?.id
         sshAuthorizedKeys = c.sshAuthorizedKeys.map { ImageSource.hex(SHA256.hash(data: Data($0.utf8))) }
         files = try c.files.map { f in
             let sum: String
@@ -77,22 +81,26 @@ public struct CustomizationInputs: Hashable, Codable, Sendable {
         sysprep = c.sysprep.map(\.rawValue).sorted()
     }
 
-    /// sha256 of the canonical (sorted-keys) JSON of these inputs, lower-case hex.
+    /// sha256 of the canonical (sorted-keys) JSON of these inputs, lower-case hex; followed by `.k<key id>` when
+    /// a password salted with a fleet key is among them (`FleetKey.id`), so a digest made with another key is
+    /// recognised as such rather than read as a changed password.
     public var digest: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings, ints and arrays cannot fail.
         let data = (try? encoder.encode(self)) ?? Data()
-        return ImageSource.hex(SHA256.hash(data: data))
+        return ImageSource.hex(SHA256.hash(data: data)) + (keyID.map { ".k\($0)" } ?? "")
     }
 
     /// HMAC-SHA256 iterated 5000 times (the cost of the $6$ hash in the guest), keyed by the secret and salted
-    /// with the fleet's name: a leaked mark neither reveals the password nor matches another fleet's.
-    static func passwordDigest(_ secret: String, fleet: String) -> String {
+    /// with the fleet's random key, which never enters libvirt: someone who can read the marks cannot test
+    /// guesses offline. Without a key (digests recorded before fleet had keys), salted with the fleet's name.
+    static func passwordDigest(_ secret: String, fleet: String, key fleetKey: FleetKey?) -> String {
         let key = SymmetricKey(data: Data(secret.utf8))
-        var u = Data(HMAC<SHA256>.authenticationCode(for: Data("fleet root password \(fleet)".utf8), using: key))
+        let salt = fleetKey.map { "fleet root password key \($0.hex)" } ?? "fleet root password \(fleet)"
+        var u = Data(HMAC<SHA256>.authenticationCode(for: Data(salt.utf8), using: key))
         for _ in 1..<5000 { u = Data(HMAC<SHA256>.authenticationCode(for: u, using: key)) }
-        return "hmac-sha256x5000:" + ImageSource.hex(u)
+        return (fleetKey.map { "hmac-sha256x5000-k\($0.id):" } ?? "hmac-sha256x5000:") + ImageSource.hex(u)
     }
 
     static func reason(_ e: ImageSourceError) -> String {

@@ -34,9 +34,13 @@ public func graphicsPasswordDigest(_ password: String) -> String {
 /// Reads `SecretRef`s. The environment is captured at creation so a resolver is a plain value.
 public struct SecretResolver: Sendable {
     public var environment: [String: String]
+    /// The fleet's key, which salts every password digest; nil digests them the way fleet did before it had keys
+    /// (salted with the fleet's name), which is how digests of older marks are recognised.
+    public var fleetKey: FleetKey?
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, fleetKey: FleetKey? = nil) {
         self.environment = environment
+        self.fleetKey = fleetKey
     }
 
     /// file: the content with one trailing newline removed; env: the variable, which must be set and non-empty.

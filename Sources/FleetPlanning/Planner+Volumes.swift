@@ -114,12 +114,15 @@ extension HostPlanner {
                     attrs.append(.init("image", before: lv.backingPath, after: "\(image.pool)/\(image.volumeName)")); replace = true
                 }
             }
-            if image != nil, let want = customizationDigest(dv.vm), let have = lv.owner?.attributes["customize"], want != have {
+            var keyNote = ""
+            if image != nil, let want = customizationDigest(dv.vm), let have = lv.owner?.attributes["customize"], want != have,
+               have != context.options.olderCustomizationDigests[dv.vm.name] {
                 attrs.append(.init("customize", before: have, after: want)); replace = true
+                keyNote = Self.keyNote(have: have, want: want)
             }
             if replace {
                 out.append(Change(ref, .replace, attributes: attrs,
-                                  reason: "the disk's content source changed: it is recreated (reimage; a running VM is stopped and started again); its data is lost",
+                                  reason: "the disk's content source changed: it is recreated (reimage; a running VM is stopped and started again); its data is lost" + keyNote,
                                   steps: [.deleteVolume, .createVolume], destructive: true, parent: parent))
                 continue
             }
@@ -147,7 +150,7 @@ extension HostPlanner {
                 continue
             }
             if let c = conflict(ref, lv.owner) { out.append(Change(c.object, c.action, reason: c.reason, steps: c.steps, parent: parent)); continue }
-            if let want, let have = lv.owner?.attributes["instance-id"], want != have {
+            if let want, let have = lv.owner?.attributes["instance-id"], want != have, have != context.options.olderSeedInstanceIDs[vm.name] {
                 out.append(Change(ref, .replace, attributes: [.init("cloud-init instance-id", before: have, after: want)],
                                   reason: "the cloud-init documents changed: the seed is rebuilt and cloud-init runs again at the next boot",
                                   steps: [.deleteVolume, .createSeed], parent: parent))
@@ -169,4 +172,17 @@ extension HostPlanner {
     /// The digest the image work records on a VM's customized system disk. The planner cannot read
     /// secrets or files, so the caller computes it (FleetImages) and passes it in the options.
     func customizationDigest(_ vm: VMSpec) -> String? { context.options.customizationDigests[vm.name] }
+
+    /// Said when a customization digest was recorded with another fleet key than the one in use (the `.k<id>`
+    /// suffix of `CustomizationInputs.digest`): most likely `.fleet-key` is missing or was replaced, and the
+    /// password did not change at all.
+    static func keyNote(have: String, want: String) -> String {
+        func keyID(_ d: String) -> String? {
+            guard let dot = d.lastIndex(of: "."), d[d.index(after: dot)...].hasPrefix("k") else { return nil }
+            return String(d[d.index(dot, offsetBy: 2)...])
+        }
+        guard let recorded = keyID(have), keyID(want) != recorded else { return "" }
+        return "; the disk was customized with fleet key \(recorded), the key in use is \(keyID(want) ?? "absent")"
+            + " (restore that .fleet-key unless the password really changed)"
+    }
 }

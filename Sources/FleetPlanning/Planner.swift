@@ -14,6 +14,11 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     /// Per VM with a graphics password, the digest of the declared password (computed by the caller, which
     /// reads secrets); compared with the digest of the one the domain holds, never printed.
     public var graphicsPasswordDigests: [String: String]
+    /// Per VM, the customization digest and seed instance-id its inputs gave before fleet salted passwords
+    /// with the fleet key (salted with the fleet's name): a disk or seed recorded with one is still current.
+    /// Only VMs with a root password have an entry.
+    public var olderCustomizationDigests: [String: String] = [:]
+    public var olderSeedInstanceIDs: [String: String] = [:]
     public init(adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
                 seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]) {
         self.adopt = adopt; self.targets = targets; self.customizationDigests = customizationDigests
