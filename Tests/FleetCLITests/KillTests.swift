@@ -35,8 +35,15 @@ struct KillTests {
 
         func pending(_ out: String) -> Int { out.split(separator: "\n").filter { $0.hasPrefix("  + ") || $0.hasPrefix("  ~ ") }.count }
         let full = pending(try ValidateCLITests.run(["plan", dir.path]).stdout)
+        // Kill points spread over how long a whole apply takes here and now (a faster fleet or a busier
+        // machine moves them): one timed apply and destroy first.
+        let t0 = Date()
+        let timed = try ValidateCLITests.run(["apply", dir.path, "--yes"])
+        let duration = Date().timeIntervalSince(t0)
+        #expect(timed.status == 0, "\(timed.stdout)\(timed.stderr)")
+        #expect(try ValidateCLITests.run(["destroy", dir.path, "--yes"]).status == 0)
         var partial = 0
-        for delay in [0.1, 0.2, 0.3, 0.4, 0.5, 0.7] {
+        for delay in [0.15, 0.3, 0.45, 0.6, 0.75, 0.9].map({ $0 * duration }) {
             let p = Process()
             p.executableURL = try ValidateCLITests.fleetBinary()
             p.arguments = ["apply", dir.path, "--yes"]

@@ -32,6 +32,8 @@ struct LibvirtCorpusSystemTests {
         s = s.replacingOccurrences(of: #"<name>[^<]*</name>"#, with: "<name>\(name)</name>", options: .regularExpression,
                                    range: s.range(of: #"<name>[^<]*</name>"#, options: .regularExpression))
         s = s.replacingOccurrences(of: #"\s*<uuid>[^<]*</uuid>"#, with: "", options: .regularExpression)
+        // libvirt takes a domain's UUID from its SMBIOS system uuid when <uuid> is absent (nova's XML has one).
+        s = s.replacingOccurrences(of: #"\s*<entry name=(['"])uuid(['"])>[^<]*</entry>"#, with: "", options: .regularExpression)
         s = s.replacingOccurrences(of: "<domain type='kvm'", with: "<domain type='qemu'")
         s = s.replacingOccurrences(of: "<domain type=\"kvm\"", with: "<domain type=\"qemu\"")
         s = s.replacingOccurrences(of: #"<emulator>[^<]*</emulator>"#, with: "<emulator>/usr/bin/qemu-system-x86_64</emulator>",
