@@ -123,7 +123,9 @@ public final class Executor: @unchecked Sendable {
             !c.destructive || options.allowDestroy
         })
         defer {
-            // Marks recorded up front for disks that were not created after all.
+            // Entries of volumes deleted in the last moments of the run; then marks recorded up front for
+            // disks that were not created after all.
+            try? ctx.ledger.flush()
             let results = state.results
             let notMade = prerecorded.filter { p in results.contains { $0.object == "volume/\(p.0)" && $0.outcome != .applied } }
             if !notMade.isEmpty { try? ctx.ledger.removeAll(notMade) }

@@ -50,7 +50,7 @@ extension HostContext {
         case .deleteVolume:
             let (poolName, volName) = try volumeRef(c)
             if let v = try pool(poolName).volume(named: volName) { try v.delete() }
-            try ledger.remove(object: "\(poolName)/\(volName)", kind: c.object.kind == .image ? .image : .volume)
+            try ledger.removeSoon(object: "\(poolName)/\(volName)", kind: c.object.kind == .image ? .image : .volume)
         case .uploadImage:
             try uploadImage(c)
         case .defineNetwork:

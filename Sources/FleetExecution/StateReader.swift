@@ -4,8 +4,9 @@ import FleetMapping
 import FleetModel
 import Libvirt
 
-/// Reads hosts into `LiveState`: one bulk listing per object kind and one XML read per object
-/// (two for a running domain: its persistent and its live definition), hosts concurrently.
+/// Reads hosts into `LiveState`: one bulk listing per object kind, bulk calls for every domain's state,
+/// persistence, autostart, managed save and snapshot presence, and one XML read per object (two for a
+/// running domain: its persistent and its live definition), a few at a time per host, hosts concurrently.
 public struct StateReader: Sendable {
     /// The fleet whose ledger says what it owns; nil reads every fleet's ledger (for `fleet show`).
     public var fleet: String?
@@ -51,7 +52,7 @@ public struct StateReader: Sendable {
                 domains.append(d)
             }
         }
-        out.domains = try domains.compactMap { d in try vanishing { try readDomain(d) } }.sorted { $0.name < $1.name }
+        out.domains = try readDomains(domains, conn).sorted { $0.name < $1.name }
 
         out.networks = try conn.listAllNetworks().compactMap { n in try vanishing {
             // The persistent definition; the test driver knows no INACTIVE flag for networks.
@@ -105,9 +106,48 @@ public struct StateReader: Sendable {
         do { return try body() } catch let e as LibvirtError where e.isNotFound { return nil }
     }
 
-    func readDomain(_ d: Domain) throws -> LiveDomain {
-        let info = try d.info()
-        let state = Self.state(info.state)
+    /// What one bulk call per fact gives for every domain at once, instead of a round trip per domain each.
+    struct DomainFacts {
+        var states: [String: DomainState] = [:]
+        var persistent: Set<String>?
+        var autostart: Set<String>?
+        var managedSave: Set<String>?
+        var withSnapshots: Set<String>?
+
+        init(_ conn: Connection) {
+            // Each is optional: a driver without the call leaves the per-domain fallback in place.
+            if let stats = try? conn.allDomainStats([.state]) {
+                for s in stats { if let st = s.state, let u = try? s.domain.uuidString { states[u] = st } }
+            }
+            func uuids(_ f: DomainListFilter) -> Set<String>? { (try? conn.listAllDomains(f)).map { Set($0.compactMap { try? $0.uuidString }) } }
+            persistent = uuids(.persistent)
+            autostart = uuids(.autostart)
+            managedSave = uuids(.managedSave)
+            withSnapshots = uuids(.hasSnapshot)
+        }
+    }
+
+    /// Reads the domains with the bulk facts and a few concurrent requests on the connection (libvirt's remote
+    /// driver multiplexes them; the daemon serves them on its worker threads): one XML read per shut-off
+    /// domain, two per running one, snapshots only where there are some.
+    func readDomains(_ domains: [Domain], _ conn: Connection) throws -> [LiveDomain] {
+        let facts = DomainFacts(conn)
+        let results = ResultBox<Result<LiveDomain?, Error>>(count: domains.count)
+        let workers = min(Self.concurrentReads, max(domains.count, 1))
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in stride(from: w, to: domains.count, by: workers) {
+                results.set(i, Result { try vanishing { try readDomain(domains[i], facts) } })
+            }
+        }
+        return try results.values.compactMap { try $0?.get() }
+    }
+
+    /// Requests in flight per host while reading domains.
+    static let concurrentReads = 4
+
+    func readDomain(_ d: Domain, _ facts: DomainFacts) throws -> LiveDomain {
+        let uuid = try d.uuidString
+        let state = Self.state(try facts.states[uuid] ?? d.info().state)
         // SECURE, so a graphics password can be compared (as a digest); a read-only connection cannot ask for it.
         let inactive = try (try? d.xmlDesc(flags: [.inactive, .secure])) ?? d.xmlDesc(flags: .inactive)
         let config = try DomainMapping.config(fromXML: inactive, passwordDigest: graphicsPasswordDigest)
@@ -123,12 +163,17 @@ public struct StateReader: Sendable {
                 }
             }
         }
-        let snapshots = try d.listAllSnapshots().map { s -> LiveSnapshot in
-            try liveSnapshot(fromXML: s.xmlDesc())
-        }.sorted { $0.name < $1.name }
-        return try LiveDomain(name: d.name, uuid: d.uuidString, id: d.id.map(Int.init), state: state, persistent: d.isPersistent,
-                          autostart: (try? d.autostart()) ?? false, config: config, live: live, snapshots: snapshots,
-                          hasManagedSave: (try? d.hasManagedSave) ?? false)
+        var snapshots: [LiveSnapshot] = []
+        if facts.withSnapshots?.contains(uuid) ?? true {
+            snapshots = try d.listAllSnapshots().map { s -> LiveSnapshot in
+                try liveSnapshot(fromXML: s.xmlDesc())
+            }.sorted { $0.name < $1.name }
+        }
+        return try LiveDomain(name: d.name, uuid: uuid, id: d.id.map(Int.init), state: state,
+                              persistent: facts.persistent.map { $0.contains(uuid) } ?? d.isPersistent,
+                              autostart: facts.autostart.map { $0.contains(uuid) } ?? ((try? d.autostart()) ?? false),
+                              config: config, live: live, snapshots: snapshots,
+                              hasManagedSave: facts.managedSave.map { $0.contains(uuid) } ?? ((try? d.hasManagedSave) ?? false))
     }
 
     func hostInfo(_ conn: Connection) throws -> HostInfo {

@@ -283,6 +283,8 @@ public struct DomainListFilter: OptionSet, Sendable, Hashable {
     public static let shutoff = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_SHUTOFF.rawValue)
     public static let autostart = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_AUTOSTART.rawValue)
     public static let noAutostart = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART.rawValue)
+    public static let managedSave = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE.rawValue)
+    public static let hasSnapshot = DomainListFilter(rawValue: VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT.rawValue)
 }
 
 /// Filter for network and storage-pool listings.
