@@ -7,6 +7,8 @@ extension HostPlanner {
         var out: [Change] = []
         for vm in vms {
             let ref = ObjectRef(.vm, vm.name)
+            let start = out.count
+            defer { out.carry(.vm(vm), for: ref, from: start) }
             let missing = missingDevices(vm)
             if !missing.isEmpty {
                 out.append(Change(ref, .refused, reason: missing.joined(separator: "; ")))

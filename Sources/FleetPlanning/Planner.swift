@@ -160,6 +160,14 @@ struct HostPlanner {
     }
 }
 
+extension Array where Element == Change {
+    /// Gives the changes to `ref` from index `start` on (all but refusals) the spec they bring about, so the
+    /// executor never looks it up by name. Called by each kind's loop as it leaves a declared object.
+    mutating func carry(_ subject: Subject, for ref: ObjectRef, from start: Int) {
+        for i in start..<count where self[i].object == ref && self[i].action != .refused { self[i].subject = subject }
+    }
+}
+
 // MARK: Display helpers
 
 func describe(_ k: DeviceKind) -> String { k.description }
