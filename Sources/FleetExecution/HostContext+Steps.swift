@@ -103,7 +103,7 @@ extension HostContext {
                     _ = try conn.defineDomain(xml: xml)
                 }
             } else {
-                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
+                let xml = DomainMapping.render(vm, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
                 _ = try conn.defineDomain(xml: xml)
             }
         case .startDomain:

@@ -373,7 +373,9 @@ extension Assembly {
         }
 
         // Passthrough devices.
-        var hasPCI: String?
+        // A declared device that binds the domain to its host blocks snapshots: refused here, up front, by the
+        // rule the planner applies to live hostdevs (`LiveHostdev.bindsToHost`).
+        var bound: (name: String, device: DeviceKind)?
         if let hv = o["hostdevs"] {
             for (i, item) in (session.list(hv) ?? []).enumerated() {
                 guard let dn = session.name(item) else { continue }
@@ -389,10 +391,10 @@ extension Assembly {
                 if !host.isEmpty, !dev.spec.host.isEmpty, dev.spec.host != host {
                     session.error("hostdevs[\(i)]: device \"\(dn)\" is on host \"\(dev.spec.host)\" but vm \"\(group)\" runs on \"\(host)\"", at: item.loc)
                 }
-                if dev.spec.kind.isPCI && hasPCI == nil { hasPCI = dn }
+                if dev.spec.kind.hostdev.bindsToHost && bound == nil { bound = (dn, dev.spec.kind) }
                 draft.hostdevs.append(ref)
+                draft.spec.hostdevs.append(dev.spec)
             }
-            draft.spec.hostdevs = draft.hostdevs.map(\.value)
         }
 
         // Snapshots.
@@ -403,8 +405,9 @@ extension Assembly {
                 if names.contains(s) { session.error("\(item.label): snapshot \"\(s)\" is listed twice", at: item.loc) } else { names.append(s) }
             }
             draft.spec.snapshots = names
-            if let pci = hasPCI, !names.isEmpty {
-                session.error("snapshots: libvirt cannot snapshot a domain with PCI passthrough (hostdev \"\(pci)\"); remove the snapshots or the device", at: sv.keyLoc)
+            if let bound, !names.isEmpty {
+                let what = bound.device.isPCI ? "PCI passthrough" : "a host-bound hostdev"
+                session.error("snapshots: libvirt cannot snapshot a domain with \(what) (hostdev \"\(bound.name)\"); remove the snapshots or the device", at: sv.keyLoc)
             }
         }
 

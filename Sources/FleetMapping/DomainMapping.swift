@@ -97,15 +97,8 @@ public enum DomainMapping {
     /// One `<hostdev>`, for attach/detach.
     public static func hostdevXML(_ kind: DeviceKind) -> String { hostdevValue(kind).xml() }
 
-    /// The devices a VM passes through, resolved from `fleet.devices` by name (the one on the VM's host first).
-    public static func hostdevKinds(_ vm: VMSpec, fleet: Fleet) -> [DeviceKind] {
-        vm.hostdevs.compactMap { name in
-            (fleet.devices.first { $0.name == name && $0.host == vm.host } ?? fleet.devices.first { $0.name == name })?.kind
-        }
-    }
-
     /// The domain value `render` writes; exposed for tests and for tools that want to adjust it.
-    public static func domain(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, uuid: String? = nil,
+    public static func domain(_ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
                               graphicsPassword: String? = nil, owner: OwnerMark) -> Domain {
         var used: [String: Int] = [:]
         let targets = assign(vm.disks.map(\.bus.targetPrefix), used: &used)
@@ -144,7 +137,7 @@ public enum DomainMapping {
             disks: disks, controllers: controllers, interfaces: vm.networks.map(interfaceValue),
             serials: [Domain.CharDevice(type: "pty", targetPort: 0)],
             consoles: [Domain.CharDevice(type: "pty", targetType: "serial", targetPort: 0)],
-            inputs: inputs, graphics: graphics, hostdevs: hostdevKinds(vm, fleet: fleet).map(hostdevValue))
+            inputs: inputs, graphics: graphics, hostdevs: vm.hostdevs.map { hostdevValue($0.kind) })
         if vm.guestAgent == true { devices.channels = [guestAgentChannel] }
         var boot = ["hd"]
         if vm.cdrom != nil { boot.append("cdrom") }
@@ -175,9 +168,9 @@ public enum DomainMapping {
     }
 
     /// The full domain XML for a VM.
-    public static func render(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, uuid: String? = nil,
+    public static func render(_ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
                               graphicsPassword: String? = nil, owner: OwnerMark) -> String {
-        domain(vm, fleet: fleet, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
+        domain(vm, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
     }
 
     /// Reads a domain XML (inactive or live) back as the model. Tolerates libvirt's defaults (docs/libvirt-defaults.md).

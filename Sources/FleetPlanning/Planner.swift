@@ -106,7 +106,6 @@ struct Context {
     let desired: Fleet
     let live: LiveState
     let options: PlanOptions
-    let devices: [String: DeviceSpec]
     /// Where each VM this fleet owns lives now, by domain name.
     let ownedDomainHost: [String: (host: String, domain: LiveDomain)]
 
@@ -114,7 +113,6 @@ struct Context {
         self.desired = desired
         self.live = live
         self.options = options
-        devices = Dictionary(desired.devices.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var owned: [String: (String, LiveDomain)] = [:]
         for h in live.hosts where h.error == nil {
             for d in h.domains where d.owner?.fleet == desired.name {

@@ -158,7 +158,7 @@ import LibvirtXML
     /// Mutated versions of everything fleet renders go through every reader: errors are fine, traps are not.
     @Test func mutatedDocumentsNeverTrap() {
         let fleet = corpusFleet()
-        var docs = fleet.vms.map { DomainMapping.render($0, fleet: fleet, hypervisor: .qemu, graphicsPassword: "p", owner: mark($0, fleet)) }
+        var docs = fleet.vms.map { DomainMapping.render($0, hypervisor: .qemu, graphicsPassword: "p", owner: mark($0, fleet)) }
         docs += corpusNetworks().map { NetworkMapping.render($0) }
         docs += corpusPools().map { PoolMapping.render($0) }
         docs.append(LedgerMapping.render(fleet: "lab", entries: ledgerEntries(), hypervisor: .qemu))
