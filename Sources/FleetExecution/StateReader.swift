@@ -124,7 +124,7 @@ public struct StateReader: Sendable {
             }
         }
         let snapshots = try d.listAllSnapshots().map { s -> LiveSnapshot in
-            try liveSnapshot(fromXML: s.xmlDesc())
+            try SnapshotMapping.snapshot(fromXML: s.xmlDesc())
         }.sorted { $0.name < $1.name }
         return try LiveDomain(name: d.name, uuid: d.uuidString, id: d.id.map(Int.init), state: state, persistent: d.isPersistent,
                           autostart: (try? d.autostart()) ?? false, config: config, live: live, snapshots: snapshots,

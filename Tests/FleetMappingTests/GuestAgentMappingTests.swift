@@ -41,7 +41,7 @@ import LibvirtXML
               <address type='virtio-serial' controller='0' bus='0' port='1'/></channel>
             </devices></domain>
             """
-        let d = try Domain(xml: xml)
+        let d = try DomainXML(xml: xml)
         #expect(d.devices.channels.count == 2)
         #expect(d.devices.channels[1].sourcePath == "/run/libvirt/qemu/channel/1-a/org.qemu.guest_agent.0")
         #expect(try DomainMapping.config(fromXML: xml).guestAgent)

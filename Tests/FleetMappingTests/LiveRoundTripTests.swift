@@ -147,7 +147,7 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
         #expect(MachineType.matches(desired: "pc", live: live.machine))
         // libvirt adds the socket path, state and address to the agent channel; it still reads as the agent.
         #expect(live.guestAgent)
-        let d = try Domain(xml: try v.call(["dumpxml", name]))
+        let d = try DomainXML(xml: try v.call(["dumpxml", name]))
         #expect(d.id != nil)
     }
 }
