@@ -22,14 +22,15 @@ let package = Package(
         // libguestfs's C API; imported only by `Guestfs`.
         .systemLibrary(name: "CGuestfs", path: "Modules/CGuestfs", pkgConfig: "libguestfs",
                        providers: [.apt(["libguestfs-dev"])]),
-        // libxcrypt's crypt_r, for SHA-512 crypt password hashes (`$6$`) written into guests.
+        // libxcrypt's crypt_r, for SHA-512 crypt password hashes (`$6$`) written into guests; imported only by `FleetImages`.
         .systemLibrary(name: "CCrypt", path: "Modules/CCrypt", providers: [.apt(["libcrypt-dev"])]),
 
-        // Desired-state value types, units and names. No I/O, no dependencies.
+        // Desired and live state as values, units, names, and the rules the loader, mapping and planner share.
+        // No I/O, no dependencies.
         .target(name: "FleetModel"),
-        // YAML manifests -> FleetModel, with file:line:column diagnostics and the JSON Schema.
+        // YAML manifests -> FleetModel, references resolved, with file:line:column diagnostics and the JSON Schema.
         .target(name: "FleetManifest", dependencies: ["FleetModel", "Yams"]),
-        // Typed libvirt XML documents: parse and deterministic render. No C, no model.
+        // Typed libvirt XML documents (`DomainXML`, `NetworkXML`, …): parse and deterministic render. No C, no model.
         .target(name: "LibvirtXML"),
         // The model <-> libvirt XML: fresh renders, patches of existing objects, live XML read back, export. Pure.
         .target(name: "FleetMapping", dependencies: ["FleetModel", "LibvirtXML"]),
@@ -41,11 +42,13 @@ let package = Package(
         .target(name: "FleetImages", dependencies: [
             "FleetModel", "Guestfs", "CCrypt", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // Live state as values and the pure planner. Cannot import Libvirt: the compiler proves it does no I/O.
+        // The pure planner, the Plan value (each change carries its specs), its text rendering and saved plans.
+        // Cannot import Libvirt: the compiler proves it does no I/O.
         .target(name: "FleetPlanning", dependencies: ["FleetModel"]),
-        // The pipeline (Session): host locks, live state, plans, and their execution through libvirt and libguestfs.
+        // The pipeline (Session): host locks, the ledger, live-state and export reads, plans, and their execution
+        // (scheduler and per-kind steps) through libvirt and libguestfs.
         .target(name: "FleetExecution", dependencies: [
-            "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "LibvirtXML", "FleetImages",
+            "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "FleetImages",
         ]),
         // Subcommands, rendering and exit codes; a thin layer over the libraries.
         .target(name: "FleetCLI", dependencies: [
@@ -56,16 +59,16 @@ let package = Package(
         .executableTarget(name: "fleet", dependencies: ["FleetCLI"]),
         // Benchmarks (`swift run -c release fleet-bench NAME`); figures go to docs/benchmarks.md.
         .executableTarget(name: "fleet-bench", dependencies: [
-            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt", "LibvirtXML",
+            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt",
         ], path: "Benchmarks/FleetBench"),
 
-        // What every test target shares: the daemon's URI, unique names, golden files.
+        // What the test targets share: the daemon's URI, unique names, golden files.
         .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"]),
         .testTarget(name: "FleetManifestTests", dependencies: ["FleetTestSupport", "FleetManifest", "FleetModel"],
                     resources: [.copy("Corpus")]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
-        .testTarget(name: "LibvirtTests", dependencies: ["FleetTestSupport", "Libvirt", "LibvirtXML"], exclude: ["Fixtures"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["FleetTestSupport", "Libvirt"], exclude: ["Fixtures"]),
         .testTarget(name: "FleetMappingTests", dependencies: ["FleetTestSupport", "FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel", "FleetManifest", "FleetMapping"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),

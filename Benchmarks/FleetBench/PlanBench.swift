@@ -90,7 +90,7 @@ func benchFixture(_ fleet: Fleet, host: String) -> String {
     if let end = pool.range(of: "</pool>", options: .backwards) { pool.replaceSubrange(end, with: volumes + "</pool>") }
     s += pool + "\n"
     for vm in vms {
-        s += DomainMapping.render(vm, fleet: fleet, hypervisor: .test, owner: OwnerMark(fleet: "bench", kind: .vm, name: vm.group)) + "\n"
+        s += DomainMapping.render(vm, hypervisor: .test, owner: OwnerMark(fleet: "bench", kind: .vm, name: vm.group)) + "\n"
     }
     s += LedgerMapping.render(fleet: "bench", entries: entries, hypervisor: .test) + "\n"
     return s + "</node>\n"

@@ -97,7 +97,7 @@ public final class Executor: @unchecked Sendable {
     func connection(_ host: String) throws -> Connection {
         lock.lock(); defer { lock.unlock() }
         if let c = connections[host] { return c }
-        guard let uri = plan.hosts.first(where: { $0.host == host })?.uri ?? fleet.hosts.first(where: { $0.name == host })?.uri else {
+        guard let uri = plan.hosts.first(where: { $0.host == host })?.uri else {
             throw ExecutionError.notDeclared("unknown host \(host)")
         }
         let c = try Connection(uri: uri, timeout: options.connectTimeout)

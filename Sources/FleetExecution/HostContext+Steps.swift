@@ -13,7 +13,7 @@ extension HostContext {
         let name = c.object.name
         switch step {
         case .definePool:
-            guard let spec = fleet.pools.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("pool \(name) is not declared") }
+            let spec = try c.poolSpec()
             // Record ownership first: a run killed in between leaves a mark without an object (planned as create).
             try ledger.record(object: name, mark: mark(.pool, name))
             let p = try conn.definePool(xml: PoolMapping.render(spec))
@@ -23,7 +23,7 @@ extension HostContext {
             let p = try pool(name)
             if !(try p.isActive) {
                 // dir: mkdir -p; logical: vgcreate; netfs: mount point. Never overwrite existing data.
-                do { try p.build(flags: fleet.pools.first { $0.name == name }?.type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError where e.isPoolAlreadyBuilt {}
+                do { try p.build(flags: try c.poolSpec().type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError where e.isPoolAlreadyBuilt {}
             }
         case .startPool:
             let p = try pool(name)
@@ -54,7 +54,7 @@ extension HostContext {
         case .uploadImage:
             try uploadImage(c)
         case .defineNetwork:
-            guard let spec = fleet.networks.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("network \(name) is not declared") }
+            let spec = try c.networkSpec()
             if c.action == .create {
                 // A create names no UUID, so libvirt refuses if the name was taken since the ownership check.
                 try ledger.record(object: name, mark: mark(.network, name))
@@ -87,7 +87,7 @@ extension HostContext {
             if case .addLease = step { command = .add } else { command = .delete }
             try n.update(command: command, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(l), flags: flags)
         case .defineDomain:
-            let vm = try vmSpec(name)
+            let vm = try c.vmSpec()
             let password = try vm.graphics?.password.map { try options.secrets.resolve($0) }
             if let g = vm.graphics, let password, let problem = g.passwordProblem(password) {
                 throw ExecutionError.refused("\(name): graphics password: \(problem)")
@@ -103,7 +103,7 @@ extension HostContext {
                     _ = try conn.defineDomain(xml: xml)
                 }
             } else {
-                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
+                let xml = DomainMapping.render(vm, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
                 _ = try conn.defineDomain(xml: xml)
             }
         case .startDomain:
@@ -145,12 +145,12 @@ extension HostContext {
             if live, try d.isActive { flags.insert(.live) }
             if !flags.isEmpty { try d.setMemory(kib: size.kib, flags: flags) }
         case let .attachDisk(diskName, live):
-            let vm = try vmSpec(name)
+            let vm = try c.vmSpec()
             guard let i = vm.disks.firstIndex(where: { $0.name == diskName }) else { throw ExecutionError.notDeclared("\(name) has no disk \(diskName)") }
             let target = DomainMapping.diskTargets(vm)[i]
             try device(name, attach: true, xml: DomainMapping.diskXML(vm.disks[i], vm: vm, target: target), live: live, config: configToo)
         case let .attachInterface(mac, live):
-            let vm = try vmSpec(name)
+            let vm = try c.vmSpec()
             guard let nic = vm.networks.first(where: { $0.mac == mac }) else { throw ExecutionError.notDeclared("\(name) declares no NIC \(mac)") }
             try device(name, attach: true, xml: DomainMapping.interfaceXML(nic), live: live, config: configToo)
         case let .detachInterface(mac, live):
@@ -171,18 +171,17 @@ extension HostContext {
         case .writeOwnerMark:
             switch c.object.kind {
             case .vm:
-                let vm = try vmSpec(name)
+                let vm = try c.vmSpec()
                 try domain(name).setMetadata(OwnerXML.metadataElement(mark(.vm, vm.group)), key: OwnerXML.prefix, uri: OwnerXML.namespace,
                                              flags: try domain(name).isActive ? [.live, .config] : [.config])
             case .pool: try ledger.record(object: name, mark: mark(.pool, name, ["uuid": try pool(name).uuidString]))
             case .network: try ledger.record(object: name, mark: mark(.network, name, ["uuid": try network(name).uuidString]))
             case .volume:
-                let vmName = c.parent?.name ?? ""
-                try ledger.record(object: name, mark: mark(.volume, fleet.vms.first { $0.name == vmName }?.group ?? vmName, ["vm": vmName]))
+                let vm = try c.vmSpec()
+                try ledger.record(object: name, mark: mark(.volume, vm.group, ["vm": vm.name]))
             case .image:
-                if let img = fleet.images.first(where: { $0.name == name }) {
-                    try ledger.record(object: "\(img.pool)/\(img.volumeName)", mark: mark(.image, name, img.sha256.map { ["sha256": $0] } ?? [:]))
-                }
+                let img = try c.imageSpec()
+                try ledger.record(object: "\(img.pool)/\(img.volumeName)", mark: mark(.image, name, img.sha256.map { ["sha256": $0] } ?? [:]))
             default: throw ExecutionError.refused("\(c.object) cannot be adopted")
             }
         }

@@ -11,14 +11,12 @@ extension HostContext {
 
     func createVolume(_ c: Change) throws {
         let (poolName, volName) = try volumeRef(c)
-        guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
-              let disk = vm.disks.first(where: { $0.pool == poolName && $0.volumeName(vm: vm.name) == volName }) else {
-            throw ExecutionError.notDeclared("no declared disk is volume \(c.object.name)")
-        }
+        let (vm, i, image) = try c.diskSpec()
+        let disk = vm.disks[i]
         let p = try pool(poolName)
         // Recorded before the volume exists (a no-op when the run pre-recorded it).
-        try ledger.record(object: "\(poolName)/\(volName)", mark: volumeMark(vm, disk))
-        if let image = disk.image.flatMap({ n in fleet.images.first { $0.name == n } }) {
+        try ledger.record(object: "\(poolName)/\(volName)", mark: volumeMark(vm, disk, image: image))
+        if let image {
             guard let base = try self.pool(image.pool).volume(named: image.volumeName) else {
                 throw ExecutionError.missing("image volume \(image.pool)/\(image.volumeName) does not exist on \(host)")
             }
@@ -71,8 +69,8 @@ extension HostContext {
         let (poolName, volName) = try volumeRef(c)
         guard let v = try pool(poolName).volume(named: volName) else { throw ExecutionError.missing("volume \(c.object.name) does not exist") }
         // A disk in use by a running guest is grown through QEMU so the guest sees the new size at once.
-        if let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let d = try conn.domain(named: vm.name), try d.isActive,
-           let i = vm.disks.firstIndex(where: { $0.volumeName(vm: vm.name) == volName }) {
+        let (vm, i, _) = try c.diskSpec()
+        if let d = try conn.domain(named: vm.name), try d.isActive {
             try d.blockResize(disk: DomainMapping.diskTargets(vm)[i], bytes: size.bytes)
         } else {
             try v.resize(capacity: size.bytes)
@@ -83,7 +81,7 @@ extension HostContext {
     /// stream API, so it works for remote hosts too. The volume is created with mode 0600: it holds user-data
     /// and, with `root_password:`, a password hash.
     func createSeed(_ c: Change) throws {
-        guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }), let spec = vm.cloudInit,
+        guard case .seed(let vm)? = c.subject, let spec = vm.cloudInit,
               let (poolName, volName) = vm.seedVolume else { throw ExecutionError.notDeclared("\(c.object) is no declared cloud-init seed") }
         let id = try CloudInitSeed.instanceID(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name)
         try CloudInitSeed.withSeedFile(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name) { tmp in
@@ -102,7 +100,7 @@ extension HostContext {
     }
 
     func uploadImage(_ c: Change) throws {
-        guard let image = fleet.images.first(where: { $0.name == c.object.name }) else { throw ExecutionError.notDeclared("image \(c.object.name) is not declared") }
+        let image = try c.imageSpec()
         // Verify before anything is created: a bad checksum leaves nothing behind.
         let file = try ImageSource.prepare(image, cacheDirectory: options.imageCache)
         // The volume may be there although the plan did not see it: its pool was undefined (a partial destroy

@@ -45,12 +45,12 @@ struct HostContext: Sendable {
     // MARK: Ledger
 
     /// The mark a VM disk volume gets: which VM, which image, which customization inputs.
-    func volumeMark(_ vm: VMSpec, _ disk: DiskSpec) throws -> OwnerMark {
+    func volumeMark(_ vm: VMSpec, _ disk: DiskSpec, image spec: ImageSpec?) throws -> OwnerMark {
         var attrs = ["vm": vm.name]
         if let image = disk.image {
             attrs["image"] = image
             // The image version (its volume) the disk was made from: a full copy has no backing file to compare.
-            if let spec = fleet.images.first(where: { $0.name == image }) { attrs["version"] = spec.volumeName }
+            if let spec { attrs["version"] = spec.volumeName }
             if let c = vm.customize, !c.isEmpty {
                 attrs["customize"] = try Customizer.digest(c, hostname: vm.name, secrets: options.secrets, fleet: fleet.name)
             }
@@ -62,9 +62,7 @@ struct HostContext: Sendable {
     func prerecord(_ changes: [Change]) -> [(String, ObjectKind)] {
         var entries: [LedgerEntry] = []
         for c in changes where c.action == .create && c.steps == [.createVolume] {
-            guard let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
-                  let disk = vm.disks.first(where: { "\($0.pool)/\($0.volumeName(vm: vm.name))" == c.object.name }),
-                  let mark = try? volumeMark(vm, disk) else { continue }
+            guard case let .disk(vm, i, image)? = c.subject, let mark = try? volumeMark(vm, vm.disks[i], image: image) else { continue }
             entries.append(LedgerEntry(object: c.object.name, mark: mark))
         }
         if (try? ledger.recordAll(entries)) == nil { return [] }
@@ -95,11 +93,6 @@ struct HostContext: Sendable {
         return d
     }
 
-    func vmSpec(_ name: String) throws -> VMSpec {
-        guard let vm = fleet.vms.first(where: { $0.name == name }) else { throw ExecutionError.notDeclared("VM \(name) is not declared") }
-        return vm
-    }
-
     func device(_ domainName: String, attach: Bool, xml: String, live: Bool, config: Bool) throws {
         let d = try domain(domainName)
         var flags: DeviceModifyFlags = []
@@ -112,13 +105,45 @@ struct HostContext: Sendable {
     func volumeRef(_ c: Change) throws -> (String, String) {
         // A declared image is named by its manifest name; an old version by its `pool/volume`.
         if c.object.kind == .image, !c.object.name.contains("/") {
-            guard let img = fleet.images.first(where: { $0.name == c.object.name }) else {
-                throw ExecutionError.notDeclared("image \(c.object.name) is not declared")
-            }
+            let img = try c.imageSpec()
             return (img.pool, img.volumeName)
         }
         let parts = c.object.name.split(separator: "/", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw ExecutionError.notDeclared("bad volume reference \(c.object.name)") }
         return (parts[0], parts[1])
+    }
+}
+
+/// The specs the planner resolved for a change (`Change.subject`): the executor never looks them up by name.
+extension Change {
+    private func noSpec(_ what: String) -> ExecutionError {
+        .notDeclared("\(object) carries no \(what) spec: the plan was not made from declared objects")
+    }
+
+    func poolSpec() throws -> PoolSpec {
+        if case .pool(let spec)? = subject { return spec }
+        throw noSpec("pool")
+    }
+
+    func networkSpec() throws -> NetworkSpec {
+        if case .network(let spec)? = subject { return spec }
+        throw noSpec("network")
+    }
+
+    func imageSpec() throws -> ImageSpec {
+        if case .image(let spec)? = subject { return spec }
+        throw noSpec("image")
+    }
+
+    /// The VM of a domain, disk or seed change.
+    func vmSpec() throws -> VMSpec {
+        guard let vm = subject?.vm else { throw noSpec("VM") }
+        return vm
+    }
+
+    /// A disk volume's VM, the disk's index in it, and its image.
+    func diskSpec() throws -> (vm: VMSpec, index: Int, image: ImageSpec?) {
+        guard case let .disk(vm, i, image)? = subject, vm.disks.indices.contains(i) else { throw noSpec("disk") }
+        return (vm, i, image)
     }
 }

@@ -38,7 +38,6 @@ enum Scheduler {
 
     /// Objects a change needs: a disk its pool and image, a VM its disks and networks, a snapshot or start its VM.
     static func dependencies(_ c: Change, plan: Plan) -> [ObjectRef] {
-        let fleet = plan.desired
         // Deletions: a pool goes only after every volume and image version fleet deletes in it, an image
         // version only after the disks in its pool (they may be backed by it). A skipped or failed one keeps
         // the pool defined, so the next run still sees, and removes, what is left.
@@ -51,16 +50,13 @@ enum Scheduler {
         }
         switch c.object.kind {
         case .volume, .image:
-            let pool = c.object.kind == .volume ? String(c.object.name.prefix { $0 != "/" })
-                : (fleet.images.first { $0.name == c.object.name }?.pool ?? "")
+            var pool = String(c.object.name.prefix { $0 != "/" })
+            if case .image(let img)? = c.subject { pool = img.pool }
             var deps = [ObjectRef(.pool, pool)]
-            if c.object.kind == .volume, let vm = c.parent.flatMap({ p in fleet.vms.first { $0.name == p.name } }),
-               let disk = vm.disks.first(where: { "\($0.pool)/\($0.volumeName(vm: vm.name))" == c.object.name }), let img = disk.image {
-                deps.append(ObjectRef(.image, img))
-            }
+            if case let .disk(_, _, img?)? = c.subject { deps.append(ObjectRef(.image, img.name)) }
             return deps
         case .vm:
-            guard let vm = fleet.vms.first(where: { $0.name == c.object.name }), c.action != .delete else { return [] }
+            guard case .vm(let vm)? = c.subject, c.action != .delete else { return [] }
             var deps = vm.disks.map { ObjectRef(.volume, "\($0.pool)/\($0.volumeName(vm: vm.name))") }
             if let seed = vm.seedVolume { deps.append(ObjectRef(.volume, "\(seed.pool)/\(seed.name)")) }
             deps += vm.networks.map { ObjectRef(.network, $0.network) }

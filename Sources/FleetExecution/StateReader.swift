@@ -166,7 +166,7 @@ public struct StateReader: Sendable {
         var snapshots: [LiveSnapshot] = []
         if facts.withSnapshots?.contains(uuid) ?? true {
             snapshots = try d.listAllSnapshots().map { s -> LiveSnapshot in
-                try liveSnapshot(fromXML: s.xmlDesc())
+                try SnapshotMapping.snapshot(fromXML: s.xmlDesc())
             }.sorted { $0.name < $1.name }
         }
         return try LiveDomain(name: d.name, uuid: uuid, id: d.id.map(Int.init), state: state,

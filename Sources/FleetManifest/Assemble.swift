@@ -29,6 +29,19 @@ extension Assembly {
         session.error(msg, at: v.loc)
     }
 
+    /// The rule for a `host:` or `pool:` reference: given, it must name a declared one; left out, it is the fleet's
+    /// only one, and required when the fleet has several. nil when it names nothing (the error is reported).
+    private func reference(_ ref: Located<String>?, _ kind: String, label: String, among known: some Collection<String>,
+                           of subject: String, at loc: SourceLocation) -> String? {
+        if let ref {
+            guard known.contains(ref.value) else { unknown(kind, ref.value, at: ref, label: label, among: known); return nil }
+            return ref.value
+        }
+        if known.count == 1 { return known.first }
+        session.error("\(subject): \(kind): is required (the fleet has \(known.count) \(kind)s)", at: loc)
+        return nil
+    }
+
     private func checkHosts(_ refs: [Located<String>], known: [String: HostSpec]) {
         for (i, r) in refs.enumerated() where known[r.value] == nil {
             unknown("host", r.value, at: r, label: "hosts[\(i)]", among: known.keys)
@@ -49,7 +62,6 @@ extension Assembly {
         var hostSpecs: [String: HostSpec] = [:]
         for (n, h) in hosts { hostSpecs[n] = h.value }
         if hostSpecs.isEmpty { hostSpecs[Fleet.defaultHost.name] = Fleet.defaultHost }
-        let soleHost = hostSpecs.count == 1 ? hostSpecs.keys.first : nil
 
         // Pools, networks, images, devices: references.
         for p in pools.values { checkHosts(p.hostRefs, known: hostSpecs) }
@@ -58,23 +70,15 @@ extension Assembly {
         for key in images.keys.sorted() {
             var img = images[key]!
             checkHosts(img.hostRefs, known: hostSpecs)
-            if let r = img.poolRef {
-                if pools[r.value] == nil { unknown("pool", r.value, at: r, label: "pool", among: pools.keys) }
-            } else if let p = solePool {
+            if let p = reference(img.poolRef, "pool", label: "pool", among: pools.keys, of: "image \"\(key)\"", at: img.loc) {
                 img.spec.pool = p
-            } else {
-                session.error("image \"\(key)\": pool: is required (the fleet has \(pools.count) pools)", at: img.loc)
             }
             images[key] = img
         }
         for key in devices.keys.sorted() {
             var d = devices[key]!
-            if let r = d.hostRef {
-                if hostSpecs[r.value] == nil { unknown("host", r.value, at: r, label: "host", among: hostSpecs.keys) }
-            } else if let h = soleHost {
+            if let h = reference(d.hostRef, "host", label: "host", among: hostSpecs.keys, of: "device \"\(key)\"", at: d.loc) {
                 d.spec.host = h
-            } else {
-                session.error("device \"\(key)\": host: is required (the fleet has \(hostSpecs.count) hosts)", at: d.loc)
             }
             devices[key] = d
         }
@@ -83,7 +87,7 @@ extension Assembly {
         var drafts: [VMDraft] = []
         for group in vmOrder {
             guard let raw = vms[group] else { continue }
-            if let d = decodeVM(group, raw, hosts: hostSpecs, soleHost: soleHost, solePool: solePool) { drafts.append(d) }
+            if let d = decodeVM(group, raw, hosts: hostSpecs, solePool: solePool) { drafts.append(d) }
         }
 
         // Expansion and name collisions.
@@ -195,7 +199,7 @@ extension Assembly {
                      vms: expanded.map(\.vm))
     }
 
-    private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], soleHost: String?, solePool: String?) -> VMDraft? {
+    private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], solePool: String?) -> VMDraft? {
         let what = "vm \"\(group)\""
         var fields = raw.value.fields
         if let pv = fields["profile"], let pname = session.name(pv) {
@@ -211,13 +215,14 @@ extension Assembly {
 
         // Host.
         var host = ""
-        if let hv = o["host"], let h = session.name(hv) {
-            if hosts[h] == nil { unknown("host", h, at: Located(value: h, loc: hv.loc), label: "host", among: hosts.keys) }
-            host = h
-        } else if o["host"] == nil {
-            if let h = soleHost { host = h } else {
-                session.error("\(what): host: is required (the fleet has \(hosts.count) hosts)", at: raw.loc)
+        if let hv = o["host"] {
+            // An unknown host is reported and kept, so the checks that name it still run.
+            if let h = session.name(hv) {
+                host = h
+                _ = reference(Located(value: h, loc: hv.loc), "host", label: "host", among: hosts.keys, of: what, at: raw.loc)
             }
+        } else {
+            host = reference(nil, "host", label: "host", among: hosts.keys, of: what, at: raw.loc) ?? ""
         }
 
         // Sizes and counts.
@@ -373,7 +378,9 @@ extension Assembly {
         }
 
         // Passthrough devices.
-        var hasPCI: String?
+        // A declared device that binds the domain to its host blocks snapshots: refused here, up front, by the
+        // rule the planner applies to live hostdevs (`LiveHostdev.bindsToHost`).
+        var bound: (name: String, device: DeviceKind)?
         if let hv = o["hostdevs"] {
             for (i, item) in (session.list(hv) ?? []).enumerated() {
                 guard let dn = session.name(item) else { continue }
@@ -389,10 +396,10 @@ extension Assembly {
                 if !host.isEmpty, !dev.spec.host.isEmpty, dev.spec.host != host {
                     session.error("hostdevs[\(i)]: device \"\(dn)\" is on host \"\(dev.spec.host)\" but vm \"\(group)\" runs on \"\(host)\"", at: item.loc)
                 }
-                if dev.spec.kind.isPCI && hasPCI == nil { hasPCI = dn }
+                if dev.spec.kind.hostdev.bindsToHost && bound == nil { bound = (dn, dev.spec.kind) }
                 draft.hostdevs.append(ref)
+                draft.spec.hostdevs.append(dev.spec)
             }
-            draft.spec.hostdevs = draft.hostdevs.map(\.value)
         }
 
         // Snapshots.
@@ -403,8 +410,9 @@ extension Assembly {
                 if names.contains(s) { session.error("\(item.label): snapshot \"\(s)\" is listed twice", at: item.loc) } else { names.append(s) }
             }
             draft.spec.snapshots = names
-            if let pci = hasPCI, !names.isEmpty {
-                session.error("snapshots: libvirt cannot snapshot a domain with PCI passthrough (hostdev \"\(pci)\"); remove the snapshots or the device", at: sv.keyLoc)
+            if let bound, !names.isEmpty {
+                let what = bound.device.isPCI ? "PCI passthrough" : "a host-bound hostdev"
+                session.error("snapshots: libvirt cannot snapshot a domain with \(what) (hostdev \"\(bound.name)\"); remove the snapshots or the device", at: sv.keyLoc)
             }
         }
 

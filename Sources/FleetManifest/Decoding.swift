@@ -285,11 +285,12 @@ final class DecodeSession {
         } else if !s.isEmpty, s.count <= 5, s.allSatisfy({ $0.isASCII && $0.isNumber }) {
             value = UInt32(s)
         }
-        guard let v32 = value, v32 <= 0xFFFF else {
-            error("\(v.label): invalid USB id \"\(s.truncated(40))\" (expected e.g. \"0x287f\" or an integer up to 65535)", at: v.loc)
+        // The range is UInt16's, here and in the schema.
+        guard let v32 = value, let id = UInt16(exactly: v32) else {
+            error("\(v.label): invalid USB id \"\(s.truncated(40))\" (expected e.g. \"0x287f\" or an integer up to \(UInt16.max))", at: v.loc)
             return nil
         }
-        return UInt16(v32)
+        return id
     }
 
     func octalMode(_ v: Val) -> UInt32? {

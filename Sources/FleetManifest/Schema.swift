@@ -72,7 +72,7 @@ public enum FleetSchema {
         case .mac: return pattern(macPattern)
         case .pciAddress: return pattern(pciPattern)
         case .usbID:
-            return .object(["oneOf": .array([.object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(65535)]),
+            return .object(["oneOf": .array([.object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(Int(UInt16.max))]),
                                              pattern(usbPattern)])])
         case .checksum: return pattern(checksumPattern)
         case .octalMode: return pattern(octalPattern)

@@ -39,8 +39,8 @@ public enum DomainMapping {
 
     /// The order libvirt keeps disks in (virDomainDiskInsert: after the last disk on the same bus, sorted by
     /// name within a bus, else appended), so the XML fleet renders and the XML libvirt returns list disks alike.
-    static func libvirtOrder(_ disks: [Domain.Disk]) -> [Domain.Disk] {
-        var out: [Domain.Disk] = []
+    static func libvirtOrder(_ disks: [DomainXML.Disk]) -> [DomainXML.Disk] {
+        var out: [DomainXML.Disk] = []
         for d in disks {
             var insertAt = -1
             for idx in stride(from: out.count - 1, through: 0, by: -1) where out[idx].targetBus == d.targetBus {
@@ -67,8 +67,8 @@ public enum DomainMapping {
     public static func seedVolumeName(_ vm: VMSpec) -> String { vm.seedVolume?.name ?? "\(vm.name)-cidata.img" }
     public static func seedPool(_ vm: VMSpec) -> String? { vm.seedVolume?.pool }
 
-    static func diskValue(_ disk: DiskSpec, vm: VMSpec, target: String) -> Domain.Disk {
-        Domain.Disk(type: "volume", device: "disk", driverName: "qemu", driverType: disk.format.rawValue,
+    static func diskValue(_ disk: DiskSpec, vm: VMSpec, target: String) -> DomainXML.Disk {
+        DomainXML.Disk(type: "volume", device: "disk", driverName: "qemu", driverType: disk.format.rawValue,
                     sourcePool: disk.pool, sourceVolume: disk.volumeName(vm: vm.name), targetDev: target, targetBus: disk.bus.rawValue)
     }
 
@@ -77,83 +77,76 @@ public enum DomainMapping {
         diskValue(disk, vm: vm, target: target).xml()
     }
 
-    static func interfaceValue(_ nic: NICSpec) -> Domain.Interface {
-        Domain.Interface(type: "network", mac: nic.mac.description, sourceNetwork: nic.network, model: nic.model.rawValue)
+    static func interfaceValue(_ nic: NICSpec) -> DomainXML.Interface {
+        DomainXML.Interface(type: "network", mac: nic.mac.description, sourceNetwork: nic.network, model: nic.model.rawValue)
     }
 
     /// One `<interface>`, for attach/detach.
     public static func interfaceXML(_ nic: NICSpec) -> String { interfaceValue(nic).xml() }
 
-    static func hostdevValue(_ kind: DeviceKind) -> Domain.Hostdev {
+    static func hostdevValue(_ kind: DeviceKind) -> DomainXML.Hostdev {
         switch kind {
         case .pci(let a):
-            return Domain.Hostdev(mode: "subsystem", managed: true,
+            return DomainXML.Hostdev(mode: "subsystem", managed: true,
                                   source: .pci(domain: a.domain, bus: a.bus, slot: a.slot, function: a.function))
         case let .usb(v, p):
-            return Domain.Hostdev(mode: "subsystem", managed: true, source: .usb(vendor: v, product: p))
+            return DomainXML.Hostdev(mode: "subsystem", managed: true, source: .usb(vendor: v, product: p))
         }
     }
 
     /// One `<hostdev>`, for attach/detach.
     public static func hostdevXML(_ kind: DeviceKind) -> String { hostdevValue(kind).xml() }
 
-    /// The devices a VM passes through, resolved from `fleet.devices` by name (the one on the VM's host first).
-    public static func hostdevKinds(_ vm: VMSpec, fleet: Fleet) -> [DeviceKind] {
-        vm.hostdevs.compactMap { name in
-            (fleet.devices.first { $0.name == name && $0.host == vm.host } ?? fleet.devices.first { $0.name == name })?.kind
-        }
-    }
-
     /// The domain value `render` writes; exposed for tests and for tools that want to adjust it.
-    public static func domain(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, uuid: String? = nil,
-                              graphicsPassword: String? = nil, owner: OwnerMark) -> Domain {
+    public static func domain(_ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
+                              graphicsPassword: String? = nil, owner: OwnerMark) -> DomainXML {
         var used: [String: Int] = [:]
         let targets = assign(vm.disks.map(\.bus.targetPrefix), used: &used)
         var disks = zip(vm.disks, targets).map { diskValue($0, vm: vm, target: $1) }
         let cdBus = cdromBus(vm)
         if let iso = vm.cdrom {
             let t = assign([cdBus.targetPrefix], used: &used)[0]
-            disks.append(Domain.Disk(type: "file", device: "cdrom", driverName: "qemu", driverType: "raw", sourceFile: iso,
+            disks.append(DomainXML.Disk(type: "file", device: "cdrom", driverName: "qemu", driverType: "raw", sourceFile: iso,
                                      targetDev: t, targetBus: cdBus.rawValue, readonly: true))
         }
         if let pool = seedPool(vm) {
             let t = assign([cdBus.targetPrefix], used: &used)[0]
-            disks.append(Domain.Disk(type: "volume", device: "cdrom", driverName: "qemu", driverType: "raw", sourcePool: pool,
+            disks.append(DomainXML.Disk(type: "volume", device: "cdrom", driverName: "qemu", driverType: "raw", sourcePool: pool,
                                      sourceVolume: seedVolumeName(vm), targetDev: t, targetBus: cdBus.rawValue, readonly: true))
         }
         disks = libvirtOrder(disks)
-        var controllers: [Domain.Controller] = []
+        var controllers: [DomainXML.Controller] = []
         // Without this libvirt picks the emulated LSI controller, which modern guests lack drivers for.
         if vm.disks.contains(where: { $0.bus == .scsi }) {
-            controllers.append(Domain.Controller(type: "scsi", index: 0, model: "virtio-scsi"))
+            controllers.append(DomainXML.Controller(type: "scsi", index: 0, model: "virtio-scsi"))
         }
-        var graphics: [Domain.Graphics] = []
-        var inputs: [Domain.Input] = []
+        var graphics: [DomainXML.Graphics] = []
+        var inputs: [DomainXML.Input] = []
         if let g = vm.graphics {
             // `listen: none`: no network socket at all (libvirt's `<listen type='none'/>`).
             let none = g.listen == "none"
-            graphics.append(Domain.Graphics(type: g.type.rawValue, port: none ? nil : g.port, autoport: none ? nil : g.port == nil,
+            graphics.append(DomainXML.Graphics(type: g.type.rawValue, port: none ? nil : g.port, autoport: none ? nil : g.port == nil,
                                             listen: none ? nil : g.listen,
-                                            listens: [none ? Domain.Listen(type: "none") : Domain.Listen(type: "address", address: g.listen)],
+                                            listens: [none ? DomainXML.Listen(type: "none") : DomainXML.Listen(type: "address", address: g.listen)],
                                             passwd: graphicsPassword))
             // An absolute pointer, so the console cursor tracks (virt-install does the same).
-            inputs.append(Domain.Input(type: "tablet", bus: "usb"))
+            inputs.append(DomainXML.Input(type: "tablet", bus: "usb"))
         }
         let maxVcpus = vm.effectiveMaxVcpus
-        var devices = Domain.Devices(
+        var devices = DomainXML.Devices(
             disks: disks, controllers: controllers, interfaces: vm.networks.map(interfaceValue),
-            serials: [Domain.CharDevice(type: "pty", targetPort: 0)],
-            consoles: [Domain.CharDevice(type: "pty", targetType: "serial", targetPort: 0)],
-            inputs: inputs, graphics: graphics, hostdevs: hostdevKinds(vm, fleet: fleet).map(hostdevValue))
+            serials: [DomainXML.CharDevice(type: "pty", targetPort: 0)],
+            consoles: [DomainXML.CharDevice(type: "pty", targetType: "serial", targetPort: 0)],
+            inputs: inputs, graphics: graphics, hostdevs: vm.hostdevs.map { hostdevValue($0.kind) })
         if vm.guestAgent == true { devices.channels = [guestAgentChannel] }
         var boot = ["hd"]
         if vm.cdrom != nil { boot.append("cdrom") }
-        return Domain(
+        return DomainXML(
             type: hypervisor == .test ? "test" : vm.virtType.rawValue, name: vm.name, uuid: uuid, description: vm.description,
             metadata: [OwnerXML.element(owner)],
             memory: libvirtMemory(vm.effectiveMaxMemory).bytes, currentMemory: libvirtMemory(vm.memory).bytes,
-            vcpu: Domain.VCPU(placement: "static", current: vm.vcpus == maxVcpus ? nil : vm.vcpus, count: maxVcpus),
-            os: Domain.OS(type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil, boot: boot),
+            vcpu: DomainXML.VCPU(placement: "static", current: vm.vcpus == maxVcpus ? nil : vm.vcpus, count: maxVcpus),
+            os: DomainXML.OS(type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil, boot: boot),
             features: ["acpi", "apic"], clockOffset: "utc", onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
             devices: devices)
     }
@@ -163,21 +156,21 @@ public enum DomainMapping {
 
     /// The qemu-guest-agent channel: a unix socket whose path libvirt picks and manages (libvirt then speaks
     /// to the agent itself, for virDomainQemuAgentCommand, quiesced snapshots and interface addresses).
-    static var guestAgentChannel: Domain.Channel {
-        Domain.Channel(type: "unix", targetType: "virtio", targetName: guestAgentPort)
+    static var guestAgentChannel: DomainXML.Channel {
+        DomainXML.Channel(type: "unix", targetType: "virtio", targetName: guestAgentPort)
     }
 
     /// One `<channel>` for the guest agent, for attach/detach.
     public static var guestAgentChannelXML: String {
-        var d = Domain.Devices()
+        var d = DomainXML.Devices()
         d.channels = [guestAgentChannel]
         return d.element().children.first { $0.name == "channel" }?.render() ?? ""
     }
 
     /// The full domain XML for a VM.
-    public static func render(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, uuid: String? = nil,
+    public static func render(_ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
                               graphicsPassword: String? = nil, owner: OwnerMark) -> String {
-        domain(vm, fleet: fleet, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
+        domain(vm, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
     }
 
     /// Reads a domain XML (inactive or live) back as the model. Tolerates libvirt's defaults (docs/libvirt-defaults.md).
@@ -185,7 +178,7 @@ public enum DomainMapping {
     /// into the digest the model keeps; without it the password is only noted as present.
     public static func config(fromXML xml: String, passwordDigest: ((String) -> String)? = nil) throws -> DomainConfig {
         let root = try XElement.parse(xml)
-        let d = try Domain(element: root)
+        let d = try DomainXML(element: root)
         let memory = ByteSize(bytes: d.currentMemory ?? d.memory)
         let firmware: Firmware = (d.os.firmware == "efi" || d.os.loader?.type == "pflash") ? .uefi : .bios
         let disks: [LiveDisk] = d.devices.disks.compactMap(liveDisk)
@@ -209,7 +202,7 @@ public enum DomainMapping {
     }
 
     /// A `<disk>` as the model: every disk type and device libvirt has. nil only for a device value libvirt itself rejects.
-    public static func liveDisk(_ x: Domain.Disk) -> LiveDisk? {
+    public static func liveDisk(_ x: DomainXML.Disk) -> LiveDisk? {
         guard let dev = DiskDevice(rawValue: x.device) else { return nil }
         let hosts = x.sourceHosts.map { h -> String in
             if let s = h.socket { return "unix:\(s)" }
@@ -225,7 +218,7 @@ public enum DomainMapping {
     }
 
     /// An `<interface>` as the model: every NIC type keeps its source.
-    public static func liveNIC(_ i: Domain.Interface) -> LiveNIC {
+    public static func liveNIC(_ i: DomainXML.Interface) -> LiveNIC {
         let source: InterfaceSource
         switch i.type {
         case "network" where i.sourceNetwork != nil: source = .network(i.sourceNetwork ?? "")
@@ -244,7 +237,7 @@ public enum DomainMapping {
     }
 
     /// A `<hostdev>` as the model: every type, with the fleet device kind when fleet can declare it.
-    public static func liveHostdev(_ h: Domain.Hostdev) -> LiveHostdev {
+    public static func liveHostdev(_ h: DomainXML.Hostdev) -> LiveHostdev {
         func hex4(_ v: UInt16) -> String { String(XMLNumber.hex(v, width: 4).dropFirst(2)) }
         switch h.source {
         case let .pci(dom, b, s, f):

@@ -48,7 +48,7 @@ public enum DomainPatch {
                              removableVolumes: Set<String> = []) throws -> XElement {
         guard current.name == "domain" else { throw PatchError("expected a <domain> document, got <\(current.name)>") }
         // What a fresh render would write: the source of every node fleet adds.
-        let want = DomainMapping.domain(vm, fleet: fleet, hypervisor: hypervisor, uuid: nil,
+        let want = DomainMapping.domain(vm, hypervisor: hypervisor, uuid: nil,
                                         graphicsPassword: graphicsPassword, owner: owner)
         let wantEl = want.element()
         var r = current
@@ -327,7 +327,7 @@ public enum DomainPatch {
     }
 
     static func patchHostdevs(_ devices: inout XElement, vm: VMSpec, fleet: Fleet) {
-        let want = DomainMapping.hostdevKinds(vm, fleet: fleet)
+        let want = vm.hostdevs.map(\.kind)
         for k in want where !devices.children.contains(where: { kind($0) == k }) {
             devices.insertAfterSiblings(DomainMapping.hostdevValue(k).element())
         }

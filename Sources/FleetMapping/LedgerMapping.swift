@@ -35,13 +35,13 @@ public enum LedgerMapping {
     /// The full ledger domain: minimal and valid (16 MiB, 1 vCPU, no disks, no NICs), with a description
     /// that says what it is.
     public static func render(fleet: String, entries: [LedgerEntry], hypervisor: Hypervisor, uuid: String? = nil) -> String {
-        let d = Domain(
+        let d = DomainXML(
             type: hypervisor == .test ? "test" : "qemu", name: domainName(fleet: fleet), uuid: uuid,
             description: "fleet ownership ledger for fleet '\(fleet)': records which networks, pools and volumes fleet created. "
                 + "Never start it; deleting it makes fleet treat those objects as foreign (see fleet's docs/ownership.md).",
             metadata: [ledgerElement(fleet: fleet, entries: entries)],
-            memory: 16 << 20, vcpu: Domain.VCPU(placement: "static", count: 1),
-            os: Domain.OS(type: "hvm", arch: "x86_64"), clockOffset: "utc",
+            memory: 16 << 20, vcpu: DomainXML.VCPU(placement: "static", count: 1),
+            os: DomainXML.OS(type: "hvm", arch: "x86_64"), clockOffset: "utc",
             onPoweroff: "destroy", onReboot: "destroy", onCrash: "destroy")
         return d.xml()
     }

@@ -22,11 +22,11 @@ public enum LockMapping {
     }
 
     public static func render(_ h: LockHolder, hypervisor: Hypervisor) -> String {
-        Domain(type: hypervisor == .test ? "test" : "qemu", name: domainName,
+        DomainXML(type: hypervisor == .test ? "test" : "qemu", name: domainName,
                description: "fleet's lock for this host, held by \(h). Never start it. If its holder is gone, "
                    + "`fleet unlock` removes it (see fleet's docs/ownership.md).",
-               metadata: [element(h)], memory: 16 << 20, vcpu: Domain.VCPU(placement: "static", count: 1),
-               os: Domain.OS(type: "hvm", arch: "x86_64"), clockOffset: "utc",
+               metadata: [element(h)], memory: 16 << 20, vcpu: DomainXML.VCPU(placement: "static", count: 1),
+               os: DomainXML.OS(type: "hvm", arch: "x86_64"), clockOffset: "utc",
                onPoweroff: "destroy", onReboot: "destroy", onCrash: "destroy").xml()
     }
 

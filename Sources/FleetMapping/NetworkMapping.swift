@@ -3,13 +3,13 @@ import LibvirtXML
 
 /// NetworkSpec <-> network XML.
 public enum NetworkMapping {
-    public static func network(_ spec: NetworkSpec, uuid: String? = nil) -> Network {
-        var n = Network(name: spec.name, uuid: uuid)
+    public static func network(_ spec: NetworkSpec, uuid: String? = nil) -> NetworkXML {
+        var n = NetworkXML(name: spec.name, uuid: uuid)
         switch spec.mode {
         case .bridge:
             // An existing host bridge: libvirt only attaches guests to it; no addressing, no DHCP.
             n.forwardMode = "bridge"
-            n.bridge = Network.Bridge(name: spec.bridge)
+            n.bridge = NetworkXML.Bridge(name: spec.bridge)
             n.mtu = spec.mtu
             return n
         case .nat: n.forwardMode = "nat"
@@ -17,20 +17,20 @@ public enum NetworkMapping {
         case .isolated: n.forwardMode = nil
         case .other(let m): n.forwardMode = m
         }
-        if let b = spec.bridge { n.bridge = Network.Bridge(name: b, stp: true, delay: 0) }
+        if let b = spec.bridge { n.bridge = NetworkXML.Bridge(name: b, stp: true, delay: 0) }
         n.domainName = spec.domain
         n.mtu = spec.mtu
         if let subnet = spec.subnet, let gw = spec.effectiveGateway {
-            var ip = Network.IP(address: gw.description, prefix: subnet.prefix)
-            if let d = spec.dhcp { ip.ranges = [Network.Range(start: d.start.description, end: d.end.description)] }
+            var ip = NetworkXML.IP(address: gw.description, prefix: subnet.prefix)
+            if let d = spec.dhcp { ip.ranges = [NetworkXML.Range(start: d.start.description, end: d.end.description)] }
             ip.hosts = spec.leases.sorted().map(hostValue)
             n.ips = [ip]
         }
         return n
     }
 
-    static func hostValue(_ l: DHCPLease) -> Network.DHCPHost {
-        Network.DHCPHost(mac: l.mac.description, name: l.name, ip: l.ip.description)
+    static func hostValue(_ l: DHCPLease) -> NetworkXML.DHCPHost {
+        NetworkXML.DHCPHost(mac: l.mac.description, name: l.name, ip: l.ip.description)
     }
 
     public static func render(_ spec: NetworkSpec, uuid: String? = nil) -> String { network(spec, uuid: uuid).xml() }
@@ -49,13 +49,13 @@ public enum NetworkMapping {
 
     /// The spec and the devices under `<forward>` (see `LiveNetwork.forwardDevices`), from one parse.
     public static func read(fromXML xml: String) throws -> (spec: NetworkSpec, forwardDevices: [String]) {
-        let n = try Network(xml: xml)
+        let n = try NetworkXML(xml: xml)
         let mode: NetworkMode = n.forwardMode.map(NetworkMode.init(libvirt:)) ?? .isolated
         let devices = (n.forwardDev.map { [$0] } ?? []) + n.forwardDevices.filter { $0 != n.forwardDev }
         return (try spec(n, mode: mode), devices)
     }
 
-    static func spec(_ n: Network, mode: NetworkMode) throws -> NetworkSpec {
+    static func spec(_ n: NetworkXML, mode: NetworkMode) throws -> NetworkSpec {
         var spec = NetworkSpec(name: n.name, mode: mode, bridge: n.bridge?.name, domain: n.domainName, mtu: n.mtu)
         if let ip = n.ips.first(where: { ($0.family ?? "ipv4") == "ipv4" }) {
             guard let addr = IPv4Address(parsing: ip.address) else { throw XMLError("<ip>: not an IPv4 address: \(ip.address)") }

@@ -3,21 +3,21 @@ import LibvirtXML
 
 /// PoolSpec <-> storage pool XML.
 public enum PoolMapping {
-    public static func pool(_ spec: PoolSpec) -> StoragePool {
-        var p = StoragePool(type: spec.type.rawValue, name: spec.name)
+    public static func pool(_ spec: PoolSpec) -> StoragePoolXML {
+        var p = StoragePoolXML(type: spec.type.rawValue, name: spec.name)
         switch spec.type {
         case .dir:
             p.targetPath = spec.path
         case .logical:
             let vg = spec.volumeGroup ?? spec.name
-            p.source = StoragePool.Source(devices: spec.sourceDevices, name: vg, format: "lvm2")
+            p.source = StoragePoolXML.Source(devices: spec.sourceDevices, name: vg, format: "lvm2")
             p.targetPath = spec.path ?? "/dev/\(vg)"
         case .netfs:
-            p.source = StoragePool.Source(hostName: spec.sourceHost, dirPath: spec.sourceDir, format: "nfs")
+            p.source = StoragePoolXML.Source(hostName: spec.sourceHost, dirPath: spec.sourceDir, format: "nfs")
             p.targetPath = spec.path
         case .other:
             // Never declared by a manifest (PoolType(rawValue:) rejects other types); written as read.
-            p.source = StoragePool.Source(devices: spec.sourceDevices, name: spec.volumeGroup, hostName: spec.sourceHost,
+            p.source = StoragePoolXML.Source(devices: spec.sourceDevices, name: spec.volumeGroup, hostName: spec.sourceHost,
                                           dirPath: spec.sourceDir)
             p.targetPath = spec.path
         }
@@ -29,7 +29,7 @@ public enum PoolMapping {
     /// The pool as a spec (autostart and hosts nil) and its sizes (0 when the XML has none).
     public static func spec(fromXML xml: String) throws
         -> (spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize, source: LivePoolSource) {
-        let p = try StoragePool(xml: xml)
+        let p = try StoragePoolXML(xml: xml)
         // Types fleet does not create (iscsi, disk, fs, …) read as themselves, `.other(type)`, never as a known type.
         let type = PoolType(libvirt: p.type)
         var spec = PoolSpec(name: p.name, type: type, path: p.targetPath)
@@ -57,9 +57,9 @@ public enum PoolMapping {
 public enum VolumeMapping {
     /// `mode`: the file's octal mode (`0600` for volumes that may hold secrets); nil leaves the pool's default.
     public static func volume(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
-                              backingFormat: DiskFormat? = nil, mode: String? = nil) -> StorageVolume {
+                              backingFormat: DiskFormat? = nil, mode: String? = nil) -> StorageVolumeXML {
         // Thin, like virt-install's default (sparse=yes): without <allocation> libvirt preallocates raw volumes.
-        StorageVolume(name: name, capacity: capacity.bytes, allocation: 0, format: format.rawValue, backingPath: backingPath,
+        StorageVolumeXML(name: name, capacity: capacity.bytes, allocation: 0, format: format.rawValue, backingPath: backingPath,
                       backingFormat: backingPath == nil ? nil : (backingFormat ?? .qcow2).rawValue, mode: mode)
     }
 
@@ -70,7 +70,7 @@ public enum VolumeMapping {
 
     /// The volume as libvirt describes it; `owner` is nil (the reader fills it from the ledger).
     public static func volume(fromXML xml: String, pool: String) throws -> LiveVolume {
-        let v = try StorageVolume(xml: xml)
+        let v = try StorageVolumeXML(xml: xml)
         return LiveVolume(pool: pool, name: v.name, path: v.targetPath ?? v.key ?? "", format: v.format,
                           capacity: ByteSize(bytes: v.capacity), allocation: ByteSize(bytes: v.allocation ?? 0),
                           backingPath: v.backingPath, backingFormat: v.backingFormat)
@@ -80,16 +80,21 @@ public enum VolumeMapping {
 /// Snapshots <-> domain snapshot XML.
 public enum SnapshotMapping {
     public static func render(name: String, description: String?) -> String {
-        DomainSnapshot(name: name, description: description).xml()
+        DomainSnapshotXML(name: name, description: description).xml()
     }
-    public static func name(fromXML xml: String) throws -> String { try DomainSnapshot(xml: xml).name }
+    public static func name(fromXML xml: String) throws -> String { try DomainSnapshotXML(xml: xml).name }
+    /// A snapshot as the live state holds it: its name, and the fleet its description names.
+    public static func snapshot(fromXML xml: String) throws -> LiveSnapshot {
+        let doc = try DomainSnapshotXML(xml: xml)
+        return LiveSnapshot(name: doc.name, fleet: LiveSnapshot.fleet(fromDescription: doc.description))
+    }
 }
 
 /// Node devices -> passthrough device kinds.
 public enum NodeDeviceMapping {
     /// `pci` -> `.pci(address)`, `usb_device` -> `.usb(vendor:product:)`, other capabilities nil.
     public static func kind(fromXML xml: String) throws -> DeviceKind? {
-        let d = try NodeDevice(xml: xml)
+        let d = try NodeDeviceXML(xml: xml)
         switch d.capability {
         case let .pci(dom, b, s, f, _, _):
             guard s <= 0x1f, f <= 7 else { throw XMLError("node device \(d.name): PCI slot/function out of range") }

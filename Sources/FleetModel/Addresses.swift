@@ -1,5 +1,5 @@
 /// An IPv4 address. fleet manages IPv4 subnets only (the NAT/isolated networks libvirt's dnsmasq serves).
-public struct IPv4Address: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+public struct IPv4Address: Hashable, Comparable, TextCodable, Sendable {
     public var value: UInt32
     public init(_ value: UInt32) { self.value = value }
 
@@ -19,21 +19,11 @@ public struct IPv4Address: Hashable, Comparable, Codable, Sendable, CustomString
     }
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.value < b.value }
 
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let a = IPv4Address(parsing: s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 address: \(s)"))
-        }
-        self = a
-    }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+    public static let textKind = "an IPv4 address"
 }
 
 /// An IPv4 subnet in CIDR form, `192.168.150.0/24`.
-public struct IPv4Subnet: Hashable, Codable, Sendable, CustomStringConvertible {
+public struct IPv4Subnet: Hashable, TextCodable, Sendable {
     public var network: IPv4Address
     public var prefix: Int
 
@@ -64,21 +54,11 @@ public struct IPv4Subnet: Hashable, Codable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(network)/\(prefix)" }
 
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let v = IPv4Subnet(parsing: s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a subnet: \(s)"))
-        }
-        self = v
-    }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+    public static let textKind = "a subnet"
 }
 
 /// A MAC address, kept lower-case as libvirt prints it.
-public struct MACAddress: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+public struct MACAddress: Hashable, Comparable, TextCodable, Sendable {
     public var description: String
 
     public init?(parsing text: String) {
@@ -105,21 +85,11 @@ public struct MACAddress: Hashable, Comparable, Codable, Sendable, CustomStringC
 
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.description < b.description }
 
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let v = MACAddress(parsing: s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a MAC address: \(s)"))
-        }
-        self = v
-    }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+    public static let textKind = "a MAC address"
 }
 
 /// A PCI address `domain:bus:slot.function`, e.g. `0000:3b:00.0`.
-public struct PCIAddress: Hashable, Comparable, Codable, Sendable, CustomStringConvertible {
+public struct PCIAddress: Hashable, Comparable, TextCodable, Sendable {
     public var domain: UInt16
     public var bus: UInt8
     public var slot: UInt8
@@ -160,17 +130,7 @@ public struct PCIAddress: Hashable, Comparable, Codable, Sendable, CustomStringC
 
     public static func < (a: PCIAddress, b: PCIAddress) -> Bool { a.description < b.description }
 
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let v = PCIAddress(parsing: s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a PCI address: \(s)"))
-        }
-        self = v
-    }
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+    public static let textKind = "a PCI address"
 }
 
 public enum StableHash {
@@ -182,5 +142,27 @@ public enum StableHash {
             h = h &* 0x100_0000_01b3
         }
         return h
+    }
+}
+
+/// A value encoded as its text (`description`) and decoded by `init?(parsing:)`, as manifests and libvirt write it.
+public protocol TextCodable: Codable, CustomStringConvertible {
+    init?(parsing text: String)
+    /// What a value is, for a decoding error: "a MAC address".
+    static var textKind: String { get }
+}
+
+extension TextCodable {
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let v = Self(parsing: s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not \(Self.textKind): \(s)"))
+        }
+        self = v
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
     }
 }

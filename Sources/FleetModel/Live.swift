@@ -245,12 +245,16 @@ public struct DomainConfig: Hashable, Codable, Sendable {
     }
 
     /// Every hostdev of the domain: `allHostdevs` when read from XML, else `hostdevs` as hostdev values.
-    public var hostDevices: [LiveHostdev] {
-        allHostdevs ?? hostdevs.map { k in
-            switch k {
-            case .pci(let a): return LiveHostdev(type: "pci", source: a.description, kind: k)
-            case let .usb(v, p): return LiveHostdev(type: "usb", source: String(k.description.dropFirst(4)), kind: .usb(vendor: v, product: p))
-            }
+    public var hostDevices: [LiveHostdev] { allHostdevs ?? hostdevs.map(\.hostdev) }
+}
+
+extension DeviceKind {
+    /// The subsystem `<hostdev>` of a device fleet declares, as the live state shows it. Its `bindsToHost` is
+    /// the one rule, for the loader and the planner alike, of which declared devices block migration and snapshots.
+    public var hostdev: LiveHostdev {
+        switch self {
+        case .pci(let a): return LiveHostdev(type: "pci", source: a.description, kind: self)
+        case .usb: return LiveHostdev(type: "usb", source: String(description.dropFirst(4)), kind: self)
         }
     }
 }

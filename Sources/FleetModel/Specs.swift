@@ -414,8 +414,9 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var cdrom: String?
     public var networks: [NICSpec]
     public var graphics: GraphicsSpec?
-    /// Names of entries in `devices:`.
-    public var hostdevs: [String]
+    /// The devices passed through: entries of `devices:`, resolved by the loader (which checks that each
+    /// exists and is on the VM's host), so nothing downstream looks a device up by name.
+    public var hostdevs: [DeviceSpec]
     public var autostart: Bool?
     public var state: PowerState
     public var snapshots: [String]
@@ -430,7 +431,7 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public init(name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
                 memory: ByteSize, maxMemory: ByteSize? = nil, firmware: Firmware? = nil, virtType: VirtType = .kvm,
                 machine: String? = nil, disks: [DiskSpec] = [], cdrom: String? = nil, networks: [NICSpec] = [],
-                graphics: GraphicsSpec? = nil, hostdevs: [String] = [], autostart: Bool? = nil,
+                graphics: GraphicsSpec? = nil, hostdevs: [DeviceSpec] = [], autostart: Bool? = nil,
                 state: PowerState = .running, snapshots: [String] = [], customize: Customization? = nil,
                 cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil,
                 guestAgent: Bool? = nil) {

@@ -46,8 +46,8 @@ public struct AttributeChange: Hashable, Codable, Sendable {
     }
 }
 
-/// A machine-readable instruction for the executor. Details not carried here come from the
-/// plan's desired fleet (specs by name) and from the live object at apply time.
+/// A machine-readable instruction for the executor. The specs a step needs travel with its change
+/// (`Change.subject`); everything else comes from the live object at apply time.
 public enum Step: Hashable, Codable, Sendable {
     case definePool, buildPool, startPool, undefinePool
     case createVolume, resizeVolume(ByteSize), deleteVolume
@@ -76,6 +76,28 @@ public enum Step: Hashable, Codable, Sendable {
     case writeOwnerMark
 }
 
+/// The desired object a change brings about, as the planner resolved it: the executor takes specs from here
+/// and never looks one up in the fleet by name.
+public enum Subject: Hashable, Codable, Sendable {
+    case pool(PoolSpec)
+    case network(NetworkSpec)
+    case image(ImageSpec)
+    case vm(VMSpec)
+    /// A VM's disk volume: the VM, the disk's index in `vm.disks` (its guest target follows from it), and
+    /// the image the disk is made from.
+    case disk(vm: VMSpec, index: Int, image: ImageSpec?)
+    /// A VM's cloud-init seed volume.
+    case seed(VMSpec)
+
+    /// The VM a domain, disk or seed change is about.
+    public var vm: VMSpec? {
+        switch self {
+        case .vm(let vm), .disk(let vm, _, _), .seed(let vm): return vm
+        case .pool, .network, .image: return nil
+        }
+    }
+}
+
 public struct Change: Hashable, Codable, Sendable {
     public var object: ObjectRef
     public var action: Action
@@ -90,11 +112,13 @@ public struct Change: Hashable, Codable, Sendable {
     /// The UUID of the live object the change was planned against (domains, networks, pools). The executor
     /// checks it, and fleet's mark, right before it changes the object: a look-alike made since is never touched.
     public var uuid: String?
+    /// The desired object, for every change but refusals and deletions of undeclared objects.
+    public var subject: Subject?
 
     public init(_ object: ObjectRef, _ action: Action, attributes: [AttributeChange] = [], reason: String,
-                steps: [Step] = [], destructive: Bool = false, parent: ObjectRef? = nil) {
+                steps: [Step] = [], destructive: Bool = false, parent: ObjectRef? = nil, subject: Subject? = nil) {
         self.object = object; self.action = action; self.attributes = attributes; self.reason = reason
-        self.steps = steps; self.destructive = destructive; self.parent = parent
+        self.steps = steps; self.destructive = destructive; self.parent = parent; self.subject = subject
     }
 }
 

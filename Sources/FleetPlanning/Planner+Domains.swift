@@ -7,6 +7,8 @@ extension HostPlanner {
         var out: [Change] = []
         for vm in vms {
             let ref = ObjectRef(.vm, vm.name)
+            let start = out.count
+            defer { out.carry(.vm(vm), for: ref, from: start) }
             let missing = missingDevices(vm)
             if !missing.isEmpty {
                 out.append(Change(ref, .refused, reason: missing.joined(separator: "; ")))
@@ -55,15 +57,11 @@ extension HostPlanner {
             guard case .hostdev(let addr) = n.source else { return nil }
             return LiveHostdev(type: addr.hasPrefix("usb ") ? "usb" : "pci", source: addr)
         }
-        for h in configs.flatMap(\.hostDevices) + nics + deviceKinds(vm).map(hostdev)
+        for h in configs.flatMap(\.hostDevices) + nics + vm.hostdevs.map(\.kind.hostdev)
         where h.bindsToHost && !out.contains(where: { $0.type == h.type && $0.source == h.source }) {
             out.append(h)
         }
         return out
-    }
-
-    func hostdev(_ k: DeviceKind) -> LiveHostdev {
-        DomainConfig(vcpus: 1, maxVcpus: 1, memory: .init(bytes: 0), maxMemory: .init(bytes: 0), hostdevs: [k]).hostDevices[0]
     }
 
     /// `PCI passthrough (pci 0000:00:00.0)`, `hostdevs (scsi scsi_host0 0:0:0, mdev …)`.
@@ -74,12 +72,9 @@ extension HostPlanner {
         return "host-bound hostdevs (\(b.map(\.description).joined(separator: ", ")))"
     }
 
-    func deviceKinds(_ vm: VMSpec) -> [DeviceKind] { vm.hostdevs.compactMap { context.devices[$0]?.kind } }
-
     func missingDevices(_ vm: VMSpec) -> [String] {
         guard let present = live.nodeDevices else { return [] }
-        return vm.hostdevs.compactMap { name -> String? in
-            guard let d = context.devices[name] else { return "device \(name) is not declared" }
+        return vm.hostdevs.compactMap { d -> String? in
             let found = present.contains { p in
                 switch (p, d.kind) {
                 case let (.pci(a), .pci(b)): return a == b
@@ -87,7 +82,7 @@ extension HostPlanner {
                 default: return false
                 }
             }
-            return found ? nil : "device \(name) (\(describe(d.kind))) is not present on host \(host.name)"
+            return found ? nil : "device \(d.name) (\(describe(d.kind))) is not present on host \(host.name)"
         }
     }
 
@@ -104,7 +99,7 @@ extension HostPlanner {
         if let g = vm.graphics { attrs.append(.init("graphics", before: nil, after: graphicsText(g))) }
         if vm.guestAgent == true { attrs.append(.init("guest_agent", before: nil, after: "true")) }
         if vm.graphics?.password != nil { attrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true)) }
-        for h in vm.hostdevs { attrs.append(.init("hostdev \(h)", before: nil, after: context.devices[h].map { describe($0.kind) })) }
+        for d in vm.hostdevs { attrs.append(.init("hostdev \(d.name)", before: nil, after: describe(d.kind))) }
         var out = [Change(ref, .create, attributes: attrs, reason: "VM does not exist", steps: steps)]
         if vm.state == .running {
             out.append(Change(ref, .start, attributes: [.init("state", before: nil, after: "running")], reason: "state: running", steps: [.startDomain]))
@@ -219,9 +214,9 @@ extension HostPlanner {
             }
         }
         // Passthrough devices: USB hotplugs, PCI needs a restart (and is never hotplugged by fleet).
-        let want = deviceKinds(vm), have = cfg.hostdevs
-        for k in want where !have.contains(k) {
-            let a = AttributeChange("hostdev \(deviceName(k))", before: nil, after: describe(k))
+        let want = vm.hostdevs.map(\.kind), have = cfg.hostdevs
+        for d in vm.hostdevs where !have.contains(d.kind) {
+            let (k, a) = (d.kind, AttributeChange("hostdev \(d.name)", before: nil, after: describe(d.kind)))
             if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachHostdev(k, live: running)) }
         }
         // Only devices this fleet declares are its to detach (DeviceOwnership).

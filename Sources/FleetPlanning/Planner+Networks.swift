@@ -8,6 +8,8 @@ extension HostPlanner {
         let declared = fleet.networks.filter { placed($0.hosts) }
         for spec in declared {
             let ref = ObjectRef(.network, spec.name)
+            let start = out.count
+            defer { out.carry(.network(spec), for: ref, from: start) }
             guard let ln = live.networks.first(where: { $0.name == spec.name }) else {
                 var steps: [Step] = [.defineNetwork, .startNetwork]
                 if spec.autostart == true { steps.append(.setAutostart(true)) }

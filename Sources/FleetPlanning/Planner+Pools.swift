@@ -8,6 +8,8 @@ extension HostPlanner {
         let declared = fleet.pools.filter { placed($0.hosts) }
         for spec in declared {
             let ref = ObjectRef(.pool, spec.name)
+            let start = out.count
+            defer { out.carry(.pool(spec), for: ref, from: start) }
             guard let lp = live.pools.first(where: { $0.name == spec.name }) else {
                 var steps: [Step] = [.definePool, .buildPool, .startPool]
                 if spec.autostart == true { steps.append(.setAutostart(true)) }

@@ -20,6 +20,8 @@ extension HostPlanner {
         let needed = neededImages
         for img in needed {
             let ref = ObjectRef(.image, img.name)
+            let start = out.count
+            defer { out.carry(.image(img), for: ref, from: start) }
             guard let lv = liveVolume(img.pool, img.volumeName) else {
                 out.append(Change(ref, .create, attributes: [
                     .init("volume", before: nil, after: "\(img.pool)/\(img.volumeName)"),
@@ -68,7 +70,8 @@ extension HostPlanner {
 
     struct DesiredVolume {
         var vm: VMSpec
-        var disk: DiskSpec
+        var index: Int
+        var disk: DiskSpec { vm.disks[index] }
         var name: String { disk.volumeName(vm: vm.name) }
     }
 
@@ -76,12 +79,14 @@ extension HostPlanner {
         var out: [Change] = []
         var desired: [DesiredVolume] = []
         for vm in vms {
-            for d in vm.disks { desired.append(DesiredVolume(vm: vm, disk: d)) }
+            for i in vm.disks.indices { desired.append(DesiredVolume(vm: vm, index: i)) }
         }
         for dv in desired {
             let ref = ObjectRef(.volume, "\(dv.disk.pool)/\(dv.name)")
             let parent = ObjectRef(.vm, dv.vm.name)
             let image = dv.disk.image.flatMap { n in fleet.images.first { $0.name == n } }
+            let start = out.count
+            defer { out.carry(.disk(vm: dv.vm, index: dv.index, image: image), for: ref, from: start) }
             guard let lv = liveVolume(dv.disk.pool, dv.name) else {
                 var attrs: [AttributeChange] = [.init("format", before: nil, after: dv.disk.format.rawValue)]
                 if let s = dv.disk.size { attrs.append(.init("capacity", before: nil, after: s.description)) }
@@ -143,6 +148,8 @@ extension HostPlanner {
             seeds.insert("\(pool)/\(name)")
             let ref = ObjectRef(.volume, "\(pool)/\(name)")
             let parent = ObjectRef(.vm, vm.name)
+            let start = out.count
+            defer { out.carry(.seed(vm), for: ref, from: start) }
             let want = context.options.seedInstanceIDs[vm.name]
             guard let lv = liveVolume(pool, name) else {
                 out.append(Change(ref, .create, attributes: [.init("cloud-init instance-id", before: nil, after: want ?? "(computed at apply)")],

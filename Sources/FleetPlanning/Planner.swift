@@ -111,7 +111,6 @@ struct Context {
     let desired: Fleet
     let live: LiveState
     let options: PlanOptions
-    let devices: [String: DeviceSpec]
     /// Where each VM this fleet owns lives now, by domain name.
     let ownedDomainHost: [String: (host: String, domain: LiveDomain)]
 
@@ -119,7 +118,6 @@ struct Context {
         self.desired = desired
         self.live = live
         self.options = options
-        devices = Dictionary(desired.devices.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var owned: [String: (String, LiveDomain)] = [:]
         for h in live.hosts where h.error == nil {
             for d in h.domains where d.owner?.fleet == desired.name {
@@ -162,6 +160,14 @@ struct HostPlanner {
         }
         let who = mark.map { "fleet \($0.fleet)" } ?? "nobody (unmanaged)"
         return Change(ref, .refused, reason: "\(ref) exists on \(host.name) and is managed by \(who); fleet never modifies objects it does not own" + (mark == nil ? " (use --adopt to take it over)" : ""))
+    }
+}
+
+extension Array where Element == Change {
+    /// Gives the changes to `ref` from index `start` on (all but refusals) the spec they bring about, so the
+    /// executor never looks it up by name. Called by each kind's loop as it leaves a declared object.
+    mutating func carry(_ subject: Subject, for ref: ObjectRef, from start: Int) {
+        for i in start..<count where self[i].object == ref && self[i].action != .refused { self[i].subject = subject }
     }
 }
 

@@ -5,7 +5,7 @@ import FleetModel
 /// against the live state with the same options, and applies only if the result equals `plan` change for
 /// change. The steps in the file are never executed as written (docs/ownership.md, "Saved plans").
 public struct SavedPlan: Codable, Sendable {
-    public static let currentFormat = 2
+    public static let currentFormat = 3
     public var format: Int
     /// The manifest paths as loaded (absolute).
     public var paths: [String]

@@ -1,6 +1,6 @@
 /// The parts of libvirt's domain XML (formatdomain.html) that fleet manages or shows.
 /// Parsing ignores everything else; rendering writes only these parts, in libvirt's element order.
-public struct Domain: Hashable, Sendable {
+public struct DomainXML: Hashable, Sendable {
     public var type: String
     /// The hypervisor id of a running domain (live XML only).
     public var id: Int?
@@ -301,7 +301,7 @@ public struct Domain: Hashable, Sendable {
 
 // MARK: Parse
 
-extension Domain {
+extension DomainXML {
     public init(xml: String) throws {
         try self.init(element: XElement.parse(xml))
     }
@@ -351,12 +351,12 @@ extension Domain {
         devices.emulator = d.childText("emulator")
         for c in d.children {
             switch c.name {
-            case "disk": devices.disks.append(try Domain.disk(c))
-            case "interface": devices.interfaces.append(Domain.interface(c))
-            case "graphics": devices.graphics.append(try Domain.graphics(c))
-            case "hostdev": devices.hostdevs.append(try Domain.hostdev(c))
-            case "serial": devices.serials.append(Domain.char(c))
-            case "console": devices.consoles.append(Domain.char(c))
+            case "disk": devices.disks.append(try DomainXML.disk(c))
+            case "interface": devices.interfaces.append(DomainXML.interface(c))
+            case "graphics": devices.graphics.append(try DomainXML.graphics(c))
+            case "hostdev": devices.hostdevs.append(try DomainXML.hostdev(c))
+            case "serial": devices.serials.append(DomainXML.char(c))
+            case "console": devices.consoles.append(DomainXML.char(c))
             case "channel":
                 devices.channels.append(Channel(type: c["type"] ?? "pty", targetType: c.child("target")?["type"],
                                                 targetName: c.child("target")?["name"], sourceMode: c.child("source")?["mode"],
@@ -385,7 +385,7 @@ extension Domain {
                     sourceFile: src?["file"], sourceDev: src?["dev"], sourceDir: src?["dir"], sourcePool: src?["pool"],
                     sourceVolume: src?["volume"], sourceProtocol: src?["protocol"], sourceName: src?["name"], sourceHosts: hosts,
                     sourceType: src?["type"], sourcePath: src?["path"], sourceNamespace: src?["namespace"],
-                    sourceAddress: src?.child("address").flatMap(Domain.pciText),
+                    sourceAddress: src?.child("address").flatMap(DomainXML.pciText),
                     targetDev: target, targetBus: c.child("target")?["bus"], readonly: c.child("readonly") != nil,
                     bootOrder: XMLNumber.parse(c.child("boot")?["order"]), serial: c.childText("serial"))
     }
@@ -403,7 +403,7 @@ extension Domain {
         var address = src?["address"]
         if address == nil, let a = src?.child("address") {
             // A hostdev NIC: its PCI function (or a USB device, bus/device).
-            address = Domain.pciText(a) ?? a["bus"].map { b in "usb \(b):\(a["device"] ?? "?")" }
+            address = DomainXML.pciText(a) ?? a["bus"].map { b in "usb \(b):\(a["device"] ?? "?")" }
         }
         return Interface(type: c["type"] ?? "network", mac: c.child("mac")?["address"],
                          sourceNetwork: src?["network"], sourceBridge: src?["bridge"], sourceDev: src?["dev"],
@@ -469,7 +469,7 @@ extension Domain {
 
 // MARK: Render
 
-extension Domain {
+extension DomainXML {
     public func xml() -> String { element().render() }
 
     static func kib(_ bytes: UInt64) -> String { String(bytes / 1024) }
@@ -482,10 +482,10 @@ extension Domain {
         r.addText("description", description)
         if !metadata.isEmpty { r.children.append(XElement("metadata", children: metadata)) }
         if let m = maxMemory {
-            r.addText("maxMemory", Domain.kib(m), [("slots", maxMemorySlots.map(String.init)), ("unit", "KiB")])
+            r.addText("maxMemory", DomainXML.kib(m), [("slots", maxMemorySlots.map(String.init)), ("unit", "KiB")])
         }
-        r.addText("memory", Domain.kib(memory), [("unit", "KiB")])
-        r.addText("currentMemory", currentMemory.map(Domain.kib), [("unit", "KiB")])
+        r.addText("memory", DomainXML.kib(memory), [("unit", "KiB")])
+        r.addText("currentMemory", currentMemory.map(DomainXML.kib), [("unit", "KiB")])
         r.addText("vcpu", String(vcpu.count), [("placement", vcpu.placement), ("current", vcpu.current.map(String.init))])
         var o = XElement("os", [("firmware", os.firmware)])
         o.addText("type", os.type, [("arch", os.arch), ("machine", os.machine)])
@@ -512,7 +512,7 @@ extension Domain {
     }
 }
 
-extension Domain.Disk {
+extension DomainXML.Disk {
     public func element() -> XElement {
         var e = XElement("disk", [("type", type), ("device", device)])
         if driverName != nil || driverType != nil { e.children.append(XElement("driver", [("name", driverName), ("type", driverType)])) }
@@ -522,7 +522,7 @@ extension Domain.Disk {
         for h in sourceHosts {
             src.children.append(XElement("host", [("name", h.name), ("port", h.port), ("transport", h.transport), ("socket", h.socket)]))
         }
-        if let a = sourceAddress, let pci = Domain.pciParts(a) {
+        if let a = sourceAddress, let pci = DomainXML.pciParts(a) {
             src.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
         }
         if !src.attributes.isEmpty || !src.children.isEmpty { e.children.append(src) }
@@ -535,7 +535,7 @@ extension Domain.Disk {
     public func xml() -> String { element().render() }
 }
 
-extension Domain {
+extension DomainXML {
     /// `0000:01:00.0` as the four attribute values of a PCI `<address>`.
     static func pciParts(_ s: String) -> (String, String, String, String)? {
         let p = s.split(separator: ":")
@@ -546,14 +546,14 @@ extension Domain {
     }
 }
 
-extension Domain.Interface {
+extension DomainXML.Interface {
     public func element() -> XElement {
         var e = XElement("interface", [("type", type)])
         if let m = mac { e.children.append(XElement("mac", [("address", m)])) }
         var src = XElement("source", [("network", sourceNetwork), ("bridge", sourceBridge), ("dev", sourceDev),
                                       ("type", sourceType), ("path", sourcePath), ("mode", sourceMode)])
         if let a = sourceAddress {
-            if type == "hostdev", let pci = Domain.pciParts(a) {
+            if type == "hostdev", let pci = DomainXML.pciParts(a) {
                 src.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
             } else if type != "hostdev" {
                 src.attributes.append(("address", a))
@@ -568,7 +568,7 @@ extension Domain.Interface {
     public func xml() -> String { element().render() }
 }
 
-extension Domain.Graphics {
+extension DomainXML.Graphics {
     public func element() -> XElement {
         var e = XElement("graphics", [("type", type), ("port", port.map(String.init)),
                                       ("autoport", autoport.map { $0 ? "yes" : "no" }), ("listen", listen), ("passwd", passwd)])
@@ -577,7 +577,7 @@ extension Domain.Graphics {
     }
 }
 
-extension Domain.Hostdev {
+extension DomainXML.Hostdev {
     public func element() -> XElement {
         var typeName: String
         var src = XElement("source")
@@ -625,7 +625,7 @@ extension Domain.Hostdev {
     public func xml() -> String { element().render() }
 }
 
-extension Domain.CharDevice {
+extension DomainXML.CharDevice {
     func element(_ kind: String) -> XElement {
         var e = XElement(kind, [("type", type)])
         if targetType != nil || targetPort != nil {
@@ -635,7 +635,7 @@ extension Domain.CharDevice {
     }
 }
 
-extension Domain.Devices {
+extension DomainXML.Devices {
     public func element() -> XElement {
         var d = XElement("devices")
         d.addText("emulator", emulator)

@@ -1,5 +1,5 @@
 /// The parts of libvirt's network XML (formatnetwork.html) that fleet manages or shows.
-public struct Network: Hashable, Sendable {
+public struct NetworkXML: Hashable, Sendable {
     public var name: String
     public var uuid: String?
     /// `<forward mode=>`; nil: no `<forward>` (an isolated network). A `<forward>` without mode is `nat`.
@@ -71,7 +71,7 @@ public struct Network: Hashable, Sendable {
             switch c.name {
             case "interface": return c["dev"]
             case "pf": return c["dev"].map { "pf " + $0 }
-            case "address": return Domain.pciText(c)
+            case "address": return DomainXML.pciText(c)
             default: return nil
             }
         } ?? []
@@ -103,7 +103,7 @@ public struct Network: Hashable, Sendable {
             var e = XElement("forward", [("dev", forwardDev), ("mode", f)])
             for d in forwardDevices {
                 if d.hasPrefix("pf ") { e.children.append(XElement("pf", [("dev", String(d.dropFirst(3)))])) }
-                else if let pci = Domain.pciParts(d) {
+                else if let pci = DomainXML.pciParts(d) {
                     e.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
                 } else { e.children.append(XElement("interface", [("dev", d)])) }
             }

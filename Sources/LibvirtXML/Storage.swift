@@ -1,5 +1,5 @@
 /// The parts of libvirt's storage pool XML (formatstorage.html) that fleet manages or shows.
-public struct StoragePool: Hashable, Sendable {
+public struct StoragePoolXML: Hashable, Sendable {
     /// dir | logical | netfs | …
     public var type: String
     public var name: String
@@ -117,7 +117,7 @@ public struct StoragePool: Hashable, Sendable {
 }
 
 /// The parts of libvirt's storage volume XML that fleet manages or shows.
-public struct StorageVolume: Hashable, Sendable {
+public struct StorageVolumeXML: Hashable, Sendable {
     public var type: String?
     public var name: String
     public var key: String?
@@ -187,7 +187,7 @@ public struct StorageVolume: Hashable, Sendable {
 }
 
 /// The parts of a domain snapshot's XML (formatsnapshot.html) that fleet shows.
-public struct DomainSnapshot: Hashable, Sendable {
+public struct DomainSnapshotXML: Hashable, Sendable {
     public var name: String
     public var description: String?
     public var state: String?
@@ -224,7 +224,7 @@ public struct DomainSnapshot: Hashable, Sendable {
 }
 
 /// The parts of a node device's XML (formatnode.html) fleet needs for passthrough.
-public struct NodeDevice: Hashable, Sendable {
+public struct NodeDeviceXML: Hashable, Sendable {
     public var name: String
     public var path: String?
     public var parent: String?

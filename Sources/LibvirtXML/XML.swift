@@ -4,7 +4,7 @@
 /// byte-level parser over UTF-8 is enough, and it avoids FoundationXML (and libxml2) entirely. Measured in a
 /// release build on this 2-core host, 1,000 parses of a 5.3 KB libvirtd domain XML: FoundationXML `XMLDocument`
 /// 212 ms, `XMLParser` SAX with an empty delegate (no tree) 165 ms, `XElement.parse` 67 ms, typed
-/// `Domain(xml:)` 50–85 ms depending on load (LibvirtXMLTests `SpeedTests` checks < 200 ms in release).
+/// `DomainXML(xml:)` 50–85 ms depending on load (LibvirtXMLTests `SpeedTests` checks < 200 ms in release).
 /// Unknown elements are kept in the tree and simply ignored by the typed documents, which is how libvirt's
 /// additions are tolerated. No DTD processing: entities other than the five predefined and character
 /// references are errors, so there is no entity expansion to abuse.

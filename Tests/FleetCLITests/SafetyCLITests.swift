@@ -93,7 +93,7 @@ struct SafetyCLITests {
         let hostile = try ValidateCLITests.run(["apply", planFile, "--yes"])
         #expect(hostile.status == 1, "\(hostile.stdout)\(hostile.stderr)")
         // Garbage and an old-format plan: clear errors.
-        try Data("{\"format\": 2, \"plan\": 7}".utf8).write(to: URL(fileURLWithPath: planFile))
+        try Data("{\"format\": 3, \"plan\": 7}".utf8).write(to: URL(fileURLWithPath: planFile))
         let garbage = try ValidateCLITests.run(["apply", planFile, "--yes"])
         #expect(garbage.status == 1 && garbage.stderr.contains("not a valid saved plan"), "\(garbage.stderr)")
 

@@ -224,18 +224,18 @@ struct PatchSystemTests {
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
         let conn = try Connection(uri: uri)
-        let f = Fleet(name: t.fleetName, hosts: [HostSpec(name: "local", uri: uri)],
-                      devices: [DeviceSpec(name: "pci", host: "local", kind: .pci(PCIAddress(parsing: "0000:00:00.0")!))])
+        let pci = DeviceSpec(name: "pci", host: "local", kind: .pci(PCIAddress(parsing: "0000:00:00.0")!))
+        let f = Fleet(name: t.fleetName, hosts: [HostSpec(name: "local", uri: uri)], devices: [pci])
         let vm = VMSpec(name: "\(t.prefix)own", host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(64), maxMemory: .mib(128),
                         virtType: .qemu, machine: "q35",
                         disks: [DiskSpec(name: "disk0", size: .mib(32), pool: "\(t.prefix)pool"),
                                 DiskSpec(name: "data", size: .mib(32), pool: "\(t.prefix)pool", bus: .scsi)],
                         cdrom: "/var/lib/libvirt/images/\(t.prefix)install.iso",
                         networks: [NICSpec(network: "\(t.prefix)net", mac: MACAddress.stable(for: t.prefix))],
-                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", password: .env("X")), hostdevs: ["pci"],
+                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", password: .env("X")), hostdevs: [pci],
                         cloudInit: CloudInitSpec(userData: "#cloud-config\n"), description: "own & <rendered>")
         let mark = OwnerMark(fleet: f.name, kind: .vm, name: vm.group)
-        _ = try conn.defineDomain(xml: DomainMapping.render(vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark))
+        _ = try conn.defineDomain(xml: DomainMapping.render(vm, hypervisor: .qemu, graphicsPassword: "pw", owner: mark))
         let d = try #require(try conn.domain(named: vm.name))
         let current = try d.xmlDesc(flags: [.inactive, .secure])
         #expect(try DomainPatch.update(current, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark) == nil)

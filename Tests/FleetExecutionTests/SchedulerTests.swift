@@ -36,7 +36,8 @@ import Testing
         let plan = Plan(fleet: "f", hosts: [HostPlan(host: "h", uri: "test:///default", changes: del)], desired: fleet)
         #expect(Set(Scheduler.dependencies(del[2], plan: plan)) == [ObjectRef(.volume, "a/x.qcow2"), ObjectRef(.image, "a/base.qcow2")])
         #expect(Scheduler.dependencies(del[1], plan: plan) == [ObjectRef(.volume, "a/x.qcow2")])
-        let start = Self.change(.vm, "web", .start)
+        var start = Self.change(.vm, "web", .start)
+        start.subject = .vm(vm)
         #expect(Scheduler.dependencies(start, plan: plan).contains(ObjectRef(.volume, "a/web-disk0.qcow2")))
         #expect(Scheduler.dependencies(start, plan: plan).contains(ObjectRef(.vm, "web")))
     }

@@ -46,7 +46,7 @@ import FleetModel
         let ml = try #require(fleet.vms.first { $0.name == "ml" })
         #expect(ml.firmware == .uefi && ml.maxVcpus == 8, "merge key <<: *large applies the anchor")
         #expect(ml.networks[0].mac.description == "52:54:00:aa:00:12")
-        #expect(ml.onHostChange == .recreate && ml.hostdevs == ["gpu0"])
+        #expect(ml.onHostChange == .recreate && ml.hostdevs.map(\.name) == ["gpu0"])
         let nat0 = try #require(fleet.networks.first { $0.name == "nat0" })
         #expect(nat0.leases.map(\.ip.description) == ["192.168.150.11", "192.168.150.12"])
         #expect(nat0.leases.map(\.name) == ["db", "ml"])

@@ -22,7 +22,7 @@ func expectedConfig(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, password
                               pool: pool, volume: "\(vm.name)-cidata.img", readonly: true))
     }
     // libvirt's order (checked against libvirtd by LiveRoundTripTests): by bus, then name.
-    let order = DomainMapping.libvirtOrder(disks.map { Domain.Disk(type: "file", targetDev: $0.target, targetBus: $0.bus?.rawValue) }).map(\.targetDev)
+    let order = DomainMapping.libvirtOrder(disks.map { DomainXML.Disk(type: "file", targetDev: $0.target, targetBus: $0.bus?.rawValue) }).map(\.targetDev)
     disks.sort { order.firstIndex(of: $0.target)! < order.firstIndex(of: $1.target)! }
     return DomainConfig(
         vcpus: vm.vcpus, maxVcpus: vm.effectiveMaxVcpus, memory: vm.memory, maxMemory: vm.effectiveMaxMemory,
@@ -30,9 +30,9 @@ func expectedConfig(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, password
         disks: disks, nics: vm.networks.map { LiveNIC(source: .network($0.network), model: $0.model.rawValue, mac: $0.mac) },
         graphics: vm.graphics.map { [LiveGraphics(type: $0.type.rawValue, listen: $0.listen, port: $0.port, activePort: $0.port,
                                                   hasPassword: password)] } ?? [],
-        hostdevs: DomainMapping.hostdevKinds(vm, fleet: fleet),
+        hostdevs: vm.hostdevs.map(\.kind),
         // Every hostdev fleet renders is managed='yes'.
-        allHostdevs: DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(1), maxMemory: .mib(1), hostdevs: DomainMapping.hostdevKinds(vm, fleet: fleet))
+        allHostdevs: DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(1), maxMemory: .mib(1), hostdevs: vm.hostdevs.map(\.kind))
             .hostDevices.map { var h = $0; h.managed = true; return h },
         description: vm.description,
         owner: OwnerMark(fleet: fleet.name, kind: .vm, name: vm.group, attributes: owner.attributes),
@@ -74,7 +74,7 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
         for vm in fleet.vms {
             for hv in [Hypervisor.qemu, .test] {
                 for pw in [nil, "s3cret'&"] {
-                    let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hv, uuid: "c7a5fdbd-edaf-9455-926a-d65c16db1809",
+                    let xml = DomainMapping.render(vm, hypervisor: hv, uuid: "c7a5fdbd-edaf-9455-926a-d65c16db1809",
                                                    graphicsPassword: pw, owner: mark(vm, fleet))
                     if let f = try validate(xml, type: "domain", dir: dir, name: "\(vm.name)-\(hv).xml") { failures.append(f) }
                 }
@@ -89,7 +89,7 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
         let fleet = corpusFleet()
         for vm in fleet.vms {
             for hv in [Hypervisor.qemu, .test] {
-                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hv, graphicsPassword: "pw", owner: mark(vm, fleet))
+                let xml = DomainMapping.render(vm, hypervisor: hv, graphicsPassword: "pw", owner: mark(vm, fleet))
                 let got = try DomainMapping.config(fromXML: xml)
                 #expect(got == expectedConfig(vm, fleet: fleet, hypervisor: hv, password: vm.graphics != nil), "\(vm.name) \(hv)")
             }
@@ -99,8 +99,8 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     @Test func renderIsDeterministic() {
         let fleet = corpusFleet()
         for vm in fleet.vms {
-            let a = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: mark(vm, fleet))
-            let b = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: mark(vm, fleet))
+            let a = DomainMapping.render(vm, hypervisor: .qemu, owner: mark(vm, fleet))
+            let b = DomainMapping.render(vm, hypervisor: .qemu, owner: mark(vm, fleet))
             #expect(a == b)
         }
     }
@@ -108,25 +108,25 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     @Test func renderShape() throws {
         let fleet = corpusFleet()
         let full = fleet.vms[1]
-        let xml = DomainMapping.render(full, fleet: fleet, hypervisor: .qemu, owner: mark(full, fleet))
-        let d = try Domain(xml: xml)
+        let xml = DomainMapping.render(full, hypervisor: .qemu, owner: mark(full, fleet))
+        let d = try DomainXML(xml: xml)
         #expect(d.type == "qemu")
         #expect(d.os.firmware == "efi")
         #expect(d.os.machine == "q35")
-        #expect(d.vcpu == Domain.VCPU(placement: "static", current: 2, count: 4))
+        #expect(d.vcpu == DomainXML.VCPU(placement: "static", current: 2, count: 4))
         #expect(d.memory == 2 << 30 && d.currentMemory == 1 << 30)
         #expect(d.cpu == nil)
         #expect(d.features == ["acpi", "apic"])
         #expect(d.devices.disks.map(\.targetDev) == ["vda", "sda", "sdb", "sdd", "sde", "sdc"])
         #expect(d.devices.disks[3].device == "cdrom" && d.devices.disks[3].targetBus == "sata")
-        #expect(d.devices.controllers == [Domain.Controller(type: "scsi", index: 0, model: "virtio-scsi")])
+        #expect(d.devices.controllers == [DomainXML.Controller(type: "scsi", index: 0, model: "virtio-scsi")])
         #expect(d.devices.graphics.first?.autoport == false && d.devices.graphics.first?.port == 5931)
         #expect(d.devices.hostdevs.allSatisfy { $0.managed == true && $0.mode == "subsystem" })
         #expect(xml.contains("<address domain='0x0000' bus='0x00' slot='0x00' function='0x0'/>"))
         #expect(xml.contains("<vendor id='0x1050'/>"))
         #expect(!xml.contains("passwd"))
         let legacy = fleet.vms[2]
-        let l = try Domain(xml: DomainMapping.render(legacy, fleet: fleet, hypervisor: .qemu, graphicsPassword: "x", owner: mark(legacy, fleet)))
+        let l = try DomainXML(xml: DomainMapping.render(legacy, hypervisor: .qemu, graphicsPassword: "x", owner: mark(legacy, fleet)))
         #expect(l.os.firmware == nil && l.vcpu.current == nil && l.currentMemory == l.memory)
         #expect(l.devices.graphics.first?.autoport == true && l.devices.graphics.first?.port == nil)
         #expect(l.devices.graphics.first?.passwd == "x")
@@ -245,7 +245,7 @@ func ledgerEntries() -> [LedgerEntry] {
         #expect(back.map(\.object) == e.map(\.object).sorted())
         #expect(try LedgerMapping.entries(fromXML: LedgerMapping.renderMetadata(fleet: "lab", entries: e)) == back)
         #expect(LedgerMapping.domainName(fleet: "lab") == "fleet-ledger-lab")
-        let d = try Domain(xml: xml)
+        let d = try DomainXML(xml: xml)
         #expect(d.memory == 16 << 20 && d.vcpu.count == 1 && d.devices.disks.isEmpty && d.devices.interfaces.isEmpty)
         #expect(d.description?.contains("Never start") == true)
         #expect(try LedgerMapping.entries(fromXML: "<domain type='kvm'><name>x</name></domain>").isEmpty)

@@ -34,7 +34,7 @@ import FleetManifest
             }
             let tag = URL(fileURLWithPath: dir).lastPathComponent
             for vm in fleet.vms {
-                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: mark(vm, fleet))
+                let xml = DomainMapping.render(vm, hypervisor: .qemu, owner: mark(vm, fleet))
                 if let f = try validate(xml, type: "domain", dir: scratch, name: "\(tag)-\(vm.name).xml") { failures.append(f) }
                 #expect(try DomainMapping.config(fromXML: xml) == expectedConfig(vm, fleet: fleet, hypervisor: .qemu), "\(tag)/\(vm.name)")
                 rendered += 1
@@ -75,7 +75,7 @@ import FleetManifest
             fleet.vms = fleet.vms.map { vm in var vm = vm; vm.name = prefix + vm.name; return vm }
             for vm in fleet.vms {
                 domains.append(vm.name)
-                let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: mark(vm, fleet))
+                let xml = DomainMapping.render(vm, hypervisor: .qemu, owner: mark(vm, fleet))
                 let got = try DomainMapping.config(fromXML: try v.defineAndDump("domain", xml, name: vm.name, dir: scratch))
                 expectLive(got, expectedConfig(vm, fleet: fleet, hypervisor: .qemu), vm)
             }

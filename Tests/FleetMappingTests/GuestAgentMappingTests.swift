@@ -14,12 +14,12 @@ import LibvirtXML
     }
 
     @Test func channelIsRenderedAndReadBack() throws {
-        let xml = DomainMapping.render(vm(true), fleet: fleet, hypervisor: .qemu, owner: mark(vm(true), fleet))
+        let xml = DomainMapping.render(vm(true), hypervisor: .qemu, owner: mark(vm(true), fleet))
         #expect(xml.contains("<channel type=\"unix\">") || xml.contains("<channel type='unix'>"))
         #expect(xml.contains("org.qemu.guest_agent.0"))
         #expect(try DomainMapping.config(fromXML: xml).guestAgent)
         for v in [vm(false), vm(nil)] {
-            let plain = DomainMapping.render(v, fleet: fleet, hypervisor: .qemu, owner: mark(v, fleet))
+            let plain = DomainMapping.render(v, hypervisor: .qemu, owner: mark(v, fleet))
             #expect(!plain.contains("<channel"))
             #expect(try !DomainMapping.config(fromXML: plain).guestAgent)
         }
@@ -41,7 +41,7 @@ import LibvirtXML
               <address type='virtio-serial' controller='0' bus='0' port='1'/></channel>
             </devices></domain>
             """
-        let d = try Domain(xml: xml)
+        let d = try DomainXML(xml: xml)
         #expect(d.devices.channels.count == 2)
         #expect(d.devices.channels[1].sourcePath == "/run/libvirt/qemu/channel/1-a/org.qemu.guest_agent.0")
         #expect(try DomainMapping.config(fromXML: xml).guestAgent)

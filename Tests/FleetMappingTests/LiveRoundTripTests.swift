@@ -46,7 +46,7 @@ func roundTrip(uri: String, hypervisor: Hypervisor) throws {
     }
     let fleet = corpusFleet(prefix: prefix)
     for vm in fleet.vms {
-        let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: vm.graphics == nil ? nil : "pw",
+        let xml = DomainMapping.render(vm, hypervisor: hypervisor, graphicsPassword: vm.graphics == nil ? nil : "pw",
                                        owner: mark(vm, fleet))
         domains.append(vm.name)
         let back = try v.defineAndDump("domain", xml, name: vm.name, dir: dir)
@@ -135,7 +135,7 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
                         graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"), description: "fleet test: safe to delete",
                         guestAgent: true)
         let fleet = Fleet(name: "lab")
-        let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: mark(vm, fleet))
+        let xml = DomainMapping.render(vm, hypervisor: .qemu, owner: mark(vm, fleet))
         _ = try v.defineAndDump("domain", xml, name: name, dir: dir)
         try v.call(["start", name])
         let live = try DomainMapping.config(fromXML: try v.call(["dumpxml", name]))
@@ -147,7 +147,7 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
         #expect(MachineType.matches(desired: "pc", live: live.machine))
         // libvirt adds the socket path, state and address to the agent channel; it still reads as the agent.
         #expect(live.guestAgent)
-        let d = try Domain(xml: try v.call(["dumpxml", name]))
+        let d = try DomainXML(xml: try v.call(["dumpxml", name]))
         #expect(d.id != nil)
     }
 }

@@ -60,7 +60,7 @@ import Testing
         #expect(out.text.contains("vm same on b: the name is taken by a VM on another host"))
         // Each host's USB device is its own device entry.
         #expect(fleet.devices.map { "\($0.name) \($0.host)" } == ["usb-1050-0407-a a", "usb-1050-0407-b b", "usb-1050-0407-c c"])
-        #expect(fleet.vms.first { $0.name == "vm-b" }?.hostdevs == ["usb-1050-0407-b"])
+        #expect(fleet.vms.first { $0.name == "vm-b" }?.hostdevs.map(\.name) == ["usb-1050-0407-b"])
     }
 
     @Test func aSelectionNamesWhatItDidNotFind() {

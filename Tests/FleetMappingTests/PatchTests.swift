@@ -272,7 +272,7 @@ let handMadeDomain = """
         let gpu = DeviceSpec(name: "gpu", host: "local", kind: .pci(PCIAddress(parsing: "0000:00:00.0")!))
         let f = Fleet(name: "lab", hosts: fleet.hosts, devices: [gpu])
         var vm = adopted()
-        vm.hostdevs = ["gpu"]
+        vm.hostdevs = [gpu]
         let xml = handMadeDomain.replacingOccurrences(of: "    <watchdog", with: """
             <hostdev mode='subsystem' type='scsi' managed='no'>
               <source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>
@@ -302,13 +302,13 @@ let handMadeDomain = """
         if rich {
             vm.cdrom = "/iso/install.iso"
             vm.cloudInit = CloudInitSpec(userData: "#cloud-config\n")
-            vm.hostdevs = ["token"]
+            vm.hostdevs = [usb]
             vm.description = "web & <friends>"
             vm.machine = "q35"
             vm.firmware = .uefi
         }
         let mark = OwnerMark(fleet: "lab", kind: .vm, name: "web", attributes: ["k": "v"])
-        let xml = DomainMapping.render(vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark)
+        let xml = DomainMapping.render(vm, hypervisor: .qemu, graphicsPassword: "pw", owner: mark)
         #expect(try DomainPatch.update(xml, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark) == nil)
         #expect(try DomainPatch.patch(xml, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark) == XElement.parse(xml).render())
     }

@@ -41,17 +41,17 @@ import LibvirtXML
 
     @Test func shapes() throws {
         let nets = corpusNetworks()
-        let nat = try Network(xml: NetworkMapping.render(nets[0]))
-        #expect(nat.forwardMode == "nat" && nat.bridge == Network.Bridge(name: "br", stp: true, delay: 0))
-        #expect(nat.ips == [Network.IP(address: "10.77.0.1", prefix: 24, ranges: [.init(start: "10.77.0.100", end: "10.77.0.200")],
+        let nat = try NetworkXML(xml: NetworkMapping.render(nets[0]))
+        #expect(nat.forwardMode == "nat" && nat.bridge == NetworkXML.Bridge(name: "br", stp: true, delay: 0))
+        #expect(nat.ips == [NetworkXML.IP(address: "10.77.0.1", prefix: 24, ranges: [.init(start: "10.77.0.100", end: "10.77.0.200")],
                                        hosts: [.init(mac: "52:54:00:00:00:01", name: "a", ip: "10.77.0.10"),
                                                .init(mac: "52:54:00:00:00:02", name: "b", ip: "10.77.0.20")])])
         #expect(nat.domainName == "lab.test" && nat.mtu == 1400)
-        let iso = try Network(xml: NetworkMapping.render(nets[1]))
+        let iso = try NetworkXML(xml: NetworkMapping.render(nets[1]))
         #expect(iso.forwardMode == nil && iso.ips.first?.address == "10.78.0.254" && iso.bridge == nil)
-        #expect(try Network(xml: NetworkMapping.render(nets[2])).forwardMode == "route")
-        let br = try Network(xml: NetworkMapping.render(nets[3]))
-        #expect(br.forwardMode == "bridge" && br.bridge == Network.Bridge(name: "br0") && br.ips.isEmpty)
+        #expect(try NetworkXML(xml: NetworkMapping.render(nets[2])).forwardMode == "route")
+        let br = try NetworkXML(xml: NetworkMapping.render(nets[3]))
+        #expect(br.forwardMode == "bridge" && br.bridge == NetworkXML.Bridge(name: "br0") && br.ips.isEmpty)
         #expect(NetworkMapping.leaseXML(DHCPLease(mac: MACAddress(parsing: "52:54:00:00:00:09")!, name: "w&1", ip: IPv4Address(parsing: "10.0.0.9")!))
                 == "<host mac='52:54:00:00:00:09' name='w&amp;1' ip='10.0.0.9'/>")
     }
@@ -88,8 +88,8 @@ import LibvirtXML
             expectPool(r.spec, p)
             #expect(r.capacity.bytes == 0)
         }
-        let lvm = try StoragePool(xml: PoolMapping.render(PoolSpec(name: "vmvg", type: .logical, sourceDevices: ["/dev/sdb"])))
-        #expect(lvm.source == StoragePool.Source(devices: ["/dev/sdb"], name: "vmvg", format: "lvm2") && lvm.targetPath == "/dev/vmvg")
+        let lvm = try StoragePoolXML(xml: PoolMapping.render(PoolSpec(name: "vmvg", type: .logical, sourceDevices: ["/dev/sdb"])))
+        #expect(lvm.source == StoragePoolXML.Source(devices: ["/dev/sdb"], name: "vmvg", format: "lvm2") && lvm.targetPath == "/dev/vmvg")
     }
 
     @Test func poolSizes() throws {
@@ -103,7 +103,7 @@ import LibvirtXML
 
     @Test func volumes() throws {
         let xml = VolumeMapping.render(name: "web-root.qcow2", format: .qcow2, capacity: .gib(10), backingPath: "/pool/debian.qcow2")
-        let v = try StorageVolume(xml: xml)
+        let v = try StorageVolumeXML(xml: xml)
         #expect(v.capacity == 10 << 30 && v.format == "qcow2" && v.backingPath == "/pool/debian.qcow2" && v.backingFormat == "qcow2")
         let live = try VolumeMapping.volume(fromXML: """
             <volume type='file'><name>v2.qcow2</name><key>/tmp/p/v2.qcow2</key><capacity unit='bytes'>2147483648</capacity>
@@ -117,7 +117,7 @@ import LibvirtXML
     @Test func snapshotsAndNodeDevices() throws {
         let s = SnapshotMapping.render(name: "pre", description: "d")
         #expect(try SnapshotMapping.name(fromXML: s) == "pre")
-        #expect(try DomainSnapshot(xml: s).description == "d")
+        #expect(try DomainSnapshotXML(xml: s).description == "d")
         #expect(throws: XMLError.self) { try SnapshotMapping.name(fromXML: "<domainsnapshot><description/></domainsnapshot>") }
         let pci = "<device><name>pci_0000_3b_00_1</name><capability type='pci'><domain>0</domain><bus>59</bus><slot>0</slot><function>1</function><product id='0x1234'/><vendor id='0x10de'>NVIDIA</vendor></capability></device>"
         #expect(try NodeDeviceMapping.kind(fromXML: pci) == .pci(PCIAddress(parsing: "0000:3b:00.1")!))
@@ -150,7 +150,7 @@ import LibvirtXML
         #expect(v.name == "web-root.qcow2" && v.format == "qcow2" && v.capacity == .gib(3) && v.path == "/ft-pool/web-root.qcow2")
         let snapXML = String(parts[1].drop { $0 != "<" })
         #expect(try SnapshotMapping.name(fromXML: snapXML) == "pre")
-        #expect(try DomainSnapshot(xml: snapXML).description == "before")
+        #expect(try DomainSnapshotXML(xml: snapXML).description == "before")
     }
 }
 
@@ -158,7 +158,7 @@ import LibvirtXML
     /// Mutated versions of everything fleet renders go through every reader: errors are fine, traps are not.
     @Test func mutatedDocumentsNeverTrap() {
         let fleet = corpusFleet()
-        var docs = fleet.vms.map { DomainMapping.render($0, fleet: fleet, hypervisor: .qemu, graphicsPassword: "p", owner: mark($0, fleet)) }
+        var docs = fleet.vms.map { DomainMapping.render($0, hypervisor: .qemu, graphicsPassword: "p", owner: mark($0, fleet)) }
         docs += corpusNetworks().map { NetworkMapping.render($0) }
         docs += corpusPools().map { PoolMapping.render($0) }
         docs.append(LedgerMapping.render(fleet: "lab", entries: ledgerEntries(), hypervisor: .qemu))

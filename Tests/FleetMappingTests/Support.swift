@@ -82,7 +82,7 @@ func corpusFleet(prefix: String = "") -> Fleet {
         networks: [NICSpec(network: "\(prefix)net", mac: mac(0)),
                    NICSpec(network: "\(prefix)net", model: .e1000e, mac: mac(1), ip: IPv4Address(parsing: "10.9.0.10"))],
         graphics: GraphicsSpec(type: .vnc, listen: "0.0.0.0", port: 5931),
-        hostdevs: ["gpu", "key"], cloudInit: CloudInitSpec(userData: "#cloud-config\n"),
+        hostdevs: devices, cloudInit: CloudInitSpec(userData: "#cloud-config\n"),
         description: "web & <db> \"front\" 'end'", guestAgent: true))
     // BIOS, pc machine, IDE, spice with autoport and a password, e1000 and rtl8139.
     vms.append(VMSpec(

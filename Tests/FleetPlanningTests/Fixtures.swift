@@ -17,9 +17,9 @@ enum Fixture {
                          virtType: .qemu, disks: [DiskSpec(name: "disk0", size: .gib(10), pool: "vmdisk")],
                          networks: [NICSpec(network: "nat0", mac: mac1, ip: IPv4Address(parsing: "192.168.150.11"))],
                          graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", port: 5920),
-                         hostdevs: ["token"], autostart: true, state: .running, snapshots: ["baseline"])
+                         hostdevs: [usb], autostart: true, state: .running, snapshots: ["baseline"])
         let db = VMSpec(name: "db", host: "kvm1", vcpus: 1, memory: .mib(512), virtType: .qemu,
-                        disks: [DiskSpec(name: "disk0", size: .gib(5), pool: "vmdisk")], hostdevs: ["gpu0"], state: .stopped)
+                        disks: [DiskSpec(name: "disk0", size: .gib(5), pool: "vmdisk")], hostdevs: [gpu], state: .stopped)
         return Fleet(name: "lab", hosts: [HostSpec(name: "kvm1", uri: "test:///default"), HostSpec(name: "kvm2", uri: "test:///other")],
                      pools: [PoolSpec(name: "vmdisk", type: .dir, path: "/data/vmfs", autostart: true, hosts: ["kvm1"])],
                      networks: [net.with { $0.hosts = ["kvm1"] }],
@@ -39,7 +39,7 @@ enum Fixture {
                      },
                      nics: vm.networks.map { LiveNIC(source: .network($0.network), model: $0.model.rawValue, mac: $0.mac) },
                      graphics: vm.graphics.map { [LiveGraphics(type: $0.type.rawValue, listen: $0.listen, port: $0.port)] } ?? [],
-                     hostdevs: vm.hostdevs.compactMap { n in devices.first { $0.name == n }?.kind },
+                     hostdevs: vm.hostdevs.filter(devices.contains).map(\.kind),
                      description: vm.description, owner: mark(.vm, vm.group))
     }
 

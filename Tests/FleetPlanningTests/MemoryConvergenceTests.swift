@@ -29,7 +29,7 @@ import Testing
 
         // Live state: what libvirt reads back from the XML fleet renders for the VM.
         let owner = OwnerMark(fleet: "mem", kind: .vm, name: "m")
-        let xml = DomainMapping.render(vm, fleet: fleet, hypervisor: .qemu, owner: owner)
+        let xml = DomainMapping.render(vm, hypervisor: .qemu, owner: owner)
         let config = try DomainMapping.config(fromXML: xml)
         #expect(config.memory == vm.memory && config.maxMemory == vm.maxMemory)
 

@@ -238,7 +238,7 @@ import Testing
         var f = fleet.with { f in f.vms[1].networks.append(NICSpec(network: "nat0", mac: mac)) }
         var c = try! #require(plan(Fixture.live(fleet), fleet: f).change("vm/web-1"))
         #expect(c.action == .update && c.steps == [.attachInterface(mac, live: true)])
-        f = fleet.with { f in f.vms[1].hostdevs.append("gpu0"); f.vms[1].snapshots = [] }
+        f = fleet.with { f in f.vms[1].hostdevs.append(Fixture.gpu); f.vms[1].snapshots = [] }
         let live = editDomain(Fixture.live(fleet), "web-1") { d in d.snapshots = [] }
         c = try! #require(Planner.plan(desired: f, live: live).change("vm/web-1"))
         #expect(c.action == .updateRestart)

@@ -4,40 +4,40 @@ import Testing
 
 /// Parses with every typed document; the result does not matter, only that nothing traps.
 func parseAll(_ s: String) {
-    _ = try? Domain(xml: s)
-    _ = try? Network(xml: s)
-    _ = try? StoragePool(xml: s)
-    _ = try? StorageVolume(xml: s)
-    _ = try? DomainSnapshot(xml: s)
-    _ = try? NodeDevice(xml: s)
+    _ = try? DomainXML(xml: s)
+    _ = try? NetworkXML(xml: s)
+    _ = try? StoragePoolXML(xml: s)
+    _ = try? StorageVolumeXML(xml: s)
+    _ = try? DomainSnapshotXML(xml: s)
+    _ = try? NodeDeviceXML(xml: s)
 }
 
 @Suite struct RenderTests {
     /// Render -> parse gives the same value, and rendering is byte-identical across calls.
     @Test func typedRoundTripAndDeterminism() throws {
         for s in [Samples.libvirtdDomain, Samples.testDriverDomain, Samples.rich] {
-            let d = try Domain(xml: s)
+            let d = try DomainXML(xml: s)
             let x = d.xml()
             #expect(x == d.xml())
-            #expect(try Domain(xml: x) == d)
+            #expect(try DomainXML(xml: x) == d)
         }
         for s in [Samples.testDriverNetwork, Samples.libvirtdNetwork] {
-            let n = try Network(xml: s); #expect(try Network(xml: n.xml()) == n)
+            let n = try NetworkXML(xml: s); #expect(try NetworkXML(xml: n.xml()) == n)
         }
         for s in [Samples.libvirtdPool, Samples.netfsPool, Samples.logicalPool, Samples.testDriverPool] {
-            let p = try StoragePool(xml: s); #expect(try StoragePool(xml: p.xml()) == p)
+            let p = try StoragePoolXML(xml: s); #expect(try StoragePoolXML(xml: p.xml()) == p)
         }
         for s in [Samples.libvirtdVolume, Samples.testDriverVolume] {
-            let v = try StorageVolume(xml: s); #expect(try StorageVolume(xml: v.xml()) == v)
+            let v = try StorageVolumeXML(xml: s); #expect(try StorageVolumeXML(xml: v.xml()) == v)
         }
-        let sn = try DomainSnapshot(xml: Samples.testDriverSnapshot); #expect(try DomainSnapshot(xml: sn.xml()) == sn)
+        let sn = try DomainSnapshotXML(xml: Samples.testDriverSnapshot); #expect(try DomainSnapshotXML(xml: sn.xml()) == sn)
         for s in [Samples.libvirtdNodeDevicePCI, Samples.usbNodeDevice] {
-            let n = try NodeDevice(xml: s); #expect(try NodeDevice(xml: n.xml()) == n)
+            let n = try NodeDeviceXML(xml: s); #expect(try NodeDeviceXML(xml: n.xml()) == n)
         }
     }
 
     @Test func exactRenderFormat() {
-        var n = Network(name: "a&b", forwardMode: "nat", bridge: .init(name: "br'1", stp: true, delay: 0))
+        var n = NetworkXML(name: "a&b", forwardMode: "nat", bridge: .init(name: "br'1", stp: true, delay: 0))
         n.ips = [.init(address: "10.0.0.1", prefix: 24, ranges: [.init(start: "10.0.0.2", end: "10.0.0.9")])]
         #expect(n.xml() == """
         <network>
@@ -52,7 +52,7 @@ func parseAll(_ s: String) {
         </network>
 
         """)
-        let v = StorageVolume(name: "v<1>", capacity: 1 << 30, format: "qcow2", backingPath: "/p/b.qcow2", backingFormat: "qcow2")
+        let v = StorageVolumeXML(name: "v<1>", capacity: 1 << 30, format: "qcow2", backingPath: "/p/b.qcow2", backingFormat: "qcow2")
         #expect(v.xml() == """
         <volume>
           <name>v&lt;1&gt;</name>
@@ -70,18 +70,18 @@ func parseAll(_ s: String) {
     }
 
     @Test func unrepresentableCharactersAreDropped() throws {
-        let d = DomainSnapshot(name: "s\u{1}1", description: "a\u{0}b\tc\nd\u{FFFF}")
+        let d = DomainSnapshotXML(name: "s\u{1}1", description: "a\u{0}b\tc\nd\u{FFFF}")
         let x = d.xml()
         #expect(!x.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" })
-        let back = try DomainSnapshot(xml: x)
+        let back = try DomainSnapshotXML(xml: x)
         #expect(back.name == "s1" && back.description == "ab\tc\nd")
         #expect(XElement("a", [("v", "x\ty\nz'\"")]).render() == "<a v='x&#9;y&#10;z&apos;&quot;'/>\n")
         #expect(try XElement.parse(XElement("a", [("v", "x\ty\nz")]).render())["v"] == "x\ty\nz")
     }
 
     @Test func metadataElementsSurviveRoundTrip() throws {
-        let d = try Domain(xml: Samples.libvirtdDomain)
-        let again = try Domain(xml: d.xml())
+        let d = try DomainXML(xml: Samples.libvirtdDomain)
+        let again = try DomainXML(xml: d.xml())
         #expect(again.metadata == d.metadata)
         #expect(d.xml().contains("<fleet:owner xmlns:fleet='https://fleet.dev/xmlns/owner/1' fleet='lab' kind='vm' name='full'/>"))
     }
@@ -98,18 +98,18 @@ func parseAll(_ s: String) {
     }
 
     @Test func structuralErrors() {
-        #expect(throws: XMLError.self) { try Domain(xml: "<network><name>x</name></network>") }
-        #expect(throws: XMLError.self) { try Domain(xml: "<domain type='kvm'><memory>1</memory></domain>") }
-        #expect(throws: XMLError.self) { try Domain(xml: "<domain><name>x</name><memory>1</memory></domain>") }
-        #expect(throws: XMLError.self) { try Domain(xml: "<domain type='kvm'><name>x</name><memory unit='KiB'>-1</memory></domain>") }
-        #expect(throws: XMLError.self) { try Domain(xml: "<domain type='kvm'><name>x</name><memory unit='EiB'>99</memory></domain>") }
+        #expect(throws: XMLError.self) { try DomainXML(xml: "<network><name>x</name></network>") }
+        #expect(throws: XMLError.self) { try DomainXML(xml: "<domain type='kvm'><memory>1</memory></domain>") }
+        #expect(throws: XMLError.self) { try DomainXML(xml: "<domain><name>x</name><memory>1</memory></domain>") }
+        #expect(throws: XMLError.self) { try DomainXML(xml: "<domain type='kvm'><name>x</name><memory unit='KiB'>-1</memory></domain>") }
+        #expect(throws: XMLError.self) { try DomainXML(xml: "<domain type='kvm'><name>x</name><memory unit='EiB'>99</memory></domain>") }
         #expect(throws: XMLError.self) {
-            try Domain(xml: "<domain type='kvm'><name>x</name><memory>1</memory><devices><hostdev type='pci'><source><address bus='0x1ff' slot='0' function='0'/></source></hostdev></devices></domain>")
+            try DomainXML(xml: "<domain type='kvm'><name>x</name><memory>1</memory><devices><hostdev type='pci'><source><address bus='0x1ff' slot='0' function='0'/></source></hostdev></devices></domain>")
         }
-        #expect(throws: XMLError.self) { try Network(xml: "<network><name>n</name><ip/></network>") }
-        #expect(throws: XMLError.self) { try StorageVolume(xml: "<volume><name>v</name></volume>") }
-        #expect(throws: XMLError.self) { try NodeDevice(xml: "<device><name>d</name><capability type='pci'><domain>0</domain></capability></device>") }
-        #expect(throws: XMLError.self) { try DomainSnapshot(xml: "<domainsnapshot/>") }
+        #expect(throws: XMLError.self) { try NetworkXML(xml: "<network><name>n</name><ip/></network>") }
+        #expect(throws: XMLError.self) { try StorageVolumeXML(xml: "<volume><name>v</name></volume>") }
+        #expect(throws: XMLError.self) { try NodeDeviceXML(xml: "<device><name>d</name><capability type='pci'><domain>0</domain></capability></device>") }
+        #expect(throws: XMLError.self) { try DomainSnapshotXML(xml: "<domainsnapshot/>") }
     }
 
     @Test func deepNestingIsAnErrorNotACrash() {
@@ -167,7 +167,7 @@ struct SplitMix {
         let clock = ContinuousClock()
         var names = 0
         let t = try clock.measure {
-            for _ in 0..<1000 { names += try Domain(xml: doc).devices.controllers.count }
+            for _ in 0..<1000 { names += try DomainXML(xml: doc).devices.controllers.count }
         }
         #expect(names == 11_000)
         #if DEBUG
