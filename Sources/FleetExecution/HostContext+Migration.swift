@@ -45,9 +45,10 @@ extension HostContext {
             var flags: MigrateFlags = [.persistDest, .undefineSource]
             if live {
                 flags.formUnion([.live, .abortOnError])
-                // QEMU copies what is not shared: only the overlay's own clusters when its image is here too.
-                let copied = disks.filter { !$0.shared }
-                if !copied.isEmpty { flags.insert(copied.allSatisfy { $0.sourceVolume.backingPath != nil } ? .nonSharedInc : .nonSharedDisk) }
+                // QEMU copies what is not shared, whole: libvirt 9.0 refuses VIR_MIGRATE_NON_SHARED_INC for a
+                // `<disk type='volume'>` ("pre-creation of storage targets for incremental storage migration is not
+                // supported": it cannot tell that the volume made above exists), so an overlay gets every block.
+                if disks.contains(where: { !$0.shared }) { flags.insert(.nonSharedDisk) }
             } else {
                 flags.insert(.offline)
             }

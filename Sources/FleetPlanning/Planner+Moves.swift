@@ -59,8 +59,8 @@ extension HostPlanner {
     }
 
     /// What the move does with each disk, for the plan: on shared storage it stays where it is; otherwise a live
-    /// migration has QEMU copy it (VIR_MIGRATE_NON_SHARED_INC when it is an overlay whose image is on this host,
-    /// _DISK otherwise), and an offline one copies its contents through the stream API.
+    /// migration has QEMU copy it (VIR_MIGRATE_NON_SHARED_DISK, into an overlay on this host's image when it is one),
+    /// and an offline one copies its contents through the stream API.
     func moveAttributes(_ vm: VMSpec, from: String, live running: Bool) -> (attrs: [AttributeChange], copied: ByteSize, shared: Int) {
         let source = context.live.host(from)?.volumes ?? []
         var attrs: [AttributeChange] = []
@@ -77,7 +77,7 @@ extension HostPlanner {
                 shared += 1
                 attrs.append(.init("disk \(i)", before: "\(from):\(ref)", after: "\(host.name):\(ref) (shared pool: not copied)"))
             } else if running {
-                let method = src.backingPath != nil ? "non-shared disk copy by QEMU, incremental onto the image" : "non-shared disk copy by QEMU"
+                let method = src.backingPath != nil ? "non-shared disk copy by QEMU, onto the image here" : "non-shared disk copy by QEMU"
                 copied = ByteSize(bytes: copied.bytes + src.allocation.bytes)
                 attrs.append(.init("disk \(i)", before: "\(from):\(ref)", after: "\(host.name):\(ref) (\(method))"))
             } else {

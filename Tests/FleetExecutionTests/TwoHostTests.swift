@@ -125,7 +125,7 @@ struct TwoHostTests {
         let move = try #require(plan.changes.first { $0.object.description == "vm/\(vm)" })
         #expect(move.action == .migrate && move.steps == [.migrate(toHost: "hostB", live: true)], "\(move)")
         #expect(move.reason.contains("live migration") && move.reason.contains("non-shared"), "\(move.reason)")
-        #expect(move.attributes.contains { ($0.after ?? "").contains("incremental onto the image") }, "\(move.attributes)")
+        #expect(move.attributes.contains { ($0.after ?? "").contains("onto the image here") }, "\(move.attributes)")
         #expect(!plan.changes.contains { $0.destructive }, "\(plan.changes.filter(\.destructive).map(\.object))")
         let t0 = Date()
         report = apply(plan)

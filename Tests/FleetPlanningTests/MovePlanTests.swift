@@ -66,7 +66,7 @@ import Testing
         let del = try #require(p.hosts[0].changes.first { $0.object.kind == .image && $0.action == .delete })
         #expect(!del.destructive)
         let c = try #require(p.hosts[1].changes.first { $0.object.description == "vm/web-1" })
-        #expect(c.attributes.contains { ($0.after ?? "").contains("incremental onto the image") }, "\(c.attributes)")
+        #expect(c.attributes.contains { ($0.after ?? "").contains("onto the image here") }, "\(c.attributes)")
     }
 
     /// db has a PCI GPU: refused whether it runs or not (libvirt 9.0 would move a stopped one without complaint),
