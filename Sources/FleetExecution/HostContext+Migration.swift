@@ -61,7 +61,14 @@ extension HostContext {
         }
         // The domain runs (or is defined) here now: the old host's copies of its disks are no longer anybody's.
         for d in disks where !d.shared { try d.source.delete() }
-        try source.ledger.removeAll(disks.map { ($0.object, .volume) })
+        var gone = disks.map { ($0.object, ObjectKind.volume) }
+        // The old host's cloud-init seed: this host built its own before the move.
+        if let (seedPool, seedName) = vm.seedVolume, let seed = try? source.pool(seedPool).volume(named: seedName),
+           let here = try? pool(seedPool).volume(named: seedName), (try? here.path) != (try? seed.path) {
+            try seed.delete()
+            gone.append(("\(seedPool)/\(seedName)", .volume))
+        }
+        try source.ledger.removeAll(gone)
     }
 
     /// The VM's disks on the old host. A volume of the same name here is fine only when it is the very same one.

@@ -51,10 +51,10 @@ extension HostPlanner {
         return refused.contains(vm)
     }
 
-    /// A disk volume that leaves this host with its VM's migration.
+    /// A disk or seed volume that leaves this host with its VM's migration (a seed is removed by the move once the
+    /// domain is gone: a failed move must leave the VM here with everything it boots from).
     func leavesByMigration(_ lv: LiveVolume, _ outgoing: Set<String>) -> Bool {
-        guard lv.owner?.kind == .volume, context.owns(lv.owner), lv.owner?.attributes["role"] != "seed",
-              let vm = lv.owner?.attributes["vm"] else { return false }
+        guard lv.owner?.kind == .volume, context.owns(lv.owner), let vm = lv.owner?.attributes["vm"] else { return false }
         return outgoing.contains(vm)
     }
 

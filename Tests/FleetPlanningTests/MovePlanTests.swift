@@ -23,7 +23,12 @@ import Testing
     }
 
     @Test func liveMoveCopiesDisksAsPartOfTheMove() throws {
-        let (f, live) = moved(running: true)
+        let (f, movedLive) = moved(running: true)
+        var live = movedLive
+        // The old host's seed stays until the move is done (a failed move leaves the VM what it boots from).
+        live.hosts[0].volumes.append(LiveVolume(pool: "vmdisk", name: "web-1-cidata.img", path: "/data/vmfs/web-1-cidata.img", format: "raw",
+                                                capacity: .mib(1), allocation: .mib(1),
+                                                owner: Fixture.mark(.volume, "web", ["vm": "web-1", "role": "seed"])))
         let p = Planner.plan(desired: f, live: live)
         let c = try #require(p.hosts[1].changes.first { $0.object.description == "vm/web-1" })
         #expect(c.action == .migrate && c.steps == [.migrate(toHost: "kvm2", live: true)] && !c.destructive)
@@ -31,6 +36,7 @@ import Testing
         #expect(c.attributes.contains { $0.name == "disk 0" && ($0.after ?? "").contains("non-shared disk copy by QEMU") }, "\(c.attributes)")
         // Neither a fresh disk on kvm2 nor a deletion on kvm1: both are the move's.
         #expect(!p.changes.contains { $0.object.description == "volume/vmdisk/web-1-disk0.qcow2" }, "\(p.changes.map(\.object))")
+        #expect(!p.hosts[0].changes.contains { $0.object.description == "volume/vmdisk/web-1-cidata.img" }, "\(p.hosts[0].changes.map(\.object))")
         #expect(!p.changes.contains { $0.destructive }, "\(p.changes.filter(\.destructive).map(\.object))")
     }
 
