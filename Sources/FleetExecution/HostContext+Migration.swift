@@ -26,7 +26,9 @@ extension HostContext {
         for h in executor.plan.hosts.map(\.host) where h != target {
             if let c = try? executor.connection(h), let d = try c.domain(named: name) { found = (h, c, d); break }
         }
-        guard let (sourceHost, sourceConn, dom) = found else { throw ExecutionError.missing("domain \(name) was not found on any other host") }
+        guard let (sourceHost, sourceConn, dom) = found else {
+            throw ExecutionError.missing("domain \(name) was not found on any other host")
+        }
         let source = HostContext(executor: executor, host: sourceHost, conn: sourceConn)
         let running = try dom.isActive
         guard running == live else {
@@ -101,7 +103,8 @@ extension HostContext {
         guard d.sourceVolume.backingPath != nil else { return nil }
         guard let image = d.disk.image.flatMap({ n in fleet.images.first { $0.name == n } }),
               let base = try pool(image.pool).volume(named: image.volumeName) else {
-            throw ExecutionError.missing("the image of \(d.object) (backing file \(d.sourceVolume.backingPath ?? "")) does not exist on \(host)")
+            throw ExecutionError.missing("the image of \(d.object) (backing file \(d.sourceVolume.backingPath ?? "")) "
+                                         + "does not exist on \(host)")
         }
         let format = d.sourceVolume.backingFormat.flatMap(DiskFormat.init(rawValue:)) ?? .qcow2
         return (try base.path, format)
@@ -125,7 +128,8 @@ extension HostContext {
         let total = d.sourceVolume.allocation.bytes
         let report = options.uploadProgress
         let (hostName, object) = (host, "volume/\(d.object)")
-        try d.source.download(toFile: file, sparse: true, progress: report.map { r in { done in r(hostName, object + " (download)", done, max(done, total)) } })
+        let downloaded = report.map { r in { (done: UInt64) in r(hostName, object + " (download)", done, max(done, total)) } }
+        try d.source.download(toFile: file, sparse: true, progress: downloaded)
         chmod(file, 0o600)
         if let backing = try backingHere(d), try Qcow2Backing.backingFile(ofFile: file) != backing.path {
             try Qcow2Backing.setBackingFile(ofFile: file, to: backing.path)

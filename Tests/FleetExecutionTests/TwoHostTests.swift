@@ -219,7 +219,8 @@ struct TwoHostTests {
         #expect(c.action == .refused && c.steps.isEmpty, "\(c)")
         // (The lab's daemons read the machine's sysfs: 0000:00:00.0 is present on hostB, so this is the hostdev rule.)
         #expect(c.reason.contains("cannot migrate a domain with <hostdev mode='subsystem' type='pci'>"), "\(c.reason)")
-        #expect(!plan.changes.contains { $0.parent?.name == vm && $0.action != .refused }, "\(plan.changes.map { "\($0.action) \($0.object)" })")
+        #expect(!plan.changes.contains { $0.parent?.name == vm && $0.action != .refused },
+                "\(plan.changes.map { "\($0.action) \($0.object)" })")
         report = apply(plan)
         #expect(report.failed == 0, "\(report.results.filter { $0.outcome != .applied })")
         #expect(try connA.domain(named: vm) != nil && connB.domain(named: vm) == nil)

@@ -18,7 +18,9 @@ import Testing
             }
         }
         live.hosts[1].pools = live.hosts[0].pools
-        if sharedPath { live.hosts[1].volumes = live.hosts[0].volumes.filter { $0.name == "web-1-disk0.qcow2" }.map { $0.with { $0.owner = nil } } }
+        if sharedPath {
+            live.hosts[1].volumes = live.hosts[0].volumes.filter { $0.name == "web-1-disk0.qcow2" }.map { $0.with { $0.owner = nil } }
+        }
         return (f, live)
     }
 
@@ -26,17 +28,20 @@ import Testing
         let (f, movedLive) = moved(running: true)
         var live = movedLive
         // The old host's seed stays until the move is done (a failed move leaves the VM what it boots from).
-        live.hosts[0].volumes.append(LiveVolume(pool: "vmdisk", name: "web-1-cidata.img", path: "/data/vmfs/web-1-cidata.img", format: "raw",
+        live.hosts[0].volumes.append(LiveVolume(pool: "vmdisk", name: "web-1-cidata.img", path: "/data/vmfs/web-1-cidata.img",
+                                                format: "raw",
                                                 capacity: .mib(1), allocation: .mib(1),
                                                 owner: Fixture.mark(.volume, "web", ["vm": "web-1", "role": "seed"])))
         let p = Planner.plan(desired: f, live: live)
         let c = try #require(p.hosts[1].changes.first { $0.object.description == "vm/web-1" })
         #expect(c.action == .migrate && c.steps == [.migrate(toHost: "kvm2", live: true)] && !c.destructive)
         #expect(c.reason.contains("live migration") && c.reason.contains("non-shared"), "\(c.reason)")
-        #expect(c.attributes.contains { $0.name == "disk 0" && ($0.after ?? "").contains("non-shared disk copy by QEMU") }, "\(c.attributes)")
+        #expect(c.attributes.contains { $0.name == "disk 0" && ($0.after ?? "").contains("non-shared disk copy by QEMU") },
+                "\(c.attributes)")
         // Neither a fresh disk on kvm2 nor a deletion on kvm1: both are the move's.
         #expect(!p.changes.contains { $0.object.description == "volume/vmdisk/web-1-disk0.qcow2" }, "\(p.changes.map(\.object))")
-        #expect(!p.hosts[0].changes.contains { $0.object.description == "volume/vmdisk/web-1-cidata.img" }, "\(p.hosts[0].changes.map(\.object))")
+        #expect(!p.hosts[0].changes.contains { $0.object.description == "volume/vmdisk/web-1-cidata.img" },
+                "\(p.hosts[0].changes.map(\.object))")
         #expect(!p.changes.contains { $0.destructive }, "\(p.changes.filter(\.destructive).map(\.object))")
     }
 
@@ -65,7 +70,9 @@ import Testing
         let imgVol = LiveVolume(pool: "vmdisk", name: img.volumeName, path: "/data/vmfs/\(img.volumeName)", format: "qcow2",
                                 capacity: .gib(2), allocation: .gib(1), owner: Fixture.mark(.image, "deb", ["sha256": img.sha256!]))
         live.hosts[0].volumes.append(imgVol)
-        live.hosts[0].volumes = live.hosts[0].volumes.map { v in v.name == "web-1-disk0.qcow2" ? v.with { $0.backingPath = imgVol.path } : v }
+        live.hosts[0].volumes = live.hosts[0].volumes.map { v in
+            v.name == "web-1-disk0.qcow2" ? v.with { $0.backingPath = imgVol.path } : v
+        }
         let p = Planner.plan(desired: f, live: live)
         // kvm2 gets the image before the move; kvm1's goes without --allow-destroy: the disk on it moves, not lost.
         #expect(p.hosts[1].changes.contains { $0.object.description == "image/deb" && $0.action == .create })
@@ -84,7 +91,9 @@ import Testing
             live.hosts[1].nodeDevices = [Fixture.gpu.kind]
             live.hosts[1].pools = live.hosts[0].pools
             if running {
-                live.hosts[0].domains = live.hosts[0].domains.map { d in d.name != "db" ? d : d.with { $0.state = .running; $0.live = $0.config } }
+                live.hosts[0].domains = live.hosts[0].domains.map { d in
+                    d.name != "db" ? d : d.with { $0.state = .running; $0.live = $0.config }
+                }
             }
             let p = Planner.plan(desired: f, live: live)
             let c = try #require(p.hosts[1].changes.first { $0.object.description == "vm/db" })
