@@ -19,9 +19,26 @@ if [ -f "$REALGUEST_BUILD" ]; then
 else
     echo "test: $REALGUEST_BUILD not found; the real-guest boot tests will be skipped"
 fi
+# The two-host lab (two libvirt daemons in their own network namespaces) for the migration tests
+# (TwoHostTests): up for the suite, down on every exit. Its tests are skipped only when the lab's scripts
+# are absent; a lab that does not come up is an error.
+TWOHOST=${FLEET_TWOHOST_DIR:-../shared/twohost}
+if [ -f "$TWOHOST/up.sh" ]; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    # A lab left by an interrupted run is stopped first (up.sh refuses to start over it).
+    if [ -e /var/tmp/twohost ]; then $SUDO bash "$TWOHOST/down.sh"; fi
+    echo "test: starting the two-host lab ($TWOHOST/up.sh)"
+    trap '$SUDO bash "$TWOHOST/down.sh" >/dev/null 2>&1 || echo "test: $TWOHOST/down.sh failed" >&2' EXIT
+    $SUDO bash "$TWOHOST/up.sh"
+    export FLEET_TWOHOST_DIR=$(cd "$TWOHOST" && pwd)
+else
+    echo "test: $TWOHOST/up.sh not found; the two-host migration tests will be skipped"
+fi
 # Every import must be a declared dependency (targets cannot lean on what another target happens to pull in).
 swift build --build-tests --explicit-target-dependency-import-check error
-if [ $# -gt 0 ]; then exec swift test "$@"; fi
+# (Not exec: the trap above takes the lab down when the tests are done.)
+if [ $# -gt 0 ]; then swift test "$@"; exit $?; fi
 # FaultTests kill -9 a private libvirtd of their own (scripts/faultd.sh), never the shared one, so they run
 # with everything else.
 swift test

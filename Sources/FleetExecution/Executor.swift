@@ -74,6 +74,7 @@ public final class Executor: @unchecked Sendable {
     let emit: @Sendable (ApplyEvent) -> Void
     private let lock = NSLock()
     private var connections: [String: Connection] = [:]
+    private var ledgers: [String: Ledger] = [:]
     /// Set by SIGINT handling: finish what runs, start nothing new.
     public let cancelled = ManagedFlag()
 
@@ -84,14 +85,34 @@ public final class Executor: @unchecked Sendable {
     var fleet: Fleet { plan.desired }
 
     public func run() -> ApplyReport {
-        let box = ResultBox<[ApplyEvent]>(count: plan.hosts.count)
+        // Hosts run in parallel, so with a move in the plan, image versions are deleted only once every host is
+        // done: the disks on them may be leaving with a migration run from the other host (HostContext+Migration).
+        let moving = plan.changes.contains { $0.action == .migrate }
+        func late(_ c: Change) -> Bool { moving && c.action == .delete && c.object.kind == .image }
+        var results = runHosts(plan.hosts.map { hp in var h = hp; h.changes.removeAll(where: late); return h })
+        if moving { results += runHosts(plan.hosts.map { hp in var h = hp; h.changes.removeAll { !late($0) }; return h }) }
+        return ApplyReport(results: results)
+    }
+
+    func runHosts(_ hosts: [HostPlan]) -> [ApplyEvent] {
+        let box = ResultBox<[ApplyEvent]>(count: hosts.count)
         let semaphore = DispatchSemaphore(value: max(1, options.parallelism))
-        DispatchQueue.concurrentPerform(iterations: plan.hosts.count) { i in
+        DispatchQueue.concurrentPerform(iterations: hosts.count) { i in
             semaphore.wait()
             defer { semaphore.signal() }
-            box.set(i, runHost(plan.hosts[i]))
+            box.set(i, runHost(hosts[i]))
         }
-        return ApplyReport(results: box.values.flatMap { $0 ?? [] })
+        return box.values.flatMap { $0 ?? [] }
+    }
+
+    /// One ledger per host for the whole run: a move changes the ledgers of two hosts, one of them from the
+    /// other host's run, and both runs must see the same entries.
+    func ledger(_ host: String, conn: Connection, hypervisor: Hypervisor) -> Ledger {
+        lock.lock(); defer { lock.unlock() }
+        if let l = ledgers[host] { return l }
+        let l = Ledger(conn: conn, fleet: fleet.name, hypervisor: hypervisor)
+        ledgers[host] = l
+        return l
     }
 
     func connection(_ host: String) throws -> Connection {

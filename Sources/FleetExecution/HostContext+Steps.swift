@@ -49,7 +49,12 @@ extension HostContext {
             try resizeVolume(c, size)
         case .deleteVolume:
             let (poolName, volName) = try volumeRef(c)
-            if let v = try pool(poolName).volume(named: volName) { try v.delete() }
+            if let v = try pool(poolName).volume(named: volName) {
+                if c.object.kind == .image, let user = try volumeBacked(by: v.path, in: poolName) {
+                    throw ExecutionError.refused("image volume \(volName) still backs \(user) on \(host); it is kept")
+                }
+                try v.delete()
+            }
             try ledger.removeSoon(object: "\(poolName)/\(volName)", kind: c.object.kind == .image ? .image : .volume)
         case .uploadImage:
             try uploadImage(c)
@@ -167,7 +172,7 @@ extension HostContext {
             let vmName = String(name.prefix { $0 != "/" })
             try domain(vmName).snapshot(named: snap)?.delete()
         case let .migrate(toHost, live):
-            try migrate(name, to: toHost, live: live)
+            try migrate(c, to: toHost, live: live)
         case .writeOwnerMark:
             switch c.object.kind {
             case .vm:
@@ -185,20 +190,5 @@ extension HostContext {
             default: throw ExecutionError.refused("\(c.object) cannot be adopted")
             }
         }
-    }
-
-    func migrate(_ name: String, to target: String, live: Bool) throws {
-        guard let sourceHost = executor.plan.hosts.first(where: { hp in hp.host != target }).map(\.host) else {
-            throw ExecutionError.missing("no source host for \(name)")
-        }
-        // Find the domain on whichever other host has it.
-        var source: (Connection, Domain)?
-        for h in executor.plan.hosts.map(\.host) where h != target {
-            if let c = try? executor.connection(h), let d = try c.domain(named: name) { source = (c, d); break }
-        }
-        guard let (_, dom) = source else { throw ExecutionError.missing("domain \(name) was not found on \(sourceHost) or any other host") }
-        var flags: MigrateFlags = [.persistDest, .undefineSource]
-        if live { flags.formUnion([.live, .nonSharedDisk, .abortOnError]) } else { flags.insert(.offline) }
-        _ = try dom.migrate(to: conn, flags: flags)
     }
 }

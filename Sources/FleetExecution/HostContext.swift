@@ -18,7 +18,7 @@ struct HostContext: Sendable {
     init(executor: Executor, host: String, conn: Connection) {
         self.executor = executor; self.host = host; self.conn = conn
         hypervisor = ((try? conn.hypervisorType) ?? "") == "TEST" ? .test : .qemu
-        ledger = Ledger(conn: conn, fleet: executor.fleet.name, hypervisor: hypervisor)
+        ledger = executor.ledger(host, conn: conn, hypervisor: hypervisor)
     }
 
     func apply(_ c: Change) throws {

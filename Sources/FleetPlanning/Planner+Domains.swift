@@ -142,8 +142,9 @@ extension HostPlanner {
                            reason: "libvirt cannot migrate a domain that has snapshots (\(dom.snapshots.map(\.name).joined(separator: ", "))); delete them first")]
         }
         let running = dom.state.isActive
-        return [Change(ref, .migrate, attributes: [.init("host", before: from, after: host.name)],
-                       reason: running ? "live migration; the guest keeps running" : "offline migration of the definition; disks are created on \(host.name)",
+        let disks = moveAttributes(vm, from: from, live: running)
+        return [Change(ref, .migrate, attributes: [.init("host", before: from, after: host.name)] + disks.attrs,
+                       reason: moveReason(vm, from: from, live: running, copied: disks.copied, shared: disks.shared),
                        steps: [.migrate(toHost: host.name, live: running)])]
     }
 

@@ -5,7 +5,7 @@ extension HostPlanner {
 
     /// Images needed on this host: listed for it, or used by one of its VMs.
     var neededImages: [ImageSpec] {
-        let used = Set(vms.flatMap { $0.disks.compactMap(\.image) })
+        let used = Set(settledVMs.flatMap { $0.disks.compactMap(\.image) })
         return fleet.images.filter { img in
             img.hosts.map { $0.contains(host.name) } ?? used.contains(img.name)
         }
@@ -41,6 +41,7 @@ extension HostPlanner {
         // plan's deletions ran (the executor deletes those disks first, and skips the image if one of them is).
         let neededNames = Set(needed.map { "\($0.pool)/\($0.volumeName)" })
         let leaving = volumesLeaving
+        let outgoing = outgoingMigrations, refused = refusedOutgoingMoves
         for lv in live.volumes where lv.owner?.kind == .image && context.owns(lv.owner) && !neededNames.contains("\(lv.pool)/\(lv.name)") {
             let users = live.volumes.filter { $0.backingPath == lv.path }
             let staying = users.filter { !leaving.contains("\($0.pool)/\($0.name)") }
@@ -48,7 +49,8 @@ extension HostPlanner {
             let ref = ObjectRef(.image, "\(lv.pool)/\(lv.name)")
             if staying.isEmpty {
                 // With disks on it going too, it goes with them: skipped when they are (without --allow-destroy).
-                let destructive = users.contains { $0.owner?.attributes["role"] != "seed" }
+                // Disks leaving with their VM's migration lose nothing: the move copies them first.
+                let destructive = users.contains { $0.owner?.attributes["role"] != "seed" && !leavesByMigration($0, outgoing) }
                 out.append(Change(ref, .delete, attributes: [.init("volume", before: "\(lv.pool)/\(lv.name)", after: nil)],
                                   reason: users.isEmpty ? "image version no longer used" : "image version no longer used once its disks are deleted",
                                   steps: [.deleteVolume], destructive: destructive))
@@ -64,7 +66,8 @@ extension HostPlanner {
             for d in vm.disks { declared.insert("\(d.pool)/\(d.volumeName(vm: vm.name))") }
             if let (pool, name) = vm.seedVolume { declared.insert("\(pool)/\(name)") }
         }
-        return Set(live.volumes.filter { $0.owner?.kind == .volume && context.owns($0.owner) }
+        let refused = refusedOutgoingMoves
+        return Set(live.volumes.filter { $0.owner?.kind == .volume && context.owns($0.owner) && !staysWithRefusedMove($0, refused) }
             .map { "\($0.pool)/\($0.name)" }.filter { !declared.contains($0) })
     }
 
@@ -78,7 +81,8 @@ extension HostPlanner {
     func volumes() -> [Change] {
         var out: [Change] = []
         var desired: [DesiredVolume] = []
-        for vm in vms {
+        // A VM migrating here brings its disks: the move creates them (docs/planning.md, "Moves").
+        for vm in settledVMs where incomingMigration(vm) == nil {
             for i in vm.disks.indices { desired.append(DesiredVolume(vm: vm, index: i)) }
         }
         for dv in desired {
@@ -143,7 +147,7 @@ extension HostPlanner {
         }
         // cloud-init seeds: derived from the manifest, rebuilt whenever their content changes.
         var seeds: Set<String> = []
-        for vm in vms {
+        for vm in settledVMs {
             guard let (pool, name) = vm.seedVolume else { continue }
             seeds.insert("\(pool)/\(name)")
             let ref = ObjectRef(.volume, "\(pool)/\(name)")
@@ -165,7 +169,9 @@ extension HostPlanner {
         }
         // Disks fleet created that are no longer declared (their VM or disk was removed, or the VM moved away).
         let desiredNames = Set(desired.map { "\($0.disk.pool)/\($0.name)" }).union(seeds)
-        for lv in live.volumes where lv.owner?.kind == .volume && context.owns(lv.owner) && !desiredNames.contains("\(lv.pool)/\(lv.name)") {
+        let outgoing = outgoingMigrations, refused = refusedOutgoingMoves
+        for lv in live.volumes where lv.owner?.kind == .volume && context.owns(lv.owner) && !desiredNames.contains("\(lv.pool)/\(lv.name)")
+            && !leavesByMigration(lv, outgoing) && !staysWithRefusedMove(lv, refused) {
             let seed = lv.owner?.attributes["role"] == "seed"
             out.append(Change(ObjectRef(.volume, "\(lv.pool)/\(lv.name)"), .delete,
                               attributes: [.init("capacity", before: lv.capacity.description, after: nil)],

@@ -10,6 +10,9 @@ public enum Libvirt {
         // Silence libvirt's default error printer (it writes to stderr); errors are read back
         // through `virGetLastError` instead. A capture-free closure converts to a C function pointer.
         virSetErrorFunc(nil) { _, _ in }
+        // A daemon that dies while a request is being written would otherwise kill this process with SIGPIPE;
+        // ignored, the write fails with EPIPE and the call returns libvirt's error (as virsh does).
+        signal(SIGPIPE, SIG_IGN)
         _ = virInitialize()
         // An event loop must be registered before any connection opens, or keepalive
         // (virConnectSetKeepAlive) cannot work and a dead remote host hangs calls forever.

@@ -35,26 +35,29 @@ struct KillTests {
 
         func pending(_ out: String) -> Int { out.split(separator: "\n").filter { $0.hasPrefix("  + ") || $0.hasPrefix("  ~ ") }.count }
         let full = pending(try ValidateCLITests.run(["plan", dir.path]).stdout)
-        // Kill points spread over how long a whole apply takes here and now (a faster fleet or a busier
-        // machine moves them): one timed apply and destroy first.
-        let t0 = Date()
-        let timed = try ValidateCLITests.run(["apply", dir.path, "--yes"])
-        let duration = Date().timeIntervalSince(t0)
-        #expect(timed.status == 0, "\(timed.stdout)\(timed.stderr)")
-        #expect(try ValidateCLITests.run(["destroy", dir.path, "--yes"]).status == 0)
+        // Kill points by progress, not by clock: after the k-th change finishes (apply --json prints one event
+        // per line), so a run that waits for the host lock or a busy machine still gets killed half-way.
         var partial = 0
-        for delay in [0.15, 0.3, 0.45, 0.6, 0.75, 0.9].map({ $0 * duration }) {
+        for finished in [1, 2, 4, 7, 11, 16] {
             let p = Process()
             p.executableURL = try ValidateCLITests.fleetBinary()
-            p.arguments = ["apply", dir.path, "--yes"]
-            p.standardOutput = FileHandle.nullDevice
+            p.arguments = ["apply", dir.path, "--yes", "--json"]
+            let out = Pipe()
+            p.standardOutput = out
             p.standardError = FileHandle.nullDevice
             try p.run()
-            Thread.sleep(forTimeInterval: delay)
+            var seen = 0, buffer = Data()
+            while seen < finished {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                seen = String(decoding: buffer, as: UTF8.self).components(separatedBy: "\"phase\":\"finish\"").count - 1
+            }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
+            let delay = "the \(finished)th change"
             let plan = try ValidateCLITests.run(["plan", dir.path])
-            #expect(plan.status == 0, "after a kill at \(delay) s the plan explains the state: \(plan.stdout)\(plan.stderr)")
+            #expect(plan.status == 0, "after a kill after \(delay) the plan explains the state: \(plan.stdout)\(plan.stderr)")
             let left = pending(plan.stdout)
             if left > 0 && left < full { partial += 1 }
             // A killed run leaves its host lock behind: the next run reports it as stale (its process is
@@ -68,9 +71,9 @@ struct KillTests {
             let unlock = try ValidateCLITests.run(["unlock", "local", "--manifests", dir.path])
             #expect(unlock.status == 0 || unlock.stderr.contains("is locked by"), "\(unlock.stdout)\(unlock.stderr)")
             let again = try ValidateCLITests.run(["apply", dir.path, "--yes"])
-            #expect(again.status == 0, "re-apply after a kill at \(delay) s: \(again.stdout)\(again.stderr)")
+            #expect(again.status == 0, "re-apply after a kill after \(delay): \(again.stdout)\(again.stderr)")
             let check = try ValidateCLITests.run(["plan", dir.path, "--detailed-exitcode"])
-            #expect(check.status == 0, "converged after a kill at \(delay) s: \(check.stdout)")
+            #expect(check.status == 0, "converged after a kill after \(delay): \(check.stdout)")
             let destroy = try ValidateCLITests.run(["destroy", dir.path, "--yes"])
             #expect(destroy.status == 0, "\(destroy.stdout)\(destroy.stderr)")
         }
