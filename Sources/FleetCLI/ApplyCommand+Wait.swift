@@ -50,7 +50,8 @@ extension ApplyCommand {
         guard !all.isEmpty else { return true }
         let waiting = all.filter { $0.wait != .none }
         if !json, !waiting.isEmpty {
-            printOut("Waiting up to \(Int(request.timeout)) s for \(waiting.map { "vm/\($0.vm) (\($0.wait.rawValue))" }.joined(separator: ", "))")
+            let names = waiting.map { "vm/\($0.vm) (\($0.wait.rawValue))" }.joined(separator: ", ")
+            printOut("Waiting up to \(Int(request.timeout)) s for \(names)")
         }
         let outcomes = Readiness.wait(for: all, timeout: request.timeout, connectTimeout: connectTimeout) { t, state in
             if !json { printOut("  \(t.host) vm/\(t.vm): \(state)…") }

@@ -98,7 +98,11 @@ public enum Readiness {
         var out: [Target] = []
         for hp in plan.hosts {
             for c in hp.changes {
-                let starts = c.steps.contains { if case .startDomain = $0 { return true }; if case .restartDomain = $0 { return true }; return false }
+                let starts = c.steps.contains {
+                    if case .startDomain = $0 { return true }
+                    if case .restartDomain = $0 { return true }
+                    return false
+                }
                 // A VM's own start, or the reimage of one of its disks (the executor stops and starts the VM around it).
                 let name: String? = c.object.kind == .vm && starts ? c.object.name
                     : c.object.kind == .volume && c.action == .replace && c.parent?.kind == .vm ? c.parent?.name : nil

@@ -154,7 +154,8 @@ extension Assembly {
                 guard let ip = nd.ip, let net = networks[nic.network]?.spec else { continue }
                 guard let subnet = net.subnet else {
                     let hint = net.mode == .bridge ? " (declare the LAN's subnet: on the bridge network)" : ""
-                    session.error("networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address\(hint)", at: ip.loc)
+                    session.error("networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address\(hint)",
+                                  at: ip.loc)
                     continue
                 }
                 if let l = net.leases.first(where: { $0.ip == ip.value || $0.mac == nic.mac }) {

@@ -367,7 +367,8 @@ struct Assembly {
         if let dv = o["dns"] {
             let servers = (session.list(dv) ?? []).compactMap { session.ipv4($0) }
             if let mode, mode != .bridge {
-                session.error("dns: applies to bridge networks only (libvirt's dnsmasq serves DNS on \(mode.rawValue) networks)", at: dv.keyLoc)
+                session.error("dns: applies to bridge networks only (libvirt's dnsmasq serves DNS on \(mode.rawValue) networks)",
+                              at: dv.keyLoc)
             } else { spec.dns = servers }
         }
         spec.mtu = o["mtu"].flatMap { session.int($0, Keys.network.range("mtu")) }

@@ -330,7 +330,8 @@ extension RealGuestTests {
     /// ping from inside fleet-test, retried for up to a minute (the guest may still be bringing links up).
     func pingFromNamespace(_ ip: String) throws -> Bool {
         for _ in 0..<20 {
-            if try runCapturing("/usr/sbin/ip", ["netns", "exec", "fleet-test", "ping", "-c", "1", "-W", "2", ip]).status == 0 { return true }
+            let r = try runCapturing("/usr/sbin/ip", ["netns", "exec", "fleet-test", "ping", "-c", "1", "-W", "2", ip])
+            if r.status == 0 { return true }
             Thread.sleep(forTimeInterval: 1)
         }
         return false
@@ -340,7 +341,8 @@ extension RealGuestTests {
     func fleetCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         var dirs: [URL] = []
         for b in [Bundle.main] + Bundle.allBundles { dirs += [b.bundleURL.deletingLastPathComponent(), b.bundleURL] }
-        guard let exe = dirs.map({ $0.appendingPathComponent("fleet") }).first(where: { FileManager.default.isExecutableFile(atPath: $0.path) })
+        let candidates = dirs.map { $0.appendingPathComponent("fleet") }
+        guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) })
         else { throw TestFailure("no fleet binary near \(dirs.map(\.path))") }
         return try runCapturing(exe.path, args)
     }

@@ -8,7 +8,8 @@ import Testing
 @Suite struct NetworkConfigTests {
     let nics = [GuestNICConfig(mac: MACAddress(parsing: "52:54:00:AB:00:01")!),
                 GuestNICConfig(mac: MACAddress(parsing: "52:54:00:ab:00:02")!, address: IPv4Address(parsing: "10.20.3.4")!, prefix: 16,
-                               gateway: IPv4Address(parsing: "10.20.0.254")!, dns: [IPv4Address(parsing: "10.20.0.53")!, IPv4Address(parsing: "1.1.1.1")!])]
+                               gateway: IPv4Address(parsing: "10.20.0.254")!,
+                               dns: [IPv4Address(parsing: "10.20.0.53")!, IPv4Address(parsing: "1.1.1.1")!])]
 
     @Test func rendersVersion2MatchedByMAC() {
         #expect(CloudInitSeed.networkConfig(nics) == """
