@@ -10,7 +10,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 need_install=0
-for bin in virsh libvirtd qemu-system-x86_64 qemu-img virt-xml-validate guestfish dnsmasq isoinfo debootstrap sfdisk; do
+for bin in virsh libvirtd qemu-system-x86_64 qemu-img virt-xml-validate guestfish dnsmasq isoinfo debootstrap sfdisk ping; do
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need_install=1
 done
 for pc in libvirt libvirt-qemu libguestfs; do pkg-config --exists "$pc" 2>/dev/null || need_install=1; done
@@ -19,7 +19,7 @@ if [ "$need_install" = 1 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
         libvirt-dev libguestfs-dev libvirt-daemon-system qemu-system-x86 qemu-utils \
         dnsmasq-base guestfs-tools libxml2-utils iproute2 pkg-config \
-        genisoimage debootstrap e2fsprogs fdisk
+        genisoimage debootstrap e2fsprogs fdisk iputils-ping
 fi
 
 # The schema tests validate YAML against the JSON Schema with Python's jsonschema.

@@ -47,10 +47,16 @@ public struct ApplyCommand: ParsableCommand {
     public var allowDestroy = false
     @Flag(help: "Take declared objects whose names are taken by unmanaged ones under management.")
     public var adopt = false
+    @Option(name: .customLong("wait"),
+            help: ArgumentHelp("Wait for the VMs apply starts to be ready: --wait alone, --wait=TIMEOUT (300, 90s, 10m; default 300 s), "
+                               + "--wait=MODE for VMs without wait: (lease, agent, ssh-port), or --wait=MODE,TIMEOUT. "
+                               + "VMs with wait: are always waited for.", valueName: "MODE,TIMEOUT"))
+    public var wait: String?
 
     public init() {}
 
     public func run() throws {
+        _ = try WaitRequest(parsing: wait)  // a malformed --wait is a usage error before anything changes
         let options = execution.applyOptions(connectTimeout: connection.timeout, allowRestart: allowRestart, allowDestroy: allowDestroy)
         if paths.count == 1, let saved = try loadSavedPlan(paths[0]) {
             try applySaved(saved, options: options)
@@ -66,7 +72,8 @@ public struct ApplyCommand: ParsableCommand {
         try target.checkMatches(fleet, plan)
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
-        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode.failed }
+        let ready = try waitForStartedVMs(plan, report: report, json: execution.json, connectTimeout: connection.timeout)
+        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 || !ready { throw ExitCode.failed }
     }
 
     /// Recomputes the saved plan from its manifests (unchanged since, by digest) and the live state, and applies
@@ -92,7 +99,8 @@ public struct ApplyCommand: ParsableCommand {
         }
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
-        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { throw ExitCode.failed }
+        let ready = try waitForStartedVMs(plan, report: report, json: execution.json, connectTimeout: connection.timeout)
+        if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 || !ready { throw ExitCode.failed }
     }
 
     /// A file that is not a manifest is read as a saved plan; anything that does not decode is a clear error.

@@ -14,7 +14,9 @@ public struct FleetCommand: ParsableCommand {
     /// have a problem, 2 that the command line does) instead of ArgumentParser's 64.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
         do {
-            var command = try parseAsRoot(arguments)
+            // `--wait` takes an optional value (`--wait`, `--wait=10m`): ArgumentParser options always take one.
+            let args = (arguments ?? Array(CommandLine.arguments.dropFirst())).map { $0 == "--wait" ? "--wait=\(WaitRequest.bare)" : $0 }
+            var command = try parseAsRoot(args)
             try command.run()
             Foundation.exit(0)
         } catch {

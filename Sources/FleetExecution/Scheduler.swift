@@ -39,12 +39,12 @@ enum Scheduler {
     /// Objects a change needs: a disk its pool and image, a VM its disks and networks, a snapshot or start its VM.
     static func dependencies(_ c: Change, plan: Plan) -> [ObjectRef] {
         // Deletions: a pool goes only after every volume and image version fleet deletes in it, an image
-        // version only after the disks in its pool (they may be backed by it). A skipped or failed one keeps
-        // the pool defined, so the next run still sees, and removes, what is left.
+        // version only after the disks in its pool that are deleted or reimaged (they may be backed by it). A
+        // skipped or failed one keeps the pool defined, so the next run still sees, and removes, what is left.
         if c.action == .delete, c.object.kind == .pool || c.object.kind == .image {
             let pool = c.object.kind == .pool ? c.object.name : String(c.object.name.prefix { $0 != "/" })
             return plan.hosts.flatMap(\.changes).filter { d in
-                d.action == .delete && d.object.name.hasPrefix(pool + "/")
+                (d.action == .delete || (d.action == .replace && c.object.kind == .image)) && d.object.name.hasPrefix(pool + "/")
                     && (d.object.kind == .volume || (c.object.kind == .pool && d.object.kind == .image))
             }.map(\.object)
         }

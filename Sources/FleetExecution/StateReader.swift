@@ -155,11 +155,10 @@ public struct StateReader: Sendable {
         if state.isActive {
             live = try DomainMapping.config(fromXML: d.xmlDesc())
             if detail {
-                // Guest addresses from the network's DHCP leases, for display.
-                let ifaces = (try? d.interfaceAddresses(source: .lease)) ?? []
+                // Guest addresses, for display: DHCP leases, the guest agent, ARP (each with its source).
+                let addrs = GuestAddress.read(d)
                 for (i, nic) in (live?.nics ?? []).enumerated() {
-                    let addrs = ifaces.filter { $0.mac == nic.mac?.description }.flatMap { $0.addresses.map { "\($0.address)/\($0.prefix)" } }
-                    live?.nics[i].addresses = addrs
+                    live?.nics[i].addresses = addrs.filter { $0.mac?.lowercased() == nic.mac?.description.lowercased() }.map(\.description)
                 }
             }
         }

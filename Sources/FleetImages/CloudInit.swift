@@ -45,7 +45,8 @@ public enum CloudInitSeed {
         }
         // NoCloud needs a user-data file even when there is nothing to say.
         var d = Documents(userData: try load(spec.userData) ?? Array("#cloud-config\n{}\n".utf8),
-                          metaData: try load(spec.metaData), networkConfig: try load(spec.networkConfig),
+                          metaData: try load(spec.metaData),
+                          networkConfig: try load(spec.networkConfig) ?? spec.nics.map { Array(networkConfig($0).utf8) },
                           metaDataPath: spec.metaData)
         d.sshAuthorizedKeys = try spec.sshAuthorizedKeys.map { k in
             let t = k.trimmingCharacters(in: .whitespaces)

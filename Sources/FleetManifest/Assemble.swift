@@ -138,6 +138,7 @@ extension Assembly {
             }
         }
 
+        for e in expanded.indices { expanded[e].vm = Self.withGuestNetworkConfig(expanded[e].vm, networks: networks.mapValues(\.spec)) }
         checkVolumes(expanded, hosts: hostSpecs)
 
         // Cross-VM checks: MACs, IPs, devices, console ports.
@@ -156,7 +157,9 @@ extension Assembly {
                 } else { macs[nic.mac] = vm.name }
                 guard let ip = nd.ip, let net = networks[nic.network]?.spec else { continue }
                 guard let subnet = net.subnet else {
-                    session.error("networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address", at: ip.loc)
+                    let hint = net.mode == .bridge ? " (declare the LAN's subnet: on the bridge network)" : ""
+                    session.error("networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address\(hint)",
+                                  at: ip.loc)
                     continue
                 }
                 if let l = net.leases.first(where: { $0.ip == ip.value || $0.mac == nic.mac }) {
@@ -170,7 +173,8 @@ extension Assembly {
                     session.error("networks[\(i)].ip: \(ip.value) is already assigned to vm \"\(other)\"\(hint)", at: ip.loc)
                 } else {
                     ips[net.name, default: [:]][ip.value] = vm.name
-                    leases[net.name, default: []].append(DHCPLease(mac: nic.mac, name: vm.name, ip: ip.value))
+                    // libvirt serves no DHCP on a bridge network: the address reaches the guest by cloud-init instead.
+                    if net.mode != .bridge { leases[net.name, default: []].append(DHCPLease(mac: nic.mac, name: vm.name, ip: ip.value)) }
                 }
             }
             for (i, h) in d.hostdevs.enumerated() {
@@ -261,6 +265,7 @@ extension Assembly {
             }
         }
         spec.guestAgent = o["guest_agent"].flatMap { session.bool($0) }
+        spec.wait = o["wait"].flatMap { session.enumeration($0, ReadinessWait.self) }
 
         var draft = VMDraft(group: group, loc: raw.loc, count: count, spec: spec)
         draft.cloudInitLoc = cloudInitLoc

@@ -95,8 +95,13 @@ enum Keys {
     static let network = ObjectTable(id: "network", doc: "A libvirt virtual network.", keys: [
         KeyDef(name: "mode", type: .enumeration(NetworkMode.allCases.map(\.rawValue)), doc: "nat, bridge (an existing host bridge), isolated or route.", required: true),
         KeyDef(name: "bridge", type: .interfaceName, doc: "nat/isolated/route: the bridge libvirt creates (optional); bridge mode: the existing host bridge (required)."),
-        KeyDef(name: "subnet", type: .subnet, doc: "IPv4 subnet in CIDR form; required for nat and route, optional for isolated, forbidden for bridge."),
-        KeyDef(name: "gateway", type: .ipv4, doc: "The host's address on the network; default: the subnet's first address."),
+        KeyDef(name: "subnet", type: .subnet,
+               doc: "IPv4 subnet in CIDR form; required for nat and route, optional for isolated; "
+                   + "bridge: the LAN's subnet, needed for static ip: on it."),
+        KeyDef(name: "gateway", type: .ipv4,
+               doc: "The host's address on the network (bridge: the guests' default router); default: the subnet's first address."),
+        KeyDef(name: "dns", type: .list(.ipv4),
+               doc: "bridge only: DNS servers given to guests with a static ip: (cloud-init network-config)."),
         KeyDef(name: "dhcp", type: .object(dhcp), doc: "Dynamic DHCP range."),
         KeyDef(name: "domain", type: .string, doc: "DNS domain served on the network: a DNS name such as lab.example."),
         KeyDef(name: "mtu", type: .integer(min: 68, max: 65535), doc: "MTU of the bridge."),
@@ -194,6 +199,8 @@ enum Keys {
         KeyDef(name: "description", type: .string, doc: "Free text stored in the domain."),
         KeyDef(name: "cloud_init", type: .object(cloudInit), doc: "cloud-init seed."),
         KeyDef(name: "guest_agent", type: .boolean, doc: "Add the org.qemu.guest_agent.0 virtio channel for qemu-guest-agent."),
+        KeyDef(name: "wait", type: .enumeration(ReadinessWait.allCases.map(\.rawValue)),
+               doc: "What apply waits for after starting the VM: lease, agent, ssh-port or none (default)."),
         KeyDef(name: "customize", type: .object(customize), doc: "Customization of this VM's system disk."),
     ])
 

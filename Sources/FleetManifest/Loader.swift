@@ -364,6 +364,13 @@ struct Assembly {
                 session.error("domain: invalid DNS name \"\(d.truncated(60))\" (dot-separated labels of letters, digits and inner '-', each at most 63 characters)", at: dv.loc)
             }
         }
+        if let dv = o["dns"] {
+            let servers = (session.list(dv) ?? []).compactMap { session.ipv4($0) }
+            if let mode, mode != .bridge {
+                session.error("dns: applies to bridge networks only (libvirt's dnsmasq serves DNS on \(mode.rawValue) networks)",
+                              at: dv.keyLoc)
+            } else { spec.dns = servers }
+        }
         spec.mtu = o["mtu"].flatMap { session.int($0, Keys.network.range("mtu")) }
         spec.autostart = o["autostart"].flatMap { session.bool($0) }
         let hostRefs = nameList(o["hosts"])
@@ -402,7 +409,7 @@ struct Assembly {
             switch mode {
             case .bridge:
                 if o["bridge"] == nil { session.error("\(what): bridge mode needs bridge: (an existing host bridge)", at: o.loc) }
-                for key in ["subnet", "gateway", "dhcp", "domain"] {
+                for key in ["dhcp", "domain"] {
                     if let v = o[key] { session.error("\(key): does not apply to bridge networks (the host's network provides addressing)", at: v.keyLoc) }
                 }
             case .nat, .route:
@@ -424,9 +431,9 @@ struct Assembly {
                     session.error("range: \(d.start)-\(d.end) contains the gateway \(g)", at: rl)
                 }
             }
-        } else if mode != .bridge {
+        } else {
             if let g = o["gateway"] { session.error("gateway: needs subnet:", at: g.keyLoc) }
-            if let d = o["dhcp"] { session.error("dhcp: needs subnet:", at: d.keyLoc) }
+            if let d = o["dhcp"], mode != .bridge { session.error("dhcp: needs subnet:", at: d.keyLoc) }
         }
         return NetworkDraft(spec: spec, loc: loc, hostRefs: hostRefs ?? [])
     }

@@ -186,6 +186,8 @@ public struct NetworkSpec: Hashable, Codable, Sendable {
     public var mtu: Int?
     public var autostart: Bool?
     public var hosts: [String]?
+    /// bridge: DNS servers given to guests with a static address (cloud-init network-config); nil: none.
+    public var dns: [IPv4Address]?
 
     public init(name: String, mode: NetworkMode, bridge: String? = nil, subnet: IPv4Subnet? = nil, gateway: IPv4Address? = nil,
                 dhcp: DHCPSpec? = nil, leases: [DHCPLease] = [], domain: String? = nil, mtu: Int? = nil,
@@ -389,6 +391,9 @@ public struct CloudInitSpec: Hashable, Codable, Sendable {
     public var sshAuthorizedKeys: [String]
     /// Root's password, delivered by cloud-init (vendor-data, as a `$6$` hash).
     public var rootPassword: SecretRef?
+    /// The network-config fleet writes (static addresses on bridge networks); nil: none. A `network_config`
+    /// file of the user's wins over it.
+    public var nics: [GuestNICConfig]?
     public init(userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil,
                 sshAuthorizedKeys: [String] = [], rootPassword: SecretRef? = nil) {
         self.userData = userData; self.metaData = metaData; self.networkConfig = networkConfig
@@ -427,6 +432,8 @@ public struct VMSpec: Hashable, Codable, Sendable {
     /// A `org.qemu.guest_agent.0` virtio-serial channel for qemu-guest-agent; nil leaves a live domain's
     /// channel as it is (and creates none).
     public var guestAgent: Bool?
+    /// What apply waits for once it has started the VM; nil: nothing (`none`).
+    public var wait: ReadinessWait?
 
     public init(name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
                 memory: ByteSize, maxMemory: ByteSize? = nil, firmware: Firmware? = nil, virtType: VirtType = .kvm,

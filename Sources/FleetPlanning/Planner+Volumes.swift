@@ -40,7 +40,9 @@ extension HostPlanner {
         // Image volumes fleet uploaded that nothing declares any more, and that no disk is backed by once this
         // plan's deletions ran (the executor deletes those disks first, and skips the image if one of them is).
         let neededNames = Set(needed.map { "\($0.pool)/\($0.volumeName)" })
-        let leaving = volumesLeaving
+        // Disks reimaged onto another version in this plan leave their old one too (the scheduler runs the
+        // image's deletion after their replace, and skips it when the replace does not happen).
+        let leaving = volumesLeaving.union(volumes().filter { $0.action == .replace }.map(\.object.name))
         let outgoing = outgoingMigrations, refused = refusedOutgoingMoves
         for lv in live.volumes where lv.owner?.kind == .image && context.owns(lv.owner) && !neededNames.contains("\(lv.pool)/\(lv.name)") {
             let users = live.volumes.filter { $0.backingPath == lv.path }

@@ -36,6 +36,10 @@ import Testing
         let plan = Plan(fleet: "f", hosts: [HostPlan(host: "h", uri: "test:///default", changes: del)], desired: fleet)
         #expect(Set(Scheduler.dependencies(del[2], plan: plan)) == [ObjectRef(.volume, "a/x.qcow2"), ObjectRef(.image, "a/base.qcow2")])
         #expect(Scheduler.dependencies(del[1], plan: plan) == [ObjectRef(.volume, "a/x.qcow2")])
+        // An old image version waits for the disks reimaged off it, too (and is skipped when they are).
+        let reimage = [Self.change(.volume, "a/web-disk0.qcow2", .replace), Self.change(.image, "a/old.qcow2", .delete)]
+        let plan2 = Plan(fleet: "f", hosts: [HostPlan(host: "h", uri: "test:///default", changes: reimage)], desired: fleet)
+        #expect(Scheduler.dependencies(reimage[1], plan: plan2) == [ObjectRef(.volume, "a/web-disk0.qcow2")])
         var start = Self.change(.vm, "web", .start)
         start.subject = .vm(vm)
         #expect(Scheduler.dependencies(start, plan: plan).contains(ObjectRef(.volume, "a/web-disk0.qcow2")))

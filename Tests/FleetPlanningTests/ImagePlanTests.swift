@@ -44,8 +44,11 @@ import Testing
         #expect(p.change("image/rocky")?.action == .create)
         let disk = p.change("volume/p/vm-disk0.qcow2")
         #expect(disk?.action == .replace && disk?.destructive == true)
-        // The old version is still the disk's backing file: not deleted in this plan.
-        #expect(!p.changes.contains { $0.action == .delete })
+        // The old version backs nothing once the disk is reimaged: it goes in the same plan, destructive like the
+        // reimage (the executor runs it after the replace, and skips it when the replace does not happen).
+        let gone = p.change("image/p/\(old.images[0].volumeName)")
+        #expect(gone?.action == .delete && gone?.destructive == true, "\(p.changes)")
+        #expect(p.changes.filter { $0.action == .delete }.count == 1)
     }
 
     /// `fleet destroy` plans with an empty fleet: the image version goes in the same plan as the disks backed by
