@@ -72,6 +72,8 @@ public struct ApplyCommand: ParsableCommand {
         try target.checkMatches(fleet, plan)
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
+        // Waiting for guests changes nothing: other runs on these hosts need not wait for their boot.
+        locks.release()
         let ready = try waitForStartedVMs(plan, report: report, json: execution.json, connectTimeout: connection.timeout)
         if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 || !ready { throw ExitCode.failed }
     }
@@ -99,6 +101,8 @@ public struct ApplyCommand: ParsableCommand {
         }
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
+        // Waiting for guests changes nothing: other runs on these hosts need not wait for their boot.
+        locks.release()
         let ready = try waitForStartedVMs(plan, report: report, json: execution.json, connectTimeout: connection.timeout)
         if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 || !ready { throw ExitCode.failed }
     }
