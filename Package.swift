@@ -5,23 +5,26 @@ let package = Package(
     name: "fleet",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "fleet", targets: ["fleet"]),
+        .executable(name: "fleet", targets: ["fleet"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0")
     ],
     targets: [
         // libvirt's C API, as a system library found through pkg-config; imported only by `Libvirt`.
-        .systemLibrary(name: "CLibvirt", path: "Modules/CLibvirt", pkgConfig: "libvirt",
-                       providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(
+            name: "CLibvirt", path: "Modules/CLibvirt", pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]),
         // libvirt-qemu (virDomainQemuAgentCommand: talking to qemu-guest-agent); imported only by `Libvirt`.
-        .systemLibrary(name: "CLibvirtQemu", path: "Modules/CLibvirtQemu", pkgConfig: "libvirt-qemu",
-                       providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(
+            name: "CLibvirtQemu", path: "Modules/CLibvirtQemu", pkgConfig: "libvirt-qemu",
+            providers: [.apt(["libvirt-dev"])]),
         // libguestfs's C API; imported only by `Guestfs`.
-        .systemLibrary(name: "CGuestfs", path: "Modules/CGuestfs", pkgConfig: "libguestfs",
-                       providers: [.apt(["libguestfs-dev"])]),
+        .systemLibrary(
+            name: "CGuestfs", path: "Modules/CGuestfs", pkgConfig: "libguestfs",
+            providers: [.apt(["libguestfs-dev"])]),
         // libxcrypt's crypt_r, for SHA-512 crypt password hashes (`$6$`) written into guests; imported only by `FleetImages`.
         .systemLibrary(name: "CCrypt", path: "Modules/CCrypt", providers: [.apt(["libcrypt-dev"])]),
 
@@ -39,42 +42,55 @@ let package = Package(
         // The Swift binding to libguestfs for image customization. The only importer of CGuestfs.
         .target(name: "Guestfs", dependencies: ["CGuestfs"]),
         // Image sources, checksums, format detection, customization (libguestfs) and cloud-init ISO seeds.
-        .target(name: "FleetImages", dependencies: [
-            "FleetModel", "Guestfs", "CCrypt", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "FleetImages",
+            dependencies: [
+                "FleetModel", "Guestfs", "CCrypt", .product(name: "Crypto", package: "swift-crypto")
+            ]),
         // The pure planner, the Plan value (each change carries its specs), its text rendering and saved plans.
         // Cannot import Libvirt: the compiler proves it does no I/O.
         .target(name: "FleetPlanning", dependencies: ["FleetModel"]),
         // The pipeline (Session): host locks, the ledger, live-state and export reads, plans, and their execution
         // (scheduler and per-kind steps) through libvirt and libguestfs.
-        .target(name: "FleetExecution", dependencies: [
-            "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "FleetImages",
-        ]),
+        .target(
+            name: "FleetExecution",
+            dependencies: [
+                "FleetModel", "FleetMapping", "FleetPlanning", "Libvirt", "FleetImages"
+            ]),
         // Subcommands, rendering and exit codes; a thin layer over the libraries.
-        .target(name: "FleetCLI", dependencies: [
-            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "FleetImages",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "FleetCLI",
+            dependencies: [
+                "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "FleetImages",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ]),
         // The `fleet` executable: just calls FleetCLI.
         .executableTarget(name: "fleet", dependencies: ["FleetCLI"]),
         // Benchmarks (`swift run -c release fleet-bench NAME`); figures go to docs/benchmarks.md.
-        .executableTarget(name: "fleet-bench", dependencies: [
-            "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt",
-        ], path: "Benchmarks/FleetBench"),
+        .executableTarget(
+            name: "fleet-bench",
+            dependencies: [
+                "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "Libvirt"
+            ], path: "Benchmarks/FleetBench"),
 
         // What the test targets share: the daemon's URI, unique names, golden files.
         .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"]),
-        .testTarget(name: "FleetManifestTests", dependencies: ["FleetTestSupport", "FleetManifest", "FleetModel"],
-                    resources: [.copy("Corpus")]),
+        .testTarget(
+            name: "FleetManifestTests", dependencies: ["FleetTestSupport", "FleetManifest", "FleetModel"],
+            resources: [.copy("Corpus")]),
         .testTarget(name: "LibvirtXMLTests", dependencies: ["LibvirtXML"]),
         .testTarget(name: "LibvirtTests", dependencies: ["FleetTestSupport", "Libvirt"], exclude: ["Fixtures"]),
-        .testTarget(name: "FleetMappingTests", dependencies: ["FleetTestSupport", "FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
+        .testTarget(
+            name: "FleetMappingTests", dependencies: ["FleetTestSupport", "FleetMapping", "FleetModel", "LibvirtXML", "FleetManifest"]),
         .testTarget(name: "FleetPlanningTests", dependencies: ["FleetPlanning", "FleetModel", "FleetManifest", "FleetMapping"]),
         .testTarget(name: "FleetImagesTests", dependencies: ["FleetImages", "Guestfs", "FleetModel"]),
-        .testTarget(name: "FleetExecutionTests", dependencies: ["FleetTestSupport", 
-            "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages",
-        ]),
-        .testTarget(name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI"], exclude: ["Golden", "Plan", "Export"]),
+        .testTarget(
+            name: "FleetExecutionTests",
+            dependencies: [
+                "FleetTestSupport",
+                "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages"
+            ]),
+        .testTarget(name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI"], exclude: ["Golden", "Plan", "Export"])
     ]
 )

@@ -35,6 +35,9 @@ if [ -f "$TWOHOST/up.sh" ]; then
 else
     echo "test: $TWOHOST/up.sh not found; the two-host migration tests will be skipped"
 fi
+# Formatting and lint rules (.swift-format; swift-format ships with the toolchain). `swift format -i -r Sources
+# Tests Benchmarks Package.swift` fixes what it reports.
+swift format lint --strict -r Sources Tests Benchmarks Package.swift
 # Every import must be a declared dependency (targets cannot lean on what another target happens to pull in).
 swift build --build-tests --explicit-target-dependency-import-check error
 # (Not exec: the trap above takes the lab down when the tests are done.)

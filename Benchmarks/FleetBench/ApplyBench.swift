@@ -18,8 +18,11 @@ func applyBenchmark(_ args: [String]) throws {
     print("apply: small VMs (64 MiB, qcow2 overlay disk, 1 NIC), defined not started, on \(uri)")
     for n in sizes {
         let r = try applyRound(n: n, uri: uri)
-        print(String(format: "  N=%4d  fleet apply from nothing %8.2f s   no-op re-apply (plan+apply) %7.3f s   virsh floor %8.2f s   ratio %.2fx",
-                      n, r.create, r.noop, r.floor, r.floor > 0 ? r.create / r.floor : 0))
+        print(
+            String(
+                format:
+                    "  N=%4d  fleet apply from nothing %8.2f s   no-op re-apply (plan+apply) %7.3f s   virsh floor %8.2f s   ratio %.2fx",
+                n, r.create, r.noop, r.floor, r.floor > 0 ? r.create / r.floor : 0))
     }
     print("  command: swift run -c release fleet-bench apply \(sizes.map(String.init).joined(separator: ",")) \(uri)")
 }
@@ -72,7 +75,8 @@ func applyRound(n: Int, uri: String) throws -> (create: Double, noop: Double, fl
     let noop = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     guard noopPlan.changes.isEmpty else { throw BenchFailure("re-plan not empty: \(noopPlan.changes.count) changes") }
     // Plan alone against the floor (the same libvirt calls, results discarded), on this real daemon.
-    var plans: [Double] = [], floors: [Double] = []
+    var plans: [Double] = []
+    var floors: [Double] = []
     for _ in 0..<5 {
         var s = DispatchTime.now().uptimeNanoseconds
         _ = Session(fleet: fleet).plan()
@@ -81,27 +85,34 @@ func applyRound(n: Int, uri: String) throws -> (create: Double, noop: Double, fl
         try libvirtCallsOnly(fleet.hosts)
         floors.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e9)
     }
-    plans.sort(); floors.sort()
+    plans.sort()
+    floors.sort()
     let (pm, fm) = (median(plans), median(floors))
-    print(String(format: "  N=%4d  plan on the real daemon: median %.1f ms, libvirt calls alone %.1f ms, fleet's own overhead %.1f%%",
-                 n, pm * 1000, fm * 1000, pm > 0 ? max(0, (pm - fm) / pm * 100) : 0))
+    print(
+        String(
+            format: "  N=%4d  plan on the real daemon: median %.1f ms, libvirt calls alone %.1f ms, fleet's own overhead %.1f%%",
+            n, pm * 1000, fm * 1000, pm > 0 ? max(0, (pm - fm) / pm * 100) : 0))
 
     // The floor: one virsh session, the same objects.
     var cmds = "pool-define-as \(prefix)vpool dir --target \(poolPath)-virsh\npool-build \(prefix)vpool\npool-start \(prefix)vpool\n"
-    cmds += "vol-create-as \(prefix)vpool \(prefix)vbase.qcow2 64M --format qcow2\nvol-upload \(prefix)vbase.qcow2 \(image) --pool \(prefix)vpool\n"
+    cmds +=
+        "vol-create-as \(prefix)vpool \(prefix)vbase.qcow2 64M --format qcow2\nvol-upload \(prefix)vbase.qcow2 \(image) --pool \(prefix)vpool\n"
     let netXML = dir + "/net.xml"
     try Data("<network><name>\(prefix)vnet</name><forward mode='nat'/><ip address='10.253.\(octet).1' prefix='24'/></network>".utf8)
         .write(to: URL(fileURLWithPath: netXML))
     cmds += "net-define \(netXML)\nnet-start \(prefix)vnet\n"
     for i in 1...n {
         let name = "\(prefix)v\(i)"
-        cmds += "vol-create-as \(prefix)vpool \(name).qcow2 64M --format qcow2 --backing-vol \(poolPath)-virsh/\(prefix)vbase.qcow2 --backing-vol-format qcow2\n"
+        cmds +=
+            "vol-create-as \(prefix)vpool \(name).qcow2 64M --format qcow2 --backing-vol \(poolPath)-virsh/\(prefix)vbase.qcow2 --backing-vol-format qcow2\n"
         let xml = dir + "/\(name).xml"
-        try Data("""
+        try Data(
+            """
             <domain type='qemu'><name>\(name)</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>
             <devices><disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='\(prefix)vpool' volume='\(name).qcow2'/><target dev='vda' bus='virtio'/></disk>
             <interface type='network'><source network='\(prefix)vnet'/><model type='virtio'/></interface></devices></domain>
-            """.utf8).write(to: URL(fileURLWithPath: xml))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: xml))
         cmds += "define \(xml)\n"
     }
     let cmdFile = dir + "/cmds.virsh"

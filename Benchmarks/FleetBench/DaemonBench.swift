@@ -62,7 +62,8 @@ func daemonBenchmark(_ args: [String]) throws {
     let create = try apply()
 
     // No-op plans against the floor, interleaved after one warm-up of each.
-    var plans: [Double] = [], floors: [Double] = []
+    var plans: [Double] = []
+    var floors: [Double] = []
     var objects = 0
     for i in 0...iterations {
         var t = DispatchTime.now().uptimeNanoseconds
@@ -72,9 +73,13 @@ func daemonBenchmark(_ args: [String]) throws {
         t = DispatchTime.now().uptimeNanoseconds
         objects = try RawFloor.readHostState(uri: uri)
         let f = seconds(since: t)
-        if i > 0 { plans.append(p); floors.append(f) }
+        if i > 0 {
+            plans.append(p)
+            floors.append(f)
+        }
     }
-    plans.sort(); floors.sort()
+    plans.sort()
+    floors.sort()
 
     // Teardown: fleet's destroy (passes until nothing is owned), then the same objects again for the floor.
     let empty = Session(fleet: Fleet(name: fleet.name, hosts: fleet.hosts, tree: fleet.tree))
@@ -100,10 +105,14 @@ func daemonBenchmark(_ args: [String]) throws {
     print("daemon: \(n) VMs (64 MiB, 1 GiB qcow2 volume, NIC, VNC; defined) + pool + isolated network on \(uri)")
     print(String(format: "  apply from nothing: %.2f s", create))
     print("  no-op plan (read + plan): median \(fmt(pm))  (min \(fmt(plans.first ?? 0)), max \(fmt(plans.last ?? 0)))")
-    print("  floor, sequential client reading \(objects) objects' XML: median \(fmt(fm))  (min \(fmt(floors.first ?? 0)), max \(fmt(floors.last ?? 0)))")
+    print(
+        "  floor, sequential client reading \(objects) objects' XML: median \(fmt(fm))  (min \(fmt(floors.first ?? 0)), max \(fmt(floors.last ?? 0)))"
+    )
     print(String(format: "  ratio plan / floor: %.2fx", fm > 0 ? pm / fm : 0))
-    print(String(format: "  teardown (destroy plan + apply): %.2f s; floor (sequential undefine + volume delete): %.2f s; ratio %.2fx",
-                 teardown, teardownFloor, teardownFloor > 0 ? teardown / teardownFloor : 0))
+    print(
+        String(
+            format: "  teardown (destroy plan + apply): %.2f s; floor (sequential undefine + volume delete): %.2f s; ratio %.2fx",
+            teardown, teardownFloor, teardownFloor > 0 ? teardown / teardownFloor : 0))
     print("  command: swift run -c release fleet-bench daemon \(n) \(iterations) \(uri)")
 }
 

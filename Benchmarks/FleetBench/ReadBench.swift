@@ -38,9 +38,12 @@ func readBenchmark(_ args: [String]) throws {
     guard bindingBytes == rawBytes else {
         throw ReadBenchError.mismatch(binding: bindingBytes, raw: rawBytes)
     }
-    let b = median(binding), r = median(raw)
+    let b = median(binding)
+    let r = median(raw)
     print("read: \(n) domains (2 disks, 1 NIC, graphics each), \(rawBytes) bytes of XML, \(iterations) interleaved runs after 1 warm-up")
-    print("  binding (open + listAllDomains + xmlDesc each): median \(fmt(b))  (min \(fmt(binding.first ?? 0)), max \(fmt(binding.last ?? 0)))")
+    print(
+        "  binding (open + listAllDomains + xmlDesc each): median \(fmt(b))  (min \(fmt(binding.first ?? 0)), max \(fmt(binding.last ?? 0)))"
+    )
     print("  raw C floor (same calls, no wrapping):          median \(fmt(r))  (min \(fmt(raw.first ?? 0)), max \(fmt(raw.last ?? 0)))")
     print(String(format: "  ratio binding / floor: %.2fx", r > 0 ? b / r : 0))
     print("  command: swift run -c release fleet-bench read \(n) \(iterations)")
@@ -58,44 +61,44 @@ enum ReadBenchError: Error, CustomStringConvertible {
 /// A test-driver node document with `domains` inactive domains named bench-00001...
 func readBenchFixture(domains: Int) -> String {
     var s = """
-    <?xml version="1.0"?>
-    <node>
-      <cpu><mhz>2400</mhz><model>x86_64</model><active>8</active><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>2</threads></cpu>
-      <memory>67108864</memory>
-      <network><name>benchnet</name><bridge name='virbr-bench'/><ip address='10.99.0.1' netmask='255.255.0.0'/></network>
+        <?xml version="1.0"?>
+        <node>
+          <cpu><mhz>2400</mhz><model>x86_64</model><active>8</active><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>2</threads></cpu>
+          <memory>67108864</memory>
+          <network><name>benchnet</name><bridge name='virbr-bench'/><ip address='10.99.0.1' netmask='255.255.0.0'/></network>
 
-    """
+        """
     s.reserveCapacity(domains * 1200)
     for i in 0..<domains {
         let name = "bench-" + String(format: "%05d", i)
         let mac = String(format: "52:54:00:%02x:%02x:%02x", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff)
         s += """
-          <domain type='test'>
-            <name>\(name)</name>
-            <memory unit='MiB'>2048</memory>
-            <vcpu>2</vcpu>
-            <os><type arch='x86_64'>hvm</type></os>
-            <devices>
-              <disk type='file' device='disk'>
-                <driver name='qemu' type='qcow2'/>
-                <source file='/var/lib/libvirt/images/\(name)-root.qcow2'/>
-                <target dev='vda' bus='virtio'/>
-              </disk>
-              <disk type='file' device='disk'>
-                <driver name='qemu' type='qcow2'/>
-                <source file='/var/lib/libvirt/images/\(name)-data.qcow2'/>
-                <target dev='vdb' bus='virtio'/>
-              </disk>
-              <interface type='network'>
-                <mac address='\(mac)'/>
-                <source network='benchnet'/>
-                <model type='virtio'/>
-              </interface>
-              <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>
-            </devices>
-          </domain>
+              <domain type='test'>
+                <name>\(name)</name>
+                <memory unit='MiB'>2048</memory>
+                <vcpu>2</vcpu>
+                <os><type arch='x86_64'>hvm</type></os>
+                <devices>
+                  <disk type='file' device='disk'>
+                    <driver name='qemu' type='qcow2'/>
+                    <source file='/var/lib/libvirt/images/\(name)-root.qcow2'/>
+                    <target dev='vda' bus='virtio'/>
+                  </disk>
+                  <disk type='file' device='disk'>
+                    <driver name='qemu' type='qcow2'/>
+                    <source file='/var/lib/libvirt/images/\(name)-data.qcow2'/>
+                    <target dev='vdb' bus='virtio'/>
+                  </disk>
+                  <interface type='network'>
+                    <mac address='\(mac)'/>
+                    <source network='benchnet'/>
+                    <model type='virtio'/>
+                  </interface>
+                  <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>
+                </devices>
+              </domain>
 
-        """
+            """
     }
     s += "</node>\n"
     return s

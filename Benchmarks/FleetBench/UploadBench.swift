@@ -28,7 +28,8 @@ func uploadBenchmark(_ args: [String]) throws {
     try pool.create()
     let size = ByteSize(bytes: UInt64(mib) << 20)
 
-    var fleetTimes: [Double] = [], virshTimes: [Double] = []
+    var fleetTimes: [Double] = []
+    var virshTimes: [Double] = []
     for i in 0..<8 {
         // Each timed upload starts after `sync`, so neither side pays for writing back the other's
         // gigabyte; and the sides alternate which goes first.
@@ -48,18 +49,31 @@ func uploadBenchmark(_ args: [String]) throws {
             virshTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             try pool.volume(named: "v\(i).raw")?.delete()
         }
-        if i % 2 == 0 { try fleetSide(); try virshSide() } else { try virshSide(); try fleetSide() }
+        if i % 2 == 0 {
+            try fleetSide()
+            try virshSide()
+        } else {
+            try virshSide()
+            try fleetSide()
+        }
     }
     // Times depend on which side ran just before (the page cache and ext4 still settling the other's
     // gigabyte), so the fair comparison is each side when it ran first in its pair.
     let fleetFirst = fleetTimes.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).sorted()
     let virshFirst = virshTimes.enumerated().filter { $0.offset % 2 == 1 }.map(\.element).sorted()
-    print("  runs, in order:  fleet", fleetTimes.map { String(format: "%.2f", $0) }.joined(separator: " "),
-          "  virsh", virshTimes.map { String(format: "%.2f", $0) }.joined(separator: " "), "(fleet first in even pairs)")
-    let ff = median(fleetFirst), vf = median(virshFirst)
-    print(String(format: "  each side when it ran first in its pair: fleet median %.2f s, virsh median %.2f s, ratio %.2fx", ff, vf, vf > 0 ? ff / vf : 0))
-    fleetTimes.sort(); virshTimes.sort()
-    let f = median(fleetTimes), v = median(virshTimes)
+    print(
+        "  runs, in order:  fleet", fleetTimes.map { String(format: "%.2f", $0) }.joined(separator: " "),
+        "  virsh", virshTimes.map { String(format: "%.2f", $0) }.joined(separator: " "), "(fleet first in even pairs)")
+    let ff = median(fleetFirst)
+    let vf = median(virshFirst)
+    print(
+        String(
+            format: "  each side when it ran first in its pair: fleet median %.2f s, virsh median %.2f s, ratio %.2fx", ff, vf,
+            vf > 0 ? ff / vf : 0))
+    fleetTimes.sort()
+    virshTimes.sort()
+    let f = median(fleetTimes)
+    let v = median(virshTimes)
     print("upload: \(mib) MiB of random data into a dir pool on \(uri), 8 interleaved pairs, alternating which goes first")
     print(String(format: "  fleet (StorageVolume.upload): median %.2f s (%.0f MB/s)", f, Double(mib) * 1.048576 / f))
     print(String(format: "  virsh vol-upload:             median %.2f s (%.0f MB/s)", v, Double(mib) * 1.048576 / v))
@@ -69,8 +83,10 @@ func uploadBenchmark(_ args: [String]) throws {
     let base = try pool.createVolume(xml: VolumeMapping.render(name: "base.qcow2", format: .qcow2, capacity: .gib(8)))
     let t0 = DispatchTime.now().uptimeNanoseconds
     for i in 0..<50 {
-        _ = try pool.createVolume(xml: VolumeMapping.render(name: "ov\(i).qcow2", format: .qcow2, capacity: .gib(8),
-                                                            backingPath: base.path, backingFormat: .qcow2))
+        _ = try pool.createVolume(
+            xml: VolumeMapping.render(
+                name: "ov\(i).qcow2", format: .qcow2, capacity: .gib(8),
+                backingPath: base.path, backingFormat: .qcow2))
     }
     let overlays = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     print(String(format: "  50 qcow2 overlays on one image: %.2f s (%.1f ms each)", overlays, overlays * 20))

@@ -8,7 +8,7 @@ let benchmarks: [String: ([String]) throws -> Void] = [
     "plan": planBenchmark,
     "apply": applyBenchmark,
     "upload": uploadBenchmark,
-    "daemon": daemonBenchmark,
+    "daemon": daemonBenchmark
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -25,8 +25,9 @@ struct WaitRequest: Equatable {
             } else if let t = Self.seconds(token) {
                 timeout = t
             } else {
-                throw ValidationError("--wait=\(token): expected a timeout (300, 90s, 10m, 1h) or what to wait for "
-                                      + "(\(ReadinessWait.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ValidationError(
+                    "--wait=\(token): expected a timeout (300, 90s, 10m, 1h) or what to wait for "
+                        + "(\(ReadinessWait.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }
     }
@@ -67,8 +68,9 @@ extension ApplyCommand {
                     var addresses: [GuestAddress]
                     var error: String?
                 }
-                let line = Line(host: o.target.host, vm: o.target.vm, wait: o.target.wait.rawValue, ready: o.error == nil,
-                                seconds: (o.seconds * 10).rounded() / 10, addresses: o.addresses, error: o.error.map { "\($0)" })
+                let line = Line(
+                    host: o.target.host, vm: o.target.vm, wait: o.target.wait.rawValue, ready: o.error == nil,
+                    seconds: (o.seconds * 10).rounded() / 10, addresses: o.addresses, error: o.error.map { "\($0)" })
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 if let d = try? enc.encode(line) { printOut(String(decoding: d, as: UTF8.self)) }

@@ -47,10 +47,12 @@ public struct ApplyCommand: ParsableCommand {
     public var allowDestroy = false
     @Flag(help: "Take declared objects whose names are taken by unmanaged ones under management.")
     public var adopt = false
-    @Option(name: .customLong("wait"),
-            help: ArgumentHelp("Wait for the VMs apply starts to be ready: --wait alone, --wait=TIMEOUT (300, 90s, 10m; default 300 s), "
-                               + "--wait=MODE for VMs without wait: (lease, agent, ssh-port), or --wait=MODE,TIMEOUT. "
-                               + "VMs with wait: are always waited for.", valueName: "MODE,TIMEOUT"))
+    @Option(
+        name: .customLong("wait"),
+        help: ArgumentHelp(
+            "Wait for the VMs apply starts to be ready: --wait alone, --wait=TIMEOUT (300, 90s, 10m; default 300 s), "
+                + "--wait=MODE for VMs without wait: (lease, agent, ssh-port), or --wait=MODE,TIMEOUT. "
+                + "VMs with wait: are always waited for.", valueName: "MODE,TIMEOUT"))
     public var wait: String?
 
     public init() {}
@@ -63,8 +65,9 @@ public struct ApplyCommand: ParsableCommand {
             return
         }
         let fleet = try loadFleet(ManifestOptions(paths: paths))
-        let session = Session(fleet: fleet, hosts: try connection.hosts(for: fleet), timeout: connection.timeout,
-                              secrets: try secrets(for: fleet, paths: paths, create: true))
+        let session = Session(
+            fleet: fleet, hosts: try connection.hosts(for: fleet), timeout: connection.timeout,
+            secrets: try secrets(for: fleet, paths: paths, create: true))
         // The lock comes first: the state the plan is computed from cannot change under another fleet run.
         let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
         defer { locks.release() }
@@ -85,11 +88,13 @@ public struct ApplyCommand: ParsableCommand {
         let digests = Session.digests(of: files)
         if digests != saved.manifests {
             let names = Set(digests.keys).union(saved.manifests.keys).sorted().filter { digests[$0] != saved.manifests[$0] }
-            printError("error: the manifests changed since this plan was made (\(names.joined(separator: ", "))); run `fleet plan --out` again")
+            printError(
+                "error: the manifests changed since this plan was made (\(names.joined(separator: ", "))); run `fleet plan --out` again")
             throw ExitCode.failed
         }
-        let session = Session(fleet: fleet, hosts: saved.hosts, timeout: connection.timeout,
-                              secrets: try secrets(for: fleet, paths: saved.paths, create: false))
+        let session = Session(
+            fleet: fleet, hosts: saved.hosts, timeout: connection.timeout,
+            secrets: try secrets(for: fleet, paths: saved.paths, create: false))
         let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
         defer { locks.release() }
         let plan = session.planPrintingWarnings(PlanOptions(adopt: saved.adopt, targets: saved.targets)).0
@@ -111,7 +116,8 @@ public struct ApplyCommand: ParsableCommand {
     func loadSavedPlan(_ path: String) throws -> SavedPlan? {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-              !path.hasSuffix(".yaml"), !path.hasSuffix(".yml") else { return nil }
+            !path.hasSuffix(".yaml"), !path.hasSuffix(".yml")
+        else { return nil }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         guard size <= 256 << 20, let data = FileManager.default.contents(atPath: path) else {
             printError("error: \(path) cannot be read as a plan saved by `fleet plan --out`")
@@ -120,8 +126,9 @@ public struct ApplyCommand: ParsableCommand {
         struct Header: Decodable { var format: Int? }
         let format = (try? JSONDecoder().decode(Header.self, from: data))?.format
         guard format == SavedPlan.currentFormat else {
-            printError("error: \(path) is not a plan saved by this version of `fleet plan --out`"
-                       + (format.map { " (format \($0))" } ?? "") + "; run `fleet plan --out` again")
+            printError(
+                "error: \(path) is not a plan saved by this version of `fleet plan --out`"
+                    + (format.map { " (format \($0))" } ?? "") + "; run `fleet plan --out` again")
             throw ExitCode.failed
         }
         do {
@@ -223,12 +230,14 @@ final class ProgressPrinter: @unchecked Sendable {
 
     func stop() {
         timer?.cancel()
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         erase()
     }
 
     func print(_ e: ApplyEvent) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -249,25 +258,29 @@ final class ProgressPrinter: @unchecked Sendable {
                 transfers["\(e.host) \(e.object)"] = nil
                 let took = since.map { String(format: " (%.1f s)", e.time.timeIntervalSince($0)) } ?? ""
                 let mark = e.outcome == .applied ? "\u{1B}[32m✓\u{1B}[0m" : "\u{1B}[31m✗\u{1B}[0m"
-                printOut("\(mark) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")\(took)" + (e.message.map { ": \($0)" } ?? ""))
+                printOut(
+                    "\(mark) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")\(took)" + (e.message.map { ": \($0)" } ?? ""))
             }
             draw()
             return
         }
         switch e.phase {
         case .start: printOut("\(ts) \(e.host) \(e.object): \(e.action)…")
-        case .finish: printOut("\(ts) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")" + (e.message.map { ": \($0)" } ?? ""))
+        case .finish:
+            printOut("\(ts) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")" + (e.message.map { ": \($0)" } ?? ""))
         }
     }
 
     func transfer(host: String, object: String, done: UInt64, total: UInt64) {
         guard live else { return }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         transfers["\(host) \(object)"] = (done, total)
     }
 
     private func redraw() {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         erase()
         draw()
     }
@@ -293,8 +306,9 @@ final class ProgressPrinter: @unchecked Sendable {
                 let bar = String(repeating: "#", count: Int(fraction * 20)) + String(repeating: ".", count: 20 - Int(fraction * 20))
                 let rate = elapsed > 0 ? Double(t.done) / elapsed : 0
                 let eta = rate > 0 ? Double(t.total - t.done) / rate : 0
-                s += String(format: " [%@] %.0f/%.0f MiB %.0f MB/s ETA %.0f s", bar, Double(t.done) / 1048576, Double(t.total) / 1048576,
-                            rate / 1e6, eta)
+                s += String(
+                    format: " [%@] %.0f/%.0f MiB %.0f MB/s ETA %.0f s", bar, Double(t.done) / 1_048_576, Double(t.total) / 1_048_576,
+                    rate / 1e6, eta)
             }
             s += "\n"
         }

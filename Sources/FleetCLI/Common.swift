@@ -8,9 +8,11 @@ import Foundation
 
 /// Options for commands that talk to hosts.
 public struct ConnectionOptions: ParsableArguments {
-    @Option(name: .customLong("connect"),
-            help: ArgumentHelp("libvirt URI for a single-host fleet, or HOST=URI (repeatable) to override a declared host's URI.",
-                               valueName: "URI"))
+    @Option(
+        name: .customLong("connect"),
+        help: ArgumentHelp(
+            "libvirt URI for a single-host fleet, or HOST=URI (repeatable) to override a declared host's URI.",
+            valueName: "URI"))
     public var connect: [String] = []
 
     @Option(help: "Seconds to wait for a host to answer before reporting it unreachable.")
@@ -23,14 +25,16 @@ public struct ConnectionOptions: ParsableArguments {
         var hosts = fleet.hosts
         for c in connect {
             if let eq = c.firstIndex(of: "="), !c[..<eq].contains(":") {
-                let name = String(c[..<eq]), uri = String(c[c.index(after: eq)...])
+                let name = String(c[..<eq])
+                let uri = String(c[c.index(after: eq)...])
                 guard let i = hosts.firstIndex(where: { $0.name == name }) else {
                     throw ValidationError("--connect \(c): the fleet declares no host \(name)")
                 }
                 hosts[i].uri = uri
             } else {
                 guard hosts.count == 1 else {
-                    throw ValidationError("--connect URI applies to a single-host fleet; this one has \(hosts.count): use --connect HOST=URI")
+                    throw ValidationError(
+                        "--connect URI applies to a single-host fleet; this one has \(hosts.count): use --connect HOST=URI")
                 }
                 hosts[0].uri = c
             }
@@ -67,9 +71,10 @@ func secrets(for fleet: Fleet, paths: [String], create: Bool) throws -> SecretRe
             return SecretResolver()
         }
         let key = try FleetKey.create(path)
-        printError("note: created the fleet key \(path) (0600). It salts the root-password digests fleet records in libvirt;"
-                   + " keep it with the manifests (commit it, or store it like the other secrets and point \(FleetKey.environmentVariable) at it)."
-                   + " Without it, fleet cannot tell whether a root password changed.")
+        printError(
+            "note: created the fleet key \(path) (0600). It salts the root-password digests fleet records in libvirt;"
+                + " keep it with the manifests (commit it, or store it like the other secrets and point \(FleetKey.environmentVariable) at it)."
+                + " Without it, fleet cannot tell whether a root password changed.")
         return SecretResolver(fleetKey: key)
     } catch {
         printError("error: \(error)")
@@ -100,15 +105,17 @@ func jsonString<T: Encodable>(_ value: T) throws -> String {
 /// `--target KIND/NAME`, shared by plan, apply, destroy and drift: validated before anything runs, and a
 /// target that names nothing the fleet declares or plans is a usage error (exit 2) that changes nothing.
 public struct TargetOptions: ParsableArguments {
-    @Option(name: .customLong("target"),
-            help: ArgumentHelp("Only this object (and a VM's disks and snapshots), e.g. vm/web-1. Repeatable.", valueName: "KIND/NAME"))
+    @Option(
+        name: .customLong("target"),
+        help: ArgumentHelp("Only this object (and a VM's disks and snapshots), e.g. vm/web-1. Repeatable.", valueName: "KIND/NAME"))
     public var targets: [String] = []
 
     public init() {}
 
     public func validate() throws {
         for t in targets where ObjectRef(parsing: t) == nil {
-            throw ValidationError("--target \(t): expected KIND/NAME with KIND one of \(ObjectKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--target \(t): expected KIND/NAME with KIND one of \(ObjectKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 

@@ -39,7 +39,10 @@ public struct DestroyCommand: ParsableCommand {
             if !execution.json && pass == 0 { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
             let report = try execute(plan, session: session, options: options, execution: confirmed, verb: "destroy")
             confirmed.yes = true
-            if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 { failed = true; break }
+            if !report.succeeded || plan.hasErrors || plan.summary.refused > 0 {
+                failed = true
+                break
+            }
         }
         if failed { throw ExitCode.failed }
     }

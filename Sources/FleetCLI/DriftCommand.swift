@@ -34,9 +34,11 @@ public struct DriftCommand: ParsableCommand {
             throw error
         }
         let hosts = try connection.hosts(for: fleet)
-        let (plan, _) = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout,
-                                secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: false))
-            .planPrintingWarnings(PlanOptions(targets: target.refs))
+        let (plan, _) = Session(
+            fleet: fleet, hosts: hosts, timeout: connection.timeout,
+            secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: false)
+        )
+        .planPrintingWarnings(PlanOptions(targets: target.refs))
         try target.checkMatches(fleet, plan)
         if json {
             printOut(try jsonString(plan))
@@ -69,18 +71,26 @@ enum DriftMetrics {
             for (labels, value) in samples { lines.append("\(name){\(labels)} \(value)") }
         }
         let hosts = plan?.hosts ?? []
-        metric("fleet_drift_changes", "Changes needed to bring the host back in line with the manifests.",
-               hosts.filter { $0.error == nil }.map { ("fleet=\"\(f)\",host=\"\(escape($0.host))\"", String($0.changes.count)) })
-        metric("fleet_drift_refused", "Changes fleet refuses to make (see fleet plan).",
-               hosts.filter { $0.error == nil }.map { ("fleet=\"\(f)\",host=\"\(escape($0.host))\"", String($0.changes.filter { $0.action == .refused }.count)) })
-        metric("fleet_drift_host_up", "1 when the host could be read.",
-               hosts.map { ("fleet=\"\(f)\",host=\"\(escape($0.host))\"", $0.error == nil ? "1" : "0") })
+        metric(
+            "fleet_drift_changes", "Changes needed to bring the host back in line with the manifests.",
+            hosts.filter { $0.error == nil }.map { ("fleet=\"\(f)\",host=\"\(escape($0.host))\"", String($0.changes.count)) })
+        metric(
+            "fleet_drift_refused", "Changes fleet refuses to make (see fleet plan).",
+            hosts.filter { $0.error == nil }.map {
+                ("fleet=\"\(f)\",host=\"\(escape($0.host))\"", String($0.changes.filter { $0.action == .refused }.count))
+            })
+        metric(
+            "fleet_drift_host_up", "1 when the host could be read.",
+            hosts.map { ("fleet=\"\(f)\",host=\"\(escape($0.host))\"", $0.error == nil ? "1" : "0") })
         let ok = plan.map { !$0.hasErrors } ?? false
         let success = ok ? now : previousSuccess
         if let success {
-            metric("fleet_drift_last_success_timestamp_seconds", "When a drift check last read every host.", [("fleet=\"\(f)\"", String(format: "%.0f", success))])
+            metric(
+                "fleet_drift_last_success_timestamp_seconds", "When a drift check last read every host.",
+                [("fleet=\"\(f)\"", String(format: "%.0f", success))])
         }
-        metric("fleet_drift_duration_seconds", "How long the last drift check took.", [("fleet=\"\(f)\"", String(format: "%.3f", duration))])
+        metric(
+            "fleet_drift_duration_seconds", "How long the last drift check took.", [("fleet=\"\(f)\"", String(format: "%.3f", duration))])
         metric("fleet_drift_success", "1 when the last drift check read every host.", [("fleet=\"\(f)\"", ok ? "1" : "0")])
         return lines.joined(separator: "\n") + "\n"
     }
@@ -100,6 +110,7 @@ enum DriftMetrics {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(
+            of: "\n", with: "\\n")
     }
 }

@@ -17,7 +17,9 @@ public struct ExportCommand: ParsableCommand {
     @OptionGroup public var connection: ConnectionOptions
     @Option(help: "The fleet name the manifest declares (required with --connect URI and no manifests).")
     public var fleet: String?
-    @Option(name: .customLong("select"), help: ArgumentHelp("Only this object (vm, network, pool or device) and what a VM uses. Repeatable.", valueName: "KIND/NAME"))
+    @Option(
+        name: .customLong("select"),
+        help: ArgumentHelp("Only this object (vm, network, pool or device) and what a VM uses. Repeatable.", valueName: "KIND/NAME"))
     public var select: [String] = []
     @Option(help: "Directory to write fleet.yaml into (created if needed; an existing fleet.yaml is not overwritten). Default: stdout.")
     public var out: String?
@@ -31,7 +33,9 @@ public struct ExportCommand: ParsableCommand {
             }
         }
         if paths.isEmpty {
-            guard let f = fleet else { throw ValidationError("--fleet NAME is required without manifests (fleet: is a required manifest key)") }
+            guard let f = fleet else {
+                throw ValidationError("--fleet NAME is required without manifests (fleet: is a required manifest key)")
+            }
             guard ObjectName.isValid(f) else { throw ValidationError("--fleet \(f): not a valid name") }
         }
     }
@@ -39,7 +43,8 @@ public struct ExportCommand: ParsableCommand {
     public func run() throws {
         let name: String
         // Where to read (with --connect applied) and what the manifest declares (the manifests' own URIs in PATH mode).
-        let hosts: [HostSpec], declared: [HostSpec]
+        let hosts: [HostSpec]
+        let declared: [HostSpec]
         if paths.isEmpty {
             name = fleet ?? ""
             hosts = try connection.hosts(for: Fleet(name: name, hosts: [Fleet.defaultHost]))
@@ -58,7 +63,9 @@ public struct ExportCommand: ParsableCommand {
             case .success(var i):
                 i.spec = declared.first { $0.name == h.name } ?? h
                 inputs.append(i)
-            case .failure(let e): printError("error: host \(h.name) (\(h.uri)): \(e)"); failed = true
+            case .failure(let e):
+                printError("error: host \(h.name) (\(h.uri)): \(e)")
+                failed = true
             }
         }
         if failed { throw ExitCode.failed }
@@ -67,7 +74,10 @@ public struct ExportCommand: ParsableCommand {
         let result = ManifestExport.export(fleet: name, hosts: inputs, selection: selection, schema: schema)
         for n in result.notFound { printError("error: --select \(n): no such object on \(hosts.map(\.name).joined(separator: ", "))") }
         if !result.notFound.isEmpty { throw ExitCode.failed }
-        guard let out else { printOut(result.text); return }
+        guard let out else {
+            printOut(result.text)
+            return
+        }
         let fm = FileManager.default
         try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
         let file = (out as NSString).appendingPathComponent("fleet.yaml")

@@ -5,8 +5,11 @@ public struct FleetCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "Declarative provisioning for KVM/libvirt fleets.",
-        subcommands: [Validate.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, DriftCommand.self, ShowCommand.self, ExportCommand.self,
-                      UnlockCommand.self, Schema.self]
+        subcommands: [
+            Validate.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, DriftCommand.self, ShowCommand.self,
+            ExportCommand.self,
+            UnlockCommand.self, Schema.self
+        ]
     )
     public init() {}
 

@@ -37,8 +37,9 @@ public struct PlanCommand: ParsableCommand {
     public func run() throws {
         let (fleet, files) = try loadManifests(manifest.effectivePaths)
         let hosts = try connection.hosts(for: fleet)
-        let session = Session(fleet: fleet, hosts: hosts, timeout: connection.timeout,
-                              secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: true))
+        let session = Session(
+            fleet: fleet, hosts: hosts, timeout: connection.timeout,
+            secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: true))
         let options = PlanOptions(adopt: adopt, targets: target.refs)
         let (plan, _) = session.planPrintingWarnings(options)
         try target.checkMatches(fleet, plan)
@@ -49,8 +50,9 @@ public struct PlanCommand: ParsableCommand {
         }
         if let out {
             let absolute = manifest.effectivePaths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            let saved = SavedPlan(paths: absolute, manifests: Session.digests(of: files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
-                                  hosts: hosts, adopt: adopt, targets: options.targets, plan: plan)
+            let saved = SavedPlan(
+                paths: absolute, manifests: Session.digests(of: files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
+                hosts: hosts, adopt: adopt, targets: options.targets, plan: plan)
             do {
                 try writePrivateFile(out, Data(try jsonString(saved).utf8))
             } catch {

@@ -15,7 +15,10 @@ public struct ShowCommand: ParsableCommand {
     @OptionGroup public var connection: ConnectionOptions
     @Flag(help: "Print the inventory as JSON.")
     public var json = false
-    @Flag(help: "Print every table cell whole; by default a list wider than \(InventoryRenderer.maxCell) characters is shortened to its count (`105 disks`).")
+    @Flag(
+        help:
+            "Print every table cell whole; by default a list wider than \(InventoryRenderer.maxCell) characters is shortened to its count (`105 disks`)."
+    )
     public var wide = false
 
     public init() {}
@@ -74,43 +77,63 @@ struct InventoryRenderer {
         var out = ""
         for h in live.hosts {
             out += "host \(h.name) (\(h.uri))"
-            if let e = h.error { out += "\n  error: \(e)\n\n"; continue }
+            if let e = h.error {
+                out += "\n  error: \(e)\n\n"
+                continue
+            }
             if let i = h.info {
-                out += ": \(i.hostname), \(i.cpuModel), \(i.cpus) CPUs (\(i.sockets) sockets × \(i.cores) cores × \(i.threads) threads) at \(i.mhz) MHz, \(human(i.memory)) memory, libvirt \(i.libvirtVersion), \(i.hypervisor) \(i.hypervisorVersion)"
+                out +=
+                    ": \(i.hostname), \(i.cpuModel), \(i.cpus) CPUs (\(i.sockets) sockets × \(i.cores) cores × \(i.threads) threads) at \(i.mhz) MHz, \(human(i.memory)) memory, libvirt \(i.libvirtVersion), \(i.hypervisor) \(i.hypervisorVersion)"
             }
             out += "\n\n"
-            out += table(["DOMAIN", "STATE", "VCPUS", "MEMORY", "DISKS", "NICS", "GRAPHICS", "HOSTDEVS", "SNAPSHOTS", "AUTOSTART", "MANAGED-BY"],
-                         h.domains.map { d in
-                             let c = d.live ?? d.config
-                             return [d.name, d.state.rawValue, "\(c.vcpus)/\(c.maxVcpus)", "\(c.memory)/\(c.maxMemory)",
-                                     list(c.disks.map(disk), "disk"),
-                                     list(c.nics.map { n in "\(n.mac?.description ?? "?")@\(n.source)" + (n.addresses.isEmpty ? "" : " " + n.addresses.joined(separator: ",")) }, "NIC"),
-                                     list(c.graphics.map(graphics), "display"),
-                                     list(c.hostDevices.map(\.description), "hostdev", separator: ", "),
-                                     list(d.snapshots.map(\.name), "snapshot", separator: ","),
-                                     d.autostart ? "yes" : "no", owner(d.owner)]
-                         })
+            out += table(
+                ["DOMAIN", "STATE", "VCPUS", "MEMORY", "DISKS", "NICS", "GRAPHICS", "HOSTDEVS", "SNAPSHOTS", "AUTOSTART", "MANAGED-BY"],
+                h.domains.map { d in
+                    let c = d.live ?? d.config
+                    return [
+                        d.name, d.state.rawValue, "\(c.vcpus)/\(c.maxVcpus)", "\(c.memory)/\(c.maxMemory)",
+                        list(c.disks.map(disk), "disk"),
+                        list(
+                            c.nics.map { n in
+                                "\(n.mac?.description ?? "?")@\(n.source)"
+                                    + (n.addresses.isEmpty ? "" : " " + n.addresses.joined(separator: ","))
+                            }, "NIC"),
+                        list(c.graphics.map(graphics), "display"),
+                        list(c.hostDevices.map(\.description), "hostdev", separator: ", "),
+                        list(d.snapshots.map(\.name), "snapshot", separator: ","),
+                        d.autostart ? "yes" : "no", owner(d.owner)
+                    ]
+                })
             out += "\n"
-            out += table(["NETWORK", "STATE", "MODE", "BRIDGE/DEVICES", "SUBNET", "DHCP", "LEASES", "AUTOSTART", "MANAGED-BY"],
-                         h.networks.map { n in
-                             [n.name, n.active ? "active" : "inactive", n.spec.mode.rawValue,
-                              n.spec.bridge ?? (n.forwardDevices.isEmpty ? "-" : list(n.forwardDevices, "device", separator: ",")),
-                              n.spec.subnet?.description ?? "-", n.spec.dhcp.map { "\($0.start)-\($0.end)" } ?? "-",
-                              list(n.spec.leases.map { "\($0.name)=\($0.ip)" } + n.activeLeases, "lease"),
-                              n.autostart ? "yes" : "no", owner(n.owner)]
-                         })
+            out += table(
+                ["NETWORK", "STATE", "MODE", "BRIDGE/DEVICES", "SUBNET", "DHCP", "LEASES", "AUTOSTART", "MANAGED-BY"],
+                h.networks.map { n in
+                    [
+                        n.name, n.active ? "active" : "inactive", n.spec.mode.rawValue,
+                        n.spec.bridge ?? (n.forwardDevices.isEmpty ? "-" : list(n.forwardDevices, "device", separator: ",")),
+                        n.spec.subnet?.description ?? "-", n.spec.dhcp.map { "\($0.start)-\($0.end)" } ?? "-",
+                        list(n.spec.leases.map { "\($0.name)=\($0.ip)" } + n.activeLeases, "lease"),
+                        n.autostart ? "yes" : "no", owner(n.owner)
+                    ]
+                })
             out += "\n"
-            out += table(["POOL", "STATE", "TYPE", "PATH", "SOURCE", "CAPACITY", "ALLOCATION", "AVAILABLE", "AUTOSTART", "MANAGED-BY"],
-                         h.pools.map { p in
-                             [p.name, p.active ? "active" : "inactive", p.spec.type.rawValue, p.spec.path ?? "-", poolSource(p),
-                              human(p.capacity), human(p.allocation), human(p.available), p.autostart ? "yes" : "no", owner(p.owner)]
-                         })
+            out += table(
+                ["POOL", "STATE", "TYPE", "PATH", "SOURCE", "CAPACITY", "ALLOCATION", "AVAILABLE", "AUTOSTART", "MANAGED-BY"],
+                h.pools.map { p in
+                    [
+                        p.name, p.active ? "active" : "inactive", p.spec.type.rawValue, p.spec.path ?? "-", poolSource(p),
+                        human(p.capacity), human(p.allocation), human(p.available), p.autostart ? "yes" : "no", owner(p.owner)
+                    ]
+                })
             out += "\n"
-            out += table(["VOLUME", "FORMAT", "CAPACITY", "ALLOCATION", "BACKING", "MANAGED-BY"],
-                         h.volumes.map { v in
-                             ["\(v.pool)/\(v.name)", v.format ?? "-", human(v.capacity), human(v.allocation),
-                              v.backingPath.map { $0 + (v.backingFormat.map { " (\($0))" } ?? "") } ?? "-", owner(v.owner)]
-                         })
+            out += table(
+                ["VOLUME", "FORMAT", "CAPACITY", "ALLOCATION", "BACKING", "MANAGED-BY"],
+                h.volumes.map { v in
+                    [
+                        "\(v.pool)/\(v.name)", v.format ?? "-", human(v.capacity), human(v.allocation),
+                        v.backingPath.map { $0 + (v.backingFormat.map { " (\($0))" } ?? "") } ?? "-", owner(v.owner)
+                    ]
+                })
             out += "\n"
         }
         return out
@@ -129,8 +152,12 @@ struct InventoryRenderer {
     /// Sizes as `qemu-img info` prints them: one decimal in the largest binary unit.
     func human(_ s: ByteSize) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(s.bytes), i = 0
-        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        var v = Double(s.bytes)
+        var i = 0
+        while v >= 1024 && i < units.count - 1 {
+            v /= 1024
+            i += 1
+        }
         return i == 0 ? "\(s.bytes) B" : String(format: "%.1f %@", v, units[i])
     }
 
@@ -140,7 +167,8 @@ struct InventoryRenderer {
         var widths = Array(repeating: 0, count: header.count)
         for r in all { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         return all.map { r in
-            r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(
+                separator: "  ")
         }.joined(separator: "\n") + "\n"
     }
 }

@@ -34,7 +34,8 @@ public struct Validate: ParsableCommand {
             let warnings = result.diagnostics.count - errors
             var summary = "\(group.joined(separator: " ")): \(result.files.count) file\(result.files.count == 1 ? "" : "s"), "
             if let fleet = result.fleet {
-                summary += "fleet \(fleet.name) is valid (\(fleet.vms.count) VMs, \(fleet.networks.count) networks, \(fleet.pools.count) pools"
+                summary +=
+                    "fleet \(fleet.name) is valid (\(fleet.vms.count) VMs, \(fleet.networks.count) networks, \(fleet.pools.count) pools"
                 summary += warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s"))" : ")"
             } else {
                 summary += "\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"

@@ -61,7 +61,7 @@ public enum ExecutionError: Error, CustomStringConvertible, Equatable, Sendable 
     public var description: String {
         switch self {
         case .notDeclared(let s), .missing(let s), .refused(let s): return s
-        case let .ownership(ref, why): return "\(ref) \(why) since the plan was made; nothing was changed (run plan again)"
+        case .ownership(let ref, let why): return "\(ref) \(why) since the plan was made; nothing was changed (run plan again)"
         }
     }
 }
@@ -79,7 +79,9 @@ public final class Executor: @unchecked Sendable {
     public let cancelled = ManagedFlag()
 
     public init(plan: Plan, options: ApplyOptions, emit: @escaping @Sendable (ApplyEvent) -> Void) {
-        self.plan = plan; self.options = options; self.emit = emit
+        self.plan = plan
+        self.options = options
+        self.emit = emit
     }
 
     var fleet: Fleet { plan.desired }
@@ -89,8 +91,20 @@ public final class Executor: @unchecked Sendable {
         // done: the disks on them may be leaving with a migration run from the other host (HostContext+Migration).
         let moving = plan.changes.contains { $0.action == .migrate }
         func late(_ c: Change) -> Bool { moving && c.action == .delete && c.object.kind == .image }
-        var results = runHosts(plan.hosts.map { hp in var h = hp; h.changes.removeAll(where: late); return h })
-        if moving { results += runHosts(plan.hosts.map { hp in var h = hp; h.changes.removeAll { !late($0) }; return h }) }
+        var results = runHosts(
+            plan.hosts.map { hp in
+                var h = hp
+                h.changes.removeAll(where: late)
+                return h
+            })
+        if moving {
+            results += runHosts(
+                plan.hosts.map { hp in
+                    var h = hp
+                    h.changes.removeAll { !late($0) }
+                    return h
+                })
+        }
         return ApplyReport(results: results)
     }
 
@@ -108,7 +122,8 @@ public final class Executor: @unchecked Sendable {
     /// One ledger per host for the whole run: a move changes the ledgers of two hosts, one of them from the
     /// other host's run, and both runs must see the same entries.
     func ledger(_ host: String, conn: Connection, hypervisor: Hypervisor) -> Ledger {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let l = ledgers[host] { return l }
         let l = Ledger(conn: conn, fleet: fleet.name, hypervisor: hypervisor)
         ledgers[host] = l
@@ -116,7 +131,8 @@ public final class Executor: @unchecked Sendable {
     }
 
     func connection(_ host: String) throws -> Connection {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let c = connections[host] { return c }
         guard let uri = plan.hosts.first(where: { $0.host == host })?.uri else {
             throw ExecutionError.notDeclared("unknown host \(host)")
@@ -129,8 +145,9 @@ public final class Executor: @unchecked Sendable {
     func runHost(_ hp: HostPlan) -> [ApplyEvent] {
         let state = RunState()
         @Sendable func finish(_ c: Change, _ outcome: Outcome, _ message: String?) {
-            let e = ApplyEvent(phase: .finish, host: hp.host, object: c.object.description, action: c.action.rawValue,
-                               outcome: outcome, message: message, time: Date())
+            let e = ApplyEvent(
+                phase: .finish, host: hp.host, object: c.object.description, action: c.action.rawValue,
+                outcome: outcome, message: message, time: Date())
             emit(e)
             state.record(e, failed: outcome != .applied ? c.object : nil)
         }
@@ -140,9 +157,10 @@ public final class Executor: @unchecked Sendable {
             return state.results
         }
         let ctx = HostContext(executor: self, host: hp.host, conn: conn)
-        let prerecorded = ctx.prerecord(hp.changes.filter { c in
-            !c.destructive || options.allowDestroy
-        })
+        let prerecorded = ctx.prerecord(
+            hp.changes.filter { c in
+                !c.destructive || options.allowDestroy
+            })
         defer {
             // Entries of volumes deleted in the last moments of the run; then marks recorded up front for
             // disks that were not created after all.
@@ -153,20 +171,27 @@ public final class Executor: @unchecked Sendable {
         }
         @Sendable func run(_ c: Change) {
             if c.action == .refused { return }
-            if cancelled.isSet { finish(c, .skipped, "interrupted before it started"); return }
+            if cancelled.isSet {
+                finish(c, .skipped, "interrupted before it started")
+                return
+            }
             if c.destructive && !options.allowDestroy {
-                finish(c, .skipped, "destroys data: run with --allow-destroy"); return
+                finish(c, .skipped, "destroys data: run with --allow-destroy")
+                return
             }
             if let dep = Scheduler.dependencies(c, plan: plan).first(where: state.hasFailed) {
-                finish(c, .skipped, "depends on \(dep), which did not apply"); return
+                finish(c, .skipped, "depends on \(dep), which did not apply")
+                return
             }
             emit(ApplyEvent(phase: .start, host: hp.host, object: c.object.description, action: c.action.rawValue, time: Date()))
             do {
                 try ctx.apply(c)
-                finish(c, .applied, c.action == .updateRestart && !options.allowRestart
-                       ? (c.object.kind == .network
-                          ? "config written; the network runs the old config until it restarts (--allow-restart restarts it)"
-                          : "config written; the guest runs the old config until it restarts (--allow-restart restarts it)") : nil)
+                finish(
+                    c, .applied,
+                    c.action == .updateRestart && !options.allowRestart
+                        ? (c.object.kind == .network
+                            ? "config written; the network runs the old config until it restarts (--allow-restart restarts it)"
+                            : "config written; the guest runs the old config until it restarts (--allow-restart restarts it)") : nil)
             } catch {
                 finish(c, .failed, "\(error)")
             }
@@ -193,18 +218,21 @@ final class RunState: @unchecked Sendable {
     private var failed: Set<ObjectRef> = []
 
     func record(_ e: ApplyEvent, failed object: ObjectRef?) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         events.append(e)
         if let object { failed.insert(object) }
     }
 
     func hasFailed(_ ref: ObjectRef) -> Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return failed.contains(ref)
     }
 
     var results: [ApplyEvent] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return events
     }
 }
@@ -213,6 +241,14 @@ public final class ManagedFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     public init() {}
-    public func set() { lock.lock(); value = true; lock.unlock() }
-    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    public func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+    public var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
 }

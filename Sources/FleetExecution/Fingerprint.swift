@@ -24,7 +24,8 @@ extension LiveState {
         encoder.outputFormatting = [.sortedKeys]
         let text = (try? encoder.encode(copy)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         // Two independent FNV-1a passes: a staleness check, not a security boundary.
-        let a = StableHash.fnv1a64(text), b = StableHash.fnv1a64(String(text.reversed()))
+        let a = StableHash.fnv1a64(text)
+        let b = StableHash.fnv1a64(String(text.reversed()))
         return hex(a) + hex(b)
     }
 }

@@ -25,7 +25,10 @@ extension HostContext {
         // The domain is on whichever other host has it (the plan was made against it: verifyOwnership checked).
         var found: (String, Connection, Domain)?
         for h in executor.plan.hosts.map(\.host) where h != target {
-            if let c = try? executor.connection(h), let d = try c.domain(named: name) { found = (h, c, d); break }
+            if let c = try? executor.connection(h), let d = try c.domain(named: name) {
+                found = (h, c, d)
+                break
+            }
         }
         guard let (sourceHost, sourceConn, dom) = found else {
             throw ExecutionError.missing("domain \(name) was not found on any other host")
@@ -67,7 +70,8 @@ extension HostContext {
         var gone = disks.map { ($0.object, ObjectKind.volume) }
         // The old host's cloud-init seed: this host built its own before the move.
         if let (seedPool, seedName) = vm.seedVolume, let seed = try? source.pool(seedPool).volume(named: seedName),
-           let here = try? pool(seedPool).volume(named: seedName), (try? here.path) != (try? seed.path) {
+            let here = try? pool(seedPool).volume(named: seedName), (try? here.path) != (try? seed.path)
+        {
             try seed.delete()
             gone.append(("\(seedPool)/\(seedName)", .volume))
         }
@@ -89,8 +93,9 @@ extension HostContext {
             var shared = false
             if let existing = try here.volume(named: volName) {
                 guard try VolumeMapping.volume(fromXML: existing.xmlDesc(), pool: d.pool).isSameStorage(as: srcLive) else {
-                    throw ExecutionError.refused("storage volume \(object) exists on \(host) already and is not the one on \(source.host); "
-                                                 + "it is left alone: remove it by hand")
+                    throw ExecutionError.refused(
+                        "storage volume \(object) exists on \(host) already and is not the one on \(source.host); "
+                            + "it is left alone: remove it by hand")
                 }
                 shared = true
             }
@@ -103,9 +108,11 @@ extension HostContext {
     func backingHere(_ d: MovingDisk) throws -> (path: String, format: DiskFormat)? {
         guard d.sourceVolume.backingPath != nil else { return nil }
         guard let image = d.disk.image.flatMap({ n in fleet.images.first { $0.name == n } }),
-              let base = try pool(image.pool).volume(named: image.volumeName) else {
-            throw ExecutionError.missing("the image of \(d.object) (backing file \(d.sourceVolume.backingPath ?? "")) "
-                                         + "does not exist on \(host)")
+            let base = try pool(image.pool).volume(named: image.volumeName)
+        else {
+            throw ExecutionError.missing(
+                "the image of \(d.object) (backing file \(d.sourceVolume.backingPath ?? "")) "
+                    + "does not exist on \(host)")
         }
         let format = d.sourceVolume.backingFormat.flatMap(DiskFormat.init(rawValue:)) ?? .qcow2
         return (try base.path, format)
@@ -116,8 +123,9 @@ extension HostContext {
     func precreate(_ d: MovingDisk, vm: VMSpec) throws -> StorageVolume {
         let format = d.sourceVolume.format.flatMap(DiskFormat.init(rawValue:)) ?? d.disk.format
         let backing = try backingHere(d)
-        let xml = VolumeMapping.render(name: d.source.name, format: format, capacity: d.sourceVolume.capacity,
-                                       backingPath: backing?.path, backingFormat: backing?.format)
+        let xml = VolumeMapping.render(
+            name: d.source.name, format: format, capacity: d.sourceVolume.capacity,
+            backingPath: backing?.path, backingFormat: backing?.format)
         return try pool(d.disk.pool).createVolume(xml: xml)
     }
 
@@ -145,8 +153,9 @@ extension HostContext {
             try v.download(toFile: check, sparse: true)
             let have = try ImageSource.sha256(ofFile: check)
             guard have == want else {
-                throw ExecutionError.refused("the copy of \(d.object) on \(host) does not match the original (sha256 \(have.prefix(12)), "
-                                             + "expected \(want.prefix(12))); the VM stays on its old host")
+                throw ExecutionError.refused(
+                    "the copy of \(d.object) on \(host) does not match the original (sha256 \(have.prefix(12)), "
+                        + "expected \(want.prefix(12))); the VM stays on its old host")
             }
             try p.refresh()
         } catch {

@@ -22,7 +22,9 @@ extension HostContext {
             }
             if c.action == .migrate && !exists { return }
             guard exists else { throw refuse("no longer exists") }
-            if let want = c.uuid, let uuid, want != uuid { throw refuse("was replaced by another object of the same name (UUID \(uuid), planned against \(want))") }
+            if let want = c.uuid, let uuid, want != uuid {
+                throw refuse("was replaced by another object of the same name (UUID \(uuid), planned against \(want))")
+            }
             let mine = try owned()
             if c.action == .adopt {
                 if mine { throw refuse("was taken under management by this fleet") }
@@ -40,8 +42,10 @@ extension HostContext {
                 try check(exists: d != nil, uuid: d?.uuidString, owned: false)
                 return
             }
-            try check(exists: d != nil, uuid: d?.uuidString, owned: try d.flatMap { try $0.metadata(uri: OwnerXML.namespace, flags: .config) }
-                .flatMap(OwnerXML.parse)?.fleet == fleet.name)
+            try check(
+                exists: d != nil, uuid: d?.uuidString,
+                owned: try d.flatMap { try $0.metadata(uri: OwnerXML.namespace, flags: .config) }
+                    .flatMap(OwnerXML.parse)?.fleet == fleet.name)
         case .network:
             let n = try conn.network(named: name)
             try check(exists: n != nil, uuid: n?.uuidString, owned: try ledgerOwns(name, .network, uuid: n?.uuidString))
@@ -51,7 +55,8 @@ extension HostContext {
         case .volume, .image:
             // Volumes have no UUID: their ledger entry is the mark. A declared image's version is named by its content.
             if c.steps.contains(.createVolume) || c.steps.contains(.createSeed) || c.steps.contains(.uploadImage),
-               !c.steps.contains(.deleteVolume) {
+                !c.steps.contains(.deleteVolume)
+            {
                 let (poolName, volName) = try volumeRef(c)
                 if let p = try conn.storagePool(named: poolName), try p.volume(named: volName) != nil {
                     // A volume this fleet recorded (an image left in a pool's directory by an earlier run) is its own:
@@ -87,14 +92,16 @@ extension HostContext {
         case .pool:
             // Only the pool this change defined: the one whose UUID the ledger recorded after the define.
             if let p = try? conn.storagePool(named: name), (try? ledgerOwns(name, .pool, uuid: p.uuidString)) == true,
-               (try? ledger.entries().first { $0.object == name && $0.mark.kind == .pool }?.mark.attributes["uuid"]) != nil {
+                (try? ledger.entries().first { $0.object == name && $0.mark.kind == .pool }?.mark.attributes["uuid"]) != nil
+            {
                 if (try? p.isActive) == true { try? p.destroy() }
                 try? p.undefine()
             }
             try? ledger.remove(object: name, kind: .pool)
         case .network:
             if let n = try? conn.network(named: name), (try? ledgerOwns(name, .network, uuid: n.uuidString)) == true,
-               (try? ledger.entries().first { $0.object == name && $0.mark.kind == .network }?.mark.attributes["uuid"]) != nil {
+                (try? ledger.entries().first { $0.object == name && $0.mark.kind == .network }?.mark.attributes["uuid"]) != nil
+            {
                 if (try? n.isActive) == true { try? n.destroy() }
                 try? n.undefine()
             }

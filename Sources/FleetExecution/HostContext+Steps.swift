@@ -23,7 +23,9 @@ extension HostContext {
             let p = try pool(name)
             if !(try p.isActive) {
                 // dir: mkdir -p; logical: vgcreate; netfs: mount point. Never overwrite existing data.
-                do { try p.build(flags: try c.poolSpec().type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError where e.isPoolAlreadyBuilt {}
+                do { try p.build(flags: try c.poolSpec().type == .dir ? [] : .noOverwrite) } catch let e as LibvirtError
+                    where e.isPoolAlreadyBuilt
+                {}
             }
         case .startPool:
             let p = try pool(name)
@@ -68,7 +70,9 @@ extension HostContext {
             } else {
                 // An update patches the persistent definition: <dns>, <portgroup>, <route>, other <ip>s stay.
                 let existing = try network(name)
-                if let xml = try NetworkPatch.update(try existing.xmlDesc(inactive: true), spec: spec) { _ = try conn.defineNetwork(xml: xml) }
+                if let xml = try NetworkPatch.update(try existing.xmlDesc(inactive: true), spec: spec) {
+                    _ = try conn.defineNetwork(xml: xml)
+                }
                 try ledger.record(object: name, mark: mark(.network, name, ["uuid": try existing.uuidString]))
             }
         case .startNetwork:
@@ -103,8 +107,10 @@ extension HostContext {
                 // devices, controllers, addresses and settings fleet does not model are kept as they are.
                 let current = try existing.xmlDesc(flags: [.inactive, .secure])
                 let owned = Set(try ledger.entries().filter { $0.mark.kind == .volume && $0.mark.fleet == fleet.name }.map(\.object))
-                if let xml = try DomainPatch.update(current, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password,
-                                                    owner: mark(.vm, vm.group), removableVolumes: owned) {
+                if let xml = try DomainPatch.update(
+                    current, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password,
+                    owner: mark(.vm, vm.group), removableVolumes: owned)
+                {
                     _ = try conn.defineDomain(xml: xml)
                 }
             } else {
@@ -127,7 +133,9 @@ extension HostContext {
             if try d.isActive { try d.destroy() }
             // Managed save, snapshot metadata and NVRAM go with the domain; without these flags libvirt refuses.
             // Drivers that know fewer flags (the test driver) get the ones they know.
-            let flagSets: [UndefineFlags] = [[.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata], [.managedSave, .snapshotsMetadata], []]
+            let flagSets: [UndefineFlags] = [
+                [.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata], [.managedSave, .snapshotsMetadata], []
+            ]
             for (i, flags) in flagSets.enumerated() {
                 do {
                     try d.undefine(flags: flags)
@@ -136,49 +144,56 @@ extension HostContext {
                     continue
                 }
             }
-        case let .setVcpus(n, live):
+        case .setVcpus(let n, let live):
             let d = try domain(name)
             var flags: VcpuFlags = []
             if configToo { flags.insert(.config) }
             if live, try d.isActive { flags.insert(.live) }
             guard let count = UInt32(exactly: n), count > 0 else { throw ExecutionError.refused("\(name): invalid vCPU count \(n)") }
             if !flags.isEmpty { try d.setVcpus(count, flags: flags) }
-        case let .setMemory(size, live):
+        case .setMemory(let size, let live):
             let d = try domain(name)
             var flags: MemoryFlags = []
             if configToo { flags.insert(.config) }
             if live, try d.isActive { flags.insert(.live) }
             if !flags.isEmpty { try d.setMemory(kib: size.kib, flags: flags) }
-        case let .attachDisk(diskName, live):
+        case .attachDisk(let diskName, let live):
             let vm = try c.vmSpec()
-            guard let i = vm.disks.firstIndex(where: { $0.name == diskName }) else { throw ExecutionError.notDeclared("\(name) has no disk \(diskName)") }
+            guard let i = vm.disks.firstIndex(where: { $0.name == diskName }) else {
+                throw ExecutionError.notDeclared("\(name) has no disk \(diskName)")
+            }
             let target = DomainMapping.diskTargets(vm)[i]
             try device(name, attach: true, xml: DomainMapping.diskXML(vm.disks[i], vm: vm, target: target), live: live, config: configToo)
-        case let .attachInterface(mac, live):
+        case .attachInterface(let mac, let live):
             let vm = try c.vmSpec()
-            guard let nic = vm.networks.first(where: { $0.mac == mac }) else { throw ExecutionError.notDeclared("\(name) declares no NIC \(mac)") }
+            guard let nic = vm.networks.first(where: { $0.mac == mac }) else {
+                throw ExecutionError.notDeclared("\(name) declares no NIC \(mac)")
+            }
             try device(name, attach: true, xml: DomainMapping.interfaceXML(nic), live: live, config: configToo)
-        case let .detachInterface(mac, live):
+        case .detachInterface(let mac, let live):
             // libvirt finds the interface by its MAC.
-            try device(name, attach: false, xml: "<interface type='network'><mac address='\(mac)'/></interface>", live: live, config: configToo)
-        case let .attachHostdev(kind, live):
+            try device(
+                name, attach: false, xml: "<interface type='network'><mac address='\(mac)'/></interface>", live: live, config: configToo)
+        case .attachHostdev(let kind, let live):
             try device(name, attach: true, xml: DomainMapping.hostdevXML(kind), live: live, config: configToo)
-        case let .detachHostdev(kind, live):
+        case .detachHostdev(let kind, let live):
             try device(name, attach: false, xml: DomainMapping.hostdevXML(kind), live: live, config: configToo)
         case .createSnapshot(let snap):
             let vmName = String(name.prefix { $0 != "/" })
-            _ = try domain(vmName).createSnapshot(xml: SnapshotMapping.render(name: snap, description: LiveSnapshot.description(fleet: fleet.name)))
+            _ = try domain(vmName).createSnapshot(
+                xml: SnapshotMapping.render(name: snap, description: LiveSnapshot.description(fleet: fleet.name)))
         case .deleteSnapshot(let snap):
             let vmName = String(name.prefix { $0 != "/" })
             try domain(vmName).snapshot(named: snap)?.delete()
-        case let .migrate(toHost, live):
+        case .migrate(let toHost, let live):
             try migrate(c, to: toHost, live: live)
         case .writeOwnerMark:
             switch c.object.kind {
             case .vm:
                 let vm = try c.vmSpec()
-                try domain(name).setMetadata(OwnerXML.metadataElement(mark(.vm, vm.group)), key: OwnerXML.prefix, uri: OwnerXML.namespace,
-                                             flags: try domain(name).isActive ? [.live, .config] : [.config])
+                try domain(name).setMetadata(
+                    OwnerXML.metadataElement(mark(.vm, vm.group)), key: OwnerXML.prefix, uri: OwnerXML.namespace,
+                    flags: try domain(name).isActive ? [.live, .config] : [.config])
             case .pool: try ledger.record(object: name, mark: mark(.pool, name, ["uuid": try pool(name).uuidString]))
             case .network: try ledger.record(object: name, mark: mark(.network, name, ["uuid": try network(name).uuidString]))
             case .volume:
@@ -186,7 +201,8 @@ extension HostContext {
                 try ledger.record(object: name, mark: mark(.volume, vm.group, ["vm": vm.name]))
             case .image:
                 let img = try c.imageSpec()
-                try ledger.record(object: "\(img.pool)/\(img.volumeName)", mark: mark(.image, name, img.sha256.map { ["sha256": $0] } ?? [:]))
+                try ledger.record(
+                    object: "\(img.pool)/\(img.volumeName)", mark: mark(.image, name, img.sha256.map { ["sha256": $0] } ?? [:]))
             default: throw ExecutionError.refused("\(c.object) cannot be adopted")
             }
         }

@@ -22,13 +22,18 @@ extension HostContext {
             }
             let baseInfo = try base.info()
             let capacity = ByteSize(bytes: max(disk.size?.bytes ?? 0, baseInfo.capacityBytes))
-            let baseFormat: DiskFormat = (try? VolumeMapping.volume(fromXML: base.xmlDesc(), pool: image.pool).format).flatMap { $0.flatMap(DiskFormat.init(rawValue:)) } ?? .qcow2
+            let baseFormat: DiskFormat =
+                (try? VolumeMapping.volume(fromXML: base.xmlDesc(), pool: image.pool).format).flatMap {
+                    $0.flatMap(DiskFormat.init(rawValue:))
+                } ?? .qcow2
             let v: StorageVolume
             if disk.clone == .full {
                 v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: disk.format, capacity: capacity), cloneFrom: base)
             } else {
-                v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .qcow2, capacity: capacity,
-                                                                  backingPath: base.path, backingFormat: baseFormat))
+                v = try p.createVolume(
+                    xml: VolumeMapping.render(
+                        name: volName, format: .qcow2, capacity: capacity,
+                        backingPath: base.path, backingFormat: baseFormat))
             }
             if let custom = vm.customize, !custom.isEmpty {
                 do {
@@ -67,7 +72,9 @@ extension HostContext {
 
     func resizeVolume(_ c: Change, _ size: ByteSize) throws {
         let (poolName, volName) = try volumeRef(c)
-        guard let v = try pool(poolName).volume(named: volName) else { throw ExecutionError.missing("volume \(c.object.name) does not exist") }
+        guard let v = try pool(poolName).volume(named: volName) else {
+            throw ExecutionError.missing("volume \(c.object.name) does not exist")
+        }
         // A disk in use by a running guest is grown through QEMU so the guest sees the new size at once.
         let (vm, i, _) = try c.diskSpec()
         if let d = try conn.domain(named: vm.name), try d.isActive {
@@ -82,13 +89,16 @@ extension HostContext {
     /// and, with `root_password:`, a password hash.
     func createSeed(_ c: Change) throws {
         guard case .seed(let vm)? = c.subject, let spec = vm.cloudInit,
-              let (poolName, volName) = vm.seedVolume else { throw ExecutionError.notDeclared("\(c.object) is no declared cloud-init seed") }
+            let (poolName, volName) = vm.seedVolume
+        else { throw ExecutionError.notDeclared("\(c.object) is no declared cloud-init seed") }
         let id = try CloudInitSeed.instanceID(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name)
         try CloudInitSeed.withSeedFile(spec, vmName: vm.name, secrets: options.secrets, fleet: fleet.name) { tmp in
             let size = try FileManager.default.attributesOfItem(atPath: tmp)[.size] as? UInt64 ?? 0
-            try ledger.record(object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "seed", "instance-id": id]))
+            try ledger.record(
+                object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "seed", "instance-id": id]))
             let p = try pool(poolName)
-            let v = try p.createVolume(xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: size), mode: "0600"))
+            let v = try p.createVolume(
+                xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: size), mode: "0600"))
             do {
                 try v.upload(fromFile: tmp, progress: nil)
             } catch {
@@ -110,10 +120,13 @@ extension HostContext {
         if try pool(image.pool).volume(named: image.volumeName) != nil {
             let mark = try ledger.entries().first { $0.object == object && $0.mark.kind == .image }?.mark
             if let mark, mark.fleet == fleet.name, mark.attributes["sha256"] == file.sha256,
-               mark.attributes["customize"] == image.customizationDigest {
+                mark.attributes["customize"] == image.customizationDigest
+            {
                 return
             }
-            throw ExecutionError.refused("storage volume \(image.volumeName) exists in pool \(image.pool) but fleet \(fleet.name) has no record of uploading it with this content (sha256 \(file.sha256.prefix(12))); it is left alone: remove it by hand or give the image another name")
+            throw ExecutionError.refused(
+                "storage volume \(image.volumeName) exists in pool \(image.pool) but fleet \(fleet.name) has no record of uploading it with this content (sha256 \(file.sha256.prefix(12))); it is left alone: remove it by hand or give the image another name"
+            )
         }
         // Image-level customization runs on a local copy before upload, so it works for remote hosts too
         // and a failure leaves no volume behind.

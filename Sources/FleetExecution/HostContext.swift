@@ -16,7 +16,9 @@ struct HostContext: Sendable {
     var options: ApplyOptions { executor.options }
 
     init(executor: Executor, host: String, conn: Connection) {
-        self.executor = executor; self.host = host; self.conn = conn
+        self.executor = executor
+        self.host = host
+        self.conn = conn
         hypervisor = ((try? conn.hypervisorType) ?? "") == "TEST" ? .test : .qemu
         ledger = executor.ledger(host, conn: conn, hypervisor: hypervisor)
     }
@@ -27,7 +29,9 @@ struct HostContext: Sendable {
         // Reimage: QEMU keeps a replaced disk open, so its VM is stopped first and started again after.
         // (A cloud-init seed is only read at boot: it is swapped under the running guest, no restart.)
         var restart: Domain?
-        if c.action == .replace, c.object.kind == .volume, !c.steps.contains(.createSeed), let vm = c.parent, let d = try conn.domain(named: vm.name), try d.isActive {
+        if c.action == .replace, c.object.kind == .volume, !c.steps.contains(.createSeed), let vm = c.parent,
+            let d = try conn.domain(named: vm.name), try d.isActive
+        {
             _ = try d.shutdown(timeout: options.shutdownTimeout)
             restart = d
         }
@@ -62,7 +66,9 @@ struct HostContext: Sendable {
     func prerecord(_ changes: [Change]) -> [(String, ObjectKind)] {
         var entries: [LedgerEntry] = []
         for c in changes where c.action == .create && c.steps == [.createVolume] {
-            guard case let .disk(vm, i, image)? = c.subject, let mark = try? volumeMark(vm, vm.disks[i], image: image) else { continue }
+            guard case .disk(let vm, let i, let image)? = c.subject, let mark = try? volumeMark(vm, vm.disks[i], image: image) else {
+                continue
+            }
             entries.append(LedgerEntry(object: c.object.name, mark: mark))
         }
         if (try? ledger.recordAll(entries)) == nil { return [] }
@@ -79,7 +85,9 @@ struct HostContext: Sendable {
     // MARK: Helpers
 
     func pool(_ name: String) throws -> StoragePool {
-        guard let p = try conn.storagePool(named: name) else { throw ExecutionError.missing("storage pool \(name) does not exist on \(host)") }
+        guard let p = try conn.storagePool(named: name) else {
+            throw ExecutionError.missing("storage pool \(name) does not exist on \(host)")
+        }
         return p
     }
 
@@ -143,7 +151,7 @@ extension Change {
 
     /// A disk volume's VM, the disk's index in it, and its image.
     func diskSpec() throws -> (vm: VMSpec, index: Int, image: ImageSpec?) {
-        guard case let .disk(vm, i, image)? = subject, vm.disks.indices.contains(i) else { throw noSpec("disk") }
+        guard case .disk(let vm, let i, let image)? = subject, vm.disks.indices.contains(i) else { throw noSpec("disk") }
         return (vm, i, image)
     }
 }

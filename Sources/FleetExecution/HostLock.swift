@@ -14,12 +14,12 @@ public enum HostLockError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .held(host, h):
+        case .held(let host, let h):
             return "host \(host) is locked by \(h) since \(LockInfo.time(h.started)); wait for it, or pass --lock-timeout SECONDS"
-        case let .stale(host, h, why):
+        case .stale(let host, let h, let why):
             return "host \(host) has a stale lock from \(h) since \(LockInfo.time(h.started)) (\(why)); "
                 + "if no fleet run is working on it, remove the lock with `fleet unlock \(host)`"
-        case let .libvirt(host, e):
+        case .libvirt(let host, let e):
             return "cannot lock host \(host): \(e.message)"
         }
     }
@@ -46,22 +46,28 @@ public final class HostLock: @unchecked Sendable {
     private let mutex = NSLock()
 
     private init(host: String, conn: Connection, holder: LockHolder, uuid: String) {
-        self.host = host; self.conn = conn; self.holder = holder; self.uuid = uuid
+        self.host = host
+        self.conn = conn
+        self.holder = holder
+        self.uuid = uuid
     }
 
     deinit { timer?.cancel() }
 
     /// Takes the lock of `host`, waiting up to `timeout` seconds while another run holds it. A stale lock is
     /// never taken over here: it is waited on, then reported, and `fleet unlock` removes it.
-    public static func acquire(host: String, conn: Connection, fleet: String, command: String, timeout: Double,
-                               waiting: (LockHolder) -> Void = { _ in }) throws -> HostLock {
+    public static func acquire(
+        host: String, conn: Connection, fleet: String, command: String, timeout: Double,
+        waiting: (LockHolder) -> Void = { _ in }
+    ) throws -> HostLock {
         var announced = false
         let hypervisor: Hypervisor = ((try? conn.hypervisorType) ?? "") == "TEST" ? .test : .qemu
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let now = Date().timeIntervalSince1970
-            let me = LockHolder(machine: ProcessInfo.processInfo.hostName, pid: getpid(), fleet: fleet, command: command,
-                                started: now, expires: now + leaseSeconds, token: UUID().uuidString)
+            let me = LockHolder(
+                machine: ProcessInfo.processInfo.hostName, pid: getpid(), fleet: fleet, command: command,
+                started: now, expires: now + leaseSeconds, token: UUID().uuidString)
             do {
                 // No UUID in the XML: if the name exists, libvirt refuses ("already exists with uuid …").
                 let d = try conn.defineDomain(xml: LockMapping.render(me, hypervisor: hypervisor))
@@ -80,7 +86,10 @@ public final class HostLock: @unchecked Sendable {
                     if let why = staleness(current.holder) { throw HostLockError.stale(host: host, by: current.holder, why: why) }
                     throw HostLockError.held(host: host, by: current.holder)
                 }
-                if !announced { waiting(current.holder); announced = true }
+                if !announced {
+                    waiting(current.holder)
+                    announced = true
+                }
                 usleep(250_000)
             }
         }
@@ -133,7 +142,8 @@ public final class HostLock: @unchecked Sendable {
 
     /// Pushes the expiry forward, if the lock is still ours.
     func renew() {
-        mutex.lock(); defer { mutex.unlock() }
+        mutex.lock()
+        defer { mutex.unlock() }
         guard let d = try? conn.domain(uuid: uuid) else { return }
         holder.expires = Date().timeIntervalSince1970 + Self.leaseSeconds
         try? d.setMetadata(LockMapping.metadataElement(holder), key: OwnerXML.prefix, uri: LockMapping.namespace, flags: .config)
@@ -143,7 +153,8 @@ public final class HostLock: @unchecked Sendable {
     public func release() {
         timer?.cancel()
         timer = nil
-        mutex.lock(); defer { mutex.unlock() }
+        mutex.lock()
+        defer { mutex.unlock() }
         guard let d = try? conn.domain(uuid: uuid), d.name == LockMapping.domainName else { return }
         try? d.undefine()
     }

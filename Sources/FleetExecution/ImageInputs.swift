@@ -40,7 +40,9 @@ public struct ImageInputs: Sendable {
             if let ref = vm.graphics?.password {
                 do {
                     let password = try secrets.resolve(ref)
-                    if let problem = vm.graphics?.passwordProblem(password) { out.warnings.append("vm \(vm.name): graphics password: \(problem)") }
+                    if let problem = vm.graphics?.passwordProblem(password) {
+                        out.warnings.append("vm \(vm.name): graphics password: \(problem)")
+                    }
                     out.graphicsPasswordDigests[vm.name] = graphicsPasswordDigest(password)
                 } catch {
                     out.warnings.append("vm \(vm.name): graphics password: \(error)")

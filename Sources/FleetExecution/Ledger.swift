@@ -1,7 +1,7 @@
 import Dispatch
 import FleetMapping
-import Foundation
 import FleetModel
+import Foundation
 import Libvirt
 
 /// The fleet's ownership ledger on one host (docs/ownership.md): a defined, never-started domain whose
@@ -24,20 +24,26 @@ final class Ledger: @unchecked Sendable {
     static let removalBatchWindow: UInt64 = 200_000_000
 
     init(conn: Connection, fleet: String, hypervisor: Hypervisor) {
-        self.conn = conn; self.fleet = fleet; self.hypervisor = hypervisor
+        self.conn = conn
+        self.fleet = fleet
+        self.hypervisor = hypervisor
     }
 
     var name: String { LedgerMapping.domainName(fleet: fleet) }
 
     /// The entries, without those of objects deleted in this run whose removal is not written yet.
     func entries() throws -> [LedgerEntry] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return Self.without(pendingRemovals, try stored())
     }
 
     private func stored() throws -> [LedgerEntry] {
         if let cache { return cache }
-        guard let d = try conn.domain(named: name) else { cache = []; return [] }
+        guard let d = try conn.domain(named: name) else {
+            cache = []
+            return []
+        }
         let read = try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive))
         cache = read
         return read
@@ -55,7 +61,8 @@ final class Ledger: @unchecked Sendable {
 
     /// One ledger write for many entries (e.g. every disk a run is about to create); none when nothing changes.
     func recordAll(_ new: [LedgerEntry]) throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         var all = try entries()
         var changed = all.count != (try stored()).count
         for e in new where !all.contains(e) {
@@ -71,7 +78,8 @@ final class Ledger: @unchecked Sendable {
     }
 
     func removeAll(_ objects: [(String, ObjectKind)]) throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let all = try stored()
         let kept = Self.without(pendingRemovals + objects, all)
         if kept.count != all.count { try write(kept) }
@@ -82,27 +90,31 @@ final class Ledger: @unchecked Sendable {
     /// removal, or at `flush` (the end of the host's run). A run killed before then leaves entries of objects
     /// that are gone: marks without objects, the safe side (docs/ownership.md, "Order").
     func removeSoon(object: String, kind: ObjectKind) throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         pendingRemovals.append((object, kind))
         if DispatchTime.now().uptimeNanoseconds - lastWrite >= Self.removalBatchWindow { try flush() }
     }
 
     /// Writes the removals `removeSoon` is holding back.
     func flush() throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard !pendingRemovals.isEmpty else { return }
         try removeAll([])
     }
 
     func write(_ entries: [LedgerEntry]) throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let d = try conn.domain(named: name) {
             if entries.isEmpty {
                 // Nothing left to record: the ledger goes too, leaving the host as fleet found it.
                 try d.undefine()
             } else {
                 // Redefining keeps the UUID and replaces the whole metadata in one call.
-                _ = try conn.defineDomain(xml: LedgerMapping.render(fleet: fleet, entries: entries, hypervisor: hypervisor, uuid: d.uuidString))
+                _ = try conn.defineDomain(
+                    xml: LedgerMapping.render(fleet: fleet, entries: entries, hypervisor: hypervisor, uuid: d.uuidString))
             }
         } else if !entries.isEmpty {
             _ = try conn.defineDomain(xml: LedgerMapping.render(fleet: fleet, entries: entries, hypervisor: hypervisor))

@@ -62,9 +62,9 @@ public enum ReadinessError: Error, CustomStringConvertible, Equatable, Sendable 
 
     public var description: String {
         switch self {
-        case let .timedOut(vm, host, wait, seconds, last):
+        case .timedOut(let vm, let host, let wait, let seconds, let last):
             return "vm \(vm) on \(host) was not ready (wait: \(wait.rawValue)) within \(seconds) s; last seen: \(last)"
-        case let .unreachable(vm, host, reason):
+        case .unreachable(let vm, let host, let reason):
             return "vm \(vm) on \(host): cannot check readiness: \(reason)"
         }
     }
@@ -79,7 +79,10 @@ public enum Readiness {
         public var vm: String
         public var wait: ReadinessWait
         public init(host: String, uri: String, vm: String, wait: ReadinessWait) {
-            self.host = host; self.uri = uri; self.vm = vm; self.wait = wait
+            self.host = host
+            self.uri = uri
+            self.vm = vm
+            self.wait = wait
         }
     }
 
@@ -104,7 +107,9 @@ public enum Readiness {
                     return false
                 }
                 // A VM's own start, or the reimage of one of its disks (the executor stops and starts the VM around it).
-                let name: String? = c.object.kind == .vm && starts ? c.object.name
+                let name: String? =
+                    c.object.kind == .vm && starts
+                    ? c.object.name
                     : c.object.kind == .volume && c.action == .replace && c.parent?.kind == .vm ? c.parent?.name : nil
                 guard let name else { continue }
                 let events = report.results.filter { $0.host == hp.host && $0.object == c.object.description && $0.phase == .finish }
@@ -120,8 +125,10 @@ public enum Readiness {
 
     /// Waits for every target at once (each on its own connection), until each is ready or `timeout` seconds have
     /// passed. `progress` receives a line per VM and state change (e.g. "waiting for a DHCP lease").
-    public static func wait(for targets: [Target], timeout: Double, connectTimeout: Double = 10, poll: Double = 2,
-                            progress: @escaping @Sendable (Target, String) -> Void = { _, _ in }) -> [Outcome] {
+    public static func wait(
+        for targets: [Target], timeout: Double, connectTimeout: Double = 10, poll: Double = 2,
+        progress: @escaping @Sendable (Target, String) -> Void = { _, _ in }
+    ) -> [Outcome] {
         let results = LockedBox<[Int: Outcome]>([:])
         DispatchQueue.concurrentPerform(iterations: targets.count) { i in
             let o = waitOne(targets[i], timeout: timeout, connectTimeout: connectTimeout, poll: poll, progress: progress)
@@ -131,8 +138,10 @@ public enum Readiness {
         return targets.indices.compactMap { r[$0] }
     }
 
-    static func waitOne(_ t: Target, timeout: Double, connectTimeout: Double, poll: Double,
-                        progress: @Sendable (Target, String) -> Void) -> Outcome {
+    static func waitOne(
+        _ t: Target, timeout: Double, connectTimeout: Double, poll: Double,
+        progress: @Sendable (Target, String) -> Void
+    ) -> Outcome {
         let start = Date()
         func outcome(_ addrs: [GuestAddress], _ error: ReadinessError?) -> Outcome {
             Outcome(target: t, addresses: addrs, seconds: Date().timeIntervalSince(start), error: error)
@@ -178,8 +187,10 @@ public enum Readiness {
             let fromAgent = GuestAddress.read(domain, sources: [.agent])
             if !fromAgent.isEmpty { return (true, "", GuestAddress.read(domain)) }
             let answers = (try? domain.qemuAgentCommand(#"{"execute":"guest-ping"}"#, timeout: .seconds(3))) != nil
-            return (false, answers ? "the guest agent answers, waiting for it to report an address" : "waiting for the guest agent",
-                    GuestAddress.read(domain, sources: [.lease, .arp]))
+            return (
+                false, answers ? "the guest agent answers, waiting for it to report an address" : "waiting for the guest agent",
+                GuestAddress.read(domain, sources: [.lease, .arp])
+            )
         case .sshPort:
             let addrs = GuestAddress.read(domain)
             if addrs.isEmpty { return (false, "waiting for an address (lease, agent or ARP)", addrs) }
@@ -216,7 +227,8 @@ final class LockedBox<Value>: @unchecked Sendable {
     private let lock = NSLock()
     init(_ value: Value) { self.value = value }
     func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return body(&value)
     }
 }

@@ -53,7 +53,7 @@ enum Scheduler {
             var pool = String(c.object.name.prefix { $0 != "/" })
             if case .image(let img)? = c.subject { pool = img.pool }
             var deps = [ObjectRef(.pool, pool)]
-            if case let .disk(_, _, img?)? = c.subject { deps.append(ObjectRef(.image, img.name)) }
+            if case .disk(_, _, let img?)? = c.subject { deps.append(ObjectRef(.image, img.name)) }
             return deps
         case .vm:
             guard case .vm(let vm)? = c.subject, c.action != .delete else { return [] }

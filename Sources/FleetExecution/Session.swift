@@ -49,11 +49,13 @@ public struct Session: Sendable {
         do {
             for h in hosts.sorted(by: { $0.name < $1.name }) {
                 guard let conn = try? Connection(uri: h.uri, timeout: self.timeout) else { continue }
-                held.append(try HostLock.acquire(host: h.name, conn: conn, fleet: fleet.name, command: command, timeout: timeout,
-                                                 waiting: { waiting(h.name, $0) }))
+                held.append(
+                    try HostLock.acquire(
+                        host: h.name, conn: conn, fleet: fleet.name, command: command, timeout: timeout,
+                        waiting: { waiting(h.name, $0) }))
             }
         } catch {
-            held.forEach { $0.release() }
+            for lock in held { lock.release() }
             throw error
         }
         return HostLocks(held)
@@ -78,5 +80,5 @@ public struct Session: Sendable {
 public final class HostLocks: @unchecked Sendable {
     public let locks: [HostLock]
     init(_ locks: [HostLock]) { self.locks = locks }
-    public func release() { locks.forEach { $0.release() } }
+    public func release() { for lock in locks { lock.release() } }
 }

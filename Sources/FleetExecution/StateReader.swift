@@ -15,7 +15,9 @@ public struct StateReader: Sendable {
     public var detail: Bool
 
     public init(fleet: String?, timeout: Double = 10, detail: Bool = false) {
-        self.fleet = fleet; self.timeout = timeout; self.detail = detail
+        self.fleet = fleet
+        self.timeout = timeout
+        self.detail = detail
     }
 
     /// Reads every host concurrently. A host that cannot be read gets `error` set; the others are unaffected.
@@ -47,43 +49,51 @@ public struct StateReader: Sendable {
         for d in try conn.listAllDomains() {
             let name = d.name
             if name == ledgerName || (ledgerName == nil && name.hasPrefix("fleet-ledger-")) {
-                for e in try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive)) { ledger["\(e.mark.kind.rawValue):\(e.object)"] = e.mark }
+                for e in try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive)) {
+                    ledger["\(e.mark.kind.rawValue):\(e.object)"] = e.mark
+                }
             } else if ObjectName.reservedPrefix(of: name) == nil {
                 domains.append(d)
             }
         }
         out.domains = try readDomains(domains, conn).sorted { $0.name < $1.name }
 
-        out.networks = try conn.listAllNetworks().compactMap { n in try vanishing {
-            // The persistent definition; the test driver knows no INACTIVE flag for networks.
-            let xml = try (try? n.xmlDesc(inactive: true)) ?? n.xmlDesc()
-            let (spec, forwardDevices) = try NetworkMapping.read(fromXML: xml)
-            let active = try n.isActive
-            var leases: [String] = []
-            if detail && active {
-                leases = ((try? n.dhcpLeases()) ?? []).map { "\($0.ip)/\($0.prefix) \($0.mac)" + ($0.hostname.map { " \($0)" } ?? "") }
+        out.networks = try conn.listAllNetworks().compactMap { n in
+            try vanishing {
+                // The persistent definition; the test driver knows no INACTIVE flag for networks.
+                let xml = try (try? n.xmlDesc(inactive: true)) ?? n.xmlDesc()
+                let (spec, forwardDevices) = try NetworkMapping.read(fromXML: xml)
+                let active = try n.isActive
+                var leases: [String] = []
+                if detail && active {
+                    leases = ((try? n.dhcpLeases()) ?? []).map { "\($0.ip)/\($0.prefix) \($0.mac)" + ($0.hostname.map { " \($0)" } ?? "") }
+                }
+                return try LiveNetwork(
+                    name: n.name, uuid: n.uuidString, active: active, persistent: n.isPersistent,
+                    autostart: try n.autostart(), spec: spec, forwardDevices: forwardDevices,
+                    owner: Self.mark(ledger["network:\(n.name)"], uuid: n.uuidString), activeLeases: leases)
             }
-            return try LiveNetwork(name: n.name, uuid: n.uuidString, active: active, persistent: n.isPersistent,
-                               autostart: try n.autostart(), spec: spec, forwardDevices: forwardDevices,
-                               owner: Self.mark(ledger["network:\(n.name)"], uuid: n.uuidString), activeLeases: leases)
-        } }.sorted { $0.name < $1.name }
+        }.sorted { $0.name < $1.name }
 
         var volumes: [LiveVolume] = []
-        out.pools = try conn.listAllStoragePools().compactMap { p in try vanishing {
-            let name = p.name
-            let parsed = try PoolMapping.spec(fromXML: p.xmlDesc(inactive: false))
-            let active = try p.isActive
-            if active {
-                for v in try p.listAllVolumes() {
-                    guard var lv = try vanishing({ try VolumeMapping.volume(fromXML: v.xmlDesc(), pool: name) }) else { continue }
-                    lv.owner = ledger["volume:\(name)/\(lv.name)"] ?? ledger["image:\(name)/\(lv.name)"]
-                    volumes.append(lv)
+        out.pools = try conn.listAllStoragePools().compactMap { p in
+            try vanishing {
+                let name = p.name
+                let parsed = try PoolMapping.spec(fromXML: p.xmlDesc(inactive: false))
+                let active = try p.isActive
+                if active {
+                    for v in try p.listAllVolumes() {
+                        guard var lv = try vanishing({ try VolumeMapping.volume(fromXML: v.xmlDesc(), pool: name) }) else { continue }
+                        lv.owner = ledger["volume:\(name)/\(lv.name)"] ?? ledger["image:\(name)/\(lv.name)"]
+                        volumes.append(lv)
+                    }
                 }
+                return try LivePool(
+                    name: name, uuid: p.uuidString, active: active, autostart: try p.autostart(), spec: parsed.spec,
+                    source: parsed.source, capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
+                    owner: Self.mark(ledger["pool:\(name)"], uuid: p.uuidString))
             }
-            return try LivePool(name: name, uuid: p.uuidString, active: active, autostart: try p.autostart(), spec: parsed.spec,
-                            source: parsed.source, capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
-                            owner: Self.mark(ledger["pool:\(name)"], uuid: p.uuidString))
-        } }.sorted { $0.name < $1.name }
+        }.sorted { $0.name < $1.name }
         out.volumes = volumes.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }
 
         // Passthrough devices present on the host; a driver that cannot list them leaves this unknown.
@@ -119,7 +129,9 @@ public struct StateReader: Sendable {
             if let stats = try? conn.allDomainStats([.state]) {
                 for s in stats { if let st = s.state, let u = try? s.domain.uuidString { states[u] = st } }
             }
-            func uuids(_ f: DomainListFilter) -> Set<String>? { (try? conn.listAllDomains(f)).map { Set($0.compactMap { try? $0.uuidString }) } }
+            func uuids(_ f: DomainListFilter) -> Set<String>? {
+                (try? conn.listAllDomains(f)).map { Set($0.compactMap { try? $0.uuidString }) }
+            }
             persistent = uuids(.persistent)
             autostart = uuids(.autostart)
             managedSave = uuids(.managedSave)
@@ -168,19 +180,21 @@ public struct StateReader: Sendable {
                 try SnapshotMapping.snapshot(fromXML: s.xmlDesc())
             }.sorted { $0.name < $1.name }
         }
-        return try LiveDomain(name: d.name, uuid: uuid, id: d.id.map(Int.init), state: state,
-                              persistent: facts.persistent.map { $0.contains(uuid) } ?? d.isPersistent,
-                              autostart: facts.autostart.map { $0.contains(uuid) } ?? ((try? d.autostart()) ?? false),
-                              config: config, live: live, snapshots: snapshots,
-                              hasManagedSave: facts.managedSave.map { $0.contains(uuid) } ?? ((try? d.hasManagedSave) ?? false))
+        return try LiveDomain(
+            name: d.name, uuid: uuid, id: d.id.map(Int.init), state: state,
+            persistent: facts.persistent.map { $0.contains(uuid) } ?? d.isPersistent,
+            autostart: facts.autostart.map { $0.contains(uuid) } ?? ((try? d.autostart()) ?? false),
+            config: config, live: live, snapshots: snapshots,
+            hasManagedSave: facts.managedSave.map { $0.contains(uuid) } ?? ((try? d.hasManagedSave) ?? false))
     }
 
     func hostInfo(_ conn: Connection) throws -> HostInfo {
         let n = try conn.nodeInfo()
-        return HostInfo(hostname: try conn.hostname, cpuModel: n.model, cpus: Int(n.cpus), mhz: Int(n.mhz), sockets: Int(n.sockets),
-                        cores: Int(n.cores), threads: Int(n.threads), memory: .kib(n.memoryKiB),
-                        libvirtVersion: try conn.libVersion, hypervisor: try conn.hypervisorType,
-                        hypervisorVersion: try conn.hypervisorVersion)
+        return HostInfo(
+            hostname: try conn.hostname, cpuModel: n.model, cpus: Int(n.cpus), mhz: Int(n.mhz), sockets: Int(n.sockets),
+            cores: Int(n.cores), threads: Int(n.threads), memory: .kib(n.memoryKiB),
+            libvirtVersion: try conn.libVersion, hypervisor: try conn.hypervisorType,
+            hypervisorVersion: try conn.hypervisorVersion)
     }
 
     static func state(_ s: DomainState) -> DomainRunState {

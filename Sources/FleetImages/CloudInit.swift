@@ -44,10 +44,11 @@ public enum CloudInitSeed {
             }
         }
         // NoCloud needs a user-data file even when there is nothing to say.
-        var d = Documents(userData: try load(spec.userData) ?? Array("#cloud-config\n{}\n".utf8),
-                          metaData: try load(spec.metaData),
-                          networkConfig: try load(spec.networkConfig) ?? spec.nics.map { Array(networkConfig($0).utf8) },
-                          metaDataPath: spec.metaData)
+        var d = Documents(
+            userData: try load(spec.userData) ?? Array("#cloud-config\n{}\n".utf8),
+            metaData: try load(spec.metaData),
+            networkConfig: try load(spec.networkConfig) ?? spec.nics.map { Array(networkConfig($0).utf8) },
+            metaDataPath: spec.metaData)
         d.sshAuthorizedKeys = try spec.sshAuthorizedKeys.map { k in
             let t = k.trimmingCharacters(in: .whitespaces)
             guard !t.isEmpty, !t.contains(where: \.isNewline) else { throw CloudInitError.invalidSSHKey(k) }
@@ -64,8 +65,10 @@ public enum CloudInitSeed {
     /// `iid-<24 hex>`: sha256 over the VM name, the three documents and the identity inputs (length-prefixed,
     /// so moving bytes between documents changes it). A change to any of them gives a new id, which makes
     /// cloud-init run again. The password enters only as its salted HMAC digest.
-    public static func instanceID(_ spec: CloudInitSpec, vmName: String, secrets: SecretResolver = SecretResolver(),
-                                  fleet: String = "") throws -> String {
+    public static func instanceID(
+        _ spec: CloudInitSpec, vmName: String, secrets: SecretResolver = SecretResolver(),
+        fleet: String = ""
+    ) throws -> String {
         instanceID(try read(spec, secrets: secrets, fleet: fleet), vmName: vmName)
     }
 
@@ -152,11 +155,15 @@ public enum CloudInitSeed {
 
     /// The seed as ISO 9660 bytes: `user-data`, `meta-data`, `vendor-data` (when fleet has identity to
     /// deliver) and `network-config` (when given), volume id `cidata`.
-    public static func image(_ spec: CloudInitSpec, vmName: String, secrets: SecretResolver = SecretResolver(),
-                             fleet: String = "", date: Date = Date()) throws -> [UInt8] {
+    public static func image(
+        _ spec: CloudInitSpec, vmName: String, secrets: SecretResolver = SecretResolver(),
+        fleet: String = "", date: Date = Date()
+    ) throws -> [UInt8] {
         let d = try read(spec, secrets: secrets, fleet: fleet)
-        var files = [ISO9660Image.File(name: "user-data", data: d.userData),
-                     ISO9660Image.File(name: "meta-data", data: Array(try metaData(d, vmName: vmName).utf8))]
+        var files = [
+            ISO9660Image.File(name: "user-data", data: d.userData),
+            ISO9660Image.File(name: "meta-data", data: Array(try metaData(d, vmName: vmName).utf8))
+        ]
         if let v = try vendorData(d) { files.append(.init(name: "vendor-data", data: Array(v.utf8))) }
         if let n = d.networkConfig { files.append(.init(name: "network-config", data: n)) }
         return try ISO9660Image(volumeID: "cidata", files: files, date: date).bytes()
@@ -164,9 +171,11 @@ public enum CloudInitSeed {
 
     /// Writes the seed into a fresh private directory (mode 0700, random name, under `temporaryDirectory`) as a
     /// file of mode 0600, calls `body` with its path, and removes both whatever happens. Returns `body`'s result.
-    public static func withSeedFile<T>(_ spec: CloudInitSpec, vmName: String, secrets: SecretResolver = SecretResolver(),
-                                       fleet: String = "", temporaryDirectory: String = NSTemporaryDirectory(),
-                                       _ body: (String) throws -> T) throws -> T {
+    public static func withSeedFile<T>(
+        _ spec: CloudInitSpec, vmName: String, secrets: SecretResolver = SecretResolver(),
+        fleet: String = "", temporaryDirectory: String = NSTemporaryDirectory(),
+        _ body: (String) throws -> T
+    ) throws -> T {
         let bytes = try image(spec, vmName: vmName, secrets: secrets, fleet: fleet)
         return try PrivateScratch.with(in: temporaryDirectory, prefix: "fleet-seed-") { dir in
             let path = dir + "/cidata.iso"
@@ -176,8 +185,10 @@ public enum CloudInitSeed {
     }
 
     /// Builds the seed at `outputPath` (created with mode 0600; it must not exist) and returns its sha256.
-    public static func build(_ spec: CloudInitSpec, vmName: String, outputPath: String, secrets: SecretResolver = SecretResolver(),
-                             fleet: String = "", date: Date = Date()) throws -> String {
+    public static func build(
+        _ spec: CloudInitSpec, vmName: String, outputPath: String, secrets: SecretResolver = SecretResolver(),
+        fleet: String = "", date: Date = Date()
+    ) throws -> String {
         let bytes = try image(spec, vmName: vmName, secrets: secrets, fleet: fleet, date: date)
         try PrivateScratch.write(bytes, to: outputPath)
         return ImageSource.hex(SHA256.hash(data: bytes))
@@ -189,7 +200,8 @@ public enum PrivateScratch {
     /// mkdtemp (mode 0700, unpredictable name) under `parent`; the directory and all in it are removed when
     /// `body` returns or throws.
     public static func with<T>(in parent: String, prefix: String, _ body: (String) throws -> T) throws -> T {
-        var template = Array((parent.hasSuffix("/") ? parent : parent + "/").utf8CString.dropLast()) + Array((prefix + "XXXXXX").utf8CString)
+        var template =
+            Array((parent.hasSuffix("/") ? parent : parent + "/").utf8CString.dropLast()) + Array((prefix + "XXXXXX").utf8CString)
         guard let p = mkdtemp(&template) else {
             throw CloudInitError.cannotWrite(reason: "mkdtemp in \(parent): \(String(cString: strerror(errno)))")
         }

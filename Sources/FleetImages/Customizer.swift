@@ -180,7 +180,8 @@ public enum Customizer {
     /// A Linux destination: absolute, no `..`, no NUL.
     static func linuxPath(_ dest: String) throws -> String {
         guard dest.hasPrefix("/"), !dest.contains("\0"),
-              !dest.split(separator: "/").contains(where: { $0 == ".." }) else {
+            !dest.split(separator: "/").contains(where: { $0 == ".." })
+        else {
             throw CustomizeError.invalidDestination(dest)
         }
         return dest
@@ -204,8 +205,10 @@ public enum Customizer {
     /// Opens the disk image read-write, finds the OS, applies `c`, syncs and shuts down.
     /// Order: sysprep first (so it never removes what the operator adds), then root password, ssh keys, files,
     /// hostname, timezone, SELinux labels. Returns the operations performed, for logs (never a secret).
-    public static func apply(_ c: Customization, hostname: String?, toDisk path: String, format: DiskFormat,
-                             secrets: SecretResolver) throws -> [String] {
+    public static func apply(
+        _ c: Customization, hostname: String?, toDisk path: String, format: DiskFormat,
+        secrets: SecretResolver
+    ) throws -> [String] {
         let p = try prepare(c, hostname: hostname, secrets: secrets)
         let g = try Guestfs()
         try g.addDrive(path, format: format.rawValue)
@@ -326,7 +329,8 @@ public enum Customizer {
 
     /// Appends the keys not already present; returns how many were added.
     static func addAuthorizedKeys(_ g: Guestfs, _ keys: [String]) throws -> Int {
-        let dir = "/root/.ssh", file = "/root/.ssh/authorized_keys"
+        let dir = "/root/.ssh"
+        let file = "/root/.ssh/authorized_keys"
         try g.mkdirP(dir)
         var existing = try g.isFile(file) ? try text(g, file) : ""
         let present = Set(existing.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
@@ -389,17 +393,22 @@ public enum Customizer {
                 ops.append("sysprep ssh-hostkeys: removed \(keys.count) host key file(s)")
             case .logfiles:
                 // Current logs are emptied (services expect them, with their modes); rotated ones and journals removed.
-                let current = try files(["/var/log/*.log", "/var/log/*/*.log", "/var/log/messages", "/var/log/secure",
-                                         "/var/log/maillog", "/var/log/cron", "/var/log/syslog", "/var/log/wtmp",
-                                         "/var/log/btmp", "/var/log/lastlog", "/var/log/audit/audit.log"])
+                let current = try files([
+                    "/var/log/*.log", "/var/log/*/*.log", "/var/log/messages", "/var/log/secure",
+                    "/var/log/maillog", "/var/log/cron", "/var/log/syslog", "/var/log/wtmp",
+                    "/var/log/btmp", "/var/log/lastlog", "/var/log/audit/audit.log"
+                ])
                 var emptied = 0
                 for f in current where try g.isFile(f) && !g.isSymlink(f) {
-                    try g.truncate(f); emptied += 1
+                    try g.truncate(f)
+                    emptied += 1
                 }
-                let rotated = try files(["/var/log/messages[-.]*", "/var/log/secure[-.]*", "/var/log/maillog[-.]*",
-                                         "/var/log/cron[-.]*", "/var/log/syslog.*", "/var/log/*.log.*", "/var/log/*/*.log.*",
-                                         "/var/log/*.gz", "/var/log/*/*.gz", "/var/log/wtmp.*", "/var/log/btmp.*",
-                                         "/var/log/journal/*"])
+                let rotated = try files([
+                    "/var/log/messages[-.]*", "/var/log/secure[-.]*", "/var/log/maillog[-.]*",
+                    "/var/log/cron[-.]*", "/var/log/syslog.*", "/var/log/*.log.*", "/var/log/*/*.log.*",
+                    "/var/log/*.gz", "/var/log/*/*.gz", "/var/log/wtmp.*", "/var/log/btmp.*",
+                    "/var/log/journal/*"
+                ])
                 for f in rotated { try g.rmRF(f) }
                 ops.append("sysprep logfiles: emptied \(emptied), removed \(rotated.count)")
             case .bashHistory:
@@ -419,7 +428,8 @@ public enum Customizer {
     static func relabel(_ g: Guestfs, _ touched: [String]) throws -> String? {
         let config = "/etc/selinux/config"
         guard try g.isFile(config) else { return nil }
-        var mode = "enforcing", policy = "targeted"
+        var mode = "enforcing"
+        var policy = "targeted"
         for line in try text(g, config).split(whereSeparator: \.isNewline) {
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.hasPrefix("SELINUX=") { mode = String(t.dropFirst(8)) }

@@ -1,8 +1,9 @@
 import Crypto
 import FleetModel
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fleet's random key: the salt of every root-password digest fleet records in libvirt (customization marks,
@@ -41,7 +42,8 @@ public struct FleetKey: Sendable, Equatable {
         if let p = environment[environmentVariable], !p.isEmpty { return p }
         let first = paths.first ?? "."
         var isDir: ObjCBool = false
-        let dir = FileManager.default.fileExists(atPath: first, isDirectory: &isDir) && isDir.boolValue
+        let dir =
+            FileManager.default.fileExists(atPath: first, isDirectory: &isDir) && isDir.boolValue
             ? first : (first as NSString).deletingLastPathComponent
         return ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(fileName)
     }
@@ -56,7 +58,8 @@ public struct FleetKey: Sendable, Equatable {
         }
         guard st.st_mode & S_IFMT == S_IFREG else { throw FleetKeyError.unreadable(path: path, reason: "not a regular file") }
         guard st.st_mode & 0o077 == 0 else {
-            throw FleetKeyError.unreadable(path: path, reason: String(format: "mode %03o lets others read it; chmod 600 it", st.st_mode & 0o777))
+            throw FleetKeyError.unreadable(
+                path: path, reason: String(format: "mode %03o lets others read it; chmod 600 it", st.st_mode & 0o777))
         }
         let data: Data
         switch LocalFile.read(path) {

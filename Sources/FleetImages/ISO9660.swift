@@ -28,7 +28,10 @@ public struct ISO9660Image {
     public struct File: Sendable {
         public var name: String
         public var data: [UInt8]
-        public init(name: String, data: [UInt8]) { self.name = name; self.data = data }
+        public init(name: String, data: [UInt8]) {
+            self.name = name
+            self.data = data
+        }
     }
 
     static let sector = 2048
@@ -39,15 +42,18 @@ public struct ISO9660Image {
     public var date: Date
 
     public init(volumeID: String, files: [File], date: Date = Date()) {
-        self.volumeID = volumeID; self.files = files; self.date = date
+        self.volumeID = volumeID
+        self.files = files
+        self.date = date
     }
 
     /// The level-1 name (`USER_DAT.;1`): upper-case d-characters, 8.3, for readers that ignore both extensions.
     static func shortName(_ name: String) -> String {
         func dchars(_ s: Substring, _ max: Int) -> String {
-            String(s.uppercased().unicodeScalars.prefix(max).map { c -> Character in
-                (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") ? Character(c) : "_"
-            })
+            String(
+                s.uppercased().unicodeScalars.prefix(max).map { c -> Character in
+                    (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") ? Character(c) : "_"
+                })
         }
         let dot = name.lastIndex(of: ".")
         let base = dot.map { name[..<$0] } ?? Substring(name)
@@ -57,18 +63,23 @@ public struct ISO9660Image {
 
     public func bytes() throws -> [UInt8] {
         guard (1...16).contains(volumeID.count),
-              volumeID.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
+            volumeID.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_")
+            })
         else { throw ISO9660Error.badVolumeID(volumeID) }
-        var seenShort = Set<String>(), seenLong = Set<String>()
+        var seenShort = Set<String>()
+        var seenLong = Set<String>()
         for f in files {
             guard (1...64).contains(f.name.utf8.count), !f.name.contains("/"), !f.name.contains("\0"),
-                  f.name != ".", f.name != "..", f.name.unicodeScalars.allSatisfy({ $0.value <= 0xFFFF }) else { throw ISO9660Error.badName(f.name) }
+                f.name != ".", f.name != "..", f.name.unicodeScalars.allSatisfy({ $0.value <= 0xFFFF })
+            else { throw ISO9660Error.badName(f.name) }
             guard seenLong.insert(f.name).inserted, seenShort.insert(Self.shortName(f.name)).inserted else {
                 throw ISO9660Error.duplicateName(f.name)
             }
         }
         let s = Self.sector
-        let rootPrimary = 23, rootJoliet = 24
+        let rootPrimary = 23
+        let rootJoliet = 24
         // Each file's first sector, in the given order.
         var extents: [Int] = []
         var next = 25
@@ -79,7 +90,9 @@ public struct ISO9660Image {
         let total = next + 150
         guard total * s < Int(UInt32.max) else { throw ISO9660Error.tooLarge }
 
-        let primaryEntries = files.indices.sorted { Array(Self.shortName(files[$0].name).utf8).lexicographicallyPrecedes(Array(Self.shortName(files[$1].name).utf8)) }
+        let primaryEntries = files.indices.sorted {
+            Array(Self.shortName(files[$0].name).utf8).lexicographicallyPrecedes(Array(Self.shortName(files[$1].name).utf8))
+        }
         let jolietEntries = files.indices.sorted { Self.ucs2(files[$0].name).lexicographicallyPrecedes(Self.ucs2(files[$1].name)) }
 
         // Root directories.
@@ -90,24 +103,29 @@ public struct ISO9660Image {
             let des = Array("THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS".utf8)
             // Shorter than genisoimage's source text, so "." fits one record without a continuation area.
             let src = Array("IEEE P1282, RRIP 1.10".utf8)
-            return [UInt8(ascii: "E"), UInt8(ascii: "R"), UInt8(8 + id.count + des.count + src.count), 1,
-                    UInt8(id.count), UInt8(des.count), UInt8(src.count), 1] + id + des + src
+            return [
+                UInt8(ascii: "E"), UInt8(ascii: "R"), UInt8(8 + id.count + des.count + src.count), 1,
+                UInt8(id.count), UInt8(des.count), UInt8(src.count), 1
+            ] + id + des + src
         }()
         let sp: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "P"), 7, 1, 0xBE, 0xEF, 0]
-        primaryRoot += record(id: [0], extent: rootPrimary, size: s, directory: true,
-                              systemUse: sp + Self.px(mode: 0o040500, links: 2) + er)
+        primaryRoot += record(
+            id: [0], extent: rootPrimary, size: s, directory: true,
+            systemUse: sp + Self.px(mode: 0o040500, links: 2) + er)
         primaryRoot += record(id: [1], extent: rootPrimary, size: s, directory: true, systemUse: Self.px(mode: 0o040500, links: 2))
         for i in primaryEntries {
             let f = files[i]
             let nm = Array(f.name.utf8)
             let rr = Self.px(mode: 0o100400, links: 1) + [UInt8(ascii: "N"), UInt8(ascii: "M"), UInt8(5 + nm.count), 1, 0] + nm
-            primaryRoot += record(id: Array(Self.shortName(f.name).utf8), extent: extents[i], size: f.data.count, directory: false, systemUse: rr)
+            primaryRoot += record(
+                id: Array(Self.shortName(f.name).utf8), extent: extents[i], size: f.data.count, directory: false, systemUse: rr)
         }
         var jolietRoot: [UInt8] = []
         jolietRoot += record(id: [0], extent: rootJoliet, size: s, directory: true, systemUse: [])
         jolietRoot += record(id: [1], extent: rootJoliet, size: s, directory: true, systemUse: [])
         for i in jolietEntries {
-            jolietRoot += record(id: Self.ucs2(files[i].name), extent: extents[i], size: files[i].data.count, directory: false, systemUse: [])
+            jolietRoot += record(
+                id: Self.ucs2(files[i].name), extent: extents[i], size: files[i].data.count, directory: false, systemUse: [])
         }
         // One sector each: records never cross a sector boundary, and 64-character names times a handful
         // of files fit; more is refused rather than written wrong.
@@ -132,8 +150,14 @@ public struct ISO9660Image {
     // MARK: Pieces
 
     static func ucs2(_ s: String) -> [UInt8] { s.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } }
-    static func both16(_ v: Int) -> [UInt8] { let x = UInt16(v); return [UInt8(x & 0xFF), UInt8(x >> 8), UInt8(x >> 8), UInt8(x & 0xFF)] }
-    static func le32(_ v: Int) -> [UInt8] { let x = UInt32(v); return (0..<4).map { UInt8((x >> (8 * $0)) & 0xFF) } }
+    static func both16(_ v: Int) -> [UInt8] {
+        let x = UInt16(v)
+        return [UInt8(x & 0xFF), UInt8(x >> 8), UInt8(x >> 8), UInt8(x & 0xFF)]
+    }
+    static func le32(_ v: Int) -> [UInt8] {
+        let x = UInt32(v)
+        return (0..<4).map { UInt8((x >> (8 * $0)) & 0xFF) }
+    }
     static func be32(_ v: Int) -> [UInt8] { Array(le32(v).reversed()) }
     static func both32(_ v: Int) -> [UInt8] { le32(v) + be32(v) }
 
@@ -151,14 +175,19 @@ public struct ISO9660Image {
     /// 7-byte directory record time (UTC).
     var recordDate: [UInt8] {
         let d = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return [UInt8(clamping: (d.year ?? 1970) - 1900), UInt8(clamping: d.month ?? 1), UInt8(clamping: d.day ?? 1),
-                UInt8(clamping: d.hour ?? 0), UInt8(clamping: d.minute ?? 0), UInt8(clamping: d.second ?? 0), 0]
+        return [
+            UInt8(clamping: (d.year ?? 1970) - 1900), UInt8(clamping: d.month ?? 1), UInt8(clamping: d.day ?? 1),
+            UInt8(clamping: d.hour ?? 0), UInt8(clamping: d.minute ?? 0), UInt8(clamping: d.second ?? 0), 0
+        ]
     }
 
     /// 17-byte descriptor time (`YYYYMMDDHHMMSScc` and a zero UTC offset).
     var descriptorDate: [UInt8] {
         let d = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func n(_ v: Int?, _ w: Int) -> String { let s = String(max(0, v ?? 0)); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        func n(_ v: Int?, _ w: Int) -> String {
+            let s = String(max(0, v ?? 0))
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
         return Array((n(d.year, 4) + n(d.month, 2) + n(d.day, 2) + n(d.hour, 2) + n(d.minute, 2) + n(d.second, 2) + "00").utf8) + [0]
     }
 
@@ -186,27 +215,29 @@ public struct ISO9660Image {
         var d = [UInt8](repeating: 0, count: Self.sector)
         func put(_ bytes: [UInt8], _ at: Int) { d.replaceSubrange(at..<(at + bytes.count), with: bytes) }
         put([type] + Array("CD001".utf8) + [1], 0)
-        put(text("", 32), 8)                       // system identifier
-        put(text(volumeID, 32), 40)                // volume identifier
-        put(Self.both32(total), 80)                // volume space size
-        if joliet { put(Array("%/E".utf8), 88) }   // UCS-2 level 3
-        put(Self.both16(1), 120)                   // volume set size
-        put(Self.both16(1), 124)                   // volume sequence number
-        put(Self.both16(Self.sector), 128)         // logical block size
-        put(Self.both32(10), 132)                  // path table size: the root's entry
+        put(text("", 32), 8)  // system identifier
+        put(text(volumeID, 32), 40)  // volume identifier
+        put(Self.both32(total), 80)  // volume space size
+        if joliet { put(Array("%/E".utf8), 88) }  // UCS-2 level 3
+        put(Self.both16(1), 120)  // volume set size
+        put(Self.both16(1), 124)  // volume sequence number
+        put(Self.both16(Self.sector), 128)  // logical block size
+        put(Self.both32(10), 132)  // path table size: the root's entry
         put(Self.le32(pathTable.0), 140)
         put(Self.be32(pathTable.1), 148)
         put(record(id: [0], extent: root, size: Self.sector, directory: true, systemUse: []), 156)
-        put(text("", 128), 190)                    // volume set
-        put(text("", 128), 318)                    // publisher
-        put(text("", 128), 446)                    // data preparer
-        put(text("FLEET", 128), 574)               // application
-        put(text("", 37), 702); put(text("", 37), 739); put(text("", 37), 776)
-        put(descriptorDate, 813)                   // created
-        put(descriptorDate, 830)                   // modified
+        put(text("", 128), 190)  // volume set
+        put(text("", 128), 318)  // publisher
+        put(text("", 128), 446)  // data preparer
+        put(text("FLEET", 128), 574)  // application
+        put(text("", 37), 702)
+        put(text("", 37), 739)
+        put(text("", 37), 776)
+        put(descriptorDate, 813)  // created
+        put(descriptorDate, 830)  // modified
         put(Array("0000000000000000".utf8) + [0], 847)  // expires: never
         put(Array("0000000000000000".utf8) + [0], 864)  // effective: at once
-        d[881] = 1                                 // file structure version
+        d[881] = 1  // file structure version
         return d
     }
 

@@ -1,11 +1,12 @@
 import Crypto
 import FleetModel
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why an image source could not be used. Messages name the file or URL and say what to do.
@@ -27,7 +28,8 @@ public enum ImageSourceError: Error, CustomStringConvertible, Equatable, Sendabl
         case .unreadable(let p, let r): return "image source \(p) cannot be read: \(r)"
         case .notARegularFile(let p): return "image source \(p) is not a regular file"
         case .checksumMismatch(let s, let e, let a):
-            return "checksum mismatch for \(s): expected sha256:\(e), got sha256:\(a) (the file is corrupt, or the manifest's checksum is out of date)"
+            return
+                "checksum mismatch for \(s): expected sha256:\(e), got sha256:\(a) (the file is corrupt, or the manifest's checksum is out of date)"
         case .invalidChecksum(let c): return "\"\(c)\" is not a sha256 checksum (64 hex digits)"
         case .unsupportedScheme(let s): return "image source \(s): unsupported URL scheme (use a path, file://, http:// or https://)"
         case .download(let u, let r): return "downloading \(u) failed: \(r)"
@@ -52,7 +54,11 @@ public struct ImageFile: Hashable, Sendable {
     public var virtualSize: UInt64
 
     public init(path: String, format: DiskFormat, size: UInt64, sha256: String, virtualSize: UInt64) {
-        self.path = path; self.format = format; self.size = size; self.sha256 = sha256; self.virtualSize = virtualSize
+        self.path = path
+        self.format = format
+        self.size = size
+        self.sha256 = sha256
+        self.virtualSize = virtualSize
     }
 }
 
@@ -110,7 +116,8 @@ public enum ImageSource {
         guard let r = s.range(of: "://") else { return nil }
         let scheme = s[..<r.lowerBound]
         guard let f = scheme.first, f.isLetter,
-              scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }) else { return nil }
+            scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) })
+        else { return nil }
         return String(scheme)
     }
 
@@ -172,7 +179,8 @@ public enum ImageSource {
         let filled = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
 
         init(fd: Int32, chunkSize: Int) {
-            self.fd = fd; self.chunkSize = chunkSize
+            self.fd = fd
+            self.chunkSize = chunkSize
             buffers = (0..<2).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64) }
             for f in free { f.signal() }
         }
@@ -207,7 +215,10 @@ public enum ImageSource {
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        for b in digest { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xf)]) }
+        for b in digest {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xf)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -257,7 +268,7 @@ public enum ImageSource {
             (0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz-compressed"),
             (0, [0x1f, 0x8b], "gzip-compressed"),
             (0, Array("BZh".utf8), "bzip2-compressed"),
-            (0, [0x28, 0xb5, 0x2f, 0xfd], "zstd-compressed"),
+            (0, [0x28, 0xb5, 0x2f, 0xfd], "zstd-compressed")
         ]
         for (offset, magic, name) in refused where at(offset, magic) {
             throw ImageSourceError.unsupportedFormat(path: path, detected: name)
@@ -272,7 +283,8 @@ public enum ImageSource {
         do {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
         } catch {
-            throw ImageSourceError.download(url: url, reason: "cannot create cache directory \(cacheDirectory): \(error.localizedDescription)")
+            throw ImageSourceError.download(
+                url: url, reason: "cannot create cache directory \(cacheDirectory): \(error.localizedDescription)")
         }
         if let expectedSHA256 {
             let cached = cacheDirectory + "/" + expectedSHA256
@@ -326,11 +338,14 @@ public enum ImageSource {
             } else {
                 failure = "no data"
             }
-            result.lock.lock(); result.error = failure; result.lock.unlock()
+            result.lock.lock()
+            result.error = failure
+            result.lock.unlock()
         }
         task.resume()
         done.wait()
-        result.lock.lock(); defer { result.lock.unlock() }
+        result.lock.lock()
+        defer { result.lock.unlock() }
         if let e = result.error { throw ImageSourceError.download(url: url.absoluteString, reason: e) }
     }
 }

@@ -33,7 +33,11 @@ public enum Qcow2Backing {
         try fh.synchronize()
     }
 
-    struct Header { var offset: UInt64; var size: UInt32; var clusterSize: UInt64 }
+    struct Header {
+        var offset: UInt64
+        var size: UInt32
+        var clusterSize: UInt64
+    }
 
     static func header(_ fh: FileHandle) throws -> Header? {
         try fh.seek(toOffset: 0)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A private scratch directory for files that may hold secrets (customized image copies, cloud-init seeds):

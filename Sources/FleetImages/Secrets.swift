@@ -2,8 +2,9 @@ internal import CCrypt
 import Crypto
 import FleetModel
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A secret that could not be read. Messages name the file or variable, never the value.
@@ -101,7 +102,8 @@ public enum PasswordHash {
     public static func verify(_ password: String, hash: String) -> Bool {
         guard !password.utf8.contains(0), let computed = crypt(password, setting: hash) else { return false }
         // Constant-time comparison: the length is not secret, the content is.
-        let a = Array(computed.utf8), b = Array(hash.utf8)
+        let a = Array(computed.utf8)
+        let b = Array(hash.utf8)
         guard a.count == b.count else { return false }
         var diff: UInt8 = 0
         for i in 0..<a.count { diff |= a[i] ^ b[i] }

@@ -1,7 +1,11 @@
 import FleetModel
 
 extension Assembly {
-    struct DiskDraft { var spec: DiskSpec; var loc: SourceLocation; var nameLoc: SourceLocation }
+    struct DiskDraft {
+        var spec: DiskSpec
+        var loc: SourceLocation
+        var nameLoc: SourceLocation
+    }
     struct NICDraft {
         var network: String
         var model: NICModel
@@ -31,10 +35,15 @@ extension Assembly {
 
     /// The rule for a `host:` or `pool:` reference: given, it must name a declared one; left out, it is the fleet's
     /// only one, and required when the fleet has several. nil when it names nothing (the error is reported).
-    private func reference(_ ref: Located<String>?, _ kind: String, label: String, among known: some Collection<String>,
-                           of subject: String, at loc: SourceLocation) -> String? {
+    private func reference(
+        _ ref: Located<String>?, _ kind: String, label: String, among known: some Collection<String>,
+        of subject: String, at loc: SourceLocation
+    ) -> String? {
         if let ref {
-            guard known.contains(ref.value) else { unknown(kind, ref.value, at: ref, label: label, among: known); return nil }
+            guard known.contains(ref.value) else {
+                unknown(kind, ref.value, at: ref, label: label, among: known)
+                return nil
+            }
             return ref.value
         }
         if known.count == 1 { return known.first }
@@ -57,7 +66,9 @@ extension Assembly {
         // a directory name, or two trees called web/ would manage each other's VMs.
         let name = fleetName?.value ?? "fleet"
         if fleetName == nil, !fleetKeySeen, let at = missingNameAt {
-            session.error("manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)", at: at)
+            session.error(
+                "manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)",
+                at: at)
         }
         var hostSpecs: [String: HostSpec] = [:]
         for (n, h) in hosts { hostSpecs[n] = h.value }
@@ -99,11 +110,17 @@ extension Assembly {
             for vmName in names {
                 if vmName != d.group, let other = owners[vmName] {
                     let otherLoc: SourceLocation = other.loc
-                    session.error("vm \"\(d.group)\" with count: \(d.count ?? 1) expands to \"\(vmName)\", which is also defined at \(otherLoc)", at: d.loc)
+                    session.error(
+                        "vm \"\(d.group)\" with count: \(d.count ?? 1) expands to \"\(vmName)\", which is also defined at \(otherLoc)",
+                        at: d.loc)
                     continue
                 }
-                if vmName != d.group, vmName == names.first, ObjectName.reservedPrefix(of: d.group) == nil, let prefix = ObjectName.reservedPrefix(of: vmName) {
-                    session.error("vm \"\(d.group)\" with count: \(d.count ?? 1) expands to \"\(vmName)\", which starts with \"\(prefix)\", reserved for fleet's ledgers and locks", at: d.loc)
+                if vmName != d.group, vmName == names.first, ObjectName.reservedPrefix(of: d.group) == nil,
+                    let prefix = ObjectName.reservedPrefix(of: vmName)
+                {
+                    session.error(
+                        "vm \"\(d.group)\" with count: \(d.count ?? 1) expands to \"\(vmName)\", which starts with \"\(prefix)\", reserved for fleet's ledgers and locks",
+                        at: d.loc)
                 }
                 owners[vmName] = (d.group, d.loc)
                 var vm = d.spec
@@ -111,8 +128,9 @@ extension Assembly {
                 vm.group = d.group
                 // Default MACs are filled in below, once every VM's explicit MACs are known.
                 vm.networks = d.nics.map { nic in
-                    NICSpec(network: nic.network, model: nic.model,
-                            mac: nic.mac?.value ?? MACAddress.stable(for: ""), ip: nic.ip?.value)
+                    NICSpec(
+                        network: nic.network, model: nic.model,
+                        mac: nic.mac?.value ?? MACAddress.stable(for: ""), ip: nic.ip?.value)
                 }
                 expanded.append((vm, d))
                 sourceMap.record(.vm, vmName, d.loc)
@@ -154,16 +172,21 @@ extension Assembly {
                 if let other = macs[nic.mac] {
                     let hint = vms[other] == nil && d.count != nil && nd.mac != nil ? sameGroupHint : ""
                     session.error("networks[\(i)].mac: \(nic.mac) is already used by vm \"\(other)\"\(hint)", at: nd.mac?.loc ?? nd.loc)
-                } else { macs[nic.mac] = vm.name }
+                } else {
+                    macs[nic.mac] = vm.name
+                }
                 guard let ip = nd.ip, let net = networks[nic.network]?.spec else { continue }
                 guard let subnet = net.subnet else {
                     let hint = net.mode == .bridge ? " (declare the LAN's subnet: on the bridge network)" : ""
-                    session.error("networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address\(hint)",
-                                  at: ip.loc)
+                    session.error(
+                        "networks[\(i)].ip: network \"\(net.name)\" has no subnet, so it cannot give a static address\(hint)",
+                        at: ip.loc)
                     continue
                 }
                 if let l = net.leases.first(where: { $0.ip == ip.value || $0.mac == nic.mac }) {
-                    session.error("networks[\(i)].ip: network \"\(net.name)\" already has dhcp host \(l.mac) \(l.ip)\(l.name.isEmpty ? "" : " (\(l.name))"); declare the lease in one place", at: ip.loc)
+                    session.error(
+                        "networks[\(i)].ip: network \"\(net.name)\" already has dhcp host \(l.mac) \(l.ip)\(l.name.isEmpty ? "" : " (\(l.name))"); declare the lease in one place",
+                        at: ip.loc)
                 } else if !subnet.containsHost(ip.value) {
                     session.error("networks[\(i)].ip: \(ip.value) is not a host address of network \"\(net.name)\" (\(subnet))", at: ip.loc)
                 } else if ip.value == net.effectiveGateway {
@@ -182,25 +205,32 @@ extension Assembly {
                 if let other = deviceUsers[h.value], other != vm.name {
                     let hint = owners[other]?.group == d.group && d.count != nil ? " (count: gives every instance the same device)" : ""
                     session.error("hostdevs[\(i)]: device \"\(h.value)\" is already passed through to vm \"\(other)\"\(hint)", at: h.loc)
-                } else { deviceUsers[h.value] = vm.name }
+                } else {
+                    deviceUsers[h.value] = vm.name
+                }
             }
             if let port = vm.graphics?.port, let pl = d.portLoc {
                 if let other = ports[vm.host]?[port] {
-                    let hint = owners[other]?.group == d.group && d.count != nil ? " (count: gives every instance the same port; leave port: out for automatic ports)" : ""
+                    let hint =
+                        owners[other]?.group == d.group && d.count != nil
+                        ? " (count: gives every instance the same port; leave port: out for automatic ports)" : ""
                     session.error("graphics.port: port \(port) on host \"\(vm.host)\" is already used by vm \"\(other)\"\(hint)", at: pl)
-                } else { ports[vm.host, default: [:]][port] = vm.name }
+                } else {
+                    ports[vm.host, default: [:]][port] = vm.name
+                }
             }
         }
 
         var netSpecs = networks.values.map(\.spec)
         for i in netSpecs.indices { netSpecs[i].leases = (netSpecs[i].leases + (leases[netSpecs[i].name] ?? [])).sorted() }
-        return Fleet(name: name,
-                     hosts: hostSpecs.values.sorted { $0.name < $1.name },
-                     pools: pools.values.map(\.spec).sorted { $0.name < $1.name },
-                     networks: netSpecs.sorted { $0.name < $1.name },
-                     images: images.values.map(\.spec).sorted { $0.name < $1.name },
-                     devices: devices.values.map(\.spec).sorted { $0.name < $1.name },
-                     vms: expanded.map(\.vm))
+        return Fleet(
+            name: name,
+            hosts: hostSpecs.values.sorted { $0.name < $1.name },
+            pools: pools.values.map(\.spec).sorted { $0.name < $1.name },
+            networks: netSpecs.sorted { $0.name < $1.name },
+            images: images.values.map(\.spec).sorted { $0.name < $1.name },
+            devices: devices.values.map(\.spec).sorted { $0.name < $1.name },
+            vms: expanded.map(\.vm))
     }
 
     private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], solePool: String?) -> VMDraft? {
@@ -232,7 +262,9 @@ extension Assembly {
         // Sizes and counts.
         // Memory is stored as libvirt holds it, in whole KiB (ByteSize.wholeKiB), so plans compare like with like.
         var memory = ByteSize(bytes: 0)
-        if let mv = o["memory"] { memory = session.memory(mv) ?? memory } else {
+        if let mv = o["memory"] {
+            memory = session.memory(mv) ?? memory
+        } else {
             session.error("\(what): memory: is required (in the VM or its profile)", at: raw.loc)
         }
         var spec = VMSpec(name: group, group: group, host: host, memory: memory)
@@ -256,10 +288,11 @@ extension Assembly {
         spec.customize = o["customize"].flatMap { decodeCustomize($0, what: "\(what) customize") }
         let cloudInitLoc = o["cloud_init"]?.keyLoc
         if let cv = o["cloud_init"], let c = session.object(cv, Keys.cloudInit, what: "\(what) cloud_init") {
-            spec.cloudInit = CloudInitSpec(userData: c["user_data"].flatMap { session.existingFile($0) },
-                                           metaData: c["meta_data"].flatMap { session.existingFile($0) },
-                                           networkConfig: c["network_config"].flatMap { session.existingFile($0) },
-                                           rootPassword: c["root_password"].flatMap { session.secret($0) })
+            spec.cloudInit = CloudInitSpec(
+                userData: c["user_data"].flatMap { session.existingFile($0) },
+                metaData: c["meta_data"].flatMap { session.existingFile($0) },
+                networkConfig: c["network_config"].flatMap { session.existingFile($0) },
+                rootPassword: c["root_password"].flatMap { session.secret($0) })
             if let k = c["ssh_authorized_keys"] {
                 spec.cloudInit?.sshAuthorizedKeys = (session.list(k) ?? []).compactMap { session.nonEmpty($0) }
             }
@@ -279,14 +312,17 @@ extension Assembly {
                 let nameLoc = d["name"]?.loc ?? item.loc
                 if let prev = seen[diskName] {
                     session.error("\(item.label): duplicate disk name \"\(diskName)\" (first at \(prev))", at: nameLoc)
-                } else { seen[diskName] = nameLoc }
+                } else {
+                    seen[diskName] = nameLoc
+                }
                 var disk = DiskSpec(name: diskName, pool: "")
                 var image: ImageDraft?
                 if let iv = d["image"], let iname = session.name(iv) {
                     disk.image = iname
                     image = images[iname]
-                    if image == nil { unknown("image", iname, at: Located(value: iname, loc: iv.loc), label: "\(item.label).image", among: images.keys) }
-                    else if !host.isEmpty, !placed(image!.spec.hosts, on: host) {
+                    if image == nil {
+                        unknown("image", iname, at: Located(value: iname, loc: iv.loc), label: "\(item.label).image", among: images.keys)
+                    } else if !host.isEmpty, !placed(image!.spec.hosts, on: host) {
                         session.error("\(item.label).image: image \"\(iname)\" is not placed on host \"\(host)\"", at: iv.loc)
                     }
                 }
@@ -296,22 +332,29 @@ extension Assembly {
                 }
                 if let pv = d["pool"], let p = session.name(pv) {
                     disk.pool = p
-                    if pools[p] == nil { unknown("pool", p, at: Located(value: p, loc: pv.loc), label: "\(item.label).pool", among: pools.keys) }
-                    else if !host.isEmpty, !placed(pools[p]!.spec.hosts, on: host) {
+                    if pools[p] == nil {
+                        unknown("pool", p, at: Located(value: p, loc: pv.loc), label: "\(item.label).pool", among: pools.keys)
+                    } else if !host.isEmpty, !placed(pools[p]!.spec.hosts, on: host) {
                         session.error("\(item.label).pool: pool \"\(p)\" is not placed on host \"\(host)\"", at: pv.loc)
                     }
                 } else if d["pool"] == nil {
-                    if let img = image, !img.spec.pool.isEmpty { disk.pool = img.spec.pool }
-                    else if let p = solePool { disk.pool = p }
-                    else if d["image"] == nil || image != nil {
+                    if let img = image, !img.spec.pool.isEmpty {
+                        disk.pool = img.spec.pool
+                    } else if let p = solePool {
+                        disk.pool = p
+                    } else if d["image"] == nil || image != nil {
                         session.error("\(item.label): pool: is required (the fleet has \(pools.count) pools)", at: item.loc)
                     }
                 }
                 disk.format = d["format"].flatMap { session.enumeration($0, DiskFormat.self) } ?? .qcow2
                 disk.bus = d["bus"].flatMap { session.enumeration($0, DiskBus.self) } ?? .virtio
                 if let vv = d["volume"], let v = session.nonEmpty(vv) {
-                    if ObjectName.isValidVolume(v) { disk.volume = v } else {
-                        session.error("\(item.label).volume: invalid volume name \"\(v.truncated(60))\" (a file name: no '/', no control characters, not . or ..)", at: vv.loc)
+                    if ObjectName.isValidVolume(v) {
+                        disk.volume = v
+                    } else {
+                        session.error(
+                            "\(item.label).volume: invalid volume name \"\(v.truncated(60))\" (a file name: no '/', no control characters, not . or ..)",
+                            at: vv.loc)
                     }
                 }
                 if let cv = d["clone"] {
@@ -365,15 +408,21 @@ extension Assembly {
                 spec.type = g["type"].flatMap { session.enumeration($0, GraphicsType.self) } ?? .vnc
                 if let lv = g["listen"], let listen = session.nonEmpty(lv) {
                     // libvirt writes the address unescaped into its saved XML: only an address may get through.
-                    if GraphicsSpec.isValidListen(listen) { spec.listen = listen } else {
-                        session.error("listen: invalid address \"\(listen.truncated(60))\" (expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1, or none)", at: lv.loc)
+                    if GraphicsSpec.isValidListen(listen) {
+                        spec.listen = listen
+                    } else {
+                        session.error(
+                            "listen: invalid address \"\(listen.truncated(60))\" (expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1, or none)",
+                            at: lv.loc)
                     }
                 }
                 spec.port = g["port"].flatMap { session.int($0, Keys.graphics.range("port")) }
                 draft.portLoc = g["port"]?.loc
                 spec.password = g["password"].flatMap { session.secret($0) }
                 if ["0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0"].contains(spec.listen), g["password"] == nil {
-                    session.warning("graphics: \(spec.type.rawValue) listening on \(spec.listen) without a password exposes the console to the whole network", at: g["listen"]!.loc)
+                    session.warning(
+                        "graphics: \(spec.type.rawValue) listening on \(spec.listen) without a password exposes the console to the whole network",
+                        at: g["listen"]!.loc)
                 }
                 draft.spec.graphics = spec
             } else if case .mapping = gv.node {
@@ -399,7 +448,9 @@ extension Assembly {
                     continue
                 }
                 if !host.isEmpty, !dev.spec.host.isEmpty, dev.spec.host != host {
-                    session.error("hostdevs[\(i)]: device \"\(dn)\" is on host \"\(dev.spec.host)\" but vm \"\(group)\" runs on \"\(host)\"", at: item.loc)
+                    session.error(
+                        "hostdevs[\(i)]: device \"\(dn)\" is on host \"\(dev.spec.host)\" but vm \"\(group)\" runs on \"\(host)\"",
+                        at: item.loc)
                 }
                 if dev.spec.kind.hostdev.bindsToHost && bound == nil { bound = (dn, dev.spec.kind) }
                 draft.hostdevs.append(ref)
@@ -412,12 +463,18 @@ extension Assembly {
             var names: [String] = []
             for item in session.list(sv) ?? [] {
                 guard let s = session.name(item) else { continue }
-                if names.contains(s) { session.error("\(item.label): snapshot \"\(s)\" is listed twice", at: item.loc) } else { names.append(s) }
+                if names.contains(s) {
+                    session.error("\(item.label): snapshot \"\(s)\" is listed twice", at: item.loc)
+                } else {
+                    names.append(s)
+                }
             }
             draft.spec.snapshots = names
             if let bound, !names.isEmpty {
                 let what = bound.device.isPCI ? "PCI passthrough" : "a host-bound hostdev"
-                session.error("snapshots: libvirt cannot snapshot a domain with \(what) (hostdev \"\(bound.name)\"); remove the snapshots or the device", at: sv.keyLoc)
+                session.error(
+                    "snapshots: libvirt cannot snapshot a domain with \(what) (hostdev \"\(bound.name)\"); remove the snapshots or the device",
+                    at: sv.keyLoc)
             }
         }
 

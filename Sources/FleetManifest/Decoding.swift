@@ -1,5 +1,5 @@
-import Foundation
 import FleetModel
+import Foundation
 import Yams
 
 /// The manifest file a value came from: how diagnostics name it, and where relative paths resolve.
@@ -49,7 +49,9 @@ final class DecodeSession {
         remaining -= count
         if remaining < 0 {
             exhausted = true
-            error("the manifest expands to more than \(DecodeSession.nodeBudget) YAML nodes (aliases referring to aliases?); stopped reading", at: loc)
+            error(
+                "the manifest expands to more than \(DecodeSession.nodeBudget) YAML nodes (aliases referring to aliases?); stopped reading",
+                at: loc)
             return false
         }
         return true
@@ -172,14 +174,19 @@ final class DecodeSession {
 
     func nonEmpty(_ v: Val) -> String? {
         guard let s = scalar(v, expected: "a string") else { return nil }
-        if s.isEmpty { error("\(v.label): must not be empty", at: v.loc); return nil }
+        if s.isEmpty {
+            error("\(v.label): must not be empty", at: v.loc)
+            return nil
+        }
         return s
     }
 
     func name(_ v: Val) -> String? {
         guard let s = scalar(v, expected: "a name") else { return nil }
         guard ObjectName.isValid(s) else {
-            error("\(v.label): invalid name \"\(s.truncated(70))\": use letters, digits, '-', '_' and '.', start with a letter or digit, at most 63 characters", at: v.loc)
+            error(
+                "\(v.label): invalid name \"\(s.truncated(70))\": use letters, digits, '-', '_' and '.', start with a letter or digit, at most 63 characters",
+                at: v.loc)
             return nil
         }
         return s
@@ -187,8 +194,11 @@ final class DecodeSession {
 
     func int(_ v: Val, _ range: ClosedRange<Int>) -> Int? {
         guard let s = scalar(v, expected: "an integer") else { return nil }
-        guard !s.isEmpty, s.allSatisfy({ $0.isASCII && $0.isNumber }) || (s.first == "-" && s.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) && s.count > 1),
-              let i = Int(s) else {
+        guard !s.isEmpty,
+            s.allSatisfy({ $0.isASCII && $0.isNumber })
+                || (s.first == "-" && s.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) && s.count > 1),
+            let i = Int(s)
+        else {
             error("\(v.label): expected an integer, found \"\(s.truncated(40))\"", at: v.loc)
             return nil
         }
@@ -224,7 +234,9 @@ final class DecodeSession {
     func memory(_ v: Val) -> ByteSize? {
         guard let b = size(v) else { return nil }
         guard b >= ByteSize.minimumMemory else {
-            error("\(v.label): \(b.bytes) bytes is less than \(ByteSize.minimumMemory), the least memory a VM can have (a number without a unit is bytes)", at: v.loc)
+            error(
+                "\(v.label): \(b.bytes) bytes is less than \(ByteSize.minimumMemory), the least memory a VM can have (a number without a unit is bytes)",
+                at: v.loc)
             return nil
         }
         return b.wholeKiB
@@ -243,7 +255,8 @@ final class DecodeSession {
     func ipv4(_ v: Val) -> IPv4Address? {
         guard let s = scalar(v, expected: "an IPv4 address") else { return nil }
         guard let a = IPv4Address(parsing: s) else {
-            error("\(v.label): invalid IPv4 address \"\(s.truncated(40))\"", at: v.loc); return nil
+            error("\(v.label): invalid IPv4 address \"\(s.truncated(40))\"", at: v.loc)
+            return nil
         }
         return a
     }
@@ -251,7 +264,9 @@ final class DecodeSession {
     func subnet(_ v: Val) -> IPv4Subnet? {
         guard let s = scalar(v, expected: "a subnet") else { return nil }
         guard let n = IPv4Subnet(parsing: s) else {
-            error("\(v.label): invalid subnet \"\(s.truncated(40))\" (expected the network address in CIDR form, e.g. 192.168.150.0/24, prefix 1-30)", at: v.loc)
+            error(
+                "\(v.label): invalid subnet \"\(s.truncated(40))\" (expected the network address in CIDR form, e.g. 192.168.150.0/24, prefix 1-30)",
+                at: v.loc)
             return nil
         }
         return n
@@ -269,7 +284,8 @@ final class DecodeSession {
     func pci(_ v: Val) -> PCIAddress? {
         guard let s = scalar(v, expected: "a PCI address") else { return nil }
         guard let a = PCIAddress(parsing: s) else {
-            error("\(v.label): invalid PCI address \"\(s.truncated(40))\" (expected domain:bus:slot.function, e.g. 0000:3b:00.0)", at: v.loc)
+            error(
+                "\(v.label): invalid PCI address \"\(s.truncated(40))\" (expected domain:bus:slot.function, e.g. 0000:3b:00.0)", at: v.loc)
             return nil
         }
         return a
@@ -287,7 +303,8 @@ final class DecodeSession {
         }
         // The range is UInt16's, here and in the schema.
         guard let v32 = value, let id = UInt16(exactly: v32) else {
-            error("\(v.label): invalid USB id \"\(s.truncated(40))\" (expected e.g. \"0x287f\" or an integer up to \(UInt16.max))", at: v.loc)
+            error(
+                "\(v.label): invalid USB id \"\(s.truncated(40))\" (expected e.g. \"0x287f\" or an integer up to \(UInt16.max))", at: v.loc)
             return nil
         }
         return id
@@ -304,7 +321,10 @@ final class DecodeSession {
 
     func absolutePath(_ v: Val) -> String? {
         guard let s = nonEmpty(v) else { return nil }
-        guard s.hasPrefix("/") else { error("\(v.label): must be an absolute path, found \"\(s.truncated(60))\"", at: v.loc); return nil }
+        guard s.hasPrefix("/") else {
+            error("\(v.label): must be an absolute path, found \"\(s.truncated(60))\"", at: v.loc)
+            return nil
+        }
         return s
     }
 
@@ -324,10 +344,15 @@ final class DecodeSession {
         let path = v.file.resolve(s)
         var isDir: ObjCBool = false
         if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            error("\(v.label): file \"\(s.truncated(80))\" does not exist (relative paths are resolved against the directory of \(v.file.display))", at: v.loc)
+            error(
+                "\(v.label): file \"\(s.truncated(80))\" does not exist (relative paths are resolved against the directory of \(v.file.display))",
+                at: v.loc)
             return nil
         }
-        if isDir.boolValue { error("\(v.label): \"\(s.truncated(80))\" is a directory, not a file", at: v.loc); return nil }
+        if isDir.boolValue {
+            error("\(v.label): \"\(s.truncated(80))\" is a directory, not a file", at: v.loc)
+            return nil
+        }
         return path
     }
 
@@ -339,31 +364,36 @@ final class DecodeSession {
         }
         guard let o = object(v, Keys.secret, what: v.label) else { return nil }
         switch (o["file"], o["env"]) {
-        case let (f?, nil):
+        case (let f?, nil):
             // Secret files are kept out of version control, so their existence is checked at apply time, not here.
             return nonEmpty(f).map { .file(f.file.resolve($0)) }
-        case let (nil, e?):
+        case (nil, let e?):
             guard let name = scalar(e, expected: "an environment variable name") else { return nil }
             guard let first = name.unicodeScalars.first, first == "_" || (first.properties.isAlphabetic && first.isASCII),
-                  name.unicodeScalars.allSatisfy({ $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) }) else {
+                name.unicodeScalars.allSatisfy({ $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) })
+            else {
                 error("\(e.label): invalid environment variable name \"\(name.truncated(40))\"", at: e.loc)
                 return nil
             }
             return .env(name)
         case (_?, _?):
-            error("\(v.label): give either file or env, not both", at: v.loc); return nil
+            error("\(v.label): give either file or env, not both", at: v.loc)
+            return nil
         case (nil, nil):
-            error("\(v.label): expected {file: PATH} or {env: VAR}", at: v.loc); return nil
+            error("\(v.label): expected {file: PATH} or {env: VAR}", at: v.loc)
+            return nil
         }
     }
 }
 
 extension Keys {
     /// Only for key checking; the schema renders `.secret` itself.
-    static let secret = ObjectTable(id: "secret", doc: "A secret reference.", keys: [
-        KeyDef(name: "file", type: .path, doc: "File holding the secret."),
-        KeyDef(name: "env", type: .string, doc: "Environment variable holding the secret."),
-    ])
+    static let secret = ObjectTable(
+        id: "secret", doc: "A secret reference.",
+        keys: [
+            KeyDef(name: "file", type: .path, doc: "File holding the secret."),
+            KeyDef(name: "env", type: .string, doc: "Environment variable holding the secret.")
+        ])
 }
 
 extension String {
@@ -377,9 +407,10 @@ extension String {
 enum TimeZoneName {
     static func isValid(_ tz: String) -> Bool {
         guard !tz.isEmpty, tz.utf8.count <= 64,
-              tz.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_+-/".contains($0)) }),
-              !tz.hasPrefix("/"), !tz.hasSuffix("/"), !tz.contains("//"),
-              let zone = TimeZone(identifier: tz) else { return false }
+            tz.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_+-/".contains($0)) }),
+            !tz.hasPrefix("/"), !tz.hasSuffix("/"), !tz.contains("//"),
+            let zone = TimeZone(identifier: tz)
+        else { return false }
         return zone.identifier == tz || TimeZone.knownTimeZoneIdentifiers.contains(tz) || ["UTC", "Etc/UTC"].contains(tz)
     }
 }

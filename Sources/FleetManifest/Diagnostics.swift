@@ -5,7 +5,11 @@ public struct SourceLocation: Hashable, Codable, Sendable, CustomStringConvertib
     public var file: String
     public var line: Int
     public var column: Int
-    public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
     public var description: String { "\(file):\(line):\(column)" }
     public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
         (a.file, a.line, a.column) < (b.file, b.line, b.column)
@@ -20,7 +24,9 @@ public struct Diagnostic: Hashable, Codable, Sendable, CustomStringConvertible, 
     public var message: String
 
     public init(severity: Severity, location: SourceLocation?, message: String) {
-        self.severity = severity; self.location = location; self.message = message
+        self.severity = severity
+        self.location = location
+        self.message = message
     }
     public static func error(_ message: String, at location: SourceLocation?) -> Diagnostic {
         Diagnostic(severity: .error, location: location, message: message)
@@ -54,7 +60,7 @@ public struct Diagnostic: Hashable, Codable, Sendable, CustomStringConvertible, 
         case (nil, nil): return (a.message, a.severity.rawValue) < (b.message, b.severity.rawValue)
         case (nil, _): return true
         case (_, nil): return false
-        case let (la?, lb?):
+        case (let la?, let lb?):
             if la != lb { return la < lb }
             return (a.message, a.severity.rawValue) < (b.message, b.severity.rawValue)
         }
@@ -105,10 +111,12 @@ enum JSONText {
 /// Levenshtein distance, for "did you mean" suggestions.
 enum EditDistance {
     static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a.lowercased().unicodeScalars), y = Array(b.lowercased().unicodeScalars)
+        let x = Array(a.lowercased().unicodeScalars)
+        let y = Array(b.lowercased().unicodeScalars)
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }
-        var prev = Array(0...y.count), cur = [Int](repeating: 0, count: y.count + 1)
+        var prev = Array(0...y.count)
+        var cur = [Int](repeating: 0, count: y.count + 1)
         for i in 1...x.count {
             cur[0] = i
             for j in 1...y.count {

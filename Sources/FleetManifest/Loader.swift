@@ -1,5 +1,5 @@
-import Foundation
 import FleetModel
+import Foundation
 import Yams
 
 /// Where each named object of a loaded manifest was defined.
@@ -47,15 +47,20 @@ public struct ManifestLoader {
         var fleet: Fleet?
         if !session.exhausted {
             // A file that did not parse may hold the fleet: name; its errors are reported instead.
-            let missingNameAt = unparsed ? nil : (loader.firstDocument ?? files.first.map {
-                SourceLocation(file: $0.context.display, line: 1, column: 1)
-            })
+            let missingNameAt =
+                unparsed
+                ? nil
+                : (loader.firstDocument
+                    ?? files.first.map {
+                        SourceLocation(file: $0.context.display, line: 1, column: 1)
+                    })
             fleet = loader.assemble(missingNameAt: missingNameAt)
         }
         let diagnostics = Array(Set(session.diagnostics)).sorted()
         if diagnostics.hasErrors { fleet = nil }
-        return ManifestLoadResult(fleet: fleet, diagnostics: diagnostics, sourceMap: loader.sourceMap,
-                                  files: files.map(\.context.display))
+        return ManifestLoadResult(
+            fleet: fleet, diagnostics: diagnostics, sourceMap: loader.sourceMap,
+            files: files.map(\.context.display))
     }
 
     /// A candidate file, read and parsed once.
@@ -115,7 +120,8 @@ public struct ManifestLoader {
         let at = SourceLocation(file: f.context.display, line: 1, column: 1)
         // A manifest is text written by people; refuse anything huge before reading it into memory.
         if let size = (try? FileManager.default.attributesOfItem(atPath: f.absolute))?[.size] as? NSNumber,
-           size.int64Value > ManifestLoader.maxFileSize {
+            size.int64Value > ManifestLoader.maxFileSize
+        {
             f.parsed.diagnostics.append(.error("file is larger than \(ManifestLoader.maxFileSize >> 20) MiB; not a manifest", at: at))
             return
         }
@@ -123,7 +129,10 @@ public struct ManifestLoader {
             f.parsed.diagnostics.append(.error("cannot read file", at: at))
             return
         }
-        if !f.explicit, data.starts(with: Array("#cloud-config".utf8)) { f.cloudConfig = true; return }
+        if !f.explicit, data.starts(with: Array("#cloud-config".utf8)) {
+            f.cloudConfig = true
+            return
+        }
         f.parsed = YAMLSource.parse(data, file: f.context.display)
     }
 
@@ -133,8 +142,10 @@ public struct ManifestLoader {
         func add(_ abs: String, display: String, explicit: Bool, argument: Int) {
             guard seen.insert(abs).inserted else { return }
             let dir = (abs as NSString).deletingLastPathComponent
-            result.append(ReadFile(absolute: abs, context: FileContext(display: display, directory: dir),
-                                   explicit: explicit, argument: argument))
+            result.append(
+                ReadFile(
+                    absolute: abs, context: FileContext(display: display, directory: dir),
+                    explicit: explicit, argument: argument))
         }
         for (index, path) in paths.enumerated() {
             let abs = absolute(path)
@@ -143,7 +154,10 @@ public struct ManifestLoader {
                 session.error("\(path): no such file or directory", at: nil)
                 continue
             }
-            if !isDir.boolValue { add(abs, display: path, explicit: true, argument: index); continue }
+            if !isDir.boolValue {
+                add(abs, display: path, explicit: true, argument: index)
+                continue
+            }
             var found: [String] = []
             if let e = FileManager.default.enumerator(atPath: abs) {
                 while let rel = e.nextObject() as? String {
@@ -188,10 +202,27 @@ struct Assembly {
 
     init(session: DecodeSession) { self.session = session }
 
-    struct PoolDraft { var spec: PoolSpec; var loc: SourceLocation; var hostRefs: [Located<String>] }
-    struct NetworkDraft { var spec: NetworkSpec; var loc: SourceLocation; var hostRefs: [Located<String>] }
-    struct ImageDraft { var spec: ImageSpec; var loc: SourceLocation; var poolRef: Located<String>?; var hostRefs: [Located<String>] }
-    struct DeviceDraft { var spec: DeviceSpec; var loc: SourceLocation; var hostRef: Located<String>? }
+    struct PoolDraft {
+        var spec: PoolSpec
+        var loc: SourceLocation
+        var hostRefs: [Located<String>]
+    }
+    struct NetworkDraft {
+        var spec: NetworkSpec
+        var loc: SourceLocation
+        var hostRefs: [Located<String>]
+    }
+    struct ImageDraft {
+        var spec: ImageSpec
+        var loc: SourceLocation
+        var poolRef: Located<String>?
+        var hostRefs: [Located<String>]
+    }
+    struct DeviceDraft {
+        var spec: DeviceSpec
+        var loc: SourceLocation
+        var hostRef: Located<String>?
+    }
 
     // MARK: Reading files
 
@@ -212,9 +243,14 @@ struct Assembly {
             guard let v = top[section] else { continue }
             let kindWord = String(section.dropLast())
             for e in session.entries(v, what: section) where !session.exhausted {
-                guard session.name(Val(node: .scalar(.init(e.name)), file: file, label: "\(kindWord) name", loc: e.keyLoc, keyLoc: e.keyLoc)) != nil else { continue }
+                guard
+                    session.name(Val(node: .scalar(.init(e.name)), file: file, label: "\(kindWord) name", loc: e.keyLoc, keyLoc: e.keyLoc))
+                        != nil
+                else { continue }
                 if ["pools", "networks", "images", "vms"].contains(section), let prefix = ObjectName.reservedPrefix(of: e.name) {
-                    session.error("\(kindWord) name: \"\(e.name)\" starts with \"\(prefix)\", which fleet reserves for its ledgers and locks", at: e.keyLoc)
+                    session.error(
+                        "\(kindWord) name: \"\(e.name)\" starts with \"\(prefix)\", which fleet reserves for its ledgers and locks",
+                        at: e.keyLoc)
                 }
                 if let prev = definedAt(section, e.name) {
                     session.error("\(kindWord) \"\(e.name)\" is already defined at \(prev)", at: e.keyLoc)
@@ -296,7 +332,9 @@ struct Assembly {
         case "pools": pools[name] = PoolDraft(spec: PoolSpec(name: name, type: .dir), loc: keyLoc, hostRefs: [])
         case "networks": networks[name] = NetworkDraft(spec: NetworkSpec(name: name, mode: .isolated), loc: keyLoc, hostRefs: [])
         case "images": images[name] = ImageDraft(spec: ImageSpec(name: name, source: "", pool: ""), loc: keyLoc, poolRef: nil, hostRefs: [])
-        case "devices": devices[name] = DeviceDraft(spec: DeviceSpec(name: name, host: "", kind: .usb(vendor: 0, product: 0)), loc: keyLoc, hostRef: nil)
+        case "devices":
+            devices[name] = DeviceDraft(
+                spec: DeviceSpec(name: name, host: "", kind: .usb(vendor: 0, product: 0)), loc: keyLoc, hostRef: nil)
         case "profiles": profiles[name] = Located(value: empty, loc: keyLoc)
         default: vms[name] = nil
         }
@@ -352,24 +390,35 @@ struct Assembly {
         let mode = o["mode"].flatMap { session.enumeration($0, NetworkMode.self) }
         var spec = NetworkSpec(name: name, mode: mode ?? .isolated)
         if let b = o["bridge"], let s = session.scalar(b, expected: "a bridge name") {
-            if ObjectName.isValidInterface(s) { spec.bridge = s } else {
-                session.error("bridge: invalid interface name \"\(s.truncated(40))\": at most 15 characters, letters, digits, '-', '_', '.'", at: b.loc)
+            if ObjectName.isValidInterface(s) {
+                spec.bridge = s
+            } else {
+                session.error(
+                    "bridge: invalid interface name \"\(s.truncated(40))\": at most 15 characters, letters, digits, '-', '_', '.'",
+                    at: b.loc)
             }
         }
         spec.subnet = o["subnet"].flatMap { session.subnet($0) }
         spec.gateway = o["gateway"].flatMap { session.ipv4($0) }
         if let dv = o["domain"], let d = session.nonEmpty(dv) {
             // libvirt writes the domain unescaped into dnsmasq's configuration and its saved XML.
-            if DNSName.isValid(d) { spec.domain = d } else {
-                session.error("domain: invalid DNS name \"\(d.truncated(60))\" (dot-separated labels of letters, digits and inner '-', each at most 63 characters)", at: dv.loc)
+            if DNSName.isValid(d) {
+                spec.domain = d
+            } else {
+                session.error(
+                    "domain: invalid DNS name \"\(d.truncated(60))\" (dot-separated labels of letters, digits and inner '-', each at most 63 characters)",
+                    at: dv.loc)
             }
         }
         if let dv = o["dns"] {
             let servers = (session.list(dv) ?? []).compactMap { session.ipv4($0) }
             if let mode, mode != .bridge {
-                session.error("dns: applies to bridge networks only (libvirt's dnsmasq serves DNS on \(mode.rawValue) networks)",
-                              at: dv.keyLoc)
-            } else { spec.dns = servers }
+                session.error(
+                    "dns: applies to bridge networks only (libvirt's dnsmasq serves DNS on \(mode.rawValue) networks)",
+                    at: dv.keyLoc)
+            } else {
+                spec.dns = servers
+            }
         }
         spec.mtu = o["mtu"].flatMap { session.int($0, Keys.network.range("mtu")) }
         spec.autostart = o["autostart"].flatMap { session.bool($0) }
@@ -377,13 +426,15 @@ struct Assembly {
         spec.hosts = hostRefs?.map(\.value)
         var rangeLoc: SourceLocation?
         if let dv = o["dhcp"], let d = session.object(dv, Keys.dhcp, what: "\(what) dhcp"), let rv = d["range"],
-           let items = session.list(rv) {
+            let items = session.list(rv)
+        {
             rangeLoc = rv.loc
             if items.count != 2 {
                 session.error("range: expected [first, last], found \(items.count) addresses", at: rv.loc)
             } else {
                 // Both ends are checked, so one bad address does not hide the other.
-                let a = session.ipv4(items[0]), b = session.ipv4(items[1])
+                let a = session.ipv4(items[0])
+                let b = session.ipv4(items[1])
                 if let a, let b { spec.dhcp = DHCPSpec(start: a, end: b) }
             }
         }
@@ -391,7 +442,8 @@ struct Assembly {
         if let dv = o["dhcp"], let d = session.object(dv, Keys.dhcp, what: "\(what) dhcp"), let hv = d["hosts"] {
             for item in session.list(hv) ?? [] {
                 guard let h = session.object(item, Keys.dhcpHost, what: item.label) else { continue }
-                let mac = h["mac"].flatMap { session.mac($0) }, ip = h["ip"].flatMap { session.ipv4($0) }
+                let mac = h["mac"].flatMap { session.mac($0) }
+                let ip = h["ip"].flatMap { session.ipv4($0) }
                 let hostName = h["name"].flatMap { session.nonEmpty($0) }
                 guard let mac, let ip, let hostName else { continue }
                 if let subnet = spec.subnet, !subnet.containsHost(ip) {
@@ -410,7 +462,9 @@ struct Assembly {
             case .bridge:
                 if o["bridge"] == nil { session.error("\(what): bridge mode needs bridge: (an existing host bridge)", at: o.loc) }
                 for key in ["dhcp", "domain"] {
-                    if let v = o[key] { session.error("\(key): does not apply to bridge networks (the host's network provides addressing)", at: v.keyLoc) }
+                    if let v = o[key] {
+                        session.error("\(key): does not apply to bridge networks (the host's network provides addressing)", at: v.keyLoc)
+                    }
                 }
             case .nat, .route:
                 if o["subnet"] == nil { session.error("\(what): \(mode.rawValue) mode needs subnet:", at: o.loc) }
@@ -445,7 +499,8 @@ struct Assembly {
             if s.hasPrefix("http://") || s.hasPrefix("https://") || s.hasPrefix("file://") {
                 source = s
             } else if s.contains("://") {
-                session.error("source: unsupported URL scheme in \"\(s.truncated(60))\" (use a path, file://, http:// or https://)", at: sv.loc)
+                session.error(
+                    "source: unsupported URL scheme in \"\(s.truncated(60))\" (use a path, file://, http:// or https://)", at: sv.loc)
             } else if s.hasPrefix("/") {
                 // Absolute paths are read at apply time (often large files outside the repository).
                 source = s
@@ -456,7 +511,9 @@ struct Assembly {
         var sha: String?
         if let cv = o["checksum"], let c = session.scalar(cv, expected: "a checksum") {
             let hex = c.hasPrefix("sha256:") ? String(c.dropFirst(7)) : ""
-            if hex.count == 64, hex.allSatisfy(\.isHexDigit) { sha = hex.lowercased() } else {
+            if hex.count == 64, hex.allSatisfy(\.isHexDigit) {
+                sha = hex.lowercased()
+            } else {
                 session.error("checksum: malformed \"\(c.truncated(80))\" (expected sha256: followed by 64 hex digits)", at: cv.loc)
             }
         }
@@ -480,13 +537,18 @@ struct Assembly {
         if let tv = o["type"], let t = session.scalar(tv, expected: "pci or usb") {
             switch t {
             case "pci":
-                if let a = o["address"] { kind = session.pci(a).map { .pci($0) } ?? kind } else {
+                if let a = o["address"] {
+                    kind = session.pci(a).map { .pci($0) } ?? kind
+                } else {
                     session.error("\(what): a pci device needs address:", at: o.loc)
                 }
                 for k in ["vendor", "product"] { if let v = o[k] { session.error("\(k): applies only to usb devices", at: v.keyLoc) } }
             case "usb":
-                let vendor = o["vendor"].flatMap { session.usbID($0) }, product = o["product"].flatMap { session.usbID($0) }
-                if o["vendor"] == nil || o["product"] == nil { session.error("\(what): a usb device needs vendor: and product:", at: o.loc) }
+                let vendor = o["vendor"].flatMap { session.usbID($0) }
+                let product = o["product"].flatMap { session.usbID($0) }
+                if o["vendor"] == nil || o["product"] == nil {
+                    session.error("\(what): a usb device needs vendor: and product:", at: o.loc)
+                }
                 kind = .usb(vendor: vendor ?? 0, product: product ?? 0)
                 if let v = o["address"] { session.error("address: applies only to pci devices", at: v.keyLoc) }
             default:
@@ -517,8 +579,12 @@ struct Assembly {
         }
         c.hostname = o["hostname"].flatMap { session.bool($0) } ?? false
         if let tv = o["timezone"], let tz = session.nonEmpty(tv) {
-            if TimeZoneName.isValid(tz) { c.timezone = tz } else {
-                session.error("timezone: unknown time zone \"\(tz.truncated(60))\" (expected a zone name such as Europe/Paris, Asia/Shanghai or UTC)", at: tv.loc)
+            if TimeZoneName.isValid(tz) {
+                c.timezone = tz
+            } else {
+                session.error(
+                    "timezone: unknown time zone \"\(tz.truncated(60))\" (expected a zone name such as Europe/Paris, Asia/Shanghai or UTC)",
+                    at: tv.loc)
             }
         }
         if let sv = o["sysprep"] {

@@ -40,7 +40,8 @@ public enum ManifestTree {
         FileManager.default.fileExists(atPath: gitDir.path, isDirectory: &isDir)
         if !isDir.boolValue {
             guard let text = try? String(contentsOf: gitDir, encoding: .utf8), let line = text.split(separator: "\n").first,
-                  line.hasPrefix("gitdir:") else { return nil }
+                line.hasPrefix("gitdir:")
+            else { return nil }
             let target = line.dropFirst("gitdir:".count).trimmingCharacters(in: .whitespaces)
             dir = target.hasPrefix("/") ? URL(fileURLWithPath: target) : gitDir.deletingLastPathComponent().appendingPathComponent(target)
             // A worktree's gitdir points into <repo>/.git/worktrees/<name>; the config is the main one's.
@@ -52,7 +53,10 @@ public enum ManifestTree {
         var inOrigin = false
         for raw in config.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("[") { inOrigin = line == "[remote \"origin\"]"; continue }
+            if line.hasPrefix("[") {
+                inOrigin = line == "[remote \"origin\"]"
+                continue
+            }
             if inOrigin, line.hasPrefix("url") {
                 let parts = line.split(separator: "=", maxSplits: 1)
                 if parts.count == 2 { return parts[1].trimmingCharacters(in: .whitespaces) }

@@ -8,7 +8,8 @@ public enum FleetSchema {
     static let checksumPattern = "^sha256:[0-9A-Fa-f]{64}$"
     static let pciPattern = "^([0-9A-Fa-f]{4}:)?[0-9A-Fa-f]{2}:[01][0-9A-Fa-f]\\.[0-7]$"
     static let ipv4Pattern = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
-    static let subnetPattern = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([1-9]|[12][0-9]|30)$"
+    static let subnetPattern =
+        "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/([1-9]|[12][0-9]|30)$"
     static let macPattern = "^[0-9A-Fa-f][02468ACEace](:[0-9A-Fa-f]{2}){5}$"
     static let usbPattern = "^0[xX][0-9A-Fa-f]{1,4}$"
     static let octalPattern = "^0?[0-7]{3,4}$"
@@ -30,14 +31,17 @@ public enum FleetSchema {
         var props: [String: JSONValue] = [:]
         for key in table.keys {
             var s = schema(key.type, defs: &defs)
-            if case .object(var o) = s { o["description"] = .string(key.doc); s = .object(o) }
+            if case .object(var o) = s {
+                o["description"] = .string(key.doc)
+                s = .object(o)
+            }
             props[key.name] = s
         }
         var o: [String: JSONValue] = [
             "type": .string("object"),
             "description": .string(table.doc),
             "additionalProperties": .bool(false),
-            "properties": .object(props),
+            "properties": .object(props)
         ]
         if table.allowsExtensionKeys { o["patternProperties"] = .object(["^x-": .object([:])]) }
         let required = table.keys.filter(\.required).map { JSONValue.string($0.name) }
@@ -47,7 +51,7 @@ public enum FleetSchema {
 
     private static func ref(_ table: ObjectTable, defs: inout [String: JSONValue]) -> JSONValue {
         if defs[table.id] == nil {
-            defs[table.id] = .null // placeholder against recursion
+            defs[table.id] = .null  // placeholder against recursion
             defs[table.id] = objectSchema(table, defs: &defs)
         }
         return .object(["$ref": .string("#/$defs/\(table.id)")])
@@ -63,7 +67,7 @@ public enum FleetSchema {
         case .name: return pattern(namePattern)
         case .interfaceName: return pattern(interfacePattern)
         case .path: return .object(["type": .string("string"), "minLength": .int(1)])
-        case let .integer(min, max): return .object(["type": .string("integer"), "minimum": .int(min), "maximum": .int(max)])
+        case .integer(let min, let max): return .object(["type": .string("integer"), "minimum": .int(min), "maximum": .int(max)])
         case .boolean: return .object(["type": .string("boolean")])
         case .size:
             return .object(["oneOf": .array([.object(["type": .string("integer"), "minimum": .int(0)]), pattern(sizePattern)])])
@@ -72,31 +76,41 @@ public enum FleetSchema {
         case .mac: return pattern(macPattern)
         case .pciAddress: return pattern(pciPattern)
         case .usbID:
-            return .object(["oneOf": .array([.object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(Int(UInt16.max))]),
-                                             pattern(usbPattern)])])
+            return .object([
+                "oneOf": .array([
+                    .object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(Int(UInt16.max))]),
+                    pattern(usbPattern)
+                ])
+            ])
         case .checksum: return pattern(checksumPattern)
         case .octalMode: return pattern(octalPattern)
-        case let .enumeration(values): return .object(["enum": .array(values.map { .string($0) })])
-        case let .list(element): return .object(["type": .string("array"), "items": schema(element, defs: &defs)])
-        case let .pair(element):
+        case .enumeration(let values): return .object(["enum": .array(values.map { .string($0) })])
+        case .list(let element): return .object(["type": .string("array"), "items": schema(element, defs: &defs)])
+        case .pair(let element):
             return .object(["type": .string("array"), "items": schema(element, defs: &defs), "minItems": .int(2), "maxItems": .int(2)])
-        case let .object(table): return ref(table, defs: &defs)
-        case let .namedObjects(table):
+        case .object(let table): return ref(table, defs: &defs)
+        case .namedObjects(let table):
             return .object([
                 "type": .array([.string("object"), .string("null")]),
                 "propertyNames": pattern(namePattern),
-                "additionalProperties": ref(table, defs: &defs),
+                "additionalProperties": ref(table, defs: &defs)
             ])
         case .secret:
             func one(_ key: String, _ s: JSONValue, _ doc: String) -> JSONValue {
-                .object(["type": .string("object"), "additionalProperties": .bool(false), "required": .array([.string(key)]),
-                         "properties": .object([key: s]), "description": .string(doc)])
+                .object([
+                    "type": .string("object"), "additionalProperties": .bool(false), "required": .array([.string(key)]),
+                    "properties": .object([key: s]), "description": .string(doc)
+                ])
             }
-            return .object(["oneOf": .array([
-                one("file", .object(["type": .string("string"), "minLength": .int(1)]), "Read the secret from a file (relative to the manifest file)."),
-                one("env", pattern(envPattern), "Read the secret from an environment variable."),
-            ])])
-        case let .oneOf(types): return .object(["oneOf": .array(types.map { schema($0, defs: &defs) })])
+            return .object([
+                "oneOf": .array([
+                    one(
+                        "file", .object(["type": .string("string"), "minLength": .int(1)]),
+                        "Read the secret from a file (relative to the manifest file)."),
+                    one("env", pattern(envPattern), "Read the secret from an environment variable.")
+                ])
+            ])
+        case .oneOf(let types): return .object(["oneOf": .array(types.map { schema($0, defs: &defs) })])
         }
     }
 }
@@ -110,20 +124,22 @@ enum JSONValue {
     case object([String: JSONValue])
 
     func rendered(indent: Int) -> String {
-        let pad = String(repeating: "  ", count: indent + 1), end = String(repeating: "  ", count: indent)
+        let pad = String(repeating: "  ", count: indent + 1)
+        let end = String(repeating: "  ", count: indent)
         switch self {
         case .null: return "null"
-        case let .bool(b): return b ? "true" : "false"
-        case let .int(i): return String(i)
-        case let .string(s): return JSONText.quote(s)
-        case let .array(items):
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .string(let s): return JSONText.quote(s)
+        case .array(let items):
             if items.isEmpty { return "[]" }
             return "[\n" + items.map { pad + $0.rendered(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)]"
-        case let .object(fields):
+        case .object(let fields):
             if fields.isEmpty { return "{}" }
-            return "{\n" + fields.keys.sorted().map { k in
-                pad + JSONText.quote(k) + ": " + fields[k]!.rendered(indent: indent + 1)
-            }.joined(separator: ",\n") + "\n\(end)}"
+            return "{\n"
+                + fields.keys.sorted().map { k in
+                    pad + JSONText.quote(k) + ": " + fields[k]!.rendered(indent: indent + 1)
+                }.joined(separator: ",\n") + "\n\(end)}"
         }
     }
 }

@@ -18,15 +18,17 @@ enum YAMLSource {
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         if let bad = firstInvalidUTF8(bytes) {
-            result.diagnostics.append(.error(
-                "file is not valid UTF-8 (invalid byte 0x\(String(bytes[bad.offset], radix: 16)) at byte offset \(bad.offset))",
-                at: SourceLocation(file: file, line: bad.line, column: bad.column)))
+            result.diagnostics.append(
+                .error(
+                    "file is not valid UTF-8 (invalid byte 0x\(String(bytes[bad.offset], radix: 16)) at byte offset \(bad.offset))",
+                    at: SourceLocation(file: file, line: bad.line, column: bad.column)))
             return result
         }
         if let deep = nestingViolation(bytes, limit: maxNesting) {
-            result.diagnostics.append(.error(
-                "nesting is deeper than \(maxNesting) levels; a manifest never needs that much",
-                at: SourceLocation(file: file, line: deep.line, column: deep.column)))
+            result.diagnostics.append(
+                .error(
+                    "nesting is deeper than \(maxNesting) levels; a manifest never needs that much",
+                    at: SourceLocation(file: file, line: deep.line, column: deep.column)))
             return result
         }
         let text = String(decoding: bytes, as: UTF8.self)
@@ -73,26 +75,28 @@ enum YAMLSource {
             return "YAML syntax error: \(p) (\(c.text) at line \(c.mark.line), column \(c.mark.column))"
         }
         switch error {
-        case let .scanner(context, problem, mark, _):
+        case .scanner(let context, let problem, let mark, _):
             var m = message(context, problem)
             if problem.contains("cannot start any token"), let line = text.line(at: mark.line),
-               line.unicodeScalars.dropFirst(max(0, mark.column - 1)).first == "\t" {
+                line.unicodeScalars.dropFirst(max(0, mark.column - 1)).first == "\t"
+            {
                 m += "; tabs are not allowed for indentation in YAML, use spaces"
             }
             return .error(m, at: at(mark))
-        case let .parser(context, problem, mark, _):
+        case .parser(let context, let problem, let mark, _):
             return .error(message(context, problem), at: at(mark))
-        case let .composer(context, problem, mark, _):
+        case .composer(let context, let problem, let mark, _):
             return .error(message(context, problem), at: at(mark))
-        case let .reader(problem, offset, _, _):
+        case .reader(let problem, let offset, _, _):
             let (line, column) = text.lineColumn(ofUTF8Offset: offset ?? 0)
             return .error("cannot read YAML: \(problem)", at: SourceLocation(file: file, line: line, column: column))
-        case let .duplicatedKeysInMapping(duplicates, context):
+        case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? "?"
             let first = context.mark
             let second = text.nextOccurrence(ofKey: key, after: first) ?? (first.line, first.column)
-            return .error("duplicate key \"\(key)\" in a mapping (first at line \(first.line), column \(first.column))",
-                          at: SourceLocation(file: file, line: max(1, second.line), column: max(1, second.column)))
+            return .error(
+                "duplicate key \"\(key)\" in a mapping (first at line \(first.line), column \(first.column))",
+                at: SourceLocation(file: file, line: max(1, second.line), column: max(1, second.column)))
         case .memory:
             return .error("YAML parser ran out of memory", at: SourceLocation(file: file, line: 1, column: 1))
         default:
@@ -102,19 +106,38 @@ enum YAMLSource {
 
     /// The offset, line and column (1-based, in bytes) of the first byte that is not valid UTF-8.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> (offset: Int, line: Int, column: Int)? {
-        var i = 0, line = 1, lineStart = 0
+        var i = 0
+        var line = 1
+        var lineStart = 0
         let n = bytes.count
         while i < n {
             let b = bytes[i]
             if b < 0x80 {
-                if b == 0x0A { line += 1; lineStart = i + 1 }
-                i += 1; continue
+                if b == 0x0A {
+                    line += 1
+                    lineStart = i + 1
+                }
+                i += 1
+                continue
             }
-            var need = 0, minValue: UInt32 = 0, value: UInt32 = 0
-            if b & 0xE0 == 0xC0 { need = 1; minValue = 0x80; value = UInt32(b & 0x1F) }
-            else if b & 0xF0 == 0xE0 { need = 2; minValue = 0x800; value = UInt32(b & 0x0F) }
-            else if b & 0xF8 == 0xF0 { need = 3; minValue = 0x10000; value = UInt32(b & 0x07) }
-            else { return (i, line, i - lineStart + 1) }
+            var need = 0
+            var minValue: UInt32 = 0
+            var value: UInt32 = 0
+            if b & 0xE0 == 0xC0 {
+                need = 1
+                minValue = 0x80
+                value = UInt32(b & 0x1F)
+            } else if b & 0xF0 == 0xE0 {
+                need = 2
+                minValue = 0x800
+                value = UInt32(b & 0x0F)
+            } else if b & 0xF8 == 0xF0 {
+                need = 3
+                minValue = 0x10000
+                value = UInt32(b & 0x07)
+            } else {
+                return (i, line, i - lineStart + 1)
+            }
             guard i + need < n else { return (i, line, i - lineStart + 1) }
             for k in 1...need {
                 let c = bytes[i + k]
@@ -133,43 +156,82 @@ enum YAMLSource {
     /// plus the block indentation (each nested block level needs at least one column or a `- `).
     /// Returns where the estimate first exceeds `limit`.
     static func nestingViolation(_ bytes: [UInt8], limit: Int) -> (line: Int, column: Int)? {
-        let space: UInt8 = 0x20, tab: UInt8 = 0x09, nl: UInt8 = 0x0A, cr: UInt8 = 0x0D
-        let sq = UInt8(ascii: "'"), dq = UInt8(ascii: "\""), hash = UInt8(ascii: "#"), backslash = UInt8(ascii: "\\")
-        let open1 = UInt8(ascii: "["), open2 = UInt8(ascii: "{"), close1 = UInt8(ascii: "]"), close2 = UInt8(ascii: "}")
-        let comma = UInt8(ascii: ","), colon = UInt8(ascii: ":"), dash = UInt8(ascii: "-"), question = UInt8(ascii: "?")
+        let space: UInt8 = 0x20
+        let tab: UInt8 = 0x09
+        let nl: UInt8 = 0x0A
+        let cr: UInt8 = 0x0D
+        let sq = UInt8(ascii: "'")
+        let dq = UInt8(ascii: "\"")
+        let hash = UInt8(ascii: "#")
+        let backslash = UInt8(ascii: "\\")
+        let open1 = UInt8(ascii: "[")
+        let open2 = UInt8(ascii: "{")
+        let close1 = UInt8(ascii: "]")
+        let close2 = UInt8(ascii: "}")
+        let comma = UInt8(ascii: ",")
+        let colon = UInt8(ascii: ":")
+        let dash = UInt8(ascii: "-")
+        let question = UInt8(ascii: "?")
         enum Mode { case plain, single, double, comment }
         var mode = Mode.plain
-        var flow = 0, indent = 0, inIndent = true
-        var line = 1, lineStart = 0
-        var prev: UInt8 = nl, prevSignificant: UInt8 = nl
+        var flow = 0
+        var indent = 0
+        var inIndent = true
+        var line = 1
+        var lineStart = 0
+        var prev: UInt8 = nl
+        var prevSignificant: UInt8 = nl
         var i = 0
         let n = bytes.count
         while i < n {
             let b = bytes[i]
             if b == nl {
-                line += 1; lineStart = i + 1; indent = 0; inIndent = true
+                line += 1
+                lineStart = i + 1
+                indent = 0
+                inIndent = true
                 if mode == .comment { mode = .plain }
                 prev = nl
                 if mode == .plain { prevSignificant = nl }
-                i += 1; continue
+                i += 1
+                continue
             }
             switch mode {
             case .comment:
                 break
             case .single:
                 if b == sq {
-                    if i + 1 < n, bytes[i + 1] == sq { i += 2; continue }
-                    mode = .plain; prevSignificant = sq
+                    if i + 1 < n, bytes[i + 1] == sq {
+                        i += 2
+                        continue
+                    }
+                    mode = .plain
+                    prevSignificant = sq
                 }
             case .double:
-                if b == backslash { i += 2; continue }
-                if b == dq { mode = .plain; prevSignificant = dq }
+                if b == backslash {
+                    i += 2
+                    continue
+                }
+                if b == dq {
+                    mode = .plain
+                    prevSignificant = dq
+                }
             case .plain:
                 if inIndent {
                     let next = i + 1 < n ? bytes[i + 1] : nl
-                    if b == space { indent += 1; prev = b; i += 1; continue }
+                    if b == space {
+                        indent += 1
+                        prev = b
+                        i += 1
+                        continue
+                    }
                     if (b == dash || b == question || b == colon) && (next == space || next == nl || next == cr) {
-                        indent += 1; prevSignificant = b; prev = b; i += 1; continue
+                        indent += 1
+                        prevSignificant = b
+                        prev = b
+                        i += 1
+                        continue
                     }
                     inIndent = false
                     if indent + flow > limit { return (line, i - lineStart + 1) }
@@ -177,8 +239,7 @@ enum YAMLSource {
                 let afterBreak = prev == space || prev == tab || prev == nl || prev == open1 || prev == open2 || prev == comma
                 if b == hash && (prev == space || prev == tab || prev == nl) {
                     mode = .comment
-                } else if (b == sq || b == dq) && afterBreak &&
-                            [nl, open1, open2, comma, colon, dash, question].contains(prevSignificant) {
+                } else if (b == sq || b == dq) && afterBreak && [nl, open1, open2, comma, colon, dash, question].contains(prevSignificant) {
                     mode = b == sq ? .single : .double
                 } else if b == open1 || b == open2 {
                     flow += 1
@@ -214,10 +275,17 @@ extension String {
     }
 
     func lineColumn(ofUTF8Offset offset: Int) -> (Int, Int) {
-        var line = 1, column = 1, i = 0
+        var line = 1
+        var column = 1
+        var i = 0
         for b in utf8 {
             if i >= offset { break }
-            if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+            if b == 0x0A {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
             i += 1
         }
         return (line, column)

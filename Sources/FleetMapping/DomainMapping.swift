@@ -44,8 +44,7 @@ public enum DomainMapping {
         for d in disks {
             var insertAt = -1
             for idx in stride(from: out.count - 1, through: 0, by: -1) where out[idx].targetBus == d.targetBus {
-                if nameIndex(out[idx].targetDev) > nameIndex(d.targetDev) { insertAt = idx }
-                else if insertAt == -1 { insertAt = idx + 1 }
+                if nameIndex(out[idx].targetDev) > nameIndex(d.targetDev) { insertAt = idx } else if insertAt == -1 { insertAt = idx + 1 }
             }
             if insertAt == -1 { out.append(d) } else { out.insert(d, at: insertAt) }
         }
@@ -68,8 +67,9 @@ public enum DomainMapping {
     public static func seedPool(_ vm: VMSpec) -> String? { vm.seedVolume?.pool }
 
     static func diskValue(_ disk: DiskSpec, vm: VMSpec, target: String) -> DomainXML.Disk {
-        DomainXML.Disk(type: "volume", device: "disk", driverName: "qemu", driverType: disk.format.rawValue,
-                    sourcePool: disk.pool, sourceVolume: disk.volumeName(vm: vm.name), targetDev: target, targetBus: disk.bus.rawValue)
+        DomainXML.Disk(
+            type: "volume", device: "disk", driverName: "qemu", driverType: disk.format.rawValue,
+            sourcePool: disk.pool, sourceVolume: disk.volumeName(vm: vm.name), targetDev: target, targetBus: disk.bus.rawValue)
     }
 
     /// One `<disk>` element, for attach-device.
@@ -87,9 +87,10 @@ public enum DomainMapping {
     static func hostdevValue(_ kind: DeviceKind) -> DomainXML.Hostdev {
         switch kind {
         case .pci(let a):
-            return DomainXML.Hostdev(mode: "subsystem", managed: true,
-                                  source: .pci(domain: a.domain, bus: a.bus, slot: a.slot, function: a.function))
-        case let .usb(v, p):
+            return DomainXML.Hostdev(
+                mode: "subsystem", managed: true,
+                source: .pci(domain: a.domain, bus: a.bus, slot: a.slot, function: a.function))
+        case .usb(let v, let p):
             return DomainXML.Hostdev(mode: "subsystem", managed: true, source: .usb(vendor: v, product: p))
         }
     }
@@ -98,21 +99,27 @@ public enum DomainMapping {
     public static func hostdevXML(_ kind: DeviceKind) -> String { hostdevValue(kind).xml() }
 
     /// The domain value `render` writes; exposed for tests and for tools that want to adjust it.
-    public static func domain(_ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
-                              graphicsPassword: String? = nil, owner: OwnerMark) -> DomainXML {
+    public static func domain(
+        _ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
+        graphicsPassword: String? = nil, owner: OwnerMark
+    ) -> DomainXML {
         var used: [String: Int] = [:]
         let targets = assign(vm.disks.map(\.bus.targetPrefix), used: &used)
         var disks = zip(vm.disks, targets).map { diskValue($0, vm: vm, target: $1) }
         let cdBus = cdromBus(vm)
         if let iso = vm.cdrom {
             let t = assign([cdBus.targetPrefix], used: &used)[0]
-            disks.append(DomainXML.Disk(type: "file", device: "cdrom", driverName: "qemu", driverType: "raw", sourceFile: iso,
-                                     targetDev: t, targetBus: cdBus.rawValue, readonly: true))
+            disks.append(
+                DomainXML.Disk(
+                    type: "file", device: "cdrom", driverName: "qemu", driverType: "raw", sourceFile: iso,
+                    targetDev: t, targetBus: cdBus.rawValue, readonly: true))
         }
         if let pool = seedPool(vm) {
             let t = assign([cdBus.targetPrefix], used: &used)[0]
-            disks.append(DomainXML.Disk(type: "volume", device: "cdrom", driverName: "qemu", driverType: "raw", sourcePool: pool,
-                                     sourceVolume: seedVolumeName(vm), targetDev: t, targetBus: cdBus.rawValue, readonly: true))
+            disks.append(
+                DomainXML.Disk(
+                    type: "volume", device: "cdrom", driverName: "qemu", driverType: "raw", sourcePool: pool,
+                    sourceVolume: seedVolumeName(vm), targetDev: t, targetBus: cdBus.rawValue, readonly: true))
         }
         disks = libvirtOrder(disks)
         var controllers: [DomainXML.Controller] = []
@@ -125,10 +132,12 @@ public enum DomainMapping {
         if let g = vm.graphics {
             // `listen: none`: no network socket at all (libvirt's `<listen type='none'/>`).
             let none = g.listen == "none"
-            graphics.append(DomainXML.Graphics(type: g.type.rawValue, port: none ? nil : g.port, autoport: none ? nil : g.port == nil,
-                                            listen: none ? nil : g.listen,
-                                            listens: [none ? DomainXML.Listen(type: "none") : DomainXML.Listen(type: "address", address: g.listen)],
-                                            passwd: graphicsPassword))
+            graphics.append(
+                DomainXML.Graphics(
+                    type: g.type.rawValue, port: none ? nil : g.port, autoport: none ? nil : g.port == nil,
+                    listen: none ? nil : g.listen,
+                    listens: [none ? DomainXML.Listen(type: "none") : DomainXML.Listen(type: "address", address: g.listen)],
+                    passwd: graphicsPassword))
             // An absolute pointer, so the console cursor tracks (virt-install does the same).
             inputs.append(DomainXML.Input(type: "tablet", bus: "usb"))
         }
@@ -168,8 +177,10 @@ public enum DomainMapping {
     }
 
     /// The full domain XML for a VM.
-    public static func render(_ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
-                              graphicsPassword: String? = nil, owner: OwnerMark) -> String {
+    public static func render(
+        _ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
+        graphicsPassword: String? = nil, owner: OwnerMark
+    ) -> String {
         domain(vm, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
     }
 
@@ -184,19 +195,22 @@ public enum DomainMapping {
         let disks: [LiveDisk] = d.devices.disks.compactMap(liveDisk)
         let nics: [LiveNIC] = d.devices.interfaces.map(liveNIC)
         let graphics: [LiveGraphics] = d.devices.graphics.map { g in
-            let listen = g.listen ?? g.listens.first { $0.type == "address" }?.address ?? (g.listens.contains { $0.type == "none" } ? "none" : nil)
+            let listen =
+                g.listen ?? g.listens.first { $0.type == "address" }?.address ?? (g.listens.contains { $0.type == "none" } ? "none" : nil)
             let auto = g.autoport ?? (g.port == nil || g.port == -1)
             let port = auto ? nil : g.port.flatMap { $0 > 0 ? $0 : nil }
             let active = auto ? g.port.flatMap { $0 > 0 ? $0 : nil } : port
-            return LiveGraphics(type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil,
-                                passwordDigest: g.passwd.flatMap { p in passwordDigest.map { $0(p) } })
+            return LiveGraphics(
+                type: g.type, listen: listen, port: port, activePort: active, hasPassword: g.passwd != nil,
+                passwordDigest: g.passwd.flatMap { p in passwordDigest.map { $0(p) } })
         }
         let all = d.devices.hostdevs.map(liveHostdev)
-        var config = DomainConfig(vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
-                                  maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
-                                  disks: disks, nics: nics, graphics: graphics, hostdevs: all.compactMap(\.kind), allHostdevs: all,
-                                  description: d.description, owner: OwnerXML.find(in: root),
-                                  guestAgent: d.devices.channels.contains { $0.targetType == "virtio" && $0.targetName == guestAgentPort })
+        var config = DomainConfig(
+            vcpus: d.vcpu.current ?? d.vcpu.count, maxVcpus: d.vcpu.count, memory: memory,
+            maxMemory: ByteSize(bytes: d.memory), firmware: firmware, virtType: d.type, machine: d.os.machine,
+            disks: disks, nics: nics, graphics: graphics, hostdevs: all.compactMap(\.kind), allHostdevs: all,
+            description: d.description, owner: OwnerXML.find(in: root),
+            guestAgent: d.devices.channels.contains { $0.targetType == "virtio" && $0.targetName == guestAgentPort })
         config.unmanagedDevices = unmanagedDevices(root)
         return config
     }
@@ -210,11 +224,12 @@ public enum DomainMapping {
         }
         // As virsh domblklist prints it: nvme://0000:01:00.0/1.
         let nvme = x.type == "nvme" ? "nvme://\(x.sourceAddress ?? "?")/\(x.sourceNamespace ?? "?")" : nil
-        return LiveDisk(device: dev, type: x.type, target: x.targetDev, bus: x.targetBus.map(DiskBus.init(libvirt:)),
-                        format: x.driverType.map(DiskFormat.init(libvirt:)), pool: x.sourcePool, volume: x.sourceVolume,
-                        path: x.sourceFile ?? x.sourceDev ?? x.sourceDir, protocol: x.sourceProtocol, name: x.sourceName,
-                        hosts: hosts, nvme: nvme, socket: x.type == "vhostuser" ? x.sourcePath : nil, serial: x.serial,
-                        readonly: x.readonly)
+        return LiveDisk(
+            device: dev, type: x.type, target: x.targetDev, bus: x.targetBus.map(DiskBus.init(libvirt:)),
+            format: x.driverType.map(DiskFormat.init(libvirt:)), pool: x.sourcePool, volume: x.sourceVolume,
+            path: x.sourceFile ?? x.sourceDev ?? x.sourceDir, protocol: x.sourceProtocol, name: x.sourceName,
+            hosts: hosts, nvme: nvme, socket: x.type == "vhostuser" ? x.sourcePath : nil, serial: x.serial,
+            readonly: x.readonly)
     }
 
     /// An `<interface>` as the model: every NIC type keeps its source.
@@ -240,25 +255,29 @@ public enum DomainMapping {
     public static func liveHostdev(_ h: DomainXML.Hostdev) -> LiveHostdev {
         func hex4(_ v: UInt16) -> String { String(XMLNumber.hex(v, width: 4).dropFirst(2)) }
         switch h.source {
-        case let .pci(dom, b, s, f):
-            let text = "\(hex4(dom)):\(String(XMLNumber.hex(b, width: 2).dropFirst(2))):\(String(XMLNumber.hex(s, width: 2).dropFirst(2))).\(String(f, radix: 16))"
+        case .pci(let dom, let b, let s, let f):
+            let text =
+                "\(hex4(dom)):\(String(XMLNumber.hex(b, width: 2).dropFirst(2))):\(String(XMLNumber.hex(s, width: 2).dropFirst(2))).\(String(f, radix: 16))"
             let kind: DeviceKind? = (s <= 0x1f && f <= 7) ? .pci(PCIAddress(domain: dom, bus: b, slot: s, function: f)) : nil
             return LiveHostdev(mode: h.mode, type: "pci", managed: h.managed, source: text, kind: kind)
-        case let .usb(v, p):
-            return LiveHostdev(mode: h.mode, type: "usb", managed: h.managed, source: "\(hex4(v)):\(hex4(p))", kind: .usb(vendor: v, product: p))
-        case let .usbAddress(b, dev):
+        case .usb(let v, let p):
+            return LiveHostdev(
+                mode: h.mode, type: "usb", managed: h.managed, source: "\(hex4(v)):\(hex4(p))", kind: .usb(vendor: v, product: p))
+        case .usbAddress(let b, let dev):
             return LiveHostdev(mode: h.mode, type: "usb", managed: h.managed, source: "bus \(b) device \(dev)")
-        case let .scsi(adapter, b, t, u):
+        case .scsi(let adapter, let b, let t, let u):
             return LiveHostdev(mode: h.mode, type: "scsi", managed: h.managed, source: "\(adapter) \(b):\(t):\(u)")
-        case let .iscsi(name, hosts):
-            return LiveHostdev(mode: h.mode, type: "scsi", managed: h.managed, source: "iscsi \(name)" + (hosts.isEmpty ? "" : " @ " + hosts.joined(separator: ",")))
-        case let .scsiHost(proto, wwpn):
+        case .iscsi(let name, let hosts):
+            return LiveHostdev(
+                mode: h.mode, type: "scsi", managed: h.managed,
+                source: "iscsi \(name)" + (hosts.isEmpty ? "" : " @ " + hosts.joined(separator: ",")))
+        case .scsiHost(let proto, let wwpn):
             return LiveHostdev(mode: h.mode, type: "scsi_host", managed: h.managed, source: "\(proto) \(wwpn)")
-        case let .mdev(uuid, model):
+        case .mdev(let uuid, let model):
             return LiveHostdev(mode: h.mode, type: "mdev", managed: h.managed, source: uuid + (model.map { " (\($0))" } ?? ""))
-        case let .capabilities(t, path):
+        case .capabilities(let t, let path):
             return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: path)
-        case let .other(t):
+        case .other(let t):
             return LiveHostdev(mode: h.mode, type: t, managed: h.managed, source: "-")
         }
     }
@@ -267,7 +286,7 @@ public enum DomainMapping {
     /// adds none by itself (controllers, the balloon, video, inputs, serial and console are its own defaults).
     static let unrenderedDevices: Set<String> = [
         "watchdog", "rng", "channel", "filesystem", "sound", "redirdev", "smartcard", "tpm", "shmem", "memory", "iommu",
-        "vsock", "panic", "hub", "lease", "parallel", "crypto", "audio",
+        "vsock", "panic", "hub", "lease", "parallel", "crypto", "audio"
     ]
 
     /// What a domain holds that a fresh render of it would not (see `DomainConfig.unmanagedDevices`).

@@ -24,32 +24,42 @@ import LibvirtXML
 public enum DomainPatch {
     /// The patched XML. `current` is the domain's persistent XML; the other arguments are those of `render`.
     /// `removableVolumes` holds `pool/volume` of the disk volumes this fleet owns: only their disks may go.
-    public static func patch(_ current: String, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
-                             graphicsPassword: String? = nil, owner: OwnerMark,
-                             removableVolumes: Set<String> = []) throws -> String {
+    public static func patch(
+        _ current: String, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
+        graphicsPassword: String? = nil, owner: OwnerMark,
+        removableVolumes: Set<String> = []
+    ) throws -> String {
         let root = try XElement.parse(current)
-        return try patch(root, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: graphicsPassword,
-                         owner: owner, removableVolumes: removableVolumes).render()
+        return try patch(
+            root, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: graphicsPassword,
+            owner: owner, removableVolumes: removableVolumes
+        ).render()
     }
 
     /// The patched XML, or nil when the patch changes nothing (then there is nothing to define).
-    public static func update(_ current: String, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
-                              graphicsPassword: String? = nil, owner: OwnerMark,
-                              removableVolumes: Set<String> = []) throws -> String? {
+    public static func update(
+        _ current: String, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
+        graphicsPassword: String? = nil, owner: OwnerMark,
+        removableVolumes: Set<String> = []
+    ) throws -> String? {
         let root = try XElement.parse(current)
-        let out = try patch(root, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: graphicsPassword,
-                            owner: owner, removableVolumes: removableVolumes)
+        let out = try patch(
+            root, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: graphicsPassword,
+            owner: owner, removableVolumes: removableVolumes)
         return out == root ? nil : out.render()
     }
 
     /// The same on a parsed tree.
-    public static func patch(_ current: XElement, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
-                             graphicsPassword: String? = nil, owner: OwnerMark,
-                             removableVolumes: Set<String> = []) throws -> XElement {
+    public static func patch(
+        _ current: XElement, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
+        graphicsPassword: String? = nil, owner: OwnerMark,
+        removableVolumes: Set<String> = []
+    ) throws -> XElement {
         guard current.name == "domain" else { throw PatchError("expected a <domain> document, got <\(current.name)>") }
         // What a fresh render would write: the source of every node fleet adds.
-        let want = DomainMapping.domain(vm, hypervisor: hypervisor, uuid: nil,
-                                        graphicsPassword: graphicsPassword, owner: owner)
+        let want = DomainMapping.domain(
+            vm, hypervisor: hypervisor, uuid: nil,
+            graphicsPassword: graphicsPassword, owner: owner)
         let wantEl = want.element()
         var r = current
 
@@ -131,7 +141,8 @@ public enum DomainPatch {
         } else {
             md.children.append(mine)
         }
-        r.replaceOrInsert(md, at: (r.index(of: "description") ?? r.index(of: "title") ?? r.index(of: "uuid") ?? r.index(of: "name")).map { $0 + 1 })
+        r.replaceOrInsert(
+            md, at: (r.index(of: "description") ?? r.index(of: "title") ?? r.index(of: "uuid") ?? r.index(of: "name")).map { $0 + 1 })
     }
 
     static func isFleetElement(_ el: XElement) -> Bool {
@@ -156,7 +167,9 @@ public enum DomainPatch {
             } else if f == .bios && isEFI {
                 // The manifest asks for BIOS: the UEFI loader, its variables and feature selection go.
                 os.set("firmware", nil)
-                os.removeAll("loader"); os.removeAll("nvram"); os.removeAll("firmware")
+                os.removeAll("loader")
+                os.removeAll("nvram")
+                os.removeAll("firmware")
             }
         }
         if os != before { r.replaceOrInsert(os) }
@@ -203,8 +216,12 @@ public enum DomainPatch {
             let vol = d.volumeName(vm: vm.name)
             let target = DomainMapping.diskTargets(vm)[i]
             guard let wantEl = wanted.first(where: { isVolume($0, d.pool, vol) && $0["device"] == "disk" }) else { continue }
-            guard let idx = devices.children.firstIndex(where: { $0.name == "disk" && ($0["device"] ?? "disk") == "disk"
-                && isVolume($0, d.pool, vol) }) else {
+            guard
+                let idx = devices.children.firstIndex(where: {
+                    $0.name == "disk" && ($0["device"] ?? "disk") == "disk"
+                        && isVolume($0, d.pool, vol)
+                })
+            else {
                 appendDisk(wantEl, to: &devices)
                 continue
             }
@@ -247,8 +264,9 @@ public enum DomainPatch {
             }
         }
         if let (pool, name) = seed,
-           !devices.children.contains(where: { $0.name == "disk" && isVolume($0, pool, name) }),
-           let wantEl = wanted.first(where: { isVolume($0, pool, name) }) {
+            !devices.children.contains(where: { $0.name == "disk" && isVolume($0, pool, name) }),
+            let wantEl = wanted.first(where: { isVolume($0, pool, name) })
+        {
             appendDisk(wantEl, to: &devices)
         }
     }
@@ -256,7 +274,8 @@ public enum DomainPatch {
     /// A virtio-scsi controller only when a declared disk is on SCSI and the domain has no SCSI controller.
     static func patchControllers(_ devices: inout XElement, vm: VMSpec) {
         guard vm.disks.contains(where: { $0.bus == .scsi }),
-              !devices.all("controller").contains(where: { $0["type"] == "scsi" }) else { return }
+            !devices.all("controller").contains(where: { $0["type"] == "scsi" })
+        else { return }
         let c = XElement("controller", [("type", "scsi"), ("index", "0"), ("model", "virtio-scsi")])
         devices.insertAfterSiblings(c, fallback: devices.children.lastIndex { $0.name == "disk" }.map { $0 + 1 })
     }
@@ -270,7 +289,8 @@ public enum DomainPatch {
         }
         let has = devices.children.contains(where: isAgent)
         if on && !has, let w = want.children.first(where: isAgent) {
-            devices.insertAfterSiblings(w, fallback: devices.children.lastIndex { $0.name == "serial" || $0.name == "console" }.map { $0 + 1 })
+            devices.insertAfterSiblings(
+                w, fallback: devices.children.lastIndex { $0.name == "serial" || $0.name == "console" }.map { $0 + 1 })
         } else if !on && has {
             devices.children.removeAll(where: isAgent)
         }
@@ -284,7 +304,8 @@ public enum DomainPatch {
         for nic in vm.networks {
             guard let idx = devices.children.firstIndex(where: { $0.name == "interface" && mac($0) == nic.mac }) else {
                 if let w = want.all("interface").first(where: { mac($0) == nic.mac }) {
-                    devices.insertAfterSiblings(w, fallback: devices.children.lastIndex { $0.name == "controller" || $0.name == "disk" }.map { $0 + 1 })
+                    devices.insertAfterSiblings(
+                        w, fallback: devices.children.lastIndex { $0.name == "controller" || $0.name == "disk" }.map { $0 + 1 })
                 }
                 continue
             }
@@ -315,11 +336,14 @@ public enum DomainPatch {
         guard el.name == "hostdev", (el["mode"] ?? "subsystem") == "subsystem", let src = el.child("source") else { return nil }
         switch el["type"] {
         case "pci":
-            guard let a = src.child("address"), let d: UInt16 = XMLNumber.parse(a["domain"] ?? "0"), let b: UInt8 = XMLNumber.parse(a["bus"]),
-                  let s: UInt8 = XMLNumber.parse(a["slot"]), let f: UInt8 = XMLNumber.parse(a["function"]), s <= 0x1f, f <= 7 else { return nil }
+            guard let a = src.child("address"), let d: UInt16 = XMLNumber.parse(a["domain"] ?? "0"),
+                let b: UInt8 = XMLNumber.parse(a["bus"]),
+                let s: UInt8 = XMLNumber.parse(a["slot"]), let f: UInt8 = XMLNumber.parse(a["function"]), s <= 0x1f, f <= 7
+            else { return nil }
             return .pci(PCIAddress(domain: d, bus: b, slot: s, function: f))
         case "usb":
-            guard let v: UInt16 = XMLNumber.parse(src.child("vendor")?["id"]), let p: UInt16 = XMLNumber.parse(src.child("product")?["id"]) else { return nil }
+            guard let v: UInt16 = XMLNumber.parse(src.child("vendor")?["id"]), let p: UInt16 = XMLNumber.parse(src.child("product")?["id"])
+            else { return nil }
             return .usb(vendor: v, product: p)
         default:
             return nil
@@ -350,7 +374,8 @@ public enum DomainPatch {
             let auto = XMLNumber.bool(el["autoport"]) ?? (el["port"] == nil || el["port"] == "-1")
             let port: Int? = auto ? nil : XMLNumber.parse(el["port"])
             if let p = g.port, port != p {
-                el.set("port", String(p)); el.set("autoport", "no")
+                el.set("port", String(p))
+                el.set("autoport", "no")
             }
             if listen(el) != g.listen {
                 el.removeAll("listen")
@@ -372,7 +397,9 @@ public enum DomainPatch {
         } else {
             devices.insertAfterSiblings(w)
         }
-        if !devices.all("input").contains(where: { $0["type"] == "tablet" }), let t = want.all("input").first(where: { $0["type"] == "tablet" }) {
+        if !devices.all("input").contains(where: { $0["type"] == "tablet" }),
+            let t = want.all("input").first(where: { $0["type"] == "tablet" })
+        {
             devices.insertAfterSiblings(t, fallback: devices.index(of: "graphics"))
         }
     }

@@ -6,7 +6,10 @@ import LibvirtXML
 public struct LedgerEntry: Hashable, Codable, Sendable {
     public var object: String
     public var mark: OwnerMark
-    public init(object: String, mark: OwnerMark) { self.object = object; self.mark = mark }
+    public init(object: String, mark: OwnerMark) {
+        self.object = object
+        self.mark = mark
+    }
 }
 
 /// The ledger: a defined, never-started domain per fleet and host whose `<metadata>` records the ownership
@@ -18,10 +21,13 @@ public enum LedgerMapping {
 
     static func ledgerElement(fleet: String, entries: [LedgerEntry]) -> XElement {
         let sorted = entries.sorted { ($0.object, $0.mark.kind) < ($1.object, $1.mark.kind) }
-        return XElement("fleet:ledger", [("xmlns:fleet", namespace), ("fleet", fleet)], children: sorted.map { e in
-            XElement("fleet:entry", [("object", e.object), ("fleet", e.mark.fleet), ("kind", e.mark.kind.rawValue), ("name", e.mark.name)],
-                     children: OwnerXML.attrElements(e.mark.attributes))
-        })
+        return XElement(
+            "fleet:ledger", [("xmlns:fleet", namespace), ("fleet", fleet)],
+            children: sorted.map { e in
+                XElement(
+                    "fleet:entry", [("object", e.object), ("fleet", e.mark.fleet), ("kind", e.mark.kind.rawValue), ("name", e.mark.name)],
+                    children: OwnerXML.attrElements(e.mark.attributes))
+            })
     }
 
     /// Only the ledger element, bare (no prefix, no xmlns): what virDomainSetMetadata (key `OwnerXML.prefix`,
@@ -50,7 +56,8 @@ public enum LedgerMapping {
     public static func entries(fromXML xml: String) throws -> [LedgerEntry] {
         let root = try XElement.parse(xml)
         guard let found = Namespaces.first(in: root, namespace: namespace, local: "ledger") else { return [] }
-        return found.element.children.filter { $0.localName == "entry" && ($0.prefix == found.prefix || $0.prefix.isEmpty) }.compactMap { e in
+        return found.element.children.filter { $0.localName == "entry" && ($0.prefix == found.prefix || $0.prefix.isEmpty) }.compactMap {
+            e in
             guard let object = e["object"], let mark = OwnerXML.mark(e, prefix: found.prefix) else { return nil }
             return LedgerEntry(object: object, mark: mark)
         }

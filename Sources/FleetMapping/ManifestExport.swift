@@ -15,7 +15,9 @@ public enum ManifestExport {
         public var live: LiveHost
         public var domainXML: [String: String]
         public init(spec: HostSpec, live: LiveHost, domainXML: [String: String] = [:]) {
-            self.spec = spec; self.live = live; self.domainXML = domainXML
+            self.spec = spec
+            self.live = live
+            self.domainXML = domainXML
         }
     }
 
@@ -40,7 +42,8 @@ public enum ManifestExport {
         var e = Exporter(fleet: fleet, hosts: hosts, selection: selection)
         e.run()
         var out = "# yaml-language-server: $schema=\(schema)\n"
-        out += "# Written by fleet export from the live state of \(hosts.map { "\($0.spec.name) (\($0.spec.uri))" }.joined(separator: ", ")).\n"
+        out +=
+            "# Written by fleet export from the live state of \(hosts.map { "\($0.spec.name) (\($0.spec.uri))" }.joined(separator: ", ")).\n"
         out += "# `fleet apply --adopt` takes these objects under fleet \(fleet) without changing them.\n"
         out += "fleet: \(ExportYAML.scalar(fleet))\n\nhosts:\n"
         for h in hosts { out += "  \(ExportYAML.key(h.spec.name)): {uri: \(ExportYAML.quoted(h.spec.uri))}\n" }
@@ -69,7 +72,8 @@ public enum ManifestExport {
                 if managed.disks.contains(target) { continue }
                 let device = d["device"] ?? "disk"
                 let src = d.child("source")
-                let what = src?["file"] ?? src?["dev"] ?? src?["dir"] ?? src.flatMap { s in s["volume"].map { "\(s["pool"] ?? "?")/\($0)" } }
+                let what =
+                    src?["file"] ?? src?["dev"] ?? src?["dir"] ?? src.flatMap { s in s["volume"].map { "\(s["pool"] ?? "?")/\($0)" } }
                     ?? src.flatMap { s in s["protocol"].map { "\($0) \(s["name"] ?? "")" } }
                 devices.append("\(device) \(target)" + (what.map { " (\($0))" } ?? ""))
             case "interface":
@@ -77,12 +81,17 @@ public enum ManifestExport {
                 if let mac, managed.macs.contains(mac.lowercased()) { continue }
                 devices.append("interface \(d["type"] ?? "?")" + (mac.map { " \($0)" } ?? ""))
             case "graphics":
-                if !graphicsSeen, managed.graphics == d["type"] { graphicsSeen = true; continue }
+                if !graphicsSeen, managed.graphics == d["type"] {
+                    graphicsSeen = true
+                    continue
+                }
                 devices.append("graphics \(d["type"] ?? "?")")
             case "hostdev":
                 let src = d.child("source")
                 if d["mode"] ?? "subsystem" == "subsystem", let k = hostdevKind(d["type"], src), managed.hostdevs.contains(k) { continue }
-                devices.append("hostdev \(d["type"] ?? "?")" + (hostdevKind(d["type"], src).map { " \(String($0.description.split(separator: " ").last ?? ""))" } ?? ""))
+                devices.append(
+                    "hostdev \(d["type"] ?? "?")"
+                        + (hostdevKind(d["type"], src).map { " \(String($0.description.split(separator: " ").last ?? ""))" } ?? ""))
             case "controller":
                 devices.append(["controller", d["type"], d["model"]].compactMap { $0 }.joined(separator: " "))
             case "channel":
@@ -94,7 +103,7 @@ public enum ManifestExport {
             case "video":
                 devices.append("video " + (d.child("model")?["type"] ?? ""))
             case "memballoon", "rng", "sound", "tpm", "watchdog", "filesystem", "redirdev", "smartcard", "hub", "panic",
-                 "shmem", "memory", "iommu", "vsock", "audio", "lease", "crypto", "redirfilter":
+                "shmem", "memory", "iommu", "vsock", "audio", "lease", "crypto", "redirfilter":
                 devices.append(d.name + ((d["model"]).map { " \($0)" } ?? ""))
             default:
                 devices.append(d.name)
@@ -127,14 +136,15 @@ public enum ManifestExport {
         switch type {
         case "pci":
             guard let a = src.child("address"), let dom = XMLNumber.parse(a["domain"] ?? "0", as: UInt16.self),
-                  let bus = XMLNumber.parse(a["bus"], as: UInt8.self), let slot = XMLNumber.parse(a["slot"], as: UInt8.self),
-                  let fn = XMLNumber.parse(a["function"], as: UInt8.self),
-                  let addr = PCIAddress(parsing: "\(exportHex(dom, 4)):\(exportHex(bus, 2)):\(exportHex(slot, 2)).\(fn)")
+                let bus = XMLNumber.parse(a["bus"], as: UInt8.self), let slot = XMLNumber.parse(a["slot"], as: UInt8.self),
+                let fn = XMLNumber.parse(a["function"], as: UInt8.self),
+                let addr = PCIAddress(parsing: "\(exportHex(dom, 4)):\(exportHex(bus, 2)):\(exportHex(slot, 2)).\(fn)")
             else { return nil }
             return .pci(addr)
         case "usb":
             guard let v = XMLNumber.parse(src.child("vendor")?["id"], as: UInt16.self),
-                  let p = XMLNumber.parse(src.child("product")?["id"], as: UInt16.self) else { return nil }
+                let p = XMLNumber.parse(src.child("product")?["id"], as: UInt16.self)
+            else { return nil }
             return .usb(vendor: v, product: p)
         default: return nil
         }
@@ -153,9 +163,11 @@ enum ExportYAML {
     static let keywords: Set = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"]
 
     static func scalar(_ s: String) -> String {
-        let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
-            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "-" || c == "_" || c == "." || c == "/"
-        } && s.first.map { $0.isLetter || $0 == "/" } == true && !keywords.contains(s.lowercased())
+        let plain =
+            !s.isEmpty
+            && s.unicodeScalars.allSatisfy { c in
+                (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "-" || c == "_" || c == "." || c == "/"
+            } && s.first.map { $0.isLetter || $0 == "/" } == true && !keywords.contains(s.lowercased())
         return plain ? s : quoted(s)
     }
 
@@ -214,7 +226,9 @@ private struct Exporter {
     var usedVolumes: [String: String] = [:]
 
     init(fleet: String, hosts: [ManifestExport.Host], selection: ManifestExport.Selection) {
-        self.fleet = fleet; self.hosts = hosts; self.selection = selection
+        self.fleet = fleet
+        self.hosts = hosts
+        self.selection = selection
     }
 
     var multiHost: Bool { hosts.count > 1 }
@@ -229,14 +243,21 @@ private struct Exporter {
     }
 
     mutating func run() {
-        var wantPools: Set<String> = [], wantNets: Set<String> = []
+        var wantPools: Set<String> = []
+        var wantNets: Set<String> = []
         var exportedVMs: [(host: ManifestExport.Host, dom: LiveDomain)] = []
         // VMs first: they say which pools and networks a selection needs.
         var seenVM: Set<String> = []
         for h in hosts {
             for d in h.live.domains where selection.isAll || selection.has(.vm, d.name) {
-                if let note = markNote(d.owner) { skipped.append("vm \(d.name) on \(h.spec.name): \(note)"); continue }
-                guard seenVM.insert(d.name).inserted else { skipped.append("vm \(d.name) on \(h.spec.name): the name is taken by a VM on another host"); continue }
+                if let note = markNote(d.owner) {
+                    skipped.append("vm \(d.name) on \(h.spec.name): \(note)")
+                    continue
+                }
+                guard seenVM.insert(d.name).inserted else {
+                    skipped.append("vm \(d.name) on \(h.spec.name): the name is taken by a VM on another host")
+                    continue
+                }
                 exportedVMs.append((h, d))
             }
         }
@@ -249,9 +270,16 @@ private struct Exporter {
             for p in h.live.pools {
                 guard let note = poolProblem(p) else {
                     if var e = poolSpecs[p.name] {
-                        if e.0.spec.type == p.spec.type && e.0.spec.path == p.spec.path { e.1.append(h.spec.name); poolSpecs[p.name] = e }
-                        else { skipped.append("pool \(p.name) on \(h.spec.name): differs from pool \(p.name) on \(e.1[0])") }
-                    } else { poolSpecs[p.name] = (p, [h.spec.name]); poolOrder.append(p.name) }
+                        if e.0.spec.type == p.spec.type && e.0.spec.path == p.spec.path {
+                            e.1.append(h.spec.name)
+                            poolSpecs[p.name] = e
+                        } else {
+                            skipped.append("pool \(p.name) on \(h.spec.name): differs from pool \(p.name) on \(e.1[0])")
+                        }
+                    } else {
+                        poolSpecs[p.name] = (p, [h.spec.name])
+                        poolOrder.append(p.name)
+                    }
                     continue
                 }
                 if selection.isAll || selection.has(.pool, p.name) { skipped.append("pool \(p.name) on \(h.spec.name): \(note)") }
@@ -259,9 +287,16 @@ private struct Exporter {
             for n in h.live.networks {
                 guard let note = networkProblem(n) else {
                     if var e = netSpecs[n.name] {
-                        if e.0.spec == n.spec { e.1.append(h.spec.name); netSpecs[n.name] = e }
-                        else { skipped.append("network \(n.name) on \(h.spec.name): differs from network \(n.name) on \(e.1[0])") }
-                    } else { netSpecs[n.name] = (n, [h.spec.name]); netOrder.append(n.name) }
+                        if e.0.spec == n.spec {
+                            e.1.append(h.spec.name)
+                            netSpecs[n.name] = e
+                        } else {
+                            skipped.append("network \(n.name) on \(h.spec.name): differs from network \(n.name) on \(e.1[0])")
+                        }
+                    } else {
+                        netSpecs[n.name] = (n, [h.spec.name])
+                        netOrder.append(n.name)
+                    }
                     continue
                 }
                 if selection.isAll || selection.has(.network, n.name) { skipped.append("network \(n.name) on \(h.spec.name): \(note)") }
@@ -272,8 +307,10 @@ private struct Exporter {
         var deviceEntries: [(name: String, host: String, kind: DeviceKind)] = []
         var leasesByNetwork: [String: [DHCPLease]] = [:]
         for (h, d) in exportedVMs {
-            if let vm = vmText(h, d, pools: poolSpecs, networks: netSpecs, devices: &deviceEntries,
-                               usedPools: &wantPools, usedNets: &wantNets, leases: &leasesByNetwork) {
+            if let vm = vmText(
+                h, d, pools: poolSpecs, networks: netSpecs, devices: &deviceEntries,
+                usedPools: &wantPools, usedNets: &wantNets, leases: &leasesByNetwork)
+            {
                 vms += vm
             }
         }
@@ -286,8 +323,10 @@ private struct Exporter {
             networks += networkText(n, hosts: on, leases: leasesByNetwork[name] ?? [])
         }
         for img in imageEntries {
-            images += "  # source: the volume's path on \(img.hosts.joined(separator: ", ")); fleet reads it only to upload the image to a host that lacks it\n"
-            images += "  \(ExportYAML.key(img.name)): {source: \(ExportYAML.quoted(img.path)), format: \(img.format.rawValue), pool: \(ExportYAML.scalar(img.pool))"
+            images +=
+                "  # source: the volume's path on \(img.hosts.joined(separator: ", ")); fleet reads it only to upload the image to a host that lacks it\n"
+            images +=
+                "  \(ExportYAML.key(img.name)): {source: \(ExportYAML.quoted(img.path)), format: \(img.format.rawValue), pool: \(ExportYAML.scalar(img.pool))"
                 + (multiHost ? ", hosts: [\(img.hosts.map(ExportYAML.scalar).joined(separator: ", "))]" : "") + "}\n"
         }
         for dev in deviceEntries {
@@ -308,14 +347,19 @@ private struct Exporter {
 
     /// The image name of the backing file `path` on host `h`: a volume of an exported pool, fleet's format, unowned, named
     /// `<name>.<ext>` as `ImageSpec.volumeName` names an image without a checksum. Recorded once per name.
-    mutating func recogniseImage(_ path: String, host h: ManifestExport.Host, pools: [String: (LivePool, [String])],
-                                 usedPools: inout Set<String>) -> String? {
+    mutating func recogniseImage(
+        _ path: String, host h: ManifestExport.Host, pools: [String: (LivePool, [String])],
+        usedPools: inout Set<String>
+    ) -> String? {
         guard let bv = h.live.volumes.first(where: { $0.path == path }), bv.owner == nil, bv.backingPath == nil,
-              let (_, poolHosts) = pools[bv.pool], poolHosts.contains(h.spec.name),
-              let format = bv.format.map(DiskFormat.init(libvirt:)), format.isManaged,
-              bv.name.hasSuffix("." + format.fileExtension) else { return nil }
+            let (_, poolHosts) = pools[bv.pool], poolHosts.contains(h.spec.name),
+            let format = bv.format.map(DiskFormat.init(libvirt:)), format.isManaged,
+            bv.name.hasSuffix("." + format.fileExtension)
+        else { return nil }
         let name = String(bv.name.dropLast(format.fileExtension.count + 1))
-        guard ObjectName.isValid(name), ImageSpec(name: name, source: path, format: format, pool: bv.pool).volumeName == bv.name else { return nil }
+        guard ObjectName.isValid(name), ImageSpec(name: name, source: path, format: format, pool: bv.pool).volumeName == bv.name else {
+            return nil
+        }
         if let i = imageEntries.firstIndex(where: { $0.name == name }) {
             let e = imageEntries[i]
             guard e.pool == bv.pool, e.volume == bv.name, e.format == format else { return nil }
@@ -338,9 +382,13 @@ private struct Exporter {
 
     func networkProblem(_ n: LiveNetwork) -> String? {
         if let note = markNote(n.owner) { return note }
-        if !n.spec.mode.isManaged { return "forwards in \(n.spec.mode.rawValue) mode (fleet manages nat, bridge, isolated and route networks)" }
+        if !n.spec.mode.isManaged {
+            return "forwards in \(n.spec.mode.rawValue) mode (fleet manages nat, bridge, isolated and route networks)"
+        }
         if !ObjectName.isValid(n.name) { return "its name is not one fleet accepts" }
-        if (n.spec.mode == .nat || n.spec.mode == .route) && n.spec.subnet == nil { return "a \(n.spec.mode.rawValue) network without an IPv4 subnet" }
+        if (n.spec.mode == .nat || n.spec.mode == .route) && n.spec.subnet == nil {
+            return "a \(n.spec.mode.rawValue) network without an IPv4 subnet"
+        }
         if n.spec.mode == .bridge && n.spec.bridge == nil { return "a bridge network without a bridge" }
         return nil
     }
@@ -392,8 +440,10 @@ private struct Exporter {
         if !n.active { notes.append("inactive now: adopting it plans to start it") }
         if spec.dhcp == nil && !orphan.isEmpty {
             // A static lease is declared by the NIC (ip:) of the VM it is named after; others cannot be written.
-            notes.append("WARNING: DHCP host\(orphan.count == 1 ? "" : "s") \(orphan.map { "\($0.name) \($0.mac) \($0.ip)" }.joined(separator: ", ")) "
-                         + "cannot be declared without a DHCP range (dhcp: needs range:); fleet apply would remove \(orphan.count == 1 ? "it" : "them")")
+            notes.append(
+                "WARNING: DHCP host\(orphan.count == 1 ? "" : "s") \(orphan.map { "\($0.name) \($0.mac) \($0.ip)" }.joined(separator: ", ")) "
+                    + "cannot be declared without a DHCP range (dhcp: needs range:); fleet apply would remove \(orphan.count == 1 ? "it" : "them")"
+            )
         }
         let other = n.forwardDevices
         if !other.isEmpty { notes.append("kept as is, not managed by fleet: forward devices \(other.joined(separator: ", "))") }
@@ -404,31 +454,45 @@ private struct Exporter {
         let hostPart = multiHost ? "host: \(ExportYAML.scalar(host)), " : ""
         switch k {
         case .pci(let a): return "{\(hostPart)type: pci, address: \"\(a)\"}"
-        case let .usb(v, p): return "{\(hostPart)type: usb, vendor: \"\(XMLNumber.hex(v, width: 4))\", product: \"\(XMLNumber.hex(p, width: 4))\"}"
+        case .usb(let v, let p):
+            return "{\(hostPart)type: usb, vendor: \"\(XMLNumber.hex(v, width: 4))\", product: \"\(XMLNumber.hex(p, width: 4))\"}"
         }
     }
 
     static func deviceName(_ k: DeviceKind) -> String {
         switch k {
         case .pci(let a): return "pci-" + a.description.replacingAll(":", "-").replacingAll(".", "-")
-        case let .usb(v, p): return "usb-\(exportHex(v, 4))-\(exportHex(p, 4))"
+        case .usb(let v, let p): return "usb-\(exportHex(v, 4))-\(exportHex(p, 4))"
         }
     }
 
-    mutating func vmText(_ h: ManifestExport.Host, _ d: LiveDomain, pools: [String: (LivePool, [String])],
-                         networks: [String: (LiveNetwork, [String])], devices: inout [(name: String, host: String, kind: DeviceKind)],
-                         usedPools: inout Set<String>, usedNets: inout Set<String>, leases: inout [String: [DHCPLease]]) -> String? {
+    mutating func vmText(
+        _ h: ManifestExport.Host, _ d: LiveDomain, pools: [String: (LivePool, [String])],
+        networks: [String: (LiveNetwork, [String])], devices: inout [(name: String, host: String, kind: DeviceKind)],
+        usedPools: inout Set<String>, usedNets: inout Set<String>, leases: inout [String: [DHCPLease]]
+    ) -> String? {
         let cfg = d.config
-        guard ObjectName.isValid(d.name) else { skipped.append("vm \(d.name): its name is not one fleet accepts"); return nil }
-        guard d.persistent else { skipped.append("vm \(d.name): a transient domain (no persistent definition to adopt)"); return nil }
+        guard ObjectName.isValid(d.name) else {
+            skipped.append("vm \(d.name): its name is not one fleet accepts")
+            return nil
+        }
+        guard d.persistent else {
+            skipped.append("vm \(d.name): a transient domain (no persistent definition to adopt)")
+            return nil
+        }
         let virt: VirtType?
         switch cfg.virtType {
         case "kvm": virt = .kvm
         case "qemu": virt = .qemu
         case "test": virt = nil
-        default: skipped.append("vm \(d.name): a \(cfg.virtType) domain (fleet manages kvm and qemu)"); return nil
+        default:
+            skipped.append("vm \(d.name): a \(cfg.virtType) domain (fleet manages kvm and qemu)")
+            return nil
         }
-        guard cfg.memory >= ByteSize.minimumMemory else { skipped.append("vm \(d.name): less than 1MiB of memory"); return nil }
+        guard cfg.memory >= ByteSize.minimumMemory else {
+            skipped.append("vm \(d.name): less than 1MiB of memory")
+            return nil
+        }
         var managed = ManifestExport.Managed()
         var notes: [String] = []
         var s = "  \(ExportYAML.key(d.name)):\n"
@@ -446,23 +510,34 @@ private struct Exporter {
         var disks: [String] = []
         for disk in cfg.disks where disk.device == .disk {
             guard let pool = disk.pool, let vol = disk.volume, let (_, poolHosts) = pools[pool], poolHosts.contains(h.spec.name),
-                  let lv = h.live.volumes.first(where: { $0.pool == pool && $0.name == vol }), ObjectName.isValidVolume(vol),
-                  ObjectName.isValid(disk.target) else { continue }
-            if let o = lv.owner { notes.append("disk \(disk.target): its volume is managed by fleet \(o.fleet)"); continue }
+                let lv = h.live.volumes.first(where: { $0.pool == pool && $0.name == vol }), ObjectName.isValidVolume(vol),
+                ObjectName.isValid(disk.target)
+            else { continue }
+            if let o = lv.owner {
+                notes.append("disk \(disk.target): its volume is managed by fleet \(o.fleet)")
+                continue
+            }
             let slot = "\(h.spec.name)/\(pool)/\(vol)"
-            if let other = usedVolumes[slot] { notes.append("disk \(disk.target): volume \(pool)/\(vol) is also a disk of vm \(other)"); continue }
+            if let other = usedVolumes[slot] {
+                notes.append("disk \(disk.target): volume \(pool)/\(vol) is also a disk of vm \(other)")
+                continue
+            }
             let format = lv.format.map(DiskFormat.init(libvirt:)) ?? disk.format
             guard let format, format.isManaged, disk.format.map({ $0 == format }) ?? true else { continue }
             if let b = disk.bus, !b.isManaged { continue }
-            var fields = ["name: \(ExportYAML.scalar(disk.target))", "pool: \(ExportYAML.scalar(pool))", "volume: \(ExportYAML.scalar(vol))",
-                          "size: \(lv.capacity)", "format: \(format.rawValue)"]
+            var fields = [
+                "name: \(ExportYAML.scalar(disk.target))", "pool: \(ExportYAML.scalar(pool))", "volume: \(ExportYAML.scalar(vol))",
+                "size: \(lv.capacity)", "format: \(format.rawValue)"
+            ]
             if let b = disk.bus { fields.append("bus: \(b.rawValue)") }
             if let backing = lv.backingPath {
                 // An overlay on a volume named as fleet names images (`<name>.qcow2`, `<name>.img`) is a disk made from that image.
                 if let image = recogniseImage(backing, host: h, pools: pools, usedPools: &usedPools) {
                     fields.insert("image: \(ExportYAML.scalar(image))", at: 1)
                 } else {
-                    notes.append("disk \(disk.target) is backed by \(backing), not a pool volume named as fleet names images (<name>.qcow2, <name>.img)")
+                    notes.append(
+                        "disk \(disk.target) is backed by \(backing), not a pool volume named as fleet names images (<name>.qcow2, <name>.img)"
+                    )
                 }
             }
             disks.append("      - {\(fields.joined(separator: ", "))}\n")
@@ -479,14 +554,19 @@ private struct Exporter {
         // NICs on libvirt networks fleet exports, with their MAC (a static lease named after the VM becomes ip:).
         var nics: [String] = []
         for nic in cfg.nics {
-            guard case .network(let net) = nic.source, let mac = nic.mac, let (ln, netHosts) = networks[net], netHosts.contains(h.spec.name) else { continue }
+            guard case .network(let net) = nic.source, let mac = nic.mac, let (ln, netHosts) = networks[net], netHosts.contains(h.spec.name)
+            else { continue }
             if let m = nic.model, NICModel(rawValue: m) == nil { continue }
-            if let other = usedMACs[mac] { notes.append("interface \(mac): the MAC is also used by vm \(other)"); continue }
+            if let other = usedMACs[mac] {
+                notes.append("interface \(mac): the MAC is also used by vm \(other)")
+                continue
+            }
             var fields = ["network: \(ExportYAML.scalar(net))"]
             if let m = nic.model { fields.append("model: \(m)") }
             fields.append("mac: \"\(mac)\"")
             if let lease = ln.spec.leases.first(where: { $0.mac == mac && $0.name == d.name }),
-               !(leases[net] ?? []).contains(where: { $0.ip == lease.ip }) {
+                !(leases[net] ?? []).contains(where: { $0.ip == lease.ip })
+            {
                 fields.append("ip: \(lease.ip)")
                 leases[net, default: []].append(lease)
             }
@@ -498,13 +578,16 @@ private struct Exporter {
         if !nics.isEmpty { s += "    networks:\n" + nics.joined() }
 
         // Graphics: the first console, when fleet can say it (type it writes, a listen address, no password).
-        if let g = cfg.graphics.first, let type = GraphicsType(rawValue: g.type), let listen = g.listen, GraphicsSpec.isValidListen(listen) {
+        if let g = cfg.graphics.first, let type = GraphicsType(rawValue: g.type), let listen = g.listen, GraphicsSpec.isValidListen(listen)
+        {
             if let port = g.port, let other = usedPorts["\(h.spec.name)/\(port)"] {
                 notes.append("graphics \(g.type) port \(port) is also the port of vm \(other)")
             } else if g.hasPassword {
                 notes.append("graphics \(g.type) has a password: declare it (password: {file: …} or {env: …}) to manage the console")
             } else {
-                s += "    graphics: {type: \(type.rawValue), listen: \(ExportYAML.quoted(listen))" + (g.port.map { ", port: \($0)" } ?? "") + "}\n"
+                s +=
+                    "    graphics: {type: \(type.rawValue), listen: \(ExportYAML.quoted(listen))" + (g.port.map { ", port: \($0)" } ?? "")
+                    + "}\n"
                 managed.graphics = g.type
                 if let port = g.port { usedPorts["\(h.spec.name)/\(port)"] = d.name }
             }
@@ -540,11 +623,11 @@ private struct Exporter {
 }
 
 /// Lower-case hex without a prefix, zero-padded: `hex(0x3b, 2)` is `3b`.
-fileprivate func exportHex<T: FixedWidthInteger>(_ v: T, _ width: Int) -> String {
+private func exportHex<T: FixedWidthInteger>(_ v: T, _ width: Int) -> String {
     let s = String(v, radix: 16)
     return String(repeating: "0", count: max(0, width - s.count)) + s
 }
 
-fileprivate extension String {
-    func replacingAll(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
+extension String {
+    fileprivate func replacingAll(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
 }

@@ -35,7 +35,10 @@ public enum NetworkPatch {
         if let b = spec.bridge, r.child("bridge")?["name"] != b {
             var el = r.child("bridge") ?? XElement("bridge")
             el.set("name", b)
-            if spec.mode != .bridge, r.child("bridge") == nil { el.set("stp", "on"); el.set("delay", "0") }
+            if spec.mode != .bridge, r.child("bridge") == nil {
+                el.set("stp", "on")
+                el.set("delay", "0")
+            }
             r.replaceOrInsert(el, at: r.index(of: "forward").map { $0 + 1 } ?? afterName)
         }
         if let d = spec.domain, r.child("domain")?["name"] != d {

@@ -16,8 +16,9 @@ public struct OwnerXML {
     public static let prefix = "fleet"
 
     static func element(_ mark: OwnerMark) -> XElement {
-        XElement("fleet:owner", [("xmlns:fleet", namespace), ("fleet", mark.fleet), ("kind", mark.kind.rawValue), ("name", mark.name)],
-                 children: attrElements(mark.attributes))
+        XElement(
+            "fleet:owner", [("xmlns:fleet", namespace), ("fleet", mark.fleet), ("kind", mark.kind.rawValue), ("name", mark.name)],
+            children: attrElements(mark.attributes))
     }
 
     static func attrElements(_ attributes: [String: String]) -> [XElement] {
@@ -43,8 +44,9 @@ public struct OwnerXML {
 
     /// Strips the prefix and the namespace declaration from an element and its descendants.
     static func bare(_ el: XElement) -> XElement {
-        XElement(el.localName, el.attributes.filter { !$0.0.hasPrefix("xmlns") }.map { ($0.0, Optional($0.1)) },
-                 children: el.children.map(bare), text: el.text)
+        XElement(
+            el.localName, el.attributes.filter { !$0.0.hasPrefix("xmlns") }.map { ($0.0, Optional($0.1)) },
+            children: el.children.map(bare), text: el.text)
     }
 
     /// The mark in the element alone (as virDomainGetMetadata returns it) or in a whole domain's `<metadata>`.
@@ -72,7 +74,10 @@ public struct OwnerXML {
 /// Minimal namespace resolution: libvirt keeps metadata elements with whatever prefix they were written
 /// with (or `virDomainSetMetadata`'s key), so fleet matches on the URI.
 enum Namespaces {
-    struct Found { var element: XElement; var prefix: String }
+    struct Found {
+        var element: XElement
+        var prefix: String
+    }
 
     static func first(in el: XElement, namespace: String, local: String, scope: [String: String] = [:], depth: Int = 0) -> Found? {
         var scope = scope
@@ -82,7 +87,7 @@ enum Namespaces {
         if el.localName == local, scope[el.prefix] == namespace { return Found(element: el, prefix: el.prefix) }
         // virDomainGetMetadata returns the element bare (no prefix, no xmlns): the caller asked by namespace.
         if depth == 0, el.name == local, scope[""] == nil { return Found(element: el, prefix: "") }
-        guard depth < 4 else { return nil } // <domain><metadata><fleet:owner>: never deeper.
+        guard depth < 4 else { return nil }  // <domain><metadata><fleet:owner>: never deeper.
         for c in el.children {
             if let f = first(in: c, namespace: namespace, local: local, scope: scope, depth: depth + 1) { return f }
         }

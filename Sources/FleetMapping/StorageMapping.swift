@@ -17,8 +17,9 @@ public enum PoolMapping {
             p.targetPath = spec.path
         case .other:
             // Never declared by a manifest (PoolType(rawValue:) rejects other types); written as read.
-            p.source = StoragePoolXML.Source(devices: spec.sourceDevices, name: spec.volumeGroup, hostName: spec.sourceHost,
-                                          dirPath: spec.sourceDir)
+            p.source = StoragePoolXML.Source(
+                devices: spec.sourceDevices, name: spec.volumeGroup, hostName: spec.sourceHost,
+                dirPath: spec.sourceDir)
             p.targetPath = spec.path
         }
         return p
@@ -27,8 +28,11 @@ public enum PoolMapping {
     public static func render(_ spec: PoolSpec) -> String { pool(spec).xml() }
 
     /// The pool as a spec (autostart and hosts nil) and its sizes (0 when the XML has none).
-    public static func spec(fromXML xml: String) throws
-        -> (spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize, source: LivePoolSource) {
+    public static func spec(
+        fromXML xml: String
+    ) throws
+        -> (spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize, source: LivePoolSource)
+    {
         let p = try StoragePoolXML(xml: xml)
         // Types fleet does not create (iscsi, disk, fs, …) read as themselves, `.other(type)`, never as a known type.
         let type = PoolType(libvirt: p.type)
@@ -47,8 +51,9 @@ public enum PoolMapping {
             spec.sourceHost = p.source.hostName
             spec.sourceDir = p.source.dirPath
         }
-        let source = LivePoolSource(hosts: p.source.hosts, name: p.source.name, format: p.source.format, adapter: p.source.adapter,
-                                    initiator: p.source.initiator)
+        let source = LivePoolSource(
+            hosts: p.source.hosts, name: p.source.name, format: p.source.format, adapter: p.source.adapter,
+            initiator: p.source.initiator)
         return (spec, ByteSize(bytes: p.capacity ?? 0), ByteSize(bytes: p.allocation ?? 0), ByteSize(bytes: p.available ?? 0), source)
     }
 }
@@ -56,24 +61,30 @@ public enum PoolMapping {
 /// Volumes <-> storage volume XML.
 public enum VolumeMapping {
     /// `mode`: the file's octal mode (`0600` for volumes that may hold secrets); nil leaves the pool's default.
-    public static func volume(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
-                              backingFormat: DiskFormat? = nil, mode: String? = nil) -> StorageVolumeXML {
+    public static func volume(
+        name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
+        backingFormat: DiskFormat? = nil, mode: String? = nil
+    ) -> StorageVolumeXML {
         // Thin, like virt-install's default (sparse=yes): without <allocation> libvirt preallocates raw volumes.
-        StorageVolumeXML(name: name, capacity: capacity.bytes, allocation: 0, format: format.rawValue, backingPath: backingPath,
-                      backingFormat: backingPath == nil ? nil : (backingFormat ?? .qcow2).rawValue, mode: mode)
+        StorageVolumeXML(
+            name: name, capacity: capacity.bytes, allocation: 0, format: format.rawValue, backingPath: backingPath,
+            backingFormat: backingPath == nil ? nil : (backingFormat ?? .qcow2).rawValue, mode: mode)
     }
 
-    public static func render(name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
-                              backingFormat: DiskFormat? = nil, mode: String? = nil) -> String {
+    public static func render(
+        name: String, format: DiskFormat, capacity: ByteSize, backingPath: String? = nil,
+        backingFormat: DiskFormat? = nil, mode: String? = nil
+    ) -> String {
         volume(name: name, format: format, capacity: capacity, backingPath: backingPath, backingFormat: backingFormat, mode: mode).xml()
     }
 
     /// The volume as libvirt describes it; `owner` is nil (the reader fills it from the ledger).
     public static func volume(fromXML xml: String, pool: String) throws -> LiveVolume {
         let v = try StorageVolumeXML(xml: xml)
-        return LiveVolume(pool: pool, name: v.name, path: v.targetPath ?? v.key ?? "", format: v.format,
-                          capacity: ByteSize(bytes: v.capacity), allocation: ByteSize(bytes: v.allocation ?? 0),
-                          backingPath: v.backingPath, backingFormat: v.backingFormat)
+        return LiveVolume(
+            pool: pool, name: v.name, path: v.targetPath ?? v.key ?? "", format: v.format,
+            capacity: ByteSize(bytes: v.capacity), allocation: ByteSize(bytes: v.allocation ?? 0),
+            backingPath: v.backingPath, backingFormat: v.backingFormat)
     }
 }
 
@@ -96,10 +107,10 @@ public enum NodeDeviceMapping {
     public static func kind(fromXML xml: String) throws -> DeviceKind? {
         let d = try NodeDeviceXML(xml: xml)
         switch d.capability {
-        case let .pci(dom, b, s, f, _, _):
+        case .pci(let dom, let b, let s, let f, _, _):
             guard s <= 0x1f, f <= 7 else { throw XMLError("node device \(d.name): PCI slot/function out of range") }
             return .pci(PCIAddress(domain: dom, bus: b, slot: s, function: f))
-        case let .usbDevice(_, _, product, vendor):
+        case .usbDevice(_, _, let product, let vendor):
             return .usb(vendor: vendor.id, product: product.id)
         case .other:
             return nil

@@ -8,7 +8,9 @@ public struct IPv4Address: Hashable, Comparable, TextCodable, Sendable {
         guard parts.count == 4 else { return nil }
         var v: UInt32 = 0
         for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let octet = UInt32(p), octet <= 255 else { return nil }
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let octet = UInt32(p), octet <= 255 else {
+                return nil
+            }
             v = v << 8 | octet
         }
         value = v
@@ -35,7 +37,8 @@ public struct IPv4Subnet: Hashable, TextCodable, Sendable {
     public init?(parsing text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let a = IPv4Address(parsing: String(parts[0])),
-              parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(parts[1]), (1...30).contains(p) else { return nil }
+            parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(parts[1]), (1...30).contains(p)
+        else { return nil }
         // A host address with a prefix (192.168.1.5/24) is a common typo for the network: reject it.
         guard a.value & IPv4Subnet.mask(p) == a.value else { return nil }
         self.init(network: a, prefix: p)
@@ -76,10 +79,12 @@ public struct MACAddress: Hashable, Comparable, TextCodable, Sendable {
     public static func stable(for key: String) -> MACAddress {
         let h = StableHash.fnv1a64(key)
         let b = [UInt8(h >> 24 & 0xff), UInt8(h >> 16 & 0xff), UInt8(h >> 8 & 0xff), UInt8(h & 0xff)]
-        let s = "52:54:" + b.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined(separator: ":")
+        let s =
+            "52:54:"
+            + b.map { byte in
+                let hex = String(byte, radix: 16)
+                return hex.count == 1 ? "0" + hex : hex
+            }.joined(separator: ":")
         return MACAddress(parsing: s)!
     }
 
@@ -96,7 +101,10 @@ public struct PCIAddress: Hashable, Comparable, TextCodable, Sendable {
     public var function: UInt8
 
     public init(domain: UInt16, bus: UInt8, slot: UInt8, function: UInt8) {
-        self.domain = domain; self.bus = bus; self.slot = slot; self.function = function
+        self.domain = domain
+        self.bus = bus
+        self.slot = slot
+        self.function = function
     }
 
     public init?(parsing text: String) {
@@ -109,14 +117,17 @@ public struct PCIAddress: Hashable, Comparable, TextCodable, Sendable {
             guard d.count == 4, let v = UInt16(d, radix: 16) else { return nil }
             dom = v
             t = t.dropFirst(d.count + 1)
-        } else if colons != 1 { return nil }
+        } else if colons != 1 {
+            return nil
+        }
         let busS = t.prefix { $0 != ":" }
         t = t.dropFirst(busS.count + 1)
         let slotS = t.prefix { $0 != "." }
         let fnS = t.dropFirst(slotS.count + 1)
         guard busS.count == 2, slotS.count == 2, fnS.count == 1,
-              let b = UInt8(busS, radix: 16), let s = UInt8(slotS, radix: 16), let f = UInt8(fnS, radix: 16),
-              s <= 0x1f, f <= 7 else { return nil }
+            let b = UInt8(busS, radix: 16), let s = UInt8(slotS, radix: 16), let f = UInt8(fnS, radix: 16),
+            s <= 0x1f, f <= 7
+        else { return nil }
         self.init(domain: dom, bus: b, slot: s, function: f)
     }
 

@@ -12,9 +12,15 @@ public struct GuestNICConfig: Hashable, Codable, Sendable {
     public var gateway: IPv4Address?
     public var dns: [IPv4Address]
 
-    public init(mac: MACAddress, address: IPv4Address? = nil, prefix: Int? = nil, gateway: IPv4Address? = nil,
-                dns: [IPv4Address] = []) {
-        self.mac = mac; self.address = address; self.prefix = prefix; self.gateway = gateway; self.dns = dns
+    public init(
+        mac: MACAddress, address: IPv4Address? = nil, prefix: Int? = nil, gateway: IPv4Address? = nil,
+        dns: [IPv4Address] = []
+    ) {
+        self.mac = mac
+        self.address = address
+        self.prefix = prefix
+        self.gateway = gateway
+        self.dns = dns
     }
 }
 

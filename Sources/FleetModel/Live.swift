@@ -21,7 +21,10 @@ public struct OwnerMark: Hashable, Codable, Sendable {
     public var attributes: [String: String]
 
     public init(fleet: String, kind: ObjectKind, name: String, attributes: [String: String] = [:]) {
-        self.fleet = fleet; self.kind = kind; self.name = name; self.attributes = attributes
+        self.fleet = fleet
+        self.kind = kind
+        self.name = name
+        self.attributes = attributes
     }
 }
 
@@ -37,11 +40,21 @@ public struct HostInfo: Hashable, Codable, Sendable {
     public var libvirtVersion: String
     public var hypervisor: String
     public var hypervisorVersion: String
-    public init(hostname: String, cpuModel: String, cpus: Int, mhz: Int, sockets: Int, cores: Int, threads: Int,
-                memory: ByteSize, libvirtVersion: String, hypervisor: String, hypervisorVersion: String) {
-        self.hostname = hostname; self.cpuModel = cpuModel; self.cpus = cpus; self.mhz = mhz
-        self.sockets = sockets; self.cores = cores; self.threads = threads; self.memory = memory
-        self.libvirtVersion = libvirtVersion; self.hypervisor = hypervisor; self.hypervisorVersion = hypervisorVersion
+    public init(
+        hostname: String, cpuModel: String, cpus: Int, mhz: Int, sockets: Int, cores: Int, threads: Int,
+        memory: ByteSize, libvirtVersion: String, hypervisor: String, hypervisorVersion: String
+    ) {
+        self.hostname = hostname
+        self.cpuModel = cpuModel
+        self.cpus = cpus
+        self.mhz = mhz
+        self.sockets = sockets
+        self.cores = cores
+        self.threads = threads
+        self.memory = memory
+        self.libvirtVersion = libvirtVersion
+        self.hypervisor = hypervisor
+        self.hypervisorVersion = hypervisorVersion
     }
 }
 
@@ -79,12 +92,26 @@ public struct LiveDisk: Hashable, Codable, Sendable {
     public var socket: String?
     public var serial: String?
     public var readonly: Bool
-    public init(device: DiskDevice = .disk, type: String = "file", target: String, bus: DiskBus? = nil, format: DiskFormat? = nil,
-                pool: String? = nil, volume: String? = nil, path: String? = nil, protocol: String? = nil, name: String? = nil,
-                hosts: [String] = [], nvme: String? = nil, socket: String? = nil, serial: String? = nil, readonly: Bool = false) {
-        self.device = device; self.type = type; self.target = target; self.bus = bus; self.format = format
-        self.pool = pool; self.volume = volume; self.path = path; self.protocol = `protocol`; self.name = name
-        self.hosts = hosts; self.nvme = nvme; self.socket = socket; self.serial = serial; self.readonly = readonly
+    public init(
+        device: DiskDevice = .disk, type: String = "file", target: String, bus: DiskBus? = nil, format: DiskFormat? = nil,
+        pool: String? = nil, volume: String? = nil, path: String? = nil, protocol: String? = nil, name: String? = nil,
+        hosts: [String] = [], nvme: String? = nil, socket: String? = nil, serial: String? = nil, readonly: Bool = false
+    ) {
+        self.device = device
+        self.type = type
+        self.target = target
+        self.bus = bus
+        self.format = format
+        self.pool = pool
+        self.volume = volume
+        self.path = path
+        self.protocol = `protocol`
+        self.name = name
+        self.hosts = hosts
+        self.nvme = nvme
+        self.socket = socket
+        self.serial = serial
+        self.readonly = readonly
     }
 
     /// What the disk reads, as one line: a path, `pool/volume`, `rbd://host:port/name`, `nvme://0000:01:00.0/1`,
@@ -127,13 +154,13 @@ extension InterfaceSource: CustomStringConvertible {
         switch self {
         case .network(let n): return n
         case .bridge(let b): return "bridge \(b)"
-        case let .direct(d, m): return "direct \(d)" + (m.map { " (\($0))" } ?? "")
+        case .direct(let d, let m): return "direct \(d)" + (m.map { " (\($0))" } ?? "")
         case .hostdev(let a): return "hostdev \(a)"
-        case let .vhostuser(p, m): return "vhostuser \(p)" + (m.map { " (\($0))" } ?? "")
+        case .vhostuser(let p, let m): return "vhostuser \(p)" + (m.map { " (\($0))" } ?? "")
         case .vdpa(let d): return "vdpa \(d)"
         case .user: return "user"
         case .ethernet(let t): return "ethernet" + (t.map { " \($0)" } ?? "")
-        case let .socket(t, a): return "\(t) \(a)"
+        case .socket(let t, let a): return "\(t) \(a)"
         case .other(let o): return o
         }
     }
@@ -152,7 +179,11 @@ public struct LiveHostdev: Hashable, Codable, Sendable {
     /// The device fleet itself can declare (PCI by address, USB by vendor/product); nil for the others.
     public var kind: DeviceKind?
     public init(mode: String = "subsystem", type: String, managed: Bool? = nil, source: String, kind: DeviceKind? = nil) {
-        self.mode = mode; self.type = type; self.managed = managed; self.source = source; self.kind = kind
+        self.mode = mode
+        self.type = type
+        self.managed = managed
+        self.source = source
+        self.kind = kind
     }
 
     /// libvirt 9.0 refuses to migrate a domain holding this device (qemuMigrationSrcIsAllowedHostdev): every
@@ -174,9 +205,15 @@ public struct LiveNIC: Hashable, Codable, Sendable {
     public var target: String?
     /// Guest addresses the hypervisor knows of (DHCP leases), for display only.
     public var addresses: [String]
-    public init(type: String? = nil, source: InterfaceSource, model: String? = nil, mac: MACAddress? = nil, target: String? = nil,
-                addresses: [String] = []) {
-        self.source = source; self.model = model; self.mac = mac; self.target = target; self.addresses = addresses
+    public init(
+        type: String? = nil, source: InterfaceSource, model: String? = nil, mac: MACAddress? = nil, target: String? = nil,
+        addresses: [String] = []
+    ) {
+        self.source = source
+        self.model = model
+        self.mac = mac
+        self.target = target
+        self.addresses = addresses
         switch source {
         case .network: self.type = type ?? "network"
         case .bridge: self.type = type ?? "bridge"
@@ -202,9 +239,15 @@ public struct LiveGraphics: Hashable, Codable, Sendable {
     public var hasPassword: Bool
     /// A digest of the password (read with VIR_DOMAIN_XML_SECURE), to compare with the declared one; never the password.
     public var passwordDigest: String?
-    public init(type: String, listen: String? = nil, port: Int? = nil, activePort: Int? = nil, hasPassword: Bool = false,
-                passwordDigest: String? = nil) {
-        self.type = type; self.listen = listen; self.port = port; self.activePort = activePort; self.hasPassword = hasPassword
+    public init(
+        type: String, listen: String? = nil, port: Int? = nil, activePort: Int? = nil, hasPassword: Bool = false,
+        passwordDigest: String? = nil
+    ) {
+        self.type = type
+        self.listen = listen
+        self.port = port
+        self.activePort = activePort
+        self.hasPassword = hasPassword
         self.passwordDigest = passwordDigest
     }
 }
@@ -234,14 +277,27 @@ public struct DomainConfig: Hashable, Codable, Sendable {
     /// channel other than the agent's, a filesystem, a TPM…), as `kind detail`: what a recreation would drop.
     public var unmanagedDevices: [String] = []
 
-    public init(vcpus: Int, maxVcpus: Int, memory: ByteSize, maxMemory: ByteSize, firmware: Firmware? = nil,
-                virtType: String = "kvm", machine: String? = nil, disks: [LiveDisk] = [], nics: [LiveNIC] = [],
-                graphics: [LiveGraphics] = [], hostdevs: [DeviceKind] = [], allHostdevs: [LiveHostdev]? = nil,
-                description: String? = nil, owner: OwnerMark? = nil, guestAgent: Bool = false) {
-        self.vcpus = vcpus; self.maxVcpus = maxVcpus; self.memory = memory; self.maxMemory = maxMemory
-        self.firmware = firmware; self.virtType = virtType; self.machine = machine; self.disks = disks
-        self.nics = nics; self.graphics = graphics; self.hostdevs = hostdevs; self.allHostdevs = allHostdevs
-        self.description = description; self.owner = owner; self.guestAgent = guestAgent
+    public init(
+        vcpus: Int, maxVcpus: Int, memory: ByteSize, maxMemory: ByteSize, firmware: Firmware? = nil,
+        virtType: String = "kvm", machine: String? = nil, disks: [LiveDisk] = [], nics: [LiveNIC] = [],
+        graphics: [LiveGraphics] = [], hostdevs: [DeviceKind] = [], allHostdevs: [LiveHostdev]? = nil,
+        description: String? = nil, owner: OwnerMark? = nil, guestAgent: Bool = false
+    ) {
+        self.vcpus = vcpus
+        self.maxVcpus = maxVcpus
+        self.memory = memory
+        self.maxMemory = maxMemory
+        self.firmware = firmware
+        self.virtType = virtType
+        self.machine = machine
+        self.disks = disks
+        self.nics = nics
+        self.graphics = graphics
+        self.hostdevs = hostdevs
+        self.allHostdevs = allHostdevs
+        self.description = description
+        self.owner = owner
+        self.guestAgent = guestAgent
     }
 
     /// Every hostdev of the domain: `allHostdevs` when read from XML, else `hostdevs` as hostdev values.
@@ -274,11 +330,20 @@ public struct LiveDomain: Hashable, Codable, Sendable {
     public var snapshots: [LiveSnapshot]
     public var hasManagedSave: Bool
 
-    public init(name: String, uuid: String, id: Int? = nil, state: DomainRunState, persistent: Bool = true,
-                autostart: Bool = false, config: DomainConfig, live: DomainConfig? = nil, snapshots: [LiveSnapshot] = [],
-                hasManagedSave: Bool = false) {
-        self.name = name; self.uuid = uuid; self.id = id; self.state = state; self.persistent = persistent
-        self.autostart = autostart; self.config = config; self.live = live; self.snapshots = snapshots
+    public init(
+        name: String, uuid: String, id: Int? = nil, state: DomainRunState, persistent: Bool = true,
+        autostart: Bool = false, config: DomainConfig, live: DomainConfig? = nil, snapshots: [LiveSnapshot] = [],
+        hasManagedSave: Bool = false
+    ) {
+        self.name = name
+        self.uuid = uuid
+        self.id = id
+        self.state = state
+        self.persistent = persistent
+        self.autostart = autostart
+        self.config = config
+        self.live = live
+        self.snapshots = snapshots
         self.hasManagedSave = hasManagedSave
     }
 
@@ -291,7 +356,10 @@ public struct LiveSnapshot: Hashable, Codable, Sendable {
     public var name: String
     /// The fleet whose mark the description carries, if any.
     public var fleet: String?
-    public init(name: String, fleet: String? = nil) { self.name = name; self.fleet = fleet }
+    public init(name: String, fleet: String? = nil) {
+        self.name = name
+        self.fleet = fleet
+    }
 
     public static func description(fleet: String) -> String { "managed by fleet \(fleet)" }
     /// Reads the fleet name back from a snapshot description fleet wrote.
@@ -315,10 +383,18 @@ public struct LiveNetwork: Hashable, Codable, Sendable {
     public var owner: OwnerMark?
     /// Dynamic leases dnsmasq handed out, for display.
     public var activeLeases: [String]
-    public init(name: String, uuid: String, active: Bool, persistent: Bool = true, autostart: Bool, spec: NetworkSpec,
-                forwardDevices: [String] = [], owner: OwnerMark? = nil, activeLeases: [String] = []) {
-        self.name = name; self.uuid = uuid; self.active = active; self.persistent = persistent
-        self.autostart = autostart; self.spec = spec; self.forwardDevices = forwardDevices; self.owner = owner
+    public init(
+        name: String, uuid: String, active: Bool, persistent: Bool = true, autostart: Bool, spec: NetworkSpec,
+        forwardDevices: [String] = [], owner: OwnerMark? = nil, activeLeases: [String] = []
+    ) {
+        self.name = name
+        self.uuid = uuid
+        self.active = active
+        self.persistent = persistent
+        self.autostart = autostart
+        self.spec = spec
+        self.forwardDevices = forwardDevices
+        self.owner = owner
         self.activeLeases = activeLeases
     }
 }
@@ -338,11 +414,21 @@ public struct LivePool: Hashable, Codable, Sendable {
     public var allocation: ByteSize
     public var available: ByteSize
     public var owner: OwnerMark?
-    public init(name: String, uuid: String, active: Bool, autostart: Bool, spec: PoolSpec, source: LivePoolSource = LivePoolSource(),
-                capacity: ByteSize = .init(bytes: 0), allocation: ByteSize = .init(bytes: 0), available: ByteSize = .init(bytes: 0),
-                owner: OwnerMark? = nil) {
-        self.name = name; self.uuid = uuid; self.active = active; self.autostart = autostart; self.spec = spec; self.source = source
-        self.capacity = capacity; self.allocation = allocation; self.available = available; self.owner = owner
+    public init(
+        name: String, uuid: String, active: Bool, autostart: Bool, spec: PoolSpec, source: LivePoolSource = LivePoolSource(),
+        capacity: ByteSize = .init(bytes: 0), allocation: ByteSize = .init(bytes: 0), available: ByteSize = .init(bytes: 0),
+        owner: OwnerMark? = nil
+    ) {
+        self.name = name
+        self.uuid = uuid
+        self.active = active
+        self.autostart = autostart
+        self.spec = spec
+        self.source = source
+        self.capacity = capacity
+        self.allocation = allocation
+        self.available = available
+        self.owner = owner
     }
 }
 
@@ -353,7 +439,11 @@ public struct LivePoolSource: Hashable, Codable, Sendable {
     public var adapter: String?
     public var initiator: String?
     public init(hosts: [String] = [], name: String? = nil, format: String? = nil, adapter: String? = nil, initiator: String? = nil) {
-        self.hosts = hosts; self.name = name; self.format = format; self.adapter = adapter; self.initiator = initiator
+        self.hosts = hosts
+        self.name = name
+        self.format = format
+        self.adapter = adapter
+        self.initiator = initiator
     }
 }
 
@@ -367,10 +457,19 @@ public struct LiveVolume: Hashable, Codable, Sendable {
     public var backingPath: String?
     public var backingFormat: String?
     public var owner: OwnerMark?
-    public init(pool: String, name: String, path: String, format: String? = nil, capacity: ByteSize, allocation: ByteSize,
-                backingPath: String? = nil, backingFormat: String? = nil, owner: OwnerMark? = nil) {
-        self.pool = pool; self.name = name; self.path = path; self.format = format; self.capacity = capacity
-        self.allocation = allocation; self.backingPath = backingPath; self.backingFormat = backingFormat; self.owner = owner
+    public init(
+        pool: String, name: String, path: String, format: String? = nil, capacity: ByteSize, allocation: ByteSize,
+        backingPath: String? = nil, backingFormat: String? = nil, owner: OwnerMark? = nil
+    ) {
+        self.pool = pool
+        self.name = name
+        self.path = path
+        self.format = format
+        self.capacity = capacity
+        self.allocation = allocation
+        self.backingPath = backingPath
+        self.backingFormat = backingFormat
+        self.owner = owner
     }
 }
 
@@ -387,10 +486,19 @@ public struct LiveHost: Hashable, Codable, Sendable {
     public var nodeDevices: [DeviceKind]?
     public var error: String?
 
-    public init(name: String, uri: String, info: HostInfo? = nil, domains: [LiveDomain] = [], networks: [LiveNetwork] = [],
-                pools: [LivePool] = [], volumes: [LiveVolume] = [], nodeDevices: [DeviceKind]? = nil, error: String? = nil) {
-        self.name = name; self.uri = uri; self.info = info; self.domains = domains; self.networks = networks
-        self.pools = pools; self.volumes = volumes; self.nodeDevices = nodeDevices; self.error = error
+    public init(
+        name: String, uri: String, info: HostInfo? = nil, domains: [LiveDomain] = [], networks: [LiveNetwork] = [],
+        pools: [LivePool] = [], volumes: [LiveVolume] = [], nodeDevices: [DeviceKind]? = nil, error: String? = nil
+    ) {
+        self.name = name
+        self.uri = uri
+        self.info = info
+        self.domains = domains
+        self.networks = networks
+        self.pools = pools
+        self.volumes = volumes
+        self.nodeDevices = nodeDevices
+        self.error = error
     }
 }
 

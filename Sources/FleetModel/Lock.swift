@@ -13,8 +13,13 @@ public struct LockHolder: Hashable, Codable, Sendable, CustomStringConvertible {
     public var token: String
 
     public init(machine: String, pid: Int32, fleet: String, command: String, started: Double, expires: Double, token: String) {
-        self.machine = machine; self.pid = pid; self.fleet = fleet; self.command = command
-        self.started = started; self.expires = expires; self.token = token
+        self.machine = machine
+        self.pid = pid
+        self.fleet = fleet
+        self.command = command
+        self.started = started
+        self.expires = expires
+        self.token = token
     }
 
     public var description: String { "fleet \(command) of fleet \(fleet), pid \(pid) on \(machine)" }

@@ -48,9 +48,9 @@ public enum IPAddressText {
     }
 }
 
-private extension String {
+extension String {
     /// Splits at every `::` (a `:::` leaves a part starting with `:`, which then fails to parse).
-    func components(separatedByDoubleColon _: Void) -> [Substring] {
+    fileprivate func components(separatedByDoubleColon _: Void) -> [Substring] {
         var parts: [Substring] = []
         var start = startIndex
         var i = startIndex

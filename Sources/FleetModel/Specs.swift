@@ -16,10 +16,18 @@ public struct Fleet: Hashable, Codable, Sendable {
     /// of what fleet creates, so a tree never deletes what another tree of the same fleet name made.
     public var tree: String?
 
-    public init(name: String, hosts: [HostSpec] = [], pools: [PoolSpec] = [], networks: [NetworkSpec] = [],
-                images: [ImageSpec] = [], devices: [DeviceSpec] = [], vms: [VMSpec] = [], tree: String? = nil) {
-        self.name = name; self.hosts = hosts; self.pools = pools; self.networks = networks
-        self.images = images; self.devices = devices; self.vms = vms; self.tree = tree
+    public init(
+        name: String, hosts: [HostSpec] = [], pools: [PoolSpec] = [], networks: [NetworkSpec] = [],
+        images: [ImageSpec] = [], devices: [DeviceSpec] = [], vms: [VMSpec] = [], tree: String? = nil
+    ) {
+        self.name = name
+        self.hosts = hosts
+        self.pools = pools
+        self.networks = networks
+        self.images = images
+        self.devices = devices
+        self.vms = vms
+        self.tree = tree
     }
 
     /// The host a manifest gets when it declares none.
@@ -34,7 +42,10 @@ public struct Fleet: Hashable, Codable, Sendable {
 public struct HostSpec: Hashable, Codable, Sendable {
     public var name: String
     public var uri: String
-    public init(name: String, uri: String) { self.name = name; self.uri = uri }
+    public init(name: String, uri: String) {
+        self.name = name
+        self.uri = uri
+    }
 }
 
 // MARK: Kinds libvirt names
@@ -97,11 +108,19 @@ public struct PoolSpec: Hashable, Codable, Sendable {
     /// Hosts to create the pool on; nil means every host of the fleet.
     public var hosts: [String]?
 
-    public init(name: String, type: PoolType, path: String? = nil, sourceDevices: [String] = [], volumeGroup: String? = nil,
-                sourceHost: String? = nil, sourceDir: String? = nil, autostart: Bool? = nil, hosts: [String]? = nil) {
-        self.name = name; self.type = type; self.path = path; self.sourceDevices = sourceDevices
-        self.volumeGroup = volumeGroup; self.sourceHost = sourceHost; self.sourceDir = sourceDir
-        self.autostart = autostart; self.hosts = hosts
+    public init(
+        name: String, type: PoolType, path: String? = nil, sourceDevices: [String] = [], volumeGroup: String? = nil,
+        sourceHost: String? = nil, sourceDir: String? = nil, autostart: Bool? = nil, hosts: [String]? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.path = path
+        self.sourceDevices = sourceDevices
+        self.volumeGroup = volumeGroup
+        self.sourceHost = sourceHost
+        self.sourceDir = sourceDir
+        self.autostart = autostart
+        self.hosts = hosts
     }
 }
 
@@ -114,7 +133,6 @@ public enum DiskFormat: LibvirtKind {
 
     public static var allCases: [DiskFormat] { [.qcow2, .raw] }
     public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
-
 
     /// The extension fleet gives the volumes it creates, as virt-install does.
     public var fileExtension: String { self == .qcow2 ? "qcow2" : self == .raw ? "img" : rawValue }
@@ -129,7 +147,6 @@ public enum DiskBus: LibvirtKind {
 
     public static var allCases: [DiskBus] { [.virtio, .scsi, .sata, .ide, .usb] }
     public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
-
 
     /// The guest device prefix libvirt uses for the bus (`vda`, `sda`, `hda`, `fda`).
     public var targetPrefix: String {
@@ -159,7 +176,10 @@ public enum NetworkMode: LibvirtKind {
 public struct DHCPSpec: Hashable, Codable, Sendable {
     public var start: IPv4Address
     public var end: IPv4Address
-    public init(start: IPv4Address, end: IPv4Address) { self.start = start; self.end = end }
+    public init(start: IPv4Address, end: IPv4Address) {
+        self.start = start
+        self.end = end
+    }
 }
 
 /// A static DHCP lease (`<host mac= name= ip=>`), derived from VMs that ask for an `ip:`.
@@ -167,7 +187,11 @@ public struct DHCPLease: Hashable, Codable, Sendable, Comparable {
     public var mac: MACAddress
     public var name: String
     public var ip: IPv4Address
-    public init(mac: MACAddress, name: String, ip: IPv4Address) { self.mac = mac; self.name = name; self.ip = ip }
+    public init(mac: MACAddress, name: String, ip: IPv4Address) {
+        self.mac = mac
+        self.name = name
+        self.ip = ip
+    }
     public static func < (a: DHCPLease, b: DHCPLease) -> Bool { (a.ip, a.mac) < (b.ip, b.mac) }
 }
 
@@ -189,12 +213,22 @@ public struct NetworkSpec: Hashable, Codable, Sendable {
     /// bridge: DNS servers given to guests with a static address (cloud-init network-config); nil: none.
     public var dns: [IPv4Address]?
 
-    public init(name: String, mode: NetworkMode, bridge: String? = nil, subnet: IPv4Subnet? = nil, gateway: IPv4Address? = nil,
-                dhcp: DHCPSpec? = nil, leases: [DHCPLease] = [], domain: String? = nil, mtu: Int? = nil,
-                autostart: Bool? = nil, hosts: [String]? = nil) {
-        self.name = name; self.mode = mode; self.bridge = bridge; self.subnet = subnet; self.gateway = gateway
-        self.dhcp = dhcp; self.leases = leases; self.domain = domain; self.mtu = mtu
-        self.autostart = autostart; self.hosts = hosts
+    public init(
+        name: String, mode: NetworkMode, bridge: String? = nil, subnet: IPv4Subnet? = nil, gateway: IPv4Address? = nil,
+        dhcp: DHCPSpec? = nil, leases: [DHCPLease] = [], domain: String? = nil, mtu: Int? = nil,
+        autostart: Bool? = nil, hosts: [String]? = nil
+    ) {
+        self.name = name
+        self.mode = mode
+        self.bridge = bridge
+        self.subnet = subnet
+        self.gateway = gateway
+        self.dhcp = dhcp
+        self.leases = leases
+        self.domain = domain
+        self.mtu = mtu
+        self.autostart = autostart
+        self.hosts = hosts
     }
 
     /// The gateway libvirt is given: the declared one, or the subnet's first address.
@@ -221,7 +255,10 @@ public struct FileCopy: Hashable, Codable, Sendable {
     public var mode: UInt32?
     public var owner: String?
     public init(source: String, dest: String, mode: UInt32? = nil, owner: String? = nil) {
-        self.source = source; self.dest = dest; self.mode = mode; self.owner = owner
+        self.source = source
+        self.dest = dest
+        self.mode = mode
+        self.owner = owner
     }
 }
 
@@ -242,10 +279,16 @@ public struct Customization: Hashable, Codable, Sendable {
     /// Empty: no sysprep. `sysprep: true` selects every operation.
     public var sysprep: [SysprepOperation]
 
-    public init(rootPassword: SecretRef? = nil, sshAuthorizedKeys: [String] = [], files: [FileCopy] = [],
-                hostname: Bool = false, timezone: String? = nil, sysprep: [SysprepOperation] = []) {
-        self.rootPassword = rootPassword; self.sshAuthorizedKeys = sshAuthorizedKeys; self.files = files
-        self.hostname = hostname; self.timezone = timezone; self.sysprep = sysprep
+    public init(
+        rootPassword: SecretRef? = nil, sshAuthorizedKeys: [String] = [], files: [FileCopy] = [],
+        hostname: Bool = false, timezone: String? = nil, sysprep: [SysprepOperation] = []
+    ) {
+        self.rootPassword = rootPassword
+        self.sshAuthorizedKeys = sshAuthorizedKeys
+        self.files = files
+        self.hostname = hostname
+        self.timezone = timezone
+        self.sysprep = sysprep
     }
 
     public var isEmpty: Bool {
@@ -276,10 +319,18 @@ public struct ImageSpec: Hashable, Codable, Sendable {
     /// inputs make a new image version.
     public var customizationDigest: String?
 
-    public init(name: String, source: String, sha256: String? = nil, format: DiskFormat? = nil, pool: String,
-                customize: Customization? = nil, hosts: [String]? = nil, customizationDigest: String? = nil) {
-        self.name = name; self.source = source; self.sha256 = sha256; self.format = format
-        self.pool = pool; self.customize = customize; self.hosts = hosts; self.customizationDigest = customizationDigest
+    public init(
+        name: String, source: String, sha256: String? = nil, format: DiskFormat? = nil, pool: String,
+        customize: Customization? = nil, hosts: [String]? = nil, customizationDigest: String? = nil
+    ) {
+        self.name = name
+        self.source = source
+        self.sha256 = sha256
+        self.format = format
+        self.pool = pool
+        self.customize = customize
+        self.hosts = hosts
+        self.customizationDigest = customizationDigest
     }
 
     public var isRemote: Bool { source.hasPrefix("http://") || source.hasPrefix("https://") }
@@ -314,7 +365,7 @@ extension DeviceKind: CustomStringConvertible {
         }
         switch self {
         case .pci(let a): return "pci \(a)"
-        case let .usb(v, p): return "usb \(hex4(v)):\(hex4(p))"
+        case .usb(let v, let p): return "usb \(hex4(v)):\(hex4(p))"
         }
     }
 }
@@ -323,7 +374,11 @@ public struct DeviceSpec: Hashable, Codable, Sendable {
     public var name: String
     public var host: String
     public var kind: DeviceKind
-    public init(name: String, host: String, kind: DeviceKind) { self.name = name; self.host = host; self.kind = kind }
+    public init(name: String, host: String, kind: DeviceKind) {
+        self.name = name
+        self.host = host
+        self.kind = kind
+    }
 }
 
 // MARK: VMs
@@ -351,10 +406,18 @@ public struct DiskSpec: Hashable, Codable, Sendable {
     /// from an existing domain); nil: fleet derives it.
     public var volume: String?
 
-    public init(name: String, image: String? = nil, size: ByteSize? = nil, pool: String,
-                format: DiskFormat = .qcow2, bus: DiskBus = .virtio, clone: CloneMode = .overlay, volume: String? = nil) {
-        self.name = name; self.image = image; self.size = size; self.pool = pool
-        self.format = format; self.bus = bus; self.clone = clone; self.volume = volume
+    public init(
+        name: String, image: String? = nil, size: ByteSize? = nil, pool: String,
+        format: DiskFormat = .qcow2, bus: DiskBus = .virtio, clone: CloneMode = .overlay, volume: String? = nil
+    ) {
+        self.name = name
+        self.image = image
+        self.size = size
+        self.pool = pool
+        self.format = format
+        self.bus = bus
+        self.clone = clone
+        self.volume = volume
     }
 
     /// The pool volume that holds this disk for a VM: `volume:` when given, else `<vm>-<name>.<ext>`.
@@ -368,7 +431,10 @@ public struct NICSpec: Hashable, Codable, Sendable {
     /// A static DHCP lease on the network.
     public var ip: IPv4Address?
     public init(network: String, model: NICModel = .virtio, mac: MACAddress, ip: IPv4Address? = nil) {
-        self.network = network; self.model = model; self.mac = mac; self.ip = ip
+        self.network = network
+        self.model = model
+        self.mac = mac
+        self.ip = ip
     }
 }
 
@@ -379,7 +445,10 @@ public struct GraphicsSpec: Hashable, Codable, Sendable {
     public var port: Int?
     public var password: SecretRef?
     public init(type: GraphicsType = .vnc, listen: String = "127.0.0.1", port: Int? = nil, password: SecretRef? = nil) {
-        self.type = type; self.listen = listen; self.port = port; self.password = password
+        self.type = type
+        self.listen = listen
+        self.port = port
+        self.password = password
     }
 }
 
@@ -394,10 +463,15 @@ public struct CloudInitSpec: Hashable, Codable, Sendable {
     /// The network-config fleet writes (static addresses on bridge networks); nil: none. A `network_config`
     /// file of the user's wins over it.
     public var nics: [GuestNICConfig]?
-    public init(userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil,
-                sshAuthorizedKeys: [String] = [], rootPassword: SecretRef? = nil) {
-        self.userData = userData; self.metaData = metaData; self.networkConfig = networkConfig
-        self.sshAuthorizedKeys = sshAuthorizedKeys; self.rootPassword = rootPassword
+    public init(
+        userData: String? = nil, metaData: String? = nil, networkConfig: String? = nil,
+        sshAuthorizedKeys: [String] = [], rootPassword: SecretRef? = nil
+    ) {
+        self.userData = userData
+        self.metaData = metaData
+        self.networkConfig = networkConfig
+        self.sshAuthorizedKeys = sshAuthorizedKeys
+        self.rootPassword = rootPassword
     }
 }
 
@@ -435,19 +509,38 @@ public struct VMSpec: Hashable, Codable, Sendable {
     /// What apply waits for once it has started the VM; nil: nothing (`none`).
     public var wait: ReadinessWait?
 
-    public init(name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
-                memory: ByteSize, maxMemory: ByteSize? = nil, firmware: Firmware? = nil, virtType: VirtType = .kvm,
-                machine: String? = nil, disks: [DiskSpec] = [], cdrom: String? = nil, networks: [NICSpec] = [],
-                graphics: GraphicsSpec? = nil, hostdevs: [DeviceSpec] = [], autostart: Bool? = nil,
-                state: PowerState = .running, snapshots: [String] = [], customize: Customization? = nil,
-                cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil,
-                guestAgent: Bool? = nil) {
-        self.name = name; self.group = group ?? name; self.host = host; self.vcpus = vcpus; self.maxVcpus = maxVcpus
-        self.memory = memory; self.maxMemory = maxMemory; self.firmware = firmware; self.virtType = virtType
-        self.machine = machine; self.disks = disks; self.cdrom = cdrom; self.networks = networks
-        self.graphics = graphics; self.hostdevs = hostdevs; self.autostart = autostart; self.state = state
-        self.snapshots = snapshots; self.customize = customize; self.cloudInit = cloudInit
-        self.onHostChange = onHostChange; self.description = description; self.guestAgent = guestAgent
+    public init(
+        name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
+        memory: ByteSize, maxMemory: ByteSize? = nil, firmware: Firmware? = nil, virtType: VirtType = .kvm,
+        machine: String? = nil, disks: [DiskSpec] = [], cdrom: String? = nil, networks: [NICSpec] = [],
+        graphics: GraphicsSpec? = nil, hostdevs: [DeviceSpec] = [], autostart: Bool? = nil,
+        state: PowerState = .running, snapshots: [String] = [], customize: Customization? = nil,
+        cloudInit: CloudInitSpec? = nil, onHostChange: HostChangePolicy = .migrate, description: String? = nil,
+        guestAgent: Bool? = nil
+    ) {
+        self.name = name
+        self.group = group ?? name
+        self.host = host
+        self.vcpus = vcpus
+        self.maxVcpus = maxVcpus
+        self.memory = memory
+        self.maxMemory = maxMemory
+        self.firmware = firmware
+        self.virtType = virtType
+        self.machine = machine
+        self.disks = disks
+        self.cdrom = cdrom
+        self.networks = networks
+        self.graphics = graphics
+        self.hostdevs = hostdevs
+        self.autostart = autostart
+        self.state = state
+        self.snapshots = snapshots
+        self.customize = customize
+        self.cloudInit = cloudInit
+        self.onHostChange = onHostChange
+        self.description = description
+        self.guestAgent = guestAgent
     }
 
     /// The NoCloud seed volume (pool, name) of a VM with `cloud_init:`: in the pool of its first disk.

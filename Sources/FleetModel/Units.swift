@@ -32,7 +32,7 @@ public struct ByteSize: Hashable, Comparable, Codable, Sendable, CustomStringCon
         ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10),
         ("TB", 1_000_000_000_000), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1000),
         ("T", 1_000_000_000_000), ("G", 1_000_000_000), ("M", 1_000_000), ("K", 1000),
-        ("B", 1),
+        ("B", 1)
     ]
 
     /// Parses `8GiB`, `50G`, `512 MiB`, `1048576`. Returns nil on anything else or on overflow.
@@ -48,7 +48,8 @@ public struct ByteSize: Hashable, Comparable, Codable, Sendable, CustomStringCon
         }
         let number = String(digits).trimmingSpaces()
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let value = UInt64(number) else { return nil }
+            let value = UInt64(number)
+        else { return nil }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
         guard !overflow else { return nil }
         self.bytes = product

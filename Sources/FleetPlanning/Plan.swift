@@ -23,7 +23,10 @@ public enum Action: String, Hashable, Codable, Sendable, CaseIterable {
 public struct ObjectRef: Hashable, Codable, Sendable, Comparable, CustomStringConvertible {
     public var kind: ObjectKind
     public var name: String
-    public init(_ kind: ObjectKind, _ name: String) { self.kind = kind; self.name = name }
+    public init(_ kind: ObjectKind, _ name: String) {
+        self.kind = kind
+        self.name = name
+    }
     public var description: String { "\(kind.rawValue)/\(name)" }
     public static func < (a: ObjectRef, b: ObjectRef) -> Bool { (a.kind, a.name) < (b.kind, b.name) }
 
@@ -42,7 +45,10 @@ public struct AttributeChange: Hashable, Codable, Sendable {
     /// Redacted as `(sensitive)` by every renderer.
     public var sensitive: Bool
     public init(_ name: String, before: String?, after: String?, sensitive: Bool = false) {
-        self.name = name; self.before = before; self.after = after; self.sensitive = sensitive
+        self.name = name
+        self.before = before
+        self.after = after
+        self.sensitive = sensitive
     }
 }
 
@@ -50,12 +56,15 @@ public struct AttributeChange: Hashable, Codable, Sendable {
 /// (`Change.subject`); everything else comes from the live object at apply time.
 public enum Step: Hashable, Codable, Sendable {
     case definePool, buildPool, startPool, undefinePool
-    case createVolume, resizeVolume(ByteSize), deleteVolume
+    case createVolume
+    case resizeVolume(ByteSize)
+    case deleteVolume
     /// Build a VM's cloud-init NoCloud seed and upload it into its volume.
     case createSeed
     case uploadImage
     case defineNetwork, startNetwork, restartNetwork, undefineNetwork
-    case addLease(DHCPLease), removeLease(DHCPLease)
+    case addLease(DHCPLease)
+    case removeLease(DHCPLease)
     /// Render the desired domain and define it (new, or the persistent config of an existing one, keeping its UUID).
     /// When a change has this step, its hotplug steps below apply to the running guest only: the
     /// new definition already holds them.
@@ -70,7 +79,8 @@ public enum Step: Hashable, Codable, Sendable {
     case detachInterface(MACAddress, live: Bool)
     case attachHostdev(DeviceKind, live: Bool)
     case detachHostdev(DeviceKind, live: Bool)
-    case createSnapshot(String), deleteSnapshot(String)
+    case createSnapshot(String)
+    case deleteSnapshot(String)
     case migrate(toHost: String, live: Bool)
     case setAutostart(Bool)
     case writeOwnerMark
@@ -115,10 +125,18 @@ public struct Change: Hashable, Codable, Sendable {
     /// The desired object, for every change but refusals and deletions of undeclared objects.
     public var subject: Subject?
 
-    public init(_ object: ObjectRef, _ action: Action, attributes: [AttributeChange] = [], reason: String,
-                steps: [Step] = [], destructive: Bool = false, parent: ObjectRef? = nil, subject: Subject? = nil) {
-        self.object = object; self.action = action; self.attributes = attributes; self.reason = reason
-        self.steps = steps; self.destructive = destructive; self.parent = parent; self.subject = subject
+    public init(
+        _ object: ObjectRef, _ action: Action, attributes: [AttributeChange] = [], reason: String,
+        steps: [Step] = [], destructive: Bool = false, parent: ObjectRef? = nil, subject: Subject? = nil
+    ) {
+        self.object = object
+        self.action = action
+        self.attributes = attributes
+        self.reason = reason
+        self.steps = steps
+        self.destructive = destructive
+        self.parent = parent
+        self.subject = subject
     }
 }
 
@@ -129,7 +147,10 @@ public struct HostPlan: Hashable, Codable, Sendable {
     public var error: String?
     public var changes: [Change]
     public init(host: String, uri: String, error: String? = nil, changes: [Change] = []) {
-        self.host = host; self.uri = uri; self.error = error; self.changes = changes
+        self.host = host
+        self.uri = uri
+        self.error = error
+        self.changes = changes
     }
 }
 
@@ -150,7 +171,10 @@ public struct Plan: Hashable, Codable, Sendable {
     public var liveFingerprint: String?
 
     public init(fleet: String, hosts: [HostPlan], desired: Fleet, liveFingerprint: String? = nil) {
-        self.fleet = fleet; self.hosts = hosts; self.desired = desired; self.liveFingerprint = liveFingerprint
+        self.fleet = fleet
+        self.hosts = hosts
+        self.desired = desired
+        self.liveFingerprint = liveFingerprint
     }
 
     public var changes: [Change] { hosts.flatMap(\.changes) }

@@ -35,14 +35,18 @@ extension HostPlanner {
                 // A migration removes the domain from this host itself; a refused move leaves it here.
                 // Only a recreation on the new host (PCI passthrough) deletes it here.
                 if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate && droppedByRecreation(dom).isEmpty {
-                    out.append(Change(ref, .delete, reason: "recreated on \(target.host) (on_host_change: recreate)",
-                                      steps: [.undefineDomain], destructive: true))
+                    out.append(
+                        Change(
+                            ref, .delete, reason: "recreated on \(target.host) (on_host_change: recreate)",
+                            steps: [.undefineDomain], destructive: true))
                 }
                 continue
             }
             // Its disks are deleted next: it is forced off, not shut down gracefully.
-            out.append(Change(ref, .delete, attributes: [.init("state", before: dom.state.rawValue, after: nil)],
-                              reason: "no longer declared", steps: [.undefineDomain], destructive: true))
+            out.append(
+                Change(
+                    ref, .delete, attributes: [.init("state", before: dom.state.rawValue, after: nil)],
+                    reason: "no longer declared", steps: [.undefineDomain], destructive: true))
         }
         return out
     }
@@ -77,8 +81,8 @@ extension HostPlanner {
         return vm.hostdevs.compactMap { d -> String? in
             let found = present.contains { p in
                 switch (p, d.kind) {
-                case let (.pci(a), .pci(b)): return a == b
-                case let (.usb(v1, p1), .usb(v2, p2)): return v1 == v2 && p1 == p2
+                case (.pci(let a), .pci(let b)): return a == b
+                case (.usb(let v1, let p1), .usb(let v2, let p2)): return v1 == v2 && p1 == p2
                 default: return false
                 }
             }
@@ -92,9 +96,11 @@ extension HostPlanner {
         if vm.autostart == true { steps.append(.setAutostart(true)) }
         var attrs: [AttributeChange] = [
             .init("vcpus", before: nil, after: vcpuText(vm.vcpus, vm.maxVcpus)),
-            .init("memory", before: nil, after: memText(vm.memory, vm.maxMemory)),
+            .init("memory", before: nil, after: memText(vm.memory, vm.maxMemory))
         ]
-        for (i, d) in vm.disks.enumerated() { attrs.append(.init("disk \(i)", before: nil, after: "\(d.pool)/\(d.volumeName(vm: vm.name))")) }
+        for (i, d) in vm.disks.enumerated() {
+            attrs.append(.init("disk \(i)", before: nil, after: "\(d.pool)/\(d.volumeName(vm: vm.name))"))
+        }
         for n in vm.networks { attrs.append(.init("nic \(n.mac)", before: nil, after: "\(n.network) \(n.model.rawValue)")) }
         if let g = vm.graphics { attrs.append(.init("graphics", before: nil, after: graphicsText(g))) }
         if vm.guestAgent == true { attrs.append(.init("guest_agent", before: nil, after: "true")) }
@@ -102,7 +108,10 @@ extension HostPlanner {
         for d in vm.hostdevs { attrs.append(.init("hostdev \(d.name)", before: nil, after: describe(d.kind))) }
         var out = [Change(ref, .create, attributes: attrs, reason: "VM does not exist", steps: steps)]
         if vm.state == .running {
-            out.append(Change(ref, .start, attributes: [.init("state", before: nil, after: "running")], reason: "state: running", steps: [.startDomain]))
+            out.append(
+                Change(
+                    ref, .start, attributes: [.init("state", before: nil, after: "running")], reason: "state: running",
+                    steps: [.startDomain]))
         }
         out += snapshotChanges(vm, existing: [], bound: hostBound(nil, vm))
         return out
@@ -112,7 +121,9 @@ extension HostPlanner {
     /// pool volume. The one rule for both hosts of a move (the new host's create, the old host's delete).
     func droppedByRecreation(_ dom: LiveDomain) -> [String] {
         dom.config.unmanagedDevices
-            + dom.config.disks.filter { $0.pool == nil && $0.device == .disk }.map { "disk \($0.target) (\($0.path ?? "not a pool volume"))" }
+            + dom.config.disks.filter { $0.pool == nil && $0.device == .disk }.map {
+                "disk \($0.target) (\($0.path ?? "not a pool volume"))"
+            }
     }
 
     func move(_ vm: VMSpec, _ dom: LiveDomain, from: String) -> [Change] {
@@ -123,10 +134,15 @@ extension HostPlanner {
                 // A recreation renders the domain afresh: what fleet does not manage would be gone. Never silently.
                 let dropped = droppedByRecreation(dom)
                 if !dropped.isEmpty {
-                    return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)]
-                                    + dropped.map { AttributeChange("drops", before: $0, after: nil) },
-                                   reason: "recreating \(vm.name) on \(host.name) would drop what fleet does not manage (\(dropped.joined(separator: ", "))); "
-                                       + "remove those devices from the domain first, or move it by hand")]
+                    return [
+                        Change(
+                            ref, .refused,
+                            attributes: [.init("host", before: from, after: host.name)]
+                                + dropped.map { AttributeChange("drops", before: $0, after: nil) },
+                            reason:
+                                "recreating \(vm.name) on \(host.name) would drop what fleet does not manage (\(dropped.joined(separator: ", "))); "
+                                + "remove those devices from the domain first, or move it by hand")
+                    ]
                 }
                 var out = create(vm)
                 out[0].reason = "moves from \(from) by recreation with fresh disks (\(boundText(bound)) cannot migrate)"
@@ -134,18 +150,31 @@ extension HostPlanner {
                 out[0].action = .replace
                 return out
             }
-            return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)],
-                           reason: "cannot migrate a domain with \(boundText(bound)) (libvirt: \"cannot migrate a domain with <hostdev mode='\(bound[0].mode)'\(bound[0].mode == "subsystem" ? " type='\(bound[0].type)'" : "")>\"); set on_host_change: recreate to recreate it on \(host.name) with fresh disks")]
+            return [
+                Change(
+                    ref, .refused, attributes: [.init("host", before: from, after: host.name)],
+                    reason:
+                        "cannot migrate a domain with \(boundText(bound)) (libvirt: \"cannot migrate a domain with <hostdev mode='\(bound[0].mode)'\(bound[0].mode == "subsystem" ? " type='\(bound[0].type)'" : "")>\"); set on_host_change: recreate to recreate it on \(host.name) with fresh disks"
+                )
+            ]
         }
         if !dom.snapshots.isEmpty {
-            return [Change(ref, .refused, attributes: [.init("host", before: from, after: host.name)],
-                           reason: "libvirt cannot migrate a domain that has snapshots (\(dom.snapshots.map(\.name).joined(separator: ", "))); delete them first")]
+            return [
+                Change(
+                    ref, .refused, attributes: [.init("host", before: from, after: host.name)],
+                    reason:
+                        "libvirt cannot migrate a domain that has snapshots (\(dom.snapshots.map(\.name).joined(separator: ", "))); delete them first"
+                )
+            ]
         }
         let running = dom.state.isActive
         let disks = moveAttributes(vm, from: from, live: running)
-        return [Change(ref, .migrate, attributes: [.init("host", before: from, after: host.name)] + disks.attrs,
-                       reason: moveReason(vm, from: from, live: running, copied: disks.copied, shared: disks.shared),
-                       steps: [.migrate(toHost: host.name, live: running)])]
+        return [
+            Change(
+                ref, .migrate, attributes: [.init("host", before: from, after: host.name)] + disks.attrs,
+                reason: moveReason(vm, from: from, live: running, copied: disks.copied, shared: disks.shared),
+                steps: [.migrate(toHost: host.name, live: running)])
+        ]
     }
 
     func compare(_ vm: VMSpec, _ dom: LiveDomain) -> [Change] {
@@ -160,21 +189,27 @@ extension HostPlanner {
 
         // Maxima are fixed for the life of the QEMU process.
         let maxVcpus = vm.maxVcpus ?? cfg.maxVcpus
-        if let m = vm.maxVcpus, m != cfg.maxVcpus { restartAttrs.append(.init("max_vcpus", before: String(cfg.maxVcpus), after: String(m))) }
+        if let m = vm.maxVcpus, m != cfg.maxVcpus {
+            restartAttrs.append(.init("max_vcpus", before: String(cfg.maxVcpus), after: String(m)))
+        }
         if vm.vcpus != cfg.vcpus || (liveCfg.map { $0.vcpus != vm.vcpus } ?? false) {
-            let before = liveCfg.map { $0.vcpus != cfg.vcpus ? "\(cfg.vcpus) (running: \($0.vcpus))" : String(cfg.vcpus) } ?? String(cfg.vcpus)
+            let before =
+                liveCfg.map { $0.vcpus != cfg.vcpus ? "\(cfg.vcpus) (running: \($0.vcpus))" : String(cfg.vcpus) } ?? String(cfg.vcpus)
             let attr = AttributeChange("vcpus", before: before, after: String(vm.vcpus))
             // vCPUs hot-plug, but unplugging needs guest cooperation QEMU's default CPU models lack
             // ("device unplug request for not supported device type"): fewer vCPUs wait for a restart.
             let unplug = liveCfg.map { vm.vcpus < $0.vcpus } ?? false
             if !unplug && vm.vcpus <= maxVcpus && vm.vcpus <= (liveCfg?.maxVcpus ?? maxVcpus) {
-                liveAttrs.append(attr); liveSteps.append(.setVcpus(vm.vcpus, live: running))
+                liveAttrs.append(attr)
+                liveSteps.append(.setVcpus(vm.vcpus, live: running))
             } else {
                 restartAttrs.append(attr)
             }
         }
         let maxMemory = vm.maxMemory ?? cfg.maxMemory
-        if let m = vm.maxMemory, m != cfg.maxMemory { restartAttrs.append(.init("max_memory", before: cfg.maxMemory.description, after: m.description)) }
+        if let m = vm.maxMemory, m != cfg.maxMemory {
+            restartAttrs.append(.init("max_memory", before: cfg.maxMemory.description, after: m.description))
+        }
         // The live figure is the balloon's actual size. A guest without a balloon driver stays at the
         // boot maximum whatever the target, so only a figure that is neither the configured nor the
         // maximum memory says someone ballooned it (virsh setmem --live).
@@ -183,7 +218,8 @@ extension HostPlanner {
             let before = liveMemoryDrifted ? "\(cfg.memory) (running: \(liveCfg!.memory))" : cfg.memory.description
             let attr = AttributeChange("memory", before: before, after: vm.memory.description)
             if vm.memory <= maxMemory && vm.memory <= (liveCfg?.maxMemory ?? maxMemory) {
-                liveAttrs.append(attr); liveSteps.append(.setMemory(vm.memory, live: running))
+                liveAttrs.append(attr)
+                liveSteps.append(.setMemory(vm.memory, live: running))
             } else {
                 restartAttrs.append(attr)
             }
@@ -210,20 +246,32 @@ extension HostPlanner {
             if g.password != nil && have?.hasPassword != true {
                 restartAttrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true))
             } else if g.password != nil, let want = context.options.graphicsPasswordDigests[vm.name],
-                      let haveDigest = have?.passwordDigest, want != haveDigest {
+                let haveDigest = have?.passwordDigest, want != haveDigest
+            {
                 restartAttrs.append(.init("graphics.password", before: "set", after: "changed", sensitive: true))
             }
         }
         // Passthrough devices: USB hotplugs, PCI needs a restart (and is never hotplugged by fleet).
-        let want = vm.hostdevs.map(\.kind), have = cfg.hostdevs
+        let want = vm.hostdevs.map(\.kind)
+        let have = cfg.hostdevs
         for d in vm.hostdevs where !have.contains(d.kind) {
             let (k, a) = (d.kind, AttributeChange("hostdev \(d.name)", before: nil, after: describe(d.kind)))
-            if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachHostdev(k, live: running)) }
+            if k.isPCI {
+                restartAttrs.append(a)
+            } else {
+                liveAttrs.append(a)
+                liveSteps.append(.attachHostdev(k, live: running))
+            }
         }
         // Only devices this fleet declares are its to detach (DeviceOwnership).
         for k in have where !want.contains(k) && DeviceOwnership.isDeclaredDevice(k, in: fleet) {
             let a = AttributeChange("hostdev \(deviceName(k))", before: describe(k), after: nil)
-            if k.isPCI { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.detachHostdev(k, live: running)) }
+            if k.isPCI {
+                restartAttrs.append(a)
+            } else {
+                liveAttrs.append(a)
+                liveSteps.append(.detachHostdev(k, live: running))
+            }
         }
         // NICs, matched by MAC (stable: fleet derives it from the VM and NIC position).
         let haveNICs = Dictionary(cfg.nics.compactMap { n in n.mac.map { ($0, n) } }, uniquingKeysWith: { a, _ in a })
@@ -243,7 +291,8 @@ extension HostPlanner {
         }
         for h in cfg.nics {
             guard let mac = h.mac, !vm.networks.contains(where: { $0.mac == mac }),
-                  DeviceOwnership.isDerivedMAC(mac, fleet: fleet.name, vm: vm.name) else { continue }
+                DeviceOwnership.isDerivedMAC(mac, fleet: fleet.name, vm: vm.name)
+            else { continue }
             liveAttrs.append(.init("nic \(mac)", before: sourceText(h.source), after: nil))
             liveSteps.append(.detachInterface(mac, live: running))
         }
@@ -254,16 +303,25 @@ extension HostPlanner {
             let vol = d.volumeName(vm: vm.name)
             guard let h = haveDisks.first(where: { $0.pool == d.pool && $0.volume == vol }) else {
                 let a = AttributeChange("disk \(i)", before: nil, after: "\(d.pool)/\(vol)")
-                if i == 0 { restartAttrs.append(a) } else { liveAttrs.append(a); liveSteps.append(.attachDisk(name: d.name, live: running)) }
+                if i == 0 {
+                    restartAttrs.append(a)
+                } else {
+                    liveAttrs.append(a)
+                    liveSteps.append(.attachDisk(name: d.name, live: running))
+                }
                 continue
             }
             if let b = h.bus, b != d.bus { restartAttrs.append(.init("disk \(i).bus", before: b.rawValue, after: d.bus.rawValue)) }
-            if let f = h.format, f != d.format { restartAttrs.append(.init("disk \(i).format", before: f.rawValue, after: d.format.rawValue)) }
+            if let f = h.format, f != d.format {
+                restartAttrs.append(.init("disk \(i).format", before: f.rawValue, after: d.format.rawValue))
+            }
         }
         // Only a disk on a volume this fleet owns is ever removed; any other disk (a file, a device, another
         // tool's volume) is not fleet's to take away, and an update keeps it (docs/planning.md, the patch rule).
         for h in haveDisks where !vm.disks.contains(where: { $0.pool == h.pool && $0.volumeName(vm: vm.name) == h.volume }) {
-            guard let p = h.pool, let v = h.volume, let lv = liveVolume(p, v), lv.owner?.kind == .volume, context.owns(lv.owner) else { continue }
+            guard let p = h.pool, let v = h.volume, let lv = liveVolume(p, v), lv.owner?.kind == .volume, context.owns(lv.owner) else {
+                continue
+            }
             restartAttrs.append(.init("disk \(h.target)", before: h.sourceText, after: nil))
         }
         let haveCdrom = cfg.disks.first { $0.device == .cdrom && $0.volume != seed }
@@ -286,26 +344,38 @@ extension HostPlanner {
             steps += liveSteps.filter { !$0.isHotplug }
             if running {
                 steps.append(.restartDomain)
-                out.append(Change(ref, .updateRestart, attributes: liveAttrs + restartAttrs,
-                                  reason: "takes effect at the next boot: \(restartAttrs.map(\.name).joined(separator: ", ")); apply restarts the guest only with --allow-restart",
-                                  steps: steps))
+                out.append(
+                    Change(
+                        ref, .updateRestart, attributes: liveAttrs + restartAttrs,
+                        reason:
+                            "takes effect at the next boot: \(restartAttrs.map(\.name).joined(separator: ", ")); apply restarts the guest only with --allow-restart",
+                        steps: steps))
             } else {
-                out.append(Change(ref, .update, attributes: liveAttrs + restartAttrs,
-                                  reason: "the VM is stopped: the new definition applies at its next start", steps: steps))
+                out.append(
+                    Change(
+                        ref, .update, attributes: liveAttrs + restartAttrs,
+                        reason: "the VM is stopped: the new definition applies at its next start", steps: steps))
             }
         } else if !liveAttrs.isEmpty {
             var steps = liveSteps
             if configOnly { steps.insert(.defineDomain, at: 0) }
-            out.append(Change(ref, .update, attributes: liveAttrs,
-                              reason: running ? "applied to the running guest and its config, no restart" : "applied to the config",
-                              steps: steps))
+            out.append(
+                Change(
+                    ref, .update, attributes: liveAttrs,
+                    reason: running ? "applied to the running guest and its config, no restart" : "applied to the config",
+                    steps: steps))
         }
         switch (vm.state, running) {
         case (.running, false):
-            out.append(Change(ref, .start, attributes: [.init("state", before: dom.state.rawValue, after: "running")], reason: "state: running", steps: [.startDomain]))
+            out.append(
+                Change(
+                    ref, .start, attributes: [.init("state", before: dom.state.rawValue, after: "running")], reason: "state: running",
+                    steps: [.startDomain]))
         case (.stopped, true):
-            out.append(Change(ref, .stop, attributes: [.init("state", before: dom.state.rawValue, after: "stopped")],
-                              reason: "state: stopped (graceful shutdown, forced after a timeout)", steps: [.stopDomain]))
+            out.append(
+                Change(
+                    ref, .stop, attributes: [.init("state", before: dom.state.rawValue, after: "stopped")],
+                    reason: "state: stopped (graceful shutdown, forced after a timeout)", steps: [.stopDomain]))
         default: break
         }
         out += snapshotChanges(vm, existing: dom.snapshots, bound: hostBound(dom, vm))

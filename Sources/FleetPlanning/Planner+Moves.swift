@@ -8,15 +8,17 @@ extension HostPlanner {
     /// The VM's domain on its old host, when the VM migrates to this host (not refused, not recreated).
     func incomingMigration(_ vm: VMSpec) -> (from: String, dom: LiveDomain)? {
         guard vm.host == host.name, !live.domains.contains(where: { $0.name == vm.name }),
-              let (from, dom) = context.ownedDomainHost[vm.name], from != host.name, missingDevices(vm).isEmpty,
-              move(vm, dom, from: from).first?.action == .migrate else { return nil }
+            let (from, dom) = context.ownedDomainHost[vm.name], from != host.name, missingDevices(vm).isEmpty,
+            move(vm, dom, from: from).first?.action == .migrate
+        else { return nil }
         return (from, dom)
     }
 
     /// A VM declared here whose move from another host is refused: nothing is made for it here (no image, disk or seed).
     func refusedMove(_ vm: VMSpec) -> Bool {
         guard vm.host == host.name, !live.domains.contains(where: { $0.name == vm.name }),
-              let (from, dom) = context.ownedDomainHost[vm.name], from != host.name else { return false }
+            let (from, dom) = context.ownedDomainHost[vm.name], from != host.name
+        else { return false }
         return !missingDevices(vm).isEmpty || move(vm, dom, from: from).first?.action == .refused
     }
 
@@ -28,7 +30,8 @@ extension HostPlanner {
         var out: Set<String> = []
         for vm in fleet.vms where vm.host != host.name && live.domains.contains(where: { $0.name == vm.name && context.owns($0.owner) }) {
             guard let spec = fleet.hosts.first(where: { $0.name == vm.host }), let lh = context.live.host(vm.host), lh.error == nil,
-                  HostPlanner(context: context, host: spec, live: lh).incomingMigration(vm) != nil else { continue }
+                HostPlanner(context: context, host: spec, live: lh).incomingMigration(vm) != nil
+            else { continue }
             out.insert(vm.name)
         }
         return out
@@ -39,7 +42,8 @@ extension HostPlanner {
         var out: Set<String> = []
         for vm in fleet.vms where vm.host != host.name && live.domains.contains(where: { $0.name == vm.name && context.owns($0.owner) }) {
             guard let spec = fleet.hosts.first(where: { $0.name == vm.host }), let lh = context.live.host(vm.host), lh.error == nil,
-                  HostPlanner(context: context, host: spec, live: lh).refusedMove(vm) else { continue }
+                HostPlanner(context: context, host: spec, live: lh).refusedMove(vm)
+            else { continue }
             out.insert(vm.name)
         }
         return out
@@ -82,8 +86,10 @@ extension HostPlanner {
                 attrs.append(.init("disk \(i)", before: "\(from):\(ref)", after: "\(host.name):\(ref) (\(method))"))
             } else {
                 copied = ByteSize(bytes: copied.bytes + src.allocation.bytes)
-                attrs.append(.init("disk \(i)", before: "\(from):\(ref)",
-                                   after: "\(host.name):\(ref) (disk contents copied, \(src.allocation.gibText))"))
+                attrs.append(
+                    .init(
+                        "disk \(i)", before: "\(from):\(ref)",
+                        after: "\(host.name):\(ref) (disk contents copied, \(src.allocation.gibText))"))
             }
         }
         return (attrs, copied, shared)

@@ -22,8 +22,12 @@ extension HostPlanner {
                 continue
             }
             if !ln.spec.mode.isManaged {
-                out.append(Change(ref, .refused, attributes: [.init("mode", before: ln.spec.mode.rawValue, after: spec.mode.rawValue)],
-                                  reason: "network \(spec.name) on \(host.name) forwards in \(ln.spec.mode.rawValue) mode, the manifest declares \(spec.mode.rawValue); fleet does not manage \(ln.spec.mode.rawValue) networks and never replaces one (rename the manifest's network, or remove the live one by hand)"))
+                out.append(
+                    Change(
+                        ref, .refused, attributes: [.init("mode", before: ln.spec.mode.rawValue, after: spec.mode.rawValue)],
+                        reason:
+                            "network \(spec.name) on \(host.name) forwards in \(ln.spec.mode.rawValue) mode, the manifest declares \(spec.mode.rawValue); fleet does not manage \(ln.spec.mode.rawValue) networks and never replaces one (rename the manifest's network, or remove the live one by hand)"
+                    ))
                 continue
             }
             if let c = conflict(ref, ln.owner) {
@@ -41,18 +45,22 @@ extension HostPlanner {
                 attrs.append(.init("gateway", before: have.effectiveGateway?.description, after: g.description))
             }
             if spec.dhcp != have.dhcp {
-                attrs.append(.init("dhcp", before: have.dhcp.map { "\($0.start)-\($0.end)" }, after: spec.dhcp.map { "\($0.start)-\($0.end)" }))
+                attrs.append(
+                    .init("dhcp", before: have.dhcp.map { "\($0.start)-\($0.end)" }, after: spec.dhcp.map { "\($0.start)-\($0.end)" }))
             }
             if let d = spec.domain, d != have.domain { attrs.append(.init("domain", before: have.domain, after: d)) }
             if let m = spec.mtu, m != have.mtu { attrs.append(.init("mtu", before: have.mtu.map(String.init), after: String(m))) }
             var steps: [Step] = []
             if !attrs.isEmpty {
-                out.append(Change(ref, .updateRestart, attributes: attrs,
-                                  reason: "the network must be restarted for this; guests on it lose connectivity briefly",
-                                  steps: [.defineNetwork, .restartNetwork]))
+                out.append(
+                    Change(
+                        ref, .updateRestart, attributes: attrs,
+                        reason: "the network must be restarted for this; guests on it lose connectivity briefly",
+                        steps: [.defineNetwork, .restartNetwork]))
             }
             var liveAttrs: [AttributeChange] = []
-            let wantLeases = Set(spec.leases), haveLeases = Set(have.leases)
+            let wantLeases = Set(spec.leases)
+            let haveLeases = Set(have.leases)
             for l in spec.leases where !haveLeases.contains(l) {
                 liveAttrs.append(.init("lease \(l.name)", before: nil, after: "\(l.mac) \(l.ip)"))
                 steps.append(.addLease(l))
@@ -70,12 +78,15 @@ extension HostPlanner {
                 steps.append(.startNetwork)
             }
             if !steps.isEmpty {
-                out.append(Change(ref, .update, attributes: liveAttrs, reason: "applied to the running network and its config", steps: steps))
+                out.append(
+                    Change(ref, .update, attributes: liveAttrs, reason: "applied to the running network and its config", steps: steps))
             }
         }
         for ln in live.networks where context.owns(ln.owner) && !declared.contains(where: { $0.name == ln.name }) {
-            out.append(Change(ObjectRef(.network, ln.name), .delete, attributes: [.init("mode", before: ln.spec.mode.rawValue, after: nil)],
-                              reason: "no longer declared", steps: [.undefineNetwork]))
+            out.append(
+                Change(
+                    ObjectRef(.network, ln.name), .delete, attributes: [.init("mode", before: ln.spec.mode.rawValue, after: nil)],
+                    reason: "no longer declared", steps: [.undefineNetwork]))
         }
         return out
     }

@@ -23,18 +23,26 @@ extension HostPlanner {
             let start = out.count
             defer { out.carry(.image(img), for: ref, from: start) }
             guard let lv = liveVolume(img.pool, img.volumeName) else {
-                out.append(Change(ref, .create, attributes: [
-                    .init("volume", before: nil, after: "\(img.pool)/\(img.volumeName)"),
-                    .init("source", before: nil, after: img.source),
-                ] + (img.sha256.map { [AttributeChange("sha256", before: nil, after: $0)] } ?? []),
-                reason: "image volume missing on \(host.name)", steps: [.uploadImage]))
+                out.append(
+                    Change(
+                        ref, .create,
+                        attributes: [
+                            .init("volume", before: nil, after: "\(img.pool)/\(img.volumeName)"),
+                            .init("source", before: nil, after: img.source)
+                        ] + (img.sha256.map { [AttributeChange("sha256", before: nil, after: $0)] } ?? []),
+                        reason: "image volume missing on \(host.name)", steps: [.uploadImage]))
                 continue
             }
-            if let c = conflict(ref, lv.owner) { out.append(c); continue }
+            if let c = conflict(ref, lv.owner) {
+                out.append(c)
+                continue
+            }
             if let want = img.sha256, let have = lv.owner?.attributes["sha256"], want != have {
                 // Cannot happen with checksummed names unless the volume was overwritten out of band.
-                out.append(Change(ref, .refused, attributes: [.init("sha256", before: have, after: want)],
-                                  reason: "image volume \(lv.name) holds other content than its name says; remove it by hand"))
+                out.append(
+                    Change(
+                        ref, .refused, attributes: [.init("sha256", before: have, after: want)],
+                        reason: "image volume \(lv.name) holds other content than its name says; remove it by hand"))
             }
         }
         // Image volumes fleet uploaded that nothing declares any more, and that no disk is backed by once this
@@ -43,7 +51,8 @@ extension HostPlanner {
         // Disks reimaged onto another version in this plan leave their old one too (the scheduler runs the
         // image's deletion after their replace, and skips it when the replace does not happen).
         let leaving = volumesLeaving.union(volumes().filter { $0.action == .replace }.map(\.object.name))
-        let outgoing = outgoingMigrations, refused = refusedOutgoingMoves
+        let outgoing = outgoingMigrations
+        let refused = refusedOutgoingMoves
         for lv in live.volumes where lv.owner?.kind == .image && context.owns(lv.owner) && !neededNames.contains("\(lv.pool)/\(lv.name)") {
             let users = live.volumes.filter { $0.backingPath == lv.path }
             let staying = users.filter { !leaving.contains("\($0.pool)/\($0.name)") }
@@ -53,9 +62,11 @@ extension HostPlanner {
                 // With disks on it going too, it goes with them: skipped when they are (without --allow-destroy).
                 // Disks leaving with their VM's migration lose nothing: the move copies them first.
                 let destructive = users.contains { $0.owner?.attributes["role"] != "seed" && !leavesByMigration($0, outgoing) }
-                out.append(Change(ref, .delete, attributes: [.init("volume", before: "\(lv.pool)/\(lv.name)", after: nil)],
-                                  reason: users.isEmpty ? "image version no longer used" : "image version no longer used once its disks are deleted",
-                                  steps: [.deleteVolume], destructive: destructive))
+                out.append(
+                    Change(
+                        ref, .delete, attributes: [.init("volume", before: "\(lv.pool)/\(lv.name)", after: nil)],
+                        reason: users.isEmpty ? "image version no longer used" : "image version no longer used once its disks are deleted",
+                        steps: [.deleteVolume], destructive: destructive))
             }
         }
         return out
@@ -69,8 +80,9 @@ extension HostPlanner {
             if let (pool, name) = vm.seedVolume { declared.insert("\(pool)/\(name)") }
         }
         let refused = refusedOutgoingMoves
-        return Set(live.volumes.filter { $0.owner?.kind == .volume && context.owns($0.owner) && !staysWithRefusedMove($0, refused) }
-            .map { "\($0.pool)/\($0.name)" }.filter { !declared.contains($0) })
+        return Set(
+            live.volumes.filter { $0.owner?.kind == .volume && context.owns($0.owner) && !staysWithRefusedMove($0, refused) }
+                .map { "\($0.pool)/\($0.name)" }.filter { !declared.contains($0) })
     }
 
     struct DesiredVolume {
@@ -96,10 +108,14 @@ extension HostPlanner {
             guard let lv = liveVolume(dv.disk.pool, dv.name) else {
                 var attrs: [AttributeChange] = [.init("format", before: nil, after: dv.disk.format.rawValue)]
                 if let s = dv.disk.size { attrs.append(.init("capacity", before: nil, after: s.description)) }
-                if let image { attrs.append(.init("image", before: nil, after: image.name + (dv.disk.clone == .full ? " (full copy)" : " (overlay)"))) }
+                if let image {
+                    attrs.append(.init("image", before: nil, after: image.name + (dv.disk.clone == .full ? " (full copy)" : " (overlay)")))
+                }
                 if let c = dv.vm.customize, !c.isEmpty { attrs.append(.init("customize", before: nil, after: "yes")) }
-                out.append(Change(ref, .create, attributes: attrs, reason: "disk \(dv.disk.name) of \(dv.vm.name) does not exist",
-                                  steps: [.createVolume], parent: parent))
+                out.append(
+                    Change(
+                        ref, .create, attributes: attrs, reason: "disk \(dv.disk.name) of \(dv.vm.name) does not exist",
+                        steps: [.createVolume], parent: parent))
                 continue
             }
             if let c = conflict(ref, lv.owner) {
@@ -109,41 +125,56 @@ extension HostPlanner {
             var attrs: [AttributeChange] = []
             var replace = false
             if let f = lv.format, f != dv.disk.format.rawValue {
-                attrs.append(.init("format", before: f, after: dv.disk.format.rawValue)); replace = true
+                attrs.append(.init("format", before: f, after: dv.disk.format.rawValue))
+                replace = true
             }
             if let image {
                 let recorded = lv.owner?.attributes["image"]
                 let expectedBacking = liveVolume(image.pool, image.volumeName)?.path
                 if let recorded, recorded != image.name {
-                    attrs.append(.init("image", before: recorded, after: image.name)); replace = true
+                    attrs.append(.init("image", before: recorded, after: image.name))
+                    replace = true
                 } else if dv.disk.clone == .overlay, let expectedBacking, let have = lv.backingPath, have != expectedBacking {
-                    attrs.append(.init("image", before: have, after: expectedBacking)); replace = true
+                    attrs.append(.init("image", before: have, after: expectedBacking))
+                    replace = true
                 } else if dv.disk.clone == .full, let version = lv.owner?.attributes["version"], version != image.volumeName {
-                    attrs.append(.init("image", before: version, after: image.volumeName)); replace = true
+                    attrs.append(.init("image", before: version, after: image.volumeName))
+                    replace = true
                 } else if dv.disk.clone == .overlay, expectedBacking == nil, lv.backingPath != nil {
                     // A new image version is about to be uploaded: the disk must be rebuilt on it.
-                    attrs.append(.init("image", before: lv.backingPath, after: "\(image.pool)/\(image.volumeName)")); replace = true
+                    attrs.append(.init("image", before: lv.backingPath, after: "\(image.pool)/\(image.volumeName)"))
+                    replace = true
                 }
             }
             var keyNote = ""
             if image != nil, let want = customizationDigest(dv.vm), let have = lv.owner?.attributes["customize"], want != have,
-               have != context.options.olderCustomizationDigests[dv.vm.name] {
-                attrs.append(.init("customize", before: have, after: want)); replace = true
+                have != context.options.olderCustomizationDigests[dv.vm.name]
+            {
+                attrs.append(.init("customize", before: have, after: want))
+                replace = true
                 keyNote = Self.keyNote(have: have, want: want)
             }
             if replace {
-                out.append(Change(ref, .replace, attributes: attrs,
-                                  reason: "the disk's content source changed: it is recreated (reimage; a running VM is stopped and started again); its data is lost" + keyNote,
-                                  steps: [.deleteVolume, .createVolume], destructive: true, parent: parent))
+                out.append(
+                    Change(
+                        ref, .replace, attributes: attrs,
+                        reason:
+                            "the disk's content source changed: it is recreated (reimage; a running VM is stopped and started again); its data is lost"
+                            + keyNote,
+                        steps: [.deleteVolume, .createVolume], destructive: true, parent: parent))
                 continue
             }
             if let size = dv.disk.size, size != lv.capacity {
                 if size < lv.capacity {
-                    out.append(Change(ref, .refused, attributes: [.init("capacity", before: lv.capacity.description, after: size.description)],
-                                      reason: "shrinking a disk would destroy the data past the new end; fleet never shrinks disks", parent: parent))
+                    out.append(
+                        Change(
+                            ref, .refused, attributes: [.init("capacity", before: lv.capacity.description, after: size.description)],
+                            reason: "shrinking a disk would destroy the data past the new end; fleet never shrinks disks", parent: parent))
                 } else {
-                    out.append(Change(ref, .update, attributes: [.init("capacity", before: lv.capacity.description, after: size.description)],
-                                      reason: "disk grows in place (block resize on a running guest)", steps: [.resizeVolume(size)], parent: parent))
+                    out.append(
+                        Change(
+                            ref, .update, attributes: [.init("capacity", before: lv.capacity.description, after: size.description)],
+                            reason: "disk grows in place (block resize on a running guest)", steps: [.resizeVolume(size)], parent: parent))
                 }
             }
         }
@@ -158,28 +189,41 @@ extension HostPlanner {
             defer { out.carry(.seed(vm), for: ref, from: start) }
             let want = context.options.seedInstanceIDs[vm.name]
             guard let lv = liveVolume(pool, name) else {
-                out.append(Change(ref, .create, attributes: [.init("cloud-init instance-id", before: nil, after: want ?? "(computed at apply)")],
-                                  reason: "cloud-init seed of \(vm.name) does not exist", steps: [.createSeed], parent: parent))
+                out.append(
+                    Change(
+                        ref, .create, attributes: [.init("cloud-init instance-id", before: nil, after: want ?? "(computed at apply)")],
+                        reason: "cloud-init seed of \(vm.name) does not exist", steps: [.createSeed], parent: parent))
                 continue
             }
-            if let c = conflict(ref, lv.owner) { out.append(Change(c.object, c.action, reason: c.reason, steps: c.steps, parent: parent)); continue }
-            if let want, let have = lv.owner?.attributes["instance-id"], want != have, have != context.options.olderSeedInstanceIDs[vm.name] {
-                out.append(Change(ref, .replace, attributes: [.init("cloud-init instance-id", before: have, after: want)],
-                                  reason: "the cloud-init documents changed: the seed is rebuilt and cloud-init runs again at the next boot",
-                                  steps: [.deleteVolume, .createSeed], parent: parent))
+            if let c = conflict(ref, lv.owner) {
+                out.append(Change(c.object, c.action, reason: c.reason, steps: c.steps, parent: parent))
+                continue
+            }
+            if let want, let have = lv.owner?.attributes["instance-id"], want != have, have != context.options.olderSeedInstanceIDs[vm.name]
+            {
+                out.append(
+                    Change(
+                        ref, .replace, attributes: [.init("cloud-init instance-id", before: have, after: want)],
+                        reason: "the cloud-init documents changed: the seed is rebuilt and cloud-init runs again at the next boot",
+                        steps: [.deleteVolume, .createSeed], parent: parent))
             }
         }
         // Disks fleet created that are no longer declared (their VM or disk was removed, or the VM moved away).
         let desiredNames = Set(desired.map { "\($0.disk.pool)/\($0.name)" }).union(seeds)
-        let outgoing = outgoingMigrations, refused = refusedOutgoingMoves
-        for lv in live.volumes where lv.owner?.kind == .volume && context.owns(lv.owner) && !desiredNames.contains("\(lv.pool)/\(lv.name)")
-            && !leavesByMigration(lv, outgoing) && !staysWithRefusedMove(lv, refused) {
+        let outgoing = outgoingMigrations
+        let refused = refusedOutgoingMoves
+        for lv in live.volumes
+        where lv.owner?.kind == .volume && context.owns(lv.owner) && !desiredNames.contains("\(lv.pool)/\(lv.name)")
+            && !leavesByMigration(lv, outgoing) && !staysWithRefusedMove(lv, refused)
+        {
             let seed = lv.owner?.attributes["role"] == "seed"
-            out.append(Change(ObjectRef(.volume, "\(lv.pool)/\(lv.name)"), .delete,
-                              attributes: [.init("capacity", before: lv.capacity.description, after: nil)],
-                              reason: seed ? "cloud-init seed no longer declared" : "no longer declared; its data is lost",
-                              steps: [.deleteVolume], destructive: !seed,
-                              parent: lv.owner.map { ObjectRef(.vm, $0.attributes["vm"] ?? $0.name) }))
+            out.append(
+                Change(
+                    ObjectRef(.volume, "\(lv.pool)/\(lv.name)"), .delete,
+                    attributes: [.init("capacity", before: lv.capacity.description, after: nil)],
+                    reason: seed ? "cloud-init seed no longer declared" : "no longer declared; its data is lost",
+                    steps: [.deleteVolume], destructive: !seed,
+                    parent: lv.owner.map { ObjectRef(.vm, $0.attributes["vm"] ?? $0.name) }))
         }
         return out
     }

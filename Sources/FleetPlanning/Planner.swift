@@ -19,10 +19,15 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     /// Only VMs with a root password have an entry.
     public var olderCustomizationDigests: [String: String] = [:]
     public var olderSeedInstanceIDs: [String: String] = [:]
-    public init(adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
-                seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]) {
-        self.adopt = adopt; self.targets = targets; self.customizationDigests = customizationDigests
-        self.seedInstanceIDs = seedInstanceIDs; self.graphicsPasswordDigests = graphicsPasswordDigests
+    public init(
+        adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
+        seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]
+    ) {
+        self.adopt = adopt
+        self.targets = targets
+        self.customizationDigests = customizationDigests
+        self.seedInstanceIDs = seedInstanceIDs
+        self.graphicsPasswordDigests = graphicsPasswordDigests
     }
 }
 
@@ -63,7 +68,8 @@ public enum Planner {
         var c = c
         switch c.object.kind {
         case .vm:
-            c.uuid = live.domains.first { $0.name == c.object.name }?.uuid
+            c.uuid =
+                live.domains.first { $0.name == c.object.name }?.uuid
                 ?? (c.action == .migrate ? context.ownedDomainHost[c.object.name]?.domain.uuid : nil)
         case .network: c.uuid = live.networks.first { $0.name == c.object.name }?.uuid
         case .pool: c.uuid = live.pools.first { $0.name == c.object.name }?.uuid
@@ -85,10 +91,11 @@ public enum Planner {
         default: mark = nil
         }
         guard let other = mark?.attributes["tree"], other != tree else { return c }
-        return Change(c.object, .refused, attributes: c.attributes,
-                      reason: "made by another manifest tree of fleet \(desired.name) (\(other)), not this one (\(tree)); "
-                          + "two trees share the fleet name: give one of them another `fleet:` name, or delete it from \(other)",
-                      parent: c.parent)
+        return Change(
+            c.object, .refused, attributes: c.attributes,
+            reason: "made by another manifest tree of fleet \(desired.name) (\(other)), not this one (\(tree)); "
+                + "two trees share the fleet name: give one of them another `fleet:` name, or delete it from \(other)",
+            parent: c.parent)
     }
 
     /// Stable order: creations and updates by kind (pools first, snapshots last), then deletions in reverse.
@@ -159,7 +166,10 @@ struct HostPlanner {
             return Change(ref, .adopt, reason: "exists unmanaged; --adopt takes it under fleet \(fleet.name)", steps: [.writeOwnerMark])
         }
         let who = mark.map { "fleet \($0.fleet)" } ?? "nobody (unmanaged)"
-        return Change(ref, .refused, reason: "\(ref) exists on \(host.name) and is managed by \(who); fleet never modifies objects it does not own" + (mark == nil ? " (use --adopt to take it over)" : ""))
+        return Change(
+            ref, .refused,
+            reason: "\(ref) exists on \(host.name) and is managed by \(who); fleet never modifies objects it does not own"
+                + (mark == nil ? " (use --adopt to take it over)" : ""))
     }
 }
 

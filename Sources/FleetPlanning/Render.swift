@@ -45,8 +45,10 @@ public struct PlanRenderer: Sendable {
     }
 
     public static func summaryLine(_ s: PlanSummary) -> String {
-        var parts = ["\(s.create) to create", "\(s.updateLive) to update live", "\(s.updateRestart) need restart",
-                     "\(s.replace) to replace", "\(s.delete) to delete"]
+        var parts = [
+            "\(s.create) to create", "\(s.updateLive) to update live", "\(s.updateRestart) need restart",
+            "\(s.replace) to replace", "\(s.delete) to delete"
+        ]
         if s.migrate > 0 { parts.append("\(s.migrate) to migrate") }
         parts.append("\(s.refused) refused")
         return parts.joined(separator: ", ")

@@ -19,7 +19,12 @@ public struct SavedPlan: Codable, Sendable {
 
     public init(paths: [String], manifests: [String: String], hosts: [HostSpec], adopt: Bool, targets: [ObjectRef], plan: Plan) {
         format = Self.currentFormat
-        self.paths = paths; self.manifests = manifests; self.hosts = hosts; self.adopt = adopt; self.targets = targets; self.plan = plan
+        self.paths = paths
+        self.manifests = manifests
+        self.hosts = hosts
+        self.adopt = adopt
+        self.targets = targets
+        self.plan = plan
     }
 
     /// The differences between the saved plan and a recomputed one, one line each; empty when they are equal.
@@ -27,13 +32,20 @@ public struct SavedPlan: Codable, Sendable {
         var out: [String] = []
         let hosts = Set(saved.hosts.map(\.host)).union(now.hosts.map(\.host)).sorted()
         for h in hosts {
-            let a = saved.hosts.first { $0.host == h }, b = now.hosts.first { $0.host == h }
-            guard let a, let b else { out.append("host \(h): \(a == nil ? "not in the saved plan" : "no longer planned")"); continue }
+            let a = saved.hosts.first { $0.host == h }
+            let b = now.hosts.first { $0.host == h }
+            guard let a, let b else {
+                out.append("host \(h): \(a == nil ? "not in the saved plan" : "no longer planned")")
+                continue
+            }
             if a.uri != b.uri { out.append("host \(h): URI \(a.uri) → \(b.uri)") }
             if a.error != b.error { out.append("host \(h): \(b.error ?? "now readable")") }
             if a.changes == b.changes { continue }
-            let onlySaved = a.changes.filter { !b.changes.contains($0) }, onlyNow = b.changes.filter { !a.changes.contains($0) }
-            for c in onlySaved { out.append("host \(h): saved plan has \(c.action.rawValue) \(c.object), which the manifests and hosts no longer give") }
+            let onlySaved = a.changes.filter { !b.changes.contains($0) }
+            let onlyNow = b.changes.filter { !a.changes.contains($0) }
+            for c in onlySaved {
+                out.append("host \(h): saved plan has \(c.action.rawValue) \(c.object), which the manifests and hosts no longer give")
+            }
             for c in onlyNow { out.append("host \(h): now \(c.action.rawValue) \(c.object), which the saved plan does not have") }
             if onlySaved.isEmpty && onlyNow.isEmpty { out.append("host \(h): the same changes in another order") }
         }

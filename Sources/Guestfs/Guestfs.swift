@@ -1,6 +1,7 @@
 internal import CGuestfs
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failed libguestfs call: the operation, libguestfs's own message and errno, captured right after the call.
@@ -11,7 +12,9 @@ public struct GuestfsError: Error, CustomStringConvertible, Sendable, Equatable 
     public var errno: Int32
 
     public init(operation: String, message: String, errno: Int32 = 0) {
-        self.operation = operation; self.message = message; self.errno = errno
+        self.operation = operation
+        self.message = message
+        self.errno = errno
     }
 
     public var description: String {
@@ -110,8 +113,14 @@ public final class Guestfs {
         opts.readonly = readonly ? 1 : 0
         let rc: Int32 = withOptionalCString(format) { fmt in
             withOptionalCString(label) { lab in
-                if let fmt { opts.bitmask |= bit(GUESTFS_ADD_DRIVE_OPTS_FORMAT); opts.format = fmt }
-                if let lab { opts.bitmask |= bit(GUESTFS_ADD_DRIVE_OPTS_LABEL); opts.label = lab }
+                if let fmt {
+                    opts.bitmask |= bit(GUESTFS_ADD_DRIVE_OPTS_FORMAT)
+                    opts.format = fmt
+                }
+                if let lab {
+                    opts.bitmask |= bit(GUESTFS_ADD_DRIVE_OPTS_LABEL)
+                    opts.label = lab
+                }
                 return guestfs_add_drive_opts_argv(g, path, &opts)
             }
         }
@@ -126,14 +135,22 @@ public final class Guestfs {
 
     /// Creates a disk image file (no appliance needed). `format`: raw or qcow2. With a backing file (qcow2 only),
     /// `size` -1 takes the backing file's size.
-    public func diskCreate(_ path: String, format: String, size: Int64, backingFile: String? = nil,
-                           backingFormat: String? = nil) throws {
+    public func diskCreate(
+        _ path: String, format: String, size: Int64, backingFile: String? = nil,
+        backingFormat: String? = nil
+    ) throws {
         var opts = guestfs_disk_create_argv()
         opts.bitmask = 0
         let rc: Int32 = withOptionalCString(backingFile) { bf in
             withOptionalCString(backingFormat) { bfmt in
-                if let bf { opts.bitmask |= bit(GUESTFS_DISK_CREATE_BACKINGFILE); opts.backingfile = bf }
-                if let bfmt { opts.bitmask |= bit(GUESTFS_DISK_CREATE_BACKINGFORMAT); opts.backingformat = bfmt }
+                if let bf {
+                    opts.bitmask |= bit(GUESTFS_DISK_CREATE_BACKINGFILE)
+                    opts.backingfile = bf
+                }
+                if let bfmt {
+                    opts.bitmask |= bit(GUESTFS_DISK_CREATE_BACKINGFORMAT)
+                    opts.backingformat = bfmt
+                }
                 return guestfs_disk_create_argv(g, path, format, size, &opts)
             }
         }
@@ -191,7 +208,10 @@ public final class Guestfs {
         var opts = guestfs_mkfs_opts_argv()
         opts.bitmask = 0
         let rc: Int32 = withOptionalCString(label) { lab in
-            if let lab { opts.bitmask |= bit(GUESTFS_MKFS_OPTS_LABEL); opts.label = lab }
+            if let lab {
+                opts.bitmask |= bit(GUESTFS_MKFS_OPTS_LABEL)
+                opts.label = lab
+            }
             return guestfs_mkfs_opts_argv(g, fstype, device, &opts)
         }
         try check(rc, "mkfs \(fstype) \(device)")
@@ -318,7 +338,8 @@ public final class Guestfs {
             uid = n
         } else {
             guard let e = try passwdEntries().first(where: { $0.count >= 4 && $0[0] == user }),
-                  let u = Self.numericID(String(e[2])) else {
+                let u = Self.numericID(String(e[2]))
+            else {
                 throw GuestfsError(operation: "chown", message: "user \"\(user)\" is not in the guest's /etc/passwd")
             }
             uid = u

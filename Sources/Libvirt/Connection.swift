@@ -51,8 +51,10 @@ public final class Connection: @unchecked Sendable {
     ///
     /// `keepAliveInterval` / `keepAliveCount`: a ping every interval seconds; after `count`
     /// unanswered pings the connection is closed and pending and later calls fail.
-    public init(uri: String, timeout: Double = 10, keepAliveInterval: Int32 = 5, keepAliveCount: UInt32 = 3,
-                readOnly: Bool = false) throws {
+    public init(
+        uri: String, timeout: Double = 10, keepAliveInterval: Int32 = 5, keepAliveCount: UInt32 = 3,
+        readOnly: Bool = false
+    ) throws {
         Libvirt.initialize()
         let box = OpenBox()
         let done = DispatchSemaphore(value: 0)
@@ -131,9 +133,10 @@ public final class Connection: @unchecked Sendable {
     public func nodeInfo() throws -> NodeInfo {
         var info = virNodeInfo()
         try check("virNodeGetInfo", virNodeGetInfo(ptr, &info))
-        return NodeInfo(model: fixedString(info.model), memoryKiB: UInt64(info.memory), cpus: info.cpus,
-                        mhz: info.mhz, nodes: info.nodes, sockets: info.sockets, cores: info.cores,
-                        threads: info.threads)
+        return NodeInfo(
+            model: fixedString(info.model), memoryKiB: UInt64(info.memory), cpus: info.cpus,
+            mhz: info.mhz, nodes: info.nodes, sockets: info.sockets, cores: info.cores,
+            threads: info.threads)
     }
 
     /// Free host memory in bytes (virNodeGetFreeMemory).
@@ -188,8 +191,9 @@ public final class Connection: @unchecked Sendable {
     /// Per-domain statistics for all domains in one call (virConnectGetAllDomainStats).
     public func allDomainStats(_ groups: DomainStatsGroups = [.state, .balloon, .vcpu]) throws -> [DomainStats] {
         var records: UnsafeMutablePointer<virDomainStatsRecordPtr?>?
-        let n = try check("virConnectGetAllDomainStats",
-                          virConnectGetAllDomainStats(ptr, groups.rawValue, &records, 0))
+        let n = try check(
+            "virConnectGetAllDomainStats",
+            virConnectGetAllDomainStats(ptr, groups.rawValue, &records, 0))
         guard let records else { return [] }
         defer { virDomainStatsRecordListFree(records) }
         var out: [DomainStats] = []
@@ -197,9 +201,14 @@ public final class Connection: @unchecked Sendable {
         for i in 0..<Int(n) {
             guard let rec = records[i], let dom = rec.pointee.dom else { continue }
             // The record list owns its domain references; take our own.
-            guard virDomainRef(dom) == 0 else { virResetLastError(); continue }
-            out.append(DomainStats(domain: Domain(ptr: dom, connection: self),
-                                   params: rec.pointee.params, count: rec.pointee.nparams))
+            guard virDomainRef(dom) == 0 else {
+                virResetLastError()
+                continue
+            }
+            out.append(
+                DomainStats(
+                    domain: Domain(ptr: dom, connection: self),
+                    params: rec.pointee.params, count: rec.pointee.nparams))
         }
         return out
     }
@@ -234,8 +243,9 @@ public final class Connection: @unchecked Sendable {
 
     public func listAllStoragePools(_ filter: ObjectListFilter = []) throws -> [StoragePool] {
         var list: UnsafeMutablePointer<OpaquePointer?>?
-        let n = try check("virConnectListAllStoragePools",
-                          virConnectListAllStoragePools(ptr, &list, filter.poolFlags))
+        let n = try check(
+            "virConnectListAllStoragePools",
+            virConnectListAllStoragePools(ptr, &list, filter.poolFlags))
         return takeList(list, n) { StoragePool(ptr: $0, connection: self) }
     }
 
@@ -260,8 +270,9 @@ public final class Connection: @unchecked Sendable {
     /// Host devices, optionally only those with one capability (e.g. `.pciDevice`).
     public func listAllNodeDevices(capability: NodeDeviceCapability? = nil) throws -> [NodeDevice] {
         var list: UnsafeMutablePointer<OpaquePointer?>?
-        let n = try check("virConnectListAllNodeDevices",
-                          virConnectListAllNodeDevices(ptr, &list, capability?.flag ?? 0))
+        let n = try check(
+            "virConnectListAllNodeDevices",
+            virConnectListAllNodeDevices(ptr, &list, capability?.flag ?? 0))
         return takeList(list, n) { NodeDevice(ptr: $0, connection: self) }
     }
 
@@ -303,20 +314,24 @@ public struct ObjectListFilter: OptionSet, Sendable, Hashable {
     }
 
     var networkFlags: UInt32 {
-        map([(.active, VIR_CONNECT_LIST_NETWORKS_ACTIVE.rawValue), (.inactive, VIR_CONNECT_LIST_NETWORKS_INACTIVE.rawValue),
-             (.persistent, VIR_CONNECT_LIST_NETWORKS_PERSISTENT.rawValue),
-             (.transient, VIR_CONNECT_LIST_NETWORKS_TRANSIENT.rawValue),
-             (.autostart, VIR_CONNECT_LIST_NETWORKS_AUTOSTART.rawValue),
-             (.noAutostart, VIR_CONNECT_LIST_NETWORKS_NO_AUTOSTART.rawValue)])
+        map([
+            (.active, VIR_CONNECT_LIST_NETWORKS_ACTIVE.rawValue), (.inactive, VIR_CONNECT_LIST_NETWORKS_INACTIVE.rawValue),
+            (.persistent, VIR_CONNECT_LIST_NETWORKS_PERSISTENT.rawValue),
+            (.transient, VIR_CONNECT_LIST_NETWORKS_TRANSIENT.rawValue),
+            (.autostart, VIR_CONNECT_LIST_NETWORKS_AUTOSTART.rawValue),
+            (.noAutostart, VIR_CONNECT_LIST_NETWORKS_NO_AUTOSTART.rawValue)
+        ])
     }
 
     var poolFlags: UInt32 {
-        map([(.active, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE.rawValue),
-             (.inactive, VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE.rawValue),
-             (.persistent, VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT.rawValue),
-             (.transient, VIR_CONNECT_LIST_STORAGE_POOLS_TRANSIENT.rawValue),
-             (.autostart, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART.rawValue),
-             (.noAutostart, VIR_CONNECT_LIST_STORAGE_POOLS_NO_AUTOSTART.rawValue)])
+        map([
+            (.active, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE.rawValue),
+            (.inactive, VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE.rawValue),
+            (.persistent, VIR_CONNECT_LIST_STORAGE_POOLS_PERSISTENT.rawValue),
+            (.transient, VIR_CONNECT_LIST_STORAGE_POOLS_TRANSIENT.rawValue),
+            (.autostart, VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART.rawValue),
+            (.noAutostart, VIR_CONNECT_LIST_STORAGE_POOLS_NO_AUTOSTART.rawValue)
+        ])
     }
 }
 

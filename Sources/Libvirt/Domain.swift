@@ -3,7 +3,14 @@ import Foundation
 
 /// Mirrors `virDomainState`.
 public enum DomainState: Int32, Sendable, Hashable {
-    case noState = 0, running = 1, blocked = 2, paused = 3, shutdown = 4, shutoff = 5, crashed = 6, pmSuspended = 7
+    case noState = 0
+    case running = 1
+    case blocked = 2
+    case paused = 3
+    case shutdown = 4
+    case shutoff = 5
+    case crashed = 6
+    case pmSuspended = 7
 }
 
 /// `virDomainGetInfo`.
@@ -145,15 +152,19 @@ public final class Domain: @unchecked Sendable {
     /// The hypervisor id of a running domain; nil when inactive.
     public var id: UInt32? {
         let v = virDomainGetID(ptr)
-        if v == UInt32.max { virResetLastError(); return nil }
+        if v == UInt32.max {
+            virResetLastError()
+            return nil
+        }
         return v
     }
 
     public func info() throws -> DomainInfo {
         var i = virDomainInfo()
         try check("virDomainGetInfo", virDomainGetInfo(ptr, &i))
-        return DomainInfo(state: DomainState(rawValue: Int32(i.state)) ?? .noState, maxMemKiB: UInt64(i.maxMem),
-                          memoryKiB: UInt64(i.memory), nrVirtCpu: UInt32(i.nrVirtCpu), cpuTimeNs: i.cpuTime)
+        return DomainInfo(
+            state: DomainState(rawValue: Int32(i.state)) ?? .noState, maxMemKiB: UInt64(i.maxMem),
+            memoryKiB: UInt64(i.memory), nrVirtCpu: UInt32(i.nrVirtCpu), cpuTimeNs: i.cpuTime)
     }
 
     /// The current state, via virDomainGetState (cheaper than `info()`).
@@ -280,8 +291,9 @@ public final class Domain: @unchecked Sendable {
 
     /// Grows (or shrinks) a running domain's disk to `bytes`. `disk` is the target ("vda") or source path.
     public func blockResize(disk: String, bytes: UInt64) throws {
-        try check("virDomainBlockResize",
-                  virDomainBlockResize(ptr, disk, bytes, VIR_DOMAIN_BLOCK_RESIZE_BYTES.rawValue))
+        try check(
+            "virDomainBlockResize",
+            virDomainBlockResize(ptr, disk, bytes, VIR_DOMAIN_BLOCK_RESIZE_BYTES.rawValue))
     }
 
     // MARK: Metadata
@@ -298,9 +310,11 @@ public final class Domain: @unchecked Sendable {
     /// Sets (or, with nil `xml`, removes) the custom metadata element in namespace `uri`,
     /// written with prefix `key`.
     public func setMetadata(_ xml: String?, key: String, uri: String, flags: ModificationImpact = .current) throws {
-        try check("virDomainSetMetadata",
-                  virDomainSetMetadata(ptr, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), xml,
-                                       xml == nil ? nil : key, uri, flags.rawValue))
+        try check(
+            "virDomainSetMetadata",
+            virDomainSetMetadata(
+                ptr, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), xml,
+                xml == nil ? nil : key, uri, flags.rawValue))
     }
 
     /// The `<title>` or `<description>` text, nil if unset.
@@ -316,8 +330,9 @@ public final class Domain: @unchecked Sendable {
 
     public func interfaceAddresses(source: InterfaceAddressSource) throws -> [DomainInterface] {
         var ifaces: UnsafeMutablePointer<virDomainInterfacePtr?>?
-        let n = try check("virDomainInterfaceAddresses",
-                          virDomainInterfaceAddresses(ptr, &ifaces, source.raw, 0))
+        let n = try check(
+            "virDomainInterfaceAddresses",
+            virDomainInterfaceAddresses(ptr, &ifaces, source.raw, 0))
         guard let ifaces else { return [] }
         defer {
             for i in 0..<Int(n) { if let p = ifaces[i] { virDomainInterfaceFree(p) } }
@@ -329,12 +344,16 @@ public final class Domain: @unchecked Sendable {
             var addrs: [DomainInterface.Address] = []
             if let a = p.addrs {
                 for j in 0..<Int(max(p.naddrs, 0)) {
-                    addrs.append(.init(isIPv6: a[j].type == Int32(VIR_IP_ADDR_TYPE_IPV6.rawValue),
-                                       address: borrowString(a[j].addr) ?? "", prefix: a[j].prefix))
+                    addrs.append(
+                        .init(
+                            isIPv6: a[j].type == Int32(VIR_IP_ADDR_TYPE_IPV6.rawValue),
+                            address: borrowString(a[j].addr) ?? "", prefix: a[j].prefix))
                 }
             }
-            out.append(DomainInterface(name: borrowString(p.name) ?? "", mac: borrowString(p.hwaddr),
-                                       addresses: addrs))
+            out.append(
+                DomainInterface(
+                    name: borrowString(p.name) ?? "", mac: borrowString(p.hwaddr),
+                    addresses: addrs))
         }
         return out
     }
@@ -362,9 +381,10 @@ public final class Domain: @unchecked Sendable {
     public func jobInfo() throws -> DomainJobInfo {
         var i = virDomainJobInfo()
         try check("virDomainGetJobInfo", virDomainGetJobInfo(ptr, &i))
-        return DomainJobInfo(type: DomainJobType(rawValue: i.type) ?? .none, elapsedMs: i.timeElapsed,
-                             remainingMs: i.timeRemaining, dataTotal: i.dataTotal, dataProcessed: i.dataProcessed,
-                             dataRemaining: i.dataRemaining)
+        return DomainJobInfo(
+            type: DomainJobType(rawValue: i.type) ?? .none, elapsedMs: i.timeElapsed,
+            remainingMs: i.timeRemaining, dataTotal: i.dataTotal, dataProcessed: i.dataProcessed,
+            dataRemaining: i.dataRemaining)
     }
 
     /// Aborts the running job (e.g. a migration) on this domain.
@@ -373,29 +393,39 @@ public final class Domain: @unchecked Sendable {
     }
 
     /// Migrates to `destination` (virDomainMigrate3); returns the domain on the destination.
-    public func migrate(to destination: Connection, flags: MigrateFlags, destinationXML: String? = nil,
-                        bandwidthMiBs: UInt64? = nil) throws -> Domain {
+    public func migrate(
+        to destination: Connection, flags: MigrateFlags, destinationXML: String? = nil,
+        bandwidthMiBs: UInt64? = nil
+    ) throws -> Domain {
         var params: virTypedParameterPtr?
         var n: Int32 = 0
         var cap: Int32 = 0
         defer { virTypedParamsFree(params, n) }
         if let destinationXML {
-            try check("virTypedParamsAddString",
-                      virTypedParamsAddString(&params, &n, &cap, VIR_MIGRATE_PARAM_DEST_XML, destinationXML))
+            try check(
+                "virTypedParamsAddString",
+                virTypedParamsAddString(&params, &n, &cap, VIR_MIGRATE_PARAM_DEST_XML, destinationXML))
         }
         if let bandwidthMiBs {
-            try check("virTypedParamsAddULLong",
-                      virTypedParamsAddULLong(&params, &n, &cap, VIR_MIGRATE_PARAM_BANDWIDTH, bandwidthMiBs))
+            try check(
+                "virTypedParamsAddULLong",
+                virTypedParamsAddULLong(&params, &n, &cap, VIR_MIGRATE_PARAM_BANDWIDTH, bandwidthMiBs))
         }
-        let p = try checkPtr("virDomainMigrate3",
-                             virDomainMigrate3(ptr, destination.ptr, params, UInt32(n), flags.rawValue))
+        let p = try checkPtr(
+            "virDomainMigrate3",
+            virDomainMigrate3(ptr, destination.ptr, params, UInt32(n), flags.rawValue))
         return Domain(ptr: p, connection: destination)
     }
 }
 
 /// Mirrors `virDomainJobType`.
 public enum DomainJobType: Int32, Sendable, Hashable {
-    case none = 0, bounded = 1, unbounded = 2, completed = 3, failed = 4, cancelled = 5
+    case none = 0
+    case bounded = 1
+    case unbounded = 2
+    case completed = 3
+    case failed = 4
+    case cancelled = 5
 }
 
 /// `virDomainGetJobInfo`: figures are bytes and milliseconds.
@@ -481,8 +511,9 @@ public final class Snapshot: @unchecked Sendable {
     public var name: String { borrowString(virDomainSnapshotGetName(ptr)) ?? "" }
 
     public func xmlDesc(secure: Bool = false) throws -> String {
-        try checkPtr("virDomainSnapshotGetXMLDesc",
-                     takeString(virDomainSnapshotGetXMLDesc(ptr, secure ? VIR_DOMAIN_SNAPSHOT_XML_SECURE.rawValue : 0)))
+        try checkPtr(
+            "virDomainSnapshotGetXMLDesc",
+            takeString(virDomainSnapshotGetXMLDesc(ptr, secure ? VIR_DOMAIN_SNAPSHOT_XML_SECURE.rawValue : 0)))
     }
 
     public func delete(flags: SnapshotDeleteFlags = []) throws {

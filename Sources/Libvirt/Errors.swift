@@ -48,7 +48,7 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
 
     static let notFoundCodes: Set<Int32> = [
         VIR_ERR_NO_DOMAIN, VIR_ERR_NO_NETWORK, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL,
-        VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_NO_NODE_DEVICE,
+        VIR_ERR_NO_DOMAIN_SNAPSHOT, VIR_ERR_NO_NODE_DEVICE
     ].reduce(into: []) { $0.insert(Int32($1.rawValue)) }
 
     /// The funnel: reads (and clears) libvirt's thread-local last error. Call it on the thread
@@ -57,8 +57,9 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
         guard let e = virGetLastError() else {
             return LibvirtError(code: -1, domain: 0, message: fallback(), codeName: "VIR_ERR_UNKNOWN")
         }
-        let err = LibvirtError(code: e.pointee.code, domain: e.pointee.domain,
-                               message: borrowString(e.pointee.message) ?? fallback())
+        let err = LibvirtError(
+            code: e.pointee.code, domain: e.pointee.domain,
+            message: borrowString(e.pointee.message) ?? fallback())
         virResetLastError()
         return err
     }
@@ -136,7 +137,7 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible, Equatable 
             (VIR_ERR_NO_NETWORK_PORT, "VIR_ERR_NO_NETWORK_PORT"),
             (VIR_ERR_NO_HOSTNAME, "VIR_ERR_NO_HOSTNAME"),
             (VIR_ERR_CHECKPOINT_INCONSISTENT, "VIR_ERR_CHECKPOINT_INCONSISTENT"),
-            (VIR_ERR_MULTIPLE_DOMAINS, "VIR_ERR_MULTIPLE_DOMAINS"),
+            (VIR_ERR_MULTIPLE_DOMAINS, "VIR_ERR_MULTIPLE_DOMAINS")
         ]
         return Dictionary(pairs.map { (Int32($0.0.rawValue), $0.1) }, uniquingKeysWith: { a, _ in a })
     }()

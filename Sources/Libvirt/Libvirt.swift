@@ -89,7 +89,8 @@ func clampULong(_ v: UInt64) -> UInt { UInt(clamping: v) }
 /// it). Read once: it is a C global that libvirt never changes after load.
 /// Looked up by symbol because Swift 6 forbids referencing a mutable C global directly.
 nonisolated(unsafe) let defaultAuth: virConnectAuthPtr? = {
-    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0) /* RTLD_DEFAULT */, "virConnectAuthPtrDefault")
+    // A null handle is RTLD_DEFAULT: search every loaded library.
+    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "virConnectAuthPtrDefault")
     else { return nil }
     return sym.assumingMemoryBound(to: virConnectAuthPtr?.self).pointee
 }()

@@ -20,7 +20,7 @@ public enum NetworkUpdateCommand: Sendable, Hashable {
 /// `virNetworkUpdateSection`: which part of the network XML an update edits.
 public enum NetworkUpdateSection: Sendable, Hashable {
     case bridge, domain, ip, ipDHCPHost, ipDHCPRange, forward, forwardInterface, forwardPF,
-         portGroup, dnsHost, dnsTXT, dnsSRV
+        portGroup, dnsHost, dnsTXT, dnsSRV
 
     var raw: UInt32 {
         switch self {
@@ -82,8 +82,9 @@ public final class Network: @unchecked Sendable {
     }
 
     public func xmlDesc(inactive: Bool = false) throws -> String {
-        try checkPtr("virNetworkGetXMLDesc",
-                     takeString(virNetworkGetXMLDesc(ptr, inactive ? VIR_NETWORK_XML_INACTIVE.rawValue : 0)))
+        try checkPtr(
+            "virNetworkGetXMLDesc",
+            takeString(virNetworkGetXMLDesc(ptr, inactive ? VIR_NETWORK_XML_INACTIVE.rawValue : 0)))
     }
 
     public var isActive: Bool {
@@ -125,8 +126,10 @@ public final class Network: @unchecked Sendable {
     /// Edits one section of a network in place (virNetworkUpdate), e.g. add a DHCP host:
     /// `update(command: .add, section: .ipDHCPHost, xml: "<host mac='…' ip='…'/>", flags: [.live, .config])`.
     /// `parentIndex` selects which `<ip>` element (-1: the first/only relevant one).
-    public func update(command: NetworkUpdateCommand, section: NetworkUpdateSection, parentIndex: Int = -1,
-                       xml: String, flags: NetworkUpdateFlags = .current) throws {
+    public func update(
+        command: NetworkUpdateCommand, section: NetworkUpdateSection, parentIndex: Int = -1,
+        xml: String, flags: NetworkUpdateFlags = .current
+    ) throws {
         let index = Int32(clamping: parentIndex)
         try check("virNetworkUpdate", virNetworkUpdate(ptr, command.raw, section.raw, index, xml, flags.rawValue))
     }
@@ -143,11 +146,13 @@ public final class Network: @unchecked Sendable {
         var out: [DHCPLeaseInfo] = []
         for i in 0..<Int(n) {
             guard let l = leases[i]?.pointee else { continue }
-            out.append(DHCPLeaseInfo(interface: borrowString(l.iface) ?? "", mac: borrowString(l.mac) ?? "",
-                                     ip: borrowString(l.ipaddr) ?? "",
-                                     isIPv6: l.type == Int32(VIR_IP_ADDR_TYPE_IPV6.rawValue),
-                                     prefix: l.prefix, hostname: borrowString(l.hostname),
-                                     clientID: borrowString(l.clientid), expiry: l.expirytime))
+            out.append(
+                DHCPLeaseInfo(
+                    interface: borrowString(l.iface) ?? "", mac: borrowString(l.mac) ?? "",
+                    ip: borrowString(l.ipaddr) ?? "",
+                    isIPv6: l.type == Int32(VIR_IP_ADDR_TYPE_IPV6.rawValue),
+                    prefix: l.prefix, hostname: borrowString(l.hostname),
+                    clientID: borrowString(l.clientid), expiry: l.expirytime))
         }
         return out
     }

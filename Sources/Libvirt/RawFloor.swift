@@ -52,7 +52,10 @@ public enum RawFloor {
         var domains: UnsafeMutablePointer<OpaquePointer?>?
         let nd = virConnectListAllDomains(conn, &domains, 0)
         if nd < 0 { throw LibvirtError.last("virConnectListAllDomains failed") }
-        defer { for i in 0..<Int(max(nd, 0)) { if let d = domains?[i] { virDomainFree(d) } }; free(domains) }
+        defer {
+            for i in 0..<Int(max(nd, 0)) { if let d = domains?[i] { virDomainFree(d) } }
+            free(domains)
+        }
         for i in 0..<Int(nd) {
             guard let d = domains?[i] else { continue }
             try xml(virDomainGetXMLDesc(d, UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue)), "virDomainGetXMLDesc")
@@ -62,7 +65,10 @@ public enum RawFloor {
         var pools: UnsafeMutablePointer<OpaquePointer?>?
         let np = virConnectListAllStoragePools(conn, &pools, 0)
         if np < 0 { throw LibvirtError.last("virConnectListAllStoragePools failed") }
-        defer { for i in 0..<Int(max(np, 0)) { if let p = pools?[i] { virStoragePoolFree(p) } }; free(pools) }
+        defer {
+            for i in 0..<Int(max(np, 0)) { if let p = pools?[i] { virStoragePoolFree(p) } }
+            free(pools)
+        }
         for i in 0..<Int(np) {
             guard let p = pools?[i] else { continue }
             try xml(virStoragePoolGetXMLDesc(p, 0), "virStoragePoolGetXMLDesc")
@@ -70,7 +76,10 @@ public enum RawFloor {
             var vols: UnsafeMutablePointer<OpaquePointer?>?
             let nv = virStoragePoolListAllVolumes(p, &vols, 0)
             if nv < 0 { continue }
-            defer { for j in 0..<Int(nv) { if let v = vols?[j] { virStorageVolFree(v) } }; free(vols) }
+            defer {
+                for j in 0..<Int(nv) { if let v = vols?[j] { virStorageVolFree(v) } }
+                free(vols)
+            }
             for j in 0..<Int(nv) {
                 guard let v = vols?[j] else { continue }
                 try xml(virStorageVolGetXMLDesc(v, 0), "virStorageVolGetXMLDesc")
@@ -80,7 +89,10 @@ public enum RawFloor {
         var nets: UnsafeMutablePointer<OpaquePointer?>?
         let nn = virConnectListAllNetworks(conn, &nets, 0)
         if nn < 0 { throw LibvirtError.last("virConnectListAllNetworks failed") }
-        defer { for i in 0..<Int(max(nn, 0)) { if let n = nets?[i] { virNetworkFree(n) } }; free(nets) }
+        defer {
+            for i in 0..<Int(max(nn, 0)) { if let n = nets?[i] { virNetworkFree(n) } }
+            free(nets)
+        }
         for i in 0..<Int(nn) {
             guard let n = nets?[i] else { continue }
             try xml(virNetworkGetXMLDesc(n, 0), "virNetworkGetXMLDesc")

@@ -3,7 +3,11 @@ import Foundation
 
 /// Mirrors `virStoragePoolState`.
 public enum StoragePoolState: Int32, Sendable, Hashable {
-    case inactive = 0, building = 1, running = 2, degraded = 3, inaccessible = 4
+    case inactive = 0
+    case building = 1
+    case running = 2
+    case degraded = 3
+    case inaccessible = 4
 }
 
 public struct StoragePoolInfo: Sendable, Equatable {
@@ -77,15 +81,17 @@ public final class StoragePool: @unchecked Sendable {
     }
 
     public func xmlDesc(inactive: Bool = false) throws -> String {
-        try checkPtr("virStoragePoolGetXMLDesc",
-                     takeString(virStoragePoolGetXMLDesc(ptr, inactive ? VIR_STORAGE_XML_INACTIVE.rawValue : 0)))
+        try checkPtr(
+            "virStoragePoolGetXMLDesc",
+            takeString(virStoragePoolGetXMLDesc(ptr, inactive ? VIR_STORAGE_XML_INACTIVE.rawValue : 0)))
     }
 
     public func info() throws -> StoragePoolInfo {
         var i = virStoragePoolInfo()
         try check("virStoragePoolGetInfo", virStoragePoolGetInfo(ptr, &i))
-        return StoragePoolInfo(state: StoragePoolState(rawValue: i.state) ?? .inaccessible,
-                               capacityBytes: i.capacity, allocationBytes: i.allocation, availableBytes: i.available)
+        return StoragePoolInfo(
+            state: StoragePoolState(rawValue: i.state) ?? .inaccessible,
+            capacityBytes: i.capacity, allocationBytes: i.allocation, availableBytes: i.available)
     }
 
     public var isActive: Bool {
@@ -155,15 +161,21 @@ public final class StoragePool: @unchecked Sendable {
     /// Creates a volume whose content is a copy of `cloneFrom` (which may live in another pool).
     @discardableResult
     public func createVolume(xml: String, cloneFrom: StorageVolume, flags: VolumeCreateFlags = []) throws -> StorageVolume {
-        let p = try checkPtr("virStorageVolCreateXMLFrom",
-                             virStorageVolCreateXMLFrom(ptr, xml, cloneFrom.ptr, flags.rawValue))
+        let p = try checkPtr(
+            "virStorageVolCreateXMLFrom",
+            virStorageVolCreateXMLFrom(ptr, xml, cloneFrom.ptr, flags.rawValue))
         return StorageVolume(ptr: p, connection: connection)
     }
 }
 
 /// Mirrors `virStorageVolType`.
 public enum StorageVolumeType: Int32, Sendable, Hashable {
-    case file = 0, block = 1, dir = 2, network = 3, netdir = 4, ploop = 5
+    case file = 0
+    case block = 1
+    case dir = 2
+    case network = 3
+    case netdir = 4
+    case ploop = 5
 }
 
 public struct StorageVolumeInfo: Sendable, Equatable {
@@ -199,8 +211,9 @@ public final class StorageVolume: @unchecked Sendable {
     public func info() throws -> StorageVolumeInfo {
         var i = virStorageVolInfo()
         try check("virStorageVolGetInfo", virStorageVolGetInfo(ptr, &i))
-        return StorageVolumeInfo(type: StorageVolumeType(rawValue: i.type), capacityBytes: i.capacity,
-                                 allocationBytes: i.allocation)
+        return StorageVolumeInfo(
+            type: StorageVolumeType(rawValue: i.type), capacityBytes: i.capacity,
+            allocationBytes: i.allocation)
     }
 
     /// The pool holding this volume.
@@ -227,8 +240,10 @@ public final class StorageVolume: @unchecked Sendable {
     /// chunks. `progress(done, total)` is called after each chunk or hole. With `sparse`, the file's
     /// holes (found with SEEK_DATA/SEEK_HOLE) are sent as stream holes instead of zeroes, so the
     /// volume stays sparse and less data crosses the wire. The stream is aborted on any failure.
-    public func upload(fromFile path: String, sparse: Bool = false,
-                       progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+    public func upload(
+        fromFile path: String, sparse: Bool = false,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw fileError("cannot open \(path)") }
         defer { close(fd) }
@@ -249,7 +264,10 @@ public final class StorageVolume: @unchecked Sendable {
             }
             // virStreamSendAll has already aborted the stream on failure.
             if rc < 0 {
-                if let e = source.error { stream.markAborted(); throw e }
+                if let e = source.error {
+                    stream.markAborted()
+                    throw e
+                }
                 stream.markAborted()
                 throw LibvirtError.last("virStreamSendAll failed")
             }
@@ -318,7 +336,8 @@ public final class StorageVolume: @unchecked Sendable {
         var written: off_t = 0
         do {
             while true {
-                let n = sparse
+                let n =
+                    sparse
                     ? virStreamRecvFlags(stream.ptr, buffer, chunk, VIR_STREAM_RECV_STOP_AT_HOLE.rawValue)
                     : virStreamRecv(stream.ptr, buffer, chunk)
                 if n == -3 {
@@ -328,8 +347,11 @@ public final class StorageVolume: @unchecked Sendable {
                     let skip = off_t(clamping: max(length, 0))
                     if lseek(fd, skip, SEEK_CUR) < 0 { throw fileError("cannot seek \(path)") }
                     let (sum, overflow) = written.addingReportingOverflow(skip)
-                    if overflow { throw LibvirtError(code: Int32(VIR_ERR_RPC.rawValue), domain: 0,
-                                                     message: "stream hole past the end of any file") }
+                    if overflow {
+                        throw LibvirtError(
+                            code: Int32(VIR_ERR_RPC.rawValue), domain: 0,
+                            message: "stream hole past the end of any file")
+                    }
                     written = sum
                     progress?(UInt64(written))
                     continue
@@ -414,7 +436,9 @@ final class UploadSource {
     var sent: UInt64 = 0
     var error: LibvirtError?
     init(fd: Int32, total: UInt64, progress: ((UInt64, UInt64) -> Void)?) {
-        self.fd = fd; self.total = total; self.progress = progress
+        self.fd = fd
+        self.total = total
+        self.progress = progress
     }
 }
 
@@ -428,12 +452,14 @@ private let uploadSourceCallback: virStreamSourceFunc = { _, bytes, nbytes, opaq
     var n: Int
     repeat { n = read(source.fd, bytes, want) } while n < 0 && errno == EINTR
     if n < 0 {
-        source.error = LibvirtError(code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0,
-                                    message: "cannot read the upload source: \(String(cString: strerror(errno)))")
+        source.error = LibvirtError(
+            code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0,
+            message: "cannot read the upload source: \(String(cString: strerror(errno)))")
         return -1
     }
     if n == 0 && source.sent < source.total {
-        source.error = LibvirtError(code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0, message: "the upload source shrank while uploading")
+        source.error = LibvirtError(
+            code: Int32(VIR_ERR_SYSTEM_ERROR.rawValue), domain: 0, message: "the upload source shrank while uploading")
         return -1
     }
     source.sent += UInt64(n)

@@ -28,15 +28,32 @@ public struct DomainXML: Hashable, Sendable {
     public var onCrash: String?
     public var devices: Devices
 
-    public init(type: String, id: Int? = nil, name: String, uuid: String? = nil, title: String? = nil, description: String? = nil,
-                metadata: [XElement] = [], maxMemory: UInt64? = nil, maxMemorySlots: Int? = nil, memory: UInt64,
-                currentMemory: UInt64? = nil, vcpu: VCPU, os: OS = OS(), features: [String] = [], cpu: CPU? = nil,
-                clockOffset: String? = nil, onPoweroff: String? = nil, onReboot: String? = nil, onCrash: String? = nil,
-                devices: Devices = Devices()) {
-        self.type = type; self.id = id; self.name = name; self.uuid = uuid; self.title = title; self.description = description
-        self.metadata = metadata; self.maxMemory = maxMemory; self.maxMemorySlots = maxMemorySlots; self.memory = memory
-        self.currentMemory = currentMemory; self.vcpu = vcpu; self.os = os; self.features = features; self.cpu = cpu
-        self.clockOffset = clockOffset; self.onPoweroff = onPoweroff; self.onReboot = onReboot; self.onCrash = onCrash
+    public init(
+        type: String, id: Int? = nil, name: String, uuid: String? = nil, title: String? = nil, description: String? = nil,
+        metadata: [XElement] = [], maxMemory: UInt64? = nil, maxMemorySlots: Int? = nil, memory: UInt64,
+        currentMemory: UInt64? = nil, vcpu: VCPU, os: OS = OS(), features: [String] = [], cpu: CPU? = nil,
+        clockOffset: String? = nil, onPoweroff: String? = nil, onReboot: String? = nil, onCrash: String? = nil,
+        devices: Devices = Devices()
+    ) {
+        self.type = type
+        self.id = id
+        self.name = name
+        self.uuid = uuid
+        self.title = title
+        self.description = description
+        self.metadata = metadata
+        self.maxMemory = maxMemory
+        self.maxMemorySlots = maxMemorySlots
+        self.memory = memory
+        self.currentMemory = currentMemory
+        self.vcpu = vcpu
+        self.os = os
+        self.features = features
+        self.cpu = cpu
+        self.clockOffset = clockOffset
+        self.onPoweroff = onPoweroff
+        self.onReboot = onReboot
+        self.onCrash = onCrash
         self.devices = devices
     }
 
@@ -47,7 +64,9 @@ public struct DomainXML: Hashable, Sendable {
         /// The maximum (the element's text).
         public var count: Int
         public init(placement: String? = nil, current: Int? = nil, count: Int) {
-            self.placement = placement; self.current = current; self.count = count
+            self.placement = placement
+            self.current = current
+            self.count = count
         }
     }
 
@@ -57,7 +76,10 @@ public struct DomainXML: Hashable, Sendable {
         public var type: String?
         public var secure: Bool?
         public init(path: String? = nil, readonly: Bool? = nil, type: String? = nil, secure: Bool? = nil) {
-            self.path = path; self.readonly = readonly; self.type = type; self.secure = secure
+            self.path = path
+            self.readonly = readonly
+            self.type = type
+            self.secure = secure
         }
     }
 
@@ -71,10 +93,17 @@ public struct DomainXML: Hashable, Sendable {
         public var nvram: String?
         /// `<boot dev=>` entries in order.
         public var boot: [String]
-        public init(type: String = "hvm", arch: String? = nil, machine: String? = nil, firmware: String? = nil,
-                    loader: Loader? = nil, nvram: String? = nil, boot: [String] = []) {
-            self.type = type; self.arch = arch; self.machine = machine; self.firmware = firmware
-            self.loader = loader; self.nvram = nvram; self.boot = boot
+        public init(
+            type: String = "hvm", arch: String? = nil, machine: String? = nil, firmware: String? = nil,
+            loader: Loader? = nil, nvram: String? = nil, boot: [String] = []
+        ) {
+            self.type = type
+            self.arch = arch
+            self.machine = machine
+            self.firmware = firmware
+            self.loader = loader
+            self.nvram = nvram
+            self.boot = boot
         }
     }
 
@@ -84,7 +113,10 @@ public struct DomainXML: Hashable, Sendable {
         public var check: String?
         public var model: String?
         public init(mode: String? = nil, match: String? = nil, check: String? = nil, model: String? = nil) {
-            self.mode = mode; self.match = match; self.check = check; self.model = model
+            self.mode = mode
+            self.match = match
+            self.check = check
+            self.model = model
         }
     }
 
@@ -95,7 +127,10 @@ public struct DomainXML: Hashable, Sendable {
         public var transport: String?
         public var socket: String?
         public init(name: String? = nil, port: String? = nil, transport: String? = nil, socket: String? = nil) {
-            self.name = name; self.port = port; self.transport = transport; self.socket = socket
+            self.name = name
+            self.port = port
+            self.transport = transport
+            self.socket = socket
         }
     }
 
@@ -128,19 +163,34 @@ public struct DomainXML: Hashable, Sendable {
         public var readonly: Bool
         public var bootOrder: Int?
         public var serial: String?
-        public init(type: String, device: String = "disk", driverName: String? = nil, driverType: String? = nil,
-                    sourceFile: String? = nil, sourceDev: String? = nil, sourceDir: String? = nil, sourcePool: String? = nil,
-                    sourceVolume: String? = nil, sourceProtocol: String? = nil, sourceName: String? = nil,
-                    sourceHosts: [DiskHost] = [], sourceType: String? = nil, sourcePath: String? = nil,
-                    sourceNamespace: String? = nil, sourceAddress: String? = nil,
-                    targetDev: String, targetBus: String? = nil, readonly: Bool = false, bootOrder: Int? = nil, serial: String? = nil) {
-            self.type = type; self.device = device; self.driverName = driverName; self.driverType = driverType
-            self.sourceFile = sourceFile; self.sourceDev = sourceDev; self.sourceDir = sourceDir
-            self.sourcePool = sourcePool; self.sourceVolume = sourceVolume
-            self.sourceProtocol = sourceProtocol; self.sourceName = sourceName; self.sourceHosts = sourceHosts
-            self.sourceType = sourceType; self.sourcePath = sourcePath; self.sourceNamespace = sourceNamespace
+        public init(
+            type: String, device: String = "disk", driverName: String? = nil, driverType: String? = nil,
+            sourceFile: String? = nil, sourceDev: String? = nil, sourceDir: String? = nil, sourcePool: String? = nil,
+            sourceVolume: String? = nil, sourceProtocol: String? = nil, sourceName: String? = nil,
+            sourceHosts: [DiskHost] = [], sourceType: String? = nil, sourcePath: String? = nil,
+            sourceNamespace: String? = nil, sourceAddress: String? = nil,
+            targetDev: String, targetBus: String? = nil, readonly: Bool = false, bootOrder: Int? = nil, serial: String? = nil
+        ) {
+            self.type = type
+            self.device = device
+            self.driverName = driverName
+            self.driverType = driverType
+            self.sourceFile = sourceFile
+            self.sourceDev = sourceDev
+            self.sourceDir = sourceDir
+            self.sourcePool = sourcePool
+            self.sourceVolume = sourceVolume
+            self.sourceProtocol = sourceProtocol
+            self.sourceName = sourceName
+            self.sourceHosts = sourceHosts
+            self.sourceType = sourceType
+            self.sourcePath = sourcePath
+            self.sourceNamespace = sourceNamespace
             self.sourceAddress = sourceAddress
-            self.targetDev = targetDev; self.targetBus = targetBus; self.readonly = readonly; self.bootOrder = bootOrder
+            self.targetDev = targetDev
+            self.targetBus = targetBus
+            self.readonly = readonly
+            self.bootOrder = bootOrder
             self.serial = serial
         }
     }
@@ -164,14 +214,24 @@ public struct DomainXML: Hashable, Sendable {
         public var sourcePort: String?
         public var model: String?
         public var targetDev: String?
-        public init(type: String, mac: String? = nil, sourceNetwork: String? = nil, sourceBridge: String? = nil,
-                    sourceDev: String? = nil, sourceMode: String? = nil, sourceType: String? = nil, sourcePath: String? = nil,
-                    sourceAddress: String? = nil, sourcePort: String? = nil,
-                    model: String? = nil, targetDev: String? = nil) {
-            self.type = type; self.mac = mac; self.sourceNetwork = sourceNetwork; self.sourceBridge = sourceBridge
-            self.sourceDev = sourceDev; self.sourceMode = sourceMode; self.sourceType = sourceType; self.sourcePath = sourcePath
-            self.sourceAddress = sourceAddress; self.sourcePort = sourcePort
-            self.model = model; self.targetDev = targetDev
+        public init(
+            type: String, mac: String? = nil, sourceNetwork: String? = nil, sourceBridge: String? = nil,
+            sourceDev: String? = nil, sourceMode: String? = nil, sourceType: String? = nil, sourcePath: String? = nil,
+            sourceAddress: String? = nil, sourcePort: String? = nil,
+            model: String? = nil, targetDev: String? = nil
+        ) {
+            self.type = type
+            self.mac = mac
+            self.sourceNetwork = sourceNetwork
+            self.sourceBridge = sourceBridge
+            self.sourceDev = sourceDev
+            self.sourceMode = sourceMode
+            self.sourceType = sourceType
+            self.sourcePath = sourcePath
+            self.sourceAddress = sourceAddress
+            self.sourcePort = sourcePort
+            self.model = model
+            self.targetDev = targetDev
         }
     }
 
@@ -181,7 +241,9 @@ public struct DomainXML: Hashable, Sendable {
         public var address: String?
         public var network: String?
         public init(type: String, address: String? = nil, network: String? = nil) {
-            self.type = type; self.address = address; self.network = network
+            self.type = type
+            self.address = address
+            self.network = network
         }
     }
 
@@ -193,9 +255,15 @@ public struct DomainXML: Hashable, Sendable {
         public var listen: String?
         public var listens: [Listen]
         public var passwd: String?
-        public init(type: String, port: Int? = nil, autoport: Bool? = nil, listen: String? = nil, listens: [Listen] = [],
-                    passwd: String? = nil) {
-            self.type = type; self.port = port; self.autoport = autoport; self.listen = listen; self.listens = listens
+        public init(
+            type: String, port: Int? = nil, autoport: Bool? = nil, listen: String? = nil, listens: [Listen] = [],
+            passwd: String? = nil
+        ) {
+            self.type = type
+            self.port = port
+            self.autoport = autoport
+            self.listen = listen
+            self.listens = listens
             self.passwd = passwd
         }
     }
@@ -224,7 +292,9 @@ public struct DomainXML: Hashable, Sendable {
         public var managed: Bool?
         public var source: HostdevSource
         public init(mode: String = "subsystem", managed: Bool? = nil, source: HostdevSource) {
-            self.mode = mode; self.managed = managed; self.source = source
+            self.mode = mode
+            self.managed = managed
+            self.source = source
         }
     }
 
@@ -234,7 +304,9 @@ public struct DomainXML: Hashable, Sendable {
         public var targetType: String?
         public var targetPort: Int?
         public init(type: String = "pty", targetType: String? = nil, targetPort: Int? = nil) {
-            self.type = type; self.targetType = targetType; self.targetPort = targetPort
+            self.type = type
+            self.targetType = targetType
+            self.targetPort = targetPort
         }
     }
 
@@ -248,10 +320,15 @@ public struct DomainXML: Hashable, Sendable {
         /// `<source mode= path=>`; nil for a unix channel whose path libvirt picks.
         public var sourceMode: String?
         public var sourcePath: String?
-        public init(type: String = "unix", targetType: String? = nil, targetName: String? = nil,
-                    sourceMode: String? = nil, sourcePath: String? = nil) {
-            self.type = type; self.targetType = targetType; self.targetName = targetName
-            self.sourceMode = sourceMode; self.sourcePath = sourcePath
+        public init(
+            type: String = "unix", targetType: String? = nil, targetName: String? = nil,
+            sourceMode: String? = nil, sourcePath: String? = nil
+        ) {
+            self.type = type
+            self.targetType = targetType
+            self.targetName = targetName
+            self.sourceMode = sourceMode
+            self.sourcePath = sourcePath
         }
     }
 
@@ -259,20 +336,31 @@ public struct DomainXML: Hashable, Sendable {
         public var type: String
         public var index: Int?
         public var model: String?
-        public init(type: String, index: Int? = nil, model: String? = nil) { self.type = type; self.index = index; self.model = model }
+        public init(type: String, index: Int? = nil, model: String? = nil) {
+            self.type = type
+            self.index = index
+            self.model = model
+        }
     }
 
     public struct Video: Hashable, Sendable {
         public var model: String
         public var vram: Int?
         public var heads: Int?
-        public init(model: String, vram: Int? = nil, heads: Int? = nil) { self.model = model; self.vram = vram; self.heads = heads }
+        public init(model: String, vram: Int? = nil, heads: Int? = nil) {
+            self.model = model
+            self.vram = vram
+            self.heads = heads
+        }
     }
 
     public struct Input: Hashable, Sendable {
         public var type: String
         public var bus: String?
-        public init(type: String, bus: String? = nil) { self.type = type; self.bus = bus }
+        public init(type: String, bus: String? = nil) {
+            self.type = type
+            self.bus = bus
+        }
     }
 
     public struct Devices: Hashable, Sendable {
@@ -289,12 +377,22 @@ public struct DomainXML: Hashable, Sendable {
         /// `<memballoon model=>`.
         public var memballoon: String?
         public var channels: [Channel] = []
-        public init(emulator: String? = nil, disks: [Disk] = [], controllers: [Controller] = [], interfaces: [Interface] = [],
-                    serials: [CharDevice] = [], consoles: [CharDevice] = [], inputs: [Input] = [], graphics: [Graphics] = [],
-                    videos: [Video] = [], hostdevs: [Hostdev] = [], memballoon: String? = nil) {
-            self.emulator = emulator; self.disks = disks; self.controllers = controllers; self.interfaces = interfaces
-            self.serials = serials; self.consoles = consoles; self.inputs = inputs; self.graphics = graphics
-            self.videos = videos; self.hostdevs = hostdevs; self.memballoon = memballoon
+        public init(
+            emulator: String? = nil, disks: [Disk] = [], controllers: [Controller] = [], interfaces: [Interface] = [],
+            serials: [CharDevice] = [], consoles: [CharDevice] = [], inputs: [Input] = [], graphics: [Graphics] = [],
+            videos: [Video] = [], hostdevs: [Hostdev] = [], memballoon: String? = nil
+        ) {
+            self.emulator = emulator
+            self.disks = disks
+            self.controllers = controllers
+            self.interfaces = interfaces
+            self.serials = serials
+            self.consoles = consoles
+            self.inputs = inputs
+            self.graphics = graphics
+            self.videos = videos
+            self.hostdevs = hostdevs
+            self.memballoon = memballoon
         }
     }
 }
@@ -330,13 +428,15 @@ extension DomainXML {
         }
         if let o = r.child("os") {
             let t = o.child("type")
-            os = OS(type: t?.text.trimmedXMLSpace() ?? "hvm", arch: t?["arch"], machine: t?["machine"], firmware: o["firmware"],
-                    loader: o.child("loader").map {
-                        Loader(path: $0.text.trimmedXMLSpace().isEmpty ? nil : $0.text.trimmedXMLSpace(),
-                               readonly: XMLNumber.bool($0["readonly"]), type: $0["type"], secure: XMLNumber.bool($0["secure"]))
-                    },
-                    nvram: o.child("nvram").flatMap { $0.text.trimmedXMLSpace().isEmpty ? nil : $0.text.trimmedXMLSpace() },
-                    boot: o.all("boot").compactMap { $0["dev"] })
+            os = OS(
+                type: t?.text.trimmedXMLSpace() ?? "hvm", arch: t?["arch"], machine: t?["machine"], firmware: o["firmware"],
+                loader: o.child("loader").map {
+                    Loader(
+                        path: $0.text.trimmedXMLSpace().isEmpty ? nil : $0.text.trimmedXMLSpace(),
+                        readonly: XMLNumber.bool($0["readonly"]), type: $0["type"], secure: XMLNumber.bool($0["secure"]))
+                },
+                nvram: o.child("nvram").flatMap { $0.text.trimmedXMLSpace().isEmpty ? nil : $0.text.trimmedXMLSpace() },
+                boot: o.all("boot").compactMap { $0["dev"] })
         } else {
             os = OS()
         }
@@ -358,9 +458,11 @@ extension DomainXML {
             case "serial": devices.serials.append(DomainXML.char(c))
             case "console": devices.consoles.append(DomainXML.char(c))
             case "channel":
-                devices.channels.append(Channel(type: c["type"] ?? "pty", targetType: c.child("target")?["type"],
-                                                targetName: c.child("target")?["name"], sourceMode: c.child("source")?["mode"],
-                                                sourcePath: c.child("source")?["path"]))
+                devices.channels.append(
+                    Channel(
+                        type: c["type"] ?? "pty", targetType: c.child("target")?["type"],
+                        targetName: c.child("target")?["name"], sourceMode: c.child("source")?["mode"],
+                        sourcePath: c.child("source")?["path"]))
             case "controller":
                 guard let t = c["type"] else { throw XMLError("<controller> lacks type") }
                 devices.controllers.append(Controller(type: t, index: XMLNumber.parse(c["index"]), model: c["model"]))
@@ -379,21 +481,24 @@ extension DomainXML {
     static func disk(_ c: XElement) throws -> Disk {
         let src = c.child("source")
         guard let target = c.child("target")?["dev"] else { throw XMLError("<disk> lacks <target dev=>") }
-        let hosts = src?.all("host").map { DiskHost(name: $0["name"], port: $0["port"], transport: $0["transport"], socket: $0["socket"]) } ?? []
-        return Disk(type: c["type"] ?? "file", device: c["device"] ?? "disk",
-                    driverName: c.child("driver")?["name"], driverType: c.child("driver")?["type"],
-                    sourceFile: src?["file"], sourceDev: src?["dev"], sourceDir: src?["dir"], sourcePool: src?["pool"],
-                    sourceVolume: src?["volume"], sourceProtocol: src?["protocol"], sourceName: src?["name"], sourceHosts: hosts,
-                    sourceType: src?["type"], sourcePath: src?["path"], sourceNamespace: src?["namespace"],
-                    sourceAddress: src?.child("address").flatMap(DomainXML.pciText),
-                    targetDev: target, targetBus: c.child("target")?["bus"], readonly: c.child("readonly") != nil,
-                    bootOrder: XMLNumber.parse(c.child("boot")?["order"]), serial: c.childText("serial"))
+        let hosts =
+            src?.all("host").map { DiskHost(name: $0["name"], port: $0["port"], transport: $0["transport"], socket: $0["socket"]) } ?? []
+        return Disk(
+            type: c["type"] ?? "file", device: c["device"] ?? "disk",
+            driverName: c.child("driver")?["name"], driverType: c.child("driver")?["type"],
+            sourceFile: src?["file"], sourceDev: src?["dev"], sourceDir: src?["dir"], sourcePool: src?["pool"],
+            sourceVolume: src?["volume"], sourceProtocol: src?["protocol"], sourceName: src?["name"], sourceHosts: hosts,
+            sourceType: src?["type"], sourcePath: src?["path"], sourceNamespace: src?["namespace"],
+            sourceAddress: src?.child("address").flatMap(DomainXML.pciText),
+            targetDev: target, targetBus: c.child("target")?["bus"], readonly: c.child("readonly") != nil,
+            bootOrder: XMLNumber.parse(c.child("boot")?["order"]), serial: c.childText("serial"))
     }
 
     /// `<address domain= bus= slot= function=>` as `0000:01:00.0`; nil when it is not a PCI address.
     static func pciText(_ a: XElement) -> String? {
         guard let dom: UInt16 = XMLNumber.parse(a["domain"] ?? "0"), let bus: UInt8 = XMLNumber.parse(a["bus"]),
-              let slot: UInt8 = XMLNumber.parse(a["slot"]), let fn: UInt8 = XMLNumber.parse(a["function"] ?? "0") else { return nil }
+            let slot: UInt8 = XMLNumber.parse(a["slot"]), let fn: UInt8 = XMLNumber.parse(a["function"] ?? "0")
+        else { return nil }
         func h<T: FixedWidthInteger>(_ v: T, _ w: Int) -> String { String(XMLNumber.hex(v, width: w).dropFirst(2)) }
         return "\(h(dom, 4)):\(h(bus, 2)):\(h(slot, 2)).\(h(fn, 1))"
     }
@@ -405,18 +510,20 @@ extension DomainXML {
             // A hostdev NIC: its PCI function (or a USB device, bus/device).
             address = DomainXML.pciText(a) ?? a["bus"].map { b in "usb \(b):\(a["device"] ?? "?")" }
         }
-        return Interface(type: c["type"] ?? "network", mac: c.child("mac")?["address"],
-                         sourceNetwork: src?["network"], sourceBridge: src?["bridge"], sourceDev: src?["dev"],
-                         sourceMode: src?["mode"], sourceType: src?["type"], sourcePath: src?["path"],
-                         sourceAddress: address, sourcePort: src?["port"],
-                         model: c.child("model")?["type"], targetDev: c.child("target")?["dev"])
+        return Interface(
+            type: c["type"] ?? "network", mac: c.child("mac")?["address"],
+            sourceNetwork: src?["network"], sourceBridge: src?["bridge"], sourceDev: src?["dev"],
+            sourceMode: src?["mode"], sourceType: src?["type"], sourcePath: src?["path"],
+            sourceAddress: address, sourcePort: src?["port"],
+            model: c.child("model")?["type"], targetDev: c.child("target")?["dev"])
     }
 
     static func graphics(_ c: XElement) throws -> Graphics {
         guard let t = c["type"] else { throw XMLError("<graphics> lacks type") }
-        return Graphics(type: t, port: XMLNumber.parse(c["port"]), autoport: XMLNumber.bool(c["autoport"]), listen: c["listen"],
-                        listens: c.all("listen").map { Listen(type: $0["type"] ?? "address", address: $0["address"], network: $0["network"]) },
-                        passwd: c["passwd"])
+        return Graphics(
+            type: t, port: XMLNumber.parse(c["port"]), autoport: XMLNumber.bool(c["autoport"]), listen: c["listen"],
+            listens: c.all("listen").map { Listen(type: $0["type"] ?? "address", address: $0["address"], network: $0["network"]) },
+            passwd: c["passwd"])
     }
 
     static func hostdev(_ c: XElement) throws -> Hostdev {
@@ -429,7 +536,8 @@ extension DomainXML {
             source = .capabilities(type: type, path: el?.text.trimmedXMLSpace() ?? "")
         } else if type == "pci", let a = src?.child("address") {
             guard let dom: UInt16 = XMLNumber.parse(a["domain"] ?? "0"), let bus: UInt8 = XMLNumber.parse(a["bus"]),
-                  let slot: UInt8 = XMLNumber.parse(a["slot"]), let fn: UInt8 = XMLNumber.parse(a["function"]) else {
+                let slot: UInt8 = XMLNumber.parse(a["slot"]), let fn: UInt8 = XMLNumber.parse(a["function"])
+            else {
                 throw XMLError("<hostdev type='pci'>: bad source address")
             }
             source = .pci(domain: dom, bus: bus, slot: slot, function: fn)
@@ -445,11 +553,13 @@ extension DomainXML {
             source = .usbAddress(bus: b, device: d)
         } else if type == "scsi", let s = src {
             if s["protocol"] == "iscsi" {
-                source = .iscsi(name: s["name"] ?? "",
-                                hosts: s.all("host").map { h in (h["name"] ?? "") + (h["port"].map { ":" + $0 } ?? "") })
+                source = .iscsi(
+                    name: s["name"] ?? "",
+                    hosts: s.all("host").map { h in (h["name"] ?? "") + (h["port"].map { ":" + $0 } ?? "") })
             } else if let adapter = s.child("adapter")?["name"], let a = s.child("address") {
                 guard let b: Int = XMLNumber.parse(a["bus"]), let t: Int = XMLNumber.parse(a["target"]),
-                      let u: Int = XMLNumber.parse(a["unit"]) else {
+                    let u: Int = XMLNumber.parse(a["unit"])
+                else {
                     throw XMLError("<hostdev type='scsi'>: bad bus/target/unit address")
                 }
                 source = .scsi(adapter: adapter, bus: b, target: t, unit: u)
@@ -463,7 +573,8 @@ extension DomainXML {
     }
 
     static func char(_ c: XElement) -> CharDevice {
-        CharDevice(type: c["type"] ?? "pty", targetType: c.child("target")?["type"], targetPort: XMLNumber.parse(c.child("target")?["port"]))
+        CharDevice(
+            type: c["type"] ?? "pty", targetType: c.child("target")?["type"], targetPort: XMLNumber.parse(c.child("target")?["port"]))
     }
 }
 
@@ -490,9 +601,14 @@ extension DomainXML {
         var o = XElement("os", [("firmware", os.firmware)])
         o.addText("type", os.type, [("arch", os.arch), ("machine", os.machine)])
         if let l = os.loader {
-            o.children.append(XElement("loader", [("readonly", l.readonly.map { $0 ? "yes" : "no" }),
-                                                  ("secure", l.secure.map { $0 ? "yes" : "no" }), ("type", l.type)],
-                                       text: l.path ?? ""))
+            o.children.append(
+                XElement(
+                    "loader",
+                    [
+                        ("readonly", l.readonly.map { $0 ? "yes" : "no" }),
+                        ("secure", l.secure.map { $0 ? "yes" : "no" }), ("type", l.type)
+                    ],
+                    text: l.path ?? ""))
         }
         o.addText("nvram", os.nvram)
         for b in os.boot { o.children.append(XElement("boot", [("dev", b)])) }
@@ -516,14 +632,19 @@ extension DomainXML.Disk {
     public func element() -> XElement {
         var e = XElement("disk", [("type", type), ("device", device)])
         if driverName != nil || driverType != nil { e.children.append(XElement("driver", [("name", driverName), ("type", driverType)])) }
-        var src = XElement("source", [("file", sourceFile), ("dev", sourceDev), ("dir", sourceDir), ("pool", sourcePool),
-                                      ("volume", sourceVolume), ("protocol", sourceProtocol), ("name", sourceName),
-                                      ("type", sourceType), ("path", sourcePath), ("namespace", sourceNamespace)])
+        var src = XElement(
+            "source",
+            [
+                ("file", sourceFile), ("dev", sourceDev), ("dir", sourceDir), ("pool", sourcePool),
+                ("volume", sourceVolume), ("protocol", sourceProtocol), ("name", sourceName),
+                ("type", sourceType), ("path", sourcePath), ("namespace", sourceNamespace)
+            ])
         for h in sourceHosts {
             src.children.append(XElement("host", [("name", h.name), ("port", h.port), ("transport", h.transport), ("socket", h.socket)]))
         }
         if let a = sourceAddress, let pci = DomainXML.pciParts(a) {
-            src.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
+            src.children.append(
+                XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
         }
         if !src.attributes.isEmpty || !src.children.isEmpty { e.children.append(src) }
         e.children.append(XElement("target", [("dev", targetDev), ("bus", targetBus)]))
@@ -550,11 +671,16 @@ extension DomainXML.Interface {
     public func element() -> XElement {
         var e = XElement("interface", [("type", type)])
         if let m = mac { e.children.append(XElement("mac", [("address", m)])) }
-        var src = XElement("source", [("network", sourceNetwork), ("bridge", sourceBridge), ("dev", sourceDev),
-                                      ("type", sourceType), ("path", sourcePath), ("mode", sourceMode)])
+        var src = XElement(
+            "source",
+            [
+                ("network", sourceNetwork), ("bridge", sourceBridge), ("dev", sourceDev),
+                ("type", sourceType), ("path", sourcePath), ("mode", sourceMode)
+            ])
         if let a = sourceAddress {
             if type == "hostdev", let pci = DomainXML.pciParts(a) {
-                src.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
+                src.children.append(
+                    XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
             } else if type != "hostdev" {
                 src.attributes.append(("address", a))
             }
@@ -570,8 +696,12 @@ extension DomainXML.Interface {
 
 extension DomainXML.Graphics {
     public func element() -> XElement {
-        var e = XElement("graphics", [("type", type), ("port", port.map(String.init)),
-                                      ("autoport", autoport.map { $0 ? "yes" : "no" }), ("listen", listen), ("passwd", passwd)])
+        var e = XElement(
+            "graphics",
+            [
+                ("type", type), ("port", port.map(String.init)),
+                ("autoport", autoport.map { $0 ? "yes" : "no" }), ("listen", listen), ("passwd", passwd)
+            ])
         for l in listens { e.children.append(XElement("listen", [("type", l.type), ("address", l.address), ("network", l.network)])) }
         return e
     }
@@ -583,44 +713,50 @@ extension DomainXML.Hostdev {
         var src = XElement("source")
         var model: String?
         switch source {
-        case let .pci(d, b, s, f):
+        case .pci(let d, let b, let s, let f):
             typeName = "pci"
-            src.children.append(XElement("address", [("domain", XMLNumber.hex(d, width: 4)), ("bus", XMLNumber.hex(b, width: 2)),
-                                                     ("slot", XMLNumber.hex(s, width: 2)), ("function", XMLNumber.hex(f, width: 1))]))
-        case let .usb(v, p):
+            src.children.append(
+                XElement(
+                    "address",
+                    [
+                        ("domain", XMLNumber.hex(d, width: 4)), ("bus", XMLNumber.hex(b, width: 2)),
+                        ("slot", XMLNumber.hex(s, width: 2)), ("function", XMLNumber.hex(f, width: 1))
+                    ]))
+        case .usb(let v, let p):
             typeName = "usb"
             src.children.append(XElement("vendor", [("id", XMLNumber.hex(v, width: 4))]))
             src.children.append(XElement("product", [("id", XMLNumber.hex(p, width: 4))]))
-        case let .usbAddress(b, d):
+        case .usbAddress(let b, let d):
             typeName = "usb"
             src.children.append(XElement("address", [("bus", String(b)), ("device", String(d))]))
-        case let .scsi(adapter, b, t, u):
+        case .scsi(let adapter, let b, let t, let u):
             typeName = "scsi"
             src.children.append(XElement("adapter", [("name", adapter)]))
             src.children.append(XElement("address", [("bus", String(b)), ("target", String(t)), ("unit", String(u))]))
-        case let .iscsi(name, hosts):
+        case .iscsi(let name, let hosts):
             typeName = "scsi"
             src.attributes = [("protocol", "iscsi"), ("name", name)]
             for h in hosts {
                 let parts = h.split(separator: ":", maxSplits: 1).map(String.init)
                 src.children.append(XElement("host", [("name", parts.first), ("port", parts.count > 1 ? parts[1] : nil)]))
             }
-        case let .scsiHost(proto, wwpn):
+        case .scsiHost(let proto, let wwpn):
             typeName = "scsi_host"
             src.attributes = [("protocol", proto), ("wwpn", wwpn)]
-        case let .mdev(uuid, m):
+        case .mdev(let uuid, let m):
             typeName = "mdev"
             model = m
             src.children.append(XElement("address", [("uuid", uuid)]))
-        case let .capabilities(t, path):
+        case .capabilities(let t, let path):
             typeName = t
             let child = t == "storage" ? "block" : t == "misc" ? "char" : "interface"
             src.children.append(XElement(child, text: path))
-        case let .other(t):
+        case .other(let t):
             typeName = t
         }
-        return XElement("hostdev", [("mode", mode), ("type", typeName), ("managed", managed.map { $0 ? "yes" : "no" }), ("model", model)],
-                        children: [src])
+        return XElement(
+            "hostdev", [("mode", mode), ("type", typeName), ("managed", managed.map { $0 ? "yes" : "no" }), ("model", model)],
+            children: [src])
     }
     public func xml() -> String { element().render() }
 }
@@ -657,8 +793,17 @@ extension DomainXML.Devices {
         for i in inputs { d.children.append(XElement("input", [("type", i.type), ("bus", i.bus)])) }
         for g in graphics { d.children.append(g.element()) }
         for v in videos {
-            d.children.append(XElement("video", children: [XElement("model", [("type", v.model), ("vram", v.vram.map(String.init)),
-                                                                             ("heads", v.heads.map(String.init))])]))
+            d.children.append(
+                XElement(
+                    "video",
+                    children: [
+                        XElement(
+                            "model",
+                            [
+                                ("type", v.model), ("vram", v.vram.map(String.init)),
+                                ("heads", v.heads.map(String.init))
+                            ])
+                    ]))
         }
         for h in hostdevs { d.children.append(h.element()) }
         if let m = memballoon { d.children.append(XElement("memballoon", [("model", m)])) }

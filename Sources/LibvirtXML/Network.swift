@@ -15,25 +15,42 @@ public struct NetworkXML: Hashable, Sendable {
     public var mtu: Int?
     public var ips: [IP]
 
-    public init(name: String, uuid: String? = nil, forwardMode: String? = nil, forwardDev: String? = nil, forwardDevices: [String] = [],
-                bridge: Bridge? = nil, mac: String? = nil, domainName: String? = nil, mtu: Int? = nil, ips: [IP] = []) {
-        self.name = name; self.uuid = uuid; self.forwardMode = forwardMode; self.forwardDev = forwardDev
-        self.forwardDevices = forwardDevices; self.bridge = bridge; self.mac = mac
-        self.domainName = domainName; self.mtu = mtu; self.ips = ips
+    public init(
+        name: String, uuid: String? = nil, forwardMode: String? = nil, forwardDev: String? = nil, forwardDevices: [String] = [],
+        bridge: Bridge? = nil, mac: String? = nil, domainName: String? = nil, mtu: Int? = nil, ips: [IP] = []
+    ) {
+        self.name = name
+        self.uuid = uuid
+        self.forwardMode = forwardMode
+        self.forwardDev = forwardDev
+        self.forwardDevices = forwardDevices
+        self.bridge = bridge
+        self.mac = mac
+        self.domainName = domainName
+        self.mtu = mtu
+        self.ips = ips
     }
 
     public struct Bridge: Hashable, Sendable {
         public var name: String?
         public var stp: Bool?
         public var delay: Int?
-        public init(name: String? = nil, stp: Bool? = nil, delay: Int? = nil) { self.name = name; self.stp = stp; self.delay = delay }
+        public init(name: String? = nil, stp: Bool? = nil, delay: Int? = nil) {
+            self.name = name
+            self.stp = stp
+            self.delay = delay
+        }
     }
 
     public struct DHCPHost: Hashable, Sendable {
         public var mac: String?
         public var name: String?
         public var ip: String?
-        public init(mac: String? = nil, name: String? = nil, ip: String? = nil) { self.mac = mac; self.name = name; self.ip = ip }
+        public init(mac: String? = nil, name: String? = nil, ip: String? = nil) {
+            self.mac = mac
+            self.name = name
+            self.ip = ip
+        }
         public func element() -> XElement { XElement("host", [("mac", mac), ("name", name), ("ip", ip)]) }
         public func xml() -> String { element().render() }
     }
@@ -41,7 +58,10 @@ public struct NetworkXML: Hashable, Sendable {
     public struct Range: Hashable, Sendable {
         public var start: String
         public var end: String
-        public init(start: String, end: String) { self.start = start; self.end = end }
+        public init(start: String, end: String) {
+            self.start = start
+            self.end = end
+        }
     }
 
     public struct IP: Hashable, Sendable {
@@ -51,10 +71,16 @@ public struct NetworkXML: Hashable, Sendable {
         public var prefix: Int?
         public var ranges: [Range]
         public var hosts: [DHCPHost]
-        public init(family: String? = nil, address: String, netmask: String? = nil, prefix: Int? = nil,
-                    ranges: [Range] = [], hosts: [DHCPHost] = []) {
-            self.family = family; self.address = address; self.netmask = netmask; self.prefix = prefix
-            self.ranges = ranges; self.hosts = hosts
+        public init(
+            family: String? = nil, address: String, netmask: String? = nil, prefix: Int? = nil,
+            ranges: [Range] = [], hosts: [DHCPHost] = []
+        ) {
+            self.family = family
+            self.address = address
+            self.netmask = netmask
+            self.prefix = prefix
+            self.ranges = ranges
+            self.hosts = hosts
         }
     }
 
@@ -67,14 +93,15 @@ public struct NetworkXML: Hashable, Sendable {
         let fw = r.child("forward")
         forwardMode = fw.map { $0["mode"] ?? "nat" }
         forwardDev = fw?["dev"]
-        forwardDevices = fw?.children.compactMap { c -> String? in
-            switch c.name {
-            case "interface": return c["dev"]
-            case "pf": return c["dev"].map { "pf " + $0 }
-            case "address": return DomainXML.pciText(c)
-            default: return nil
-            }
-        } ?? []
+        forwardDevices =
+            fw?.children.compactMap { c -> String? in
+                switch c.name {
+                case "interface": return c["dev"]
+                case "pf": return c["dev"].map { "pf " + $0 }
+                case "address": return DomainXML.pciText(c)
+                default: return nil
+                }
+            } ?? []
         bridge = r.child("bridge").map {
             Bridge(name: $0["name"], stp: XMLNumber.bool($0["stp"]), delay: XMLNumber.parse($0["delay"]))
         }
@@ -84,12 +111,13 @@ public struct NetworkXML: Hashable, Sendable {
         ips = try r.all("ip").map { ip in
             guard let a = ip["address"] else { throw XMLError("<ip> lacks address") }
             let dhcp = ip.child("dhcp")
-            return IP(family: ip["family"], address: a, netmask: ip["netmask"], prefix: XMLNumber.parse(ip["prefix"]),
-                      ranges: dhcp?.all("range").compactMap { r in
-                          guard let s = r["start"], let e = r["end"] else { return nil }
-                          return Range(start: s, end: e)
-                      } ?? [],
-                      hosts: dhcp?.all("host").map { DHCPHost(mac: $0["mac"], name: $0["name"], ip: $0["ip"]) } ?? [])
+            return IP(
+                family: ip["family"], address: a, netmask: ip["netmask"], prefix: XMLNumber.parse(ip["prefix"]),
+                ranges: dhcp?.all("range").compactMap { r in
+                    guard let s = r["start"], let e = r["end"] else { return nil }
+                    return Range(start: s, end: e)
+                } ?? [],
+                hosts: dhcp?.all("host").map { DHCPHost(mac: $0["mac"], name: $0["name"], ip: $0["ip"]) } ?? [])
         }
     }
 
@@ -102,23 +130,36 @@ public struct NetworkXML: Hashable, Sendable {
         if let f = forwardMode {
             var e = XElement("forward", [("dev", forwardDev), ("mode", f)])
             for d in forwardDevices {
-                if d.hasPrefix("pf ") { e.children.append(XElement("pf", [("dev", String(d.dropFirst(3)))])) }
-                else if let pci = DomainXML.pciParts(d) {
-                    e.children.append(XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
-                } else { e.children.append(XElement("interface", [("dev", d)])) }
+                if d.hasPrefix("pf ") {
+                    e.children.append(XElement("pf", [("dev", String(d.dropFirst(3)))]))
+                } else if let pci = DomainXML.pciParts(d) {
+                    e.children.append(
+                        XElement("address", [("type", "pci"), ("domain", pci.0), ("bus", pci.1), ("slot", pci.2), ("function", pci.3)]))
+                } else {
+                    e.children.append(XElement("interface", [("dev", d)]))
+                }
             }
             r.children.append(e)
         }
         if let b = bridge {
-            r.children.append(XElement("bridge", [("name", b.name), ("stp", b.stp.map { $0 ? "on" : "off" }),
-                                                  ("delay", b.delay.map(String.init))]))
+            r.children.append(
+                XElement(
+                    "bridge",
+                    [
+                        ("name", b.name), ("stp", b.stp.map { $0 ? "on" : "off" }),
+                        ("delay", b.delay.map(String.init))
+                    ]))
         }
         if let m = mac { r.children.append(XElement("mac", [("address", m)])) }
         if let d = domainName { r.children.append(XElement("domain", [("name", d)])) }
         if let m = mtu { r.children.append(XElement("mtu", [("size", String(m))])) }
         for ip in ips {
-            var e = XElement("ip", [("family", ip.family), ("address", ip.address), ("netmask", ip.netmask),
-                                    ("prefix", ip.prefix.map(String.init))])
+            var e = XElement(
+                "ip",
+                [
+                    ("family", ip.family), ("address", ip.address), ("netmask", ip.netmask),
+                    ("prefix", ip.prefix.map(String.init))
+                ])
             if !ip.ranges.isEmpty || !ip.hosts.isEmpty {
                 var d = XElement("dhcp")
                 for rg in ip.ranges { d.children.append(XElement("range", [("start", rg.start), ("end", rg.end)])) }

@@ -12,10 +12,19 @@ public struct StoragePoolXML: Hashable, Sendable {
     public var targetPath: String?
     public var permissions: Permissions?
 
-    public init(type: String, name: String, uuid: String? = nil, capacity: UInt64? = nil, allocation: UInt64? = nil,
-                available: UInt64? = nil, source: Source = Source(), targetPath: String? = nil, permissions: Permissions? = nil) {
-        self.type = type; self.name = name; self.uuid = uuid; self.capacity = capacity; self.allocation = allocation
-        self.available = available; self.source = source; self.targetPath = targetPath; self.permissions = permissions
+    public init(
+        type: String, name: String, uuid: String? = nil, capacity: UInt64? = nil, allocation: UInt64? = nil,
+        available: UInt64? = nil, source: Source = Source(), targetPath: String? = nil, permissions: Permissions? = nil
+    ) {
+        self.type = type
+        self.name = name
+        self.uuid = uuid
+        self.capacity = capacity
+        self.allocation = allocation
+        self.available = available
+        self.source = source
+        self.targetPath = targetPath
+        self.permissions = permissions
     }
 
     public struct Source: Hashable, Sendable {
@@ -35,13 +44,22 @@ public struct StoragePoolXML: Hashable, Sendable {
         public var adapter: String?
         /// `<source protocol=>` (netfs: nfs version protocol), `<initiator><iqn name=>` (iscsi-direct).
         public var initiator: String?
-        public init(devices: [String] = [], name: String? = nil, hostName: String? = nil, dirPath: String? = nil, format: String? = nil,
-                    hosts: [String] = [], adapter: String? = nil, initiator: String? = nil) {
-            self.devices = devices; self.name = name; self.hostName = hostName; self.dirPath = dirPath; self.format = format
-            self.hosts = hosts; self.adapter = adapter; self.initiator = initiator
+        public init(
+            devices: [String] = [], name: String? = nil, hostName: String? = nil, dirPath: String? = nil, format: String? = nil,
+            hosts: [String] = [], adapter: String? = nil, initiator: String? = nil
+        ) {
+            self.devices = devices
+            self.name = name
+            self.hostName = hostName
+            self.dirPath = dirPath
+            self.format = format
+            self.hosts = hosts
+            self.adapter = adapter
+            self.initiator = initiator
         }
         public var isEmpty: Bool {
-            devices.isEmpty && name == nil && hostName == nil && dirPath == nil && format == nil && hosts.isEmpty && adapter == nil && initiator == nil
+            devices.isEmpty && name == nil && hostName == nil && dirPath == nil && format == nil && hosts.isEmpty && adapter == nil
+                && initiator == nil
         }
     }
 
@@ -51,7 +69,10 @@ public struct StoragePoolXML: Hashable, Sendable {
         public var group: String?
         public var label: String?
         public init(mode: String? = nil, owner: String? = nil, group: String? = nil, label: String? = nil) {
-            self.mode = mode; self.owner = owner; self.group = group; self.label = label
+            self.mode = mode
+            self.owner = owner
+            self.group = group
+            self.label = label
         }
     }
 
@@ -71,16 +92,19 @@ public struct StoragePoolXML: Hashable, Sendable {
             if let n = a["name"] { return n }
             if let w = a["wwpn"] { return "\(a["type"] ?? "fc_host") wwnn=\(a["wwnn"] ?? "?") wwpn=\(w)" }
             if let p = a.child("parentaddr")?.child("address") {
-                return "scsi_host \(p["domain"] ?? "0"):\(p["bus"] ?? "0"):\(p["slot"] ?? "0").\(p["function"] ?? "0") unique_id=\(a.child("parentaddr")?["unique_id"] ?? "?")"
+                return
+                    "scsi_host \(p["domain"] ?? "0"):\(p["bus"] ?? "0"):\(p["slot"] ?? "0").\(p["function"] ?? "0") unique_id=\(a.child("parentaddr")?["unique_id"] ?? "?")"
             }
             return a["type"] ?? "adapter"
         }
-        source = Source(devices: s?.all("device").compactMap { $0["path"] } ?? [], name: s?.childText("name"),
-                        hostName: s?.child("host")?["name"], dirPath: s?.child("dir")?["path"], format: s?.child("format")?["type"],
-                        hosts: hosts, adapter: adapter, initiator: s?.at("initiator", "iqn")?["name"])
+        source = Source(
+            devices: s?.all("device").compactMap { $0["path"] } ?? [], name: s?.childText("name"),
+            hostName: s?.child("host")?["name"], dirPath: s?.child("dir")?["path"], format: s?.child("format")?["type"],
+            hosts: hosts, adapter: adapter, initiator: s?.at("initiator", "iqn")?["name"])
         targetPath = r.at("target", "path").map { $0.text.trimmedXMLSpace() }
         permissions = r.at("target", "permissions").map {
-            Permissions(mode: $0.childText("mode"), owner: $0.childText("owner"), group: $0.childText("group"), label: $0.childText("label"))
+            Permissions(
+                mode: $0.childText("mode"), owner: $0.childText("owner"), group: $0.childText("group"), label: $0.childText("label"))
         }
     }
 
@@ -107,7 +131,10 @@ public struct StoragePoolXML: Hashable, Sendable {
             t.addText("path", targetPath)
             if let p = permissions {
                 var pe = XElement("permissions")
-                pe.addText("mode", p.mode); pe.addText("owner", p.owner); pe.addText("group", p.group); pe.addText("label", p.label)
+                pe.addText("mode", p.mode)
+                pe.addText("owner", p.owner)
+                pe.addText("group", p.group)
+                pe.addText("label", p.label)
                 t.children.append(pe)
             }
             r.children.append(t)
@@ -132,11 +159,20 @@ public struct StorageVolumeXML: Hashable, Sendable {
     /// `<target><permissions><mode>`: octal file mode, e.g. `0600`.
     public var mode: String?
 
-    public init(type: String? = nil, name: String, key: String? = nil, capacity: UInt64, allocation: UInt64? = nil,
-                targetPath: String? = nil, format: String? = nil, backingPath: String? = nil, backingFormat: String? = nil,
-                mode: String? = nil) {
-        self.type = type; self.name = name; self.key = key; self.capacity = capacity; self.allocation = allocation
-        self.targetPath = targetPath; self.format = format; self.backingPath = backingPath; self.backingFormat = backingFormat
+    public init(
+        type: String? = nil, name: String, key: String? = nil, capacity: UInt64, allocation: UInt64? = nil,
+        targetPath: String? = nil, format: String? = nil, backingPath: String? = nil, backingFormat: String? = nil,
+        mode: String? = nil
+    ) {
+        self.type = type
+        self.name = name
+        self.key = key
+        self.capacity = capacity
+        self.allocation = allocation
+        self.targetPath = targetPath
+        self.format = format
+        self.backingPath = backingPath
+        self.backingFormat = backingFormat
         self.mode = mode
     }
 
@@ -196,7 +232,11 @@ public struct DomainSnapshotXML: Hashable, Sendable {
     public var parent: String?
 
     public init(name: String, description: String? = nil, state: String? = nil, creationTime: Int64? = nil, parent: String? = nil) {
-        self.name = name; self.description = description; self.state = state; self.creationTime = creationTime; self.parent = parent
+        self.name = name
+        self.description = description
+        self.state = state
+        self.creationTime = creationTime
+        self.parent = parent
     }
 
     public init(xml: String) throws { try self.init(element: XElement.parse(xml)) }
@@ -242,11 +282,18 @@ public struct NodeDeviceXML: Hashable, Sendable {
     public struct ID: Hashable, Sendable {
         public var id: UInt16
         public var name: String?
-        public init(id: UInt16, name: String? = nil) { self.id = id; self.name = name }
+        public init(id: UInt16, name: String? = nil) {
+            self.id = id
+            self.name = name
+        }
     }
 
     public init(name: String, path: String? = nil, parent: String? = nil, driver: String? = nil, capability: Capability) {
-        self.name = name; self.path = path; self.parent = parent; self.driver = driver; self.capability = capability
+        self.name = name
+        self.path = path
+        self.parent = parent
+        self.driver = driver
+        self.capability = capability
     }
 
     public init(xml: String) throws { try self.init(element: XElement.parse(xml)) }
@@ -268,7 +315,8 @@ public struct NodeDeviceXML: Hashable, Sendable {
         switch type {
         case "pci":
             guard let d: UInt16 = XMLNumber.parse(cap.childText("domain")), let b: UInt8 = XMLNumber.parse(cap.childText("bus")),
-                  let s: UInt8 = XMLNumber.parse(cap.childText("slot")), let f: UInt8 = XMLNumber.parse(cap.childText("function")) else {
+                let s: UInt8 = XMLNumber.parse(cap.childText("slot")), let f: UInt8 = XMLNumber.parse(cap.childText("function"))
+            else {
                 throw XMLError("<capability type='pci'>: bad domain/bus/slot/function")
             }
             capability = .pci(domain: d, bus: b, slot: s, function: f, product: try id("product"), vendor: try id("vendor"))
@@ -292,16 +340,22 @@ public struct NodeDeviceXML: Hashable, Sendable {
         if let d = driver { r.children.append(XElement("driver", children: [XElement("name", text: d)])) }
         func idEl(_ n: String, _ v: ID) -> XElement { XElement(n, [("id", XMLNumber.hex(v.id, width: 4))], text: v.name ?? "") }
         switch capability {
-        case let .pci(d, b, s, f, p, v):
-            r.children.append(XElement("capability", [("type", "pci")], children: [
-                XElement("domain", text: String(d)), XElement("bus", text: String(b)), XElement("slot", text: String(s)),
-                XElement("function", text: String(f)), idEl("product", p), idEl("vendor", v),
-            ]))
-        case let .usbDevice(b, d, p, v):
-            r.children.append(XElement("capability", [("type", "usb_device")], children: [
-                XElement("bus", text: String(b)), XElement("device", text: String(d)), idEl("product", p), idEl("vendor", v),
-            ]))
-        case let .other(t):
+        case .pci(let d, let b, let s, let f, let p, let v):
+            r.children.append(
+                XElement(
+                    "capability", [("type", "pci")],
+                    children: [
+                        XElement("domain", text: String(d)), XElement("bus", text: String(b)), XElement("slot", text: String(s)),
+                        XElement("function", text: String(f)), idEl("product", p), idEl("vendor", v)
+                    ]))
+        case .usbDevice(let b, let d, let p, let v):
+            r.children.append(
+                XElement(
+                    "capability", [("type", "usb_device")],
+                    children: [
+                        XElement("bus", text: String(b)), XElement("device", text: String(d)), idEl("product", p), idEl("vendor", v)
+                    ]))
+        case .other(let t):
             r.children.append(XElement("capability", [("type", t)]))
         }
         return r

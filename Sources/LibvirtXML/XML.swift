@@ -20,11 +20,17 @@ public struct XMLError: Error, Hashable, Sendable, CustomStringConvertible {
 /// child elements, and the concatenated character data directly inside it.
 public struct XElement: Hashable, Sendable {
     public var name: String
-    public var attributes: [(String, String)] { get { attrs.map { ($0.name, $0.value) } } set { attrs = newValue.map { Attr(name: $0.0, value: $0.1) } } }
+    public var attributes: [(String, String)] {
+        get { attrs.map { ($0.name, $0.value) } }
+        set { attrs = newValue.map { Attr(name: $0.0, value: $0.1) } }
+    }
     public var children: [XElement]
     public var text: String
 
-    struct Attr: Hashable, Sendable { var name: String; var value: String }
+    struct Attr: Hashable, Sendable {
+        var name: String
+        var value: String
+    }
     var attrs: [Attr]
     /// Mixed content (`<a>x<b/>y</a>`, allowed in other applications' `<metadata>`): the text before each child
     /// and after the last, as parsed. Empty unless some of it is more than whitespace; used by the writer only
@@ -51,7 +57,10 @@ public struct XElement: Hashable, Sendable {
     /// Follows a path of child names: `el.at("os", "type")`.
     public func at(_ path: String...) -> XElement? {
         var cur = self
-        for p in path { guard let c = cur.child(p) else { return nil }; cur = c }
+        for p in path {
+            guard let c = cur.child(p) else { return nil }
+            cur = c
+        }
         return cur
     }
     /// The trimmed text of a child, nil when the child is absent.
@@ -100,9 +109,16 @@ public struct XElement: Hashable, Sendable {
         out += "<"
         out += name
         for a in attrs {
-            out += " "; out += a.name; out += "='"; out += XElement.escape(a.value, attribute: true); out += "'"
+            out += " "
+            out += a.name
+            out += "='"
+            out += XElement.escape(a.value, attribute: true)
+            out += "'"
         }
-        if children.isEmpty && text.isEmpty { out += "/>"; return }
+        if children.isEmpty && text.isEmpty {
+            out += "/>"
+            return
+        }
         out += ">"
         if children.isEmpty {
             out += XElement.escape(text, attribute: false)
@@ -115,7 +131,9 @@ public struct XElement: Hashable, Sendable {
         } else {
             for c in children { c.writeInline(into: &out) }
         }
-        out += "</"; out += name; out += ">"
+        out += "</"
+        out += name
+        out += ">"
     }
 
     func write(into out: inout String, level: Int) {
@@ -156,9 +174,12 @@ public struct XElement: Hashable, Sendable {
     /// (libvirt would refuse the whole document).
     public static func escape(_ s: String, attribute: Bool) -> String {
         var needs = false
-        for b in s.utf8 where b == 0x26 || b == 0x3C || b == 0x3E || (b < 0x20 && b != 0x0A && b != 0x09 && b != 0x0D)
-            || (attribute && (b == 0x27 || b == 0x22 || b == 0x0A || b == 0x09 || b == 0x0D)) {
-            needs = true; break
+        for b in s.utf8
+        where b == 0x26 || b == 0x3C || b == 0x3E || (b < 0x20 && b != 0x0A && b != 0x09 && b != 0x0D)
+            || (attribute && (b == 0x27 || b == 0x22 || b == 0x0A || b == 0x09 || b == 0x0D))
+        {
+            needs = true
+            break
         }
         if !needs { return s }
         var r = ""
@@ -185,7 +206,10 @@ public struct XElement: Hashable, Sendable {
         a.name == b.name && a.attrs == b.attrs && a.children == b.children && a.text == b.text
     }
     public func hash(into h: inout Hasher) {
-        h.combine(name); h.combine(attrs); h.combine(children); h.combine(text)
+        h.combine(name)
+        h.combine(attrs)
+        h.combine(children)
+        h.combine(text)
     }
 }
 
@@ -193,7 +217,8 @@ extension String {
     /// Trims XML whitespace (space, tab, CR, LF).
     public func trimmedXMLSpace() -> String {
         let u = utf8
-        var start = u.startIndex, end = u.endIndex
+        var start = u.startIndex
+        var end = u.endIndex
         func ws(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
         while start < end, ws(u[start]) { start = u.index(after: start) }
         while end > start, ws(u[u.index(before: end)]) { end = u.index(before: end) }
@@ -233,7 +258,10 @@ struct Parser {
     /// Skips to just past the terminator, or fails.
     mutating func skip(past end: StaticString, _ what: String) throws {
         while i < b.count {
-            if startsWith(end) { i += end.utf8CodeUnitCount; return }
+            if startsWith(end) {
+                i += end.utf8CodeUnitCount
+                return
+            }
             i += 1
         }
         throw fail("unterminated \(what)")
@@ -243,12 +271,16 @@ struct Parser {
     mutating func misc() throws {
         while true {
             skipSpace()
-            if startsWith("<?") { try skip(past: "?>", "processing instruction") }
-            else if startsWith("<!--") { try skip(past: "-->", "comment") }
-            else if startsWith("<!DOCTYPE") {
+            if startsWith("<?") {
+                try skip(past: "?>", "processing instruction")
+            } else if startsWith("<!--") {
+                try skip(past: "-->", "comment")
+            } else if startsWith("<!DOCTYPE") {
                 // Internal subsets are not supported (libvirt never emits them); skip a simple DOCTYPE.
                 try skip(past: ">", "DOCTYPE")
-            } else { return }
+            } else {
+                return
+            }
         }
     }
 
@@ -272,19 +304,22 @@ struct Parser {
 
     mutating func element(depth: Int) throws -> XElement {
         guard depth < Parser.maxDepth else { throw fail("elements nested too deeply") }
-        i += 1 // '<'
+        i += 1  // '<'
         var el = XElement(try name())
         // Attributes.
         while true {
             let hadSpace = i < b.count && Parser.isSpace(b[i])
             skipSpace()
             guard let c = peek() else { throw fail("unterminated start tag <\(el.name)>") }
-            if c == 0x2F { // '/>'
+            if c == 0x2F {  // '/>'
                 guard peek(1) == 0x3E else { throw fail("expected '>' after '/'") }
                 i += 2
                 return el
             }
-            if c == 0x3E { i += 1; break }
+            if c == 0x3E {
+                i += 1
+                break
+            }
             guard hadSpace else { throw fail("expected whitespace before attribute") }
             let an = try name()
             skipSpace()
@@ -364,7 +399,11 @@ struct Parser {
         var k = 0
         while k < raw.count {
             let c = raw[k]
-            if c != 0x26 { out.append(c); k += 1; continue }
+            if c != 0x26 {
+                out.append(c)
+                k += 1
+                continue
+            }
             guard let semi = raw[k...].firstIndex(of: 0x3B), semi - k <= 12 else {
                 throw XMLError("malformed XML at byte \(offset + k): unterminated entity reference")
             }
@@ -377,8 +416,11 @@ struct Parser {
             case "apos": out.append(0x27)
             default:
                 var code: UInt32?
-                if ent.hasPrefix("#x") || ent.hasPrefix("#X") { code = UInt32(ent.dropFirst(2), radix: 16) }
-                else if ent.hasPrefix("#") { code = UInt32(ent.dropFirst(1)) }
+                if ent.hasPrefix("#x") || ent.hasPrefix("#X") {
+                    code = UInt32(ent.dropFirst(2), radix: 16)
+                } else if ent.hasPrefix("#") {
+                    code = UInt32(ent.dropFirst(1))
+                }
                 guard let cp = code, let scalar = Unicode.Scalar(cp), cp != 0 else {
                     throw XMLError("malformed XML at byte \(offset + k): unknown entity &\(ent);")
                 }
@@ -438,7 +480,11 @@ public enum XMLNumber {
         return "0x" + String(repeating: "0", count: max(0, width - s.count)) + s
     }
     public static func bool(_ s: String?) -> Bool? {
-        switch s { case "yes", "on": return true; case "no", "off": return false; default: return nil }
+        switch s {
+        case "yes", "on": return true
+        case "no", "off": return false
+        default: return nil
+        }
     }
 }
 

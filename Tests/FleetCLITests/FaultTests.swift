@@ -1,12 +1,15 @@
-import Foundation
 import FleetTestSupport
+import Foundation
 import Testing
 
 /// libvirtd killed with SIGKILL in the middle of an apply, and started again: the next apply converges, and no
 /// object the run created is left without fleet's mark or ledger entry. The daemon killed is a private one
 /// (scripts/faultd.sh: its own namespaces and state), so the rest of the suite keeps its daemon meanwhile.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"] != nil && getuid() == 0,
-                             "needs root and a real libvirtd"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: ProcessInfo.processInfo.environment["FLEET_TEST_LIBVIRT_URI"] != nil && getuid() == 0,
+        "needs root and a real libvirtd"))
 struct FaultTests {
     let uri = "qemu+unix:///system?socket=/var/tmp/fleet-faultd/run/libvirt-sock"
     static let script = ValidateCLITests.repo.appendingPathComponent("scripts/faultd.sh").path
@@ -19,7 +22,7 @@ struct FaultTests {
         let log = "/tmp/fleet-faultd-\(verb).log"
         let argv = ["/bin/sh", "-c", "exec bash '\(Self.script)' \(verb) </dev/null >\(log) 2>&1"]
         var cargs = argv.map { strdup($0) } + [nil]
-        defer { cargs.forEach { free($0) } }
+        defer { for arg in cargs { free(arg) } }
         var pid: pid_t = 0
         guard posix_spawn(&pid, "/bin/sh", nil, nil, &cargs, environ) == 0 else { throw TestFailure("cannot run faultd.sh") }
         var status: Int32 = 0
@@ -41,7 +44,8 @@ struct FaultTests {
             try? daemon("down")
             try? FileManager.default.removeItem(at: dir)
         }
-        try Data("""
+        try Data(
+            """
             fleet: \(fleet)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(prefix)pool"}}
@@ -54,7 +58,8 @@ struct FaultTests {
                 disks: [{size: 16MiB}, {name: data, size: 8MiB}]
                 networks: [{network: \(prefix)net}]
                 state: stopped
-            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: dir.appendingPathComponent("fleet.yaml"))
 
         var interrupted = 0
         for delay in [0.4, 0.8, 1.2] {
@@ -80,17 +85,23 @@ struct FaultTests {
             // No object the run made is left without fleet's mark: every prefixed pool, network and volume is in
             // the ledger, every prefixed domain carries the owner element.
             let ledger = sh("virsh -c '\(uri)' dumpxml --inactive fleet-ledger-\(fleet)").out
-            for name in sh("virsh -q -c '\(uri)' pool-list --all --name").out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } where name.hasPrefix(prefix) {
+            for name in sh("virsh -q -c '\(uri)' pool-list --all --name").out.split(separator: "\n").map({
+                $0.trimmingCharacters(in: .whitespaces)
+            }) where name.hasPrefix(prefix) {
                 #expect(ledgerLists(ledger, name), "pool \(name) has no ledger entry after a daemon kill at \(delay) s")
             }
-            for name in sh("virsh -q -c '\(uri)' net-list --all --name").out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } where name.hasPrefix(prefix) {
+            for name in sh("virsh -q -c '\(uri)' net-list --all --name").out.split(separator: "\n").map({
+                $0.trimmingCharacters(in: .whitespaces)
+            }) where name.hasPrefix(prefix) {
                 #expect(ledgerLists(ledger, name), "network \(name) has no ledger entry after a daemon kill at \(delay) s")
             }
             let vols = sh("virsh -q -c '\(uri)' vol-list \(prefix)pool 2>/dev/null | awk '{print $1}'").out
             for v in vols.split(separator: "\n") where !v.isEmpty {
                 #expect(ledgerLists(ledger, "\(prefix)pool/\(v)"), "volume \(v) has no ledger entry after a daemon kill at \(delay) s")
             }
-            for name in sh("virsh -q -c '\(uri)' list --all --name").out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } where name.hasPrefix(prefix) {
+            for name in sh("virsh -q -c '\(uri)' list --all --name").out.split(separator: "\n").map({
+                $0.trimmingCharacters(in: .whitespaces)
+            }) where name.hasPrefix(prefix) {
                 let xml = sh("virsh -c '\(uri)' dumpxml --inactive \(name)").out
                 #expect(xml.contains("https://fleet.dev/xmlns/owner/1"), "domain \(name) has no mark after a daemon kill at \(delay) s")
             }
@@ -108,5 +119,3 @@ struct FaultTests {
         #expect(interrupted > 0, "no daemon kill interrupted an apply")
     }
 }
-
-

@@ -9,7 +9,8 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try Data("s3cret\n".utf8).write(to: dir.appendingPathComponent("root.pw"))
         try Data("#cloud-config\n{}\n".utf8).write(to: dir.appendingPathComponent("user-data.yaml"))
-        try Data("""
+        try Data(
+            """
             fleet: keytest
             hosts: {h: {uri: "test:///default"}}
             pools: {kp: {type: dir, path: /var/tmp/ft-key-pool}}
@@ -19,7 +20,8 @@ import Testing
                 memory: 64MiB
                 disks: [{size: 1GiB}]
                 cloud_init: {user_data: user-data.yaml\(password ? ", root_password: {file: root.pw}" : "")}
-            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: dir.appendingPathComponent("fleet.yaml"))
         return dir
     }
 
@@ -74,7 +76,8 @@ struct FleetKeySystemTests {
 
     @Test func keyedSeedsConverge() throws {
         let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let prefix = "ft-\(hex)-", fleet = "ft\(hex)"
+        let prefix = "ft-\(hex)-"
+        let fleet = "ft\(hex)"
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)key")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer {
@@ -85,7 +88,8 @@ struct FleetKeySystemTests {
         }
         try Data("s3cret-\(hex)\n".utf8).write(to: dir.appendingPathComponent("root.pw"))
         try Data("#cloud-config\n{}\n".utf8).write(to: dir.appendingPathComponent("user-data.yaml"))
-        try Data("""
+        try Data(
+            """
             fleet: \(fleet)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(prefix)pool: {type: dir, path: /var/tmp/\(prefix)pool}}
@@ -96,7 +100,8 @@ struct FleetKeySystemTests {
                 state: stopped
                 disks: [{size: 16MiB}]
                 cloud_init: {user_data: user-data.yaml, root_password: {file: root.pw}}
-            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: dir.appendingPathComponent("fleet.yaml"))
         let apply = try ValidateCLITests.run(["apply", dir.path, "--yes"])
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         let key = try String(contentsOfFile: dir.appendingPathComponent(".fleet-key").path, encoding: .utf8)

@@ -18,7 +18,8 @@ struct KillTests {
             try? FileManager.default.removeItem(at: dir)
         }
         let octet = Int.random(in: 1...250)
-        try Data("""
+        try Data(
+            """
             fleet: ft\(hex)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(prefix)pool", autostart: true}}
@@ -31,7 +32,8 @@ struct KillTests {
                 disks: [{size: 16MiB}, {name: data, size: 8MiB}]
                 networks: [{network: \(prefix)net}]
                 state: stopped
-            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: dir.appendingPathComponent("fleet.yaml"))
 
         func pending(_ out: String) -> Int { out.split(separator: "\n").filter { $0.hasPrefix("  + ") || $0.hasPrefix("  ~ ") }.count }
         let full = pending(try ValidateCLITests.run(["plan", dir.path]).stdout)
@@ -46,7 +48,8 @@ struct KillTests {
             p.standardOutput = out
             p.standardError = FileHandle.nullDevice
             try p.run()
-            var seen = 0, buffer = Data()
+            var seen = 0
+            var buffer = Data()
             while seen < finished {
                 let chunk = out.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
@@ -95,7 +98,8 @@ extension KillTests {
             virshCleanup(uri: uri, prefix: prefix, fleet: "ft\(hex)")
             try? FileManager.default.removeItem(at: dir)
         }
-        try Data("""
+        try Data(
+            """
             fleet: ft\(hex)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(prefix)pool"}}
@@ -106,12 +110,14 @@ extension KillTests {
                 memory: 32MiB
                 disks: [{size: 16MiB}, {name: data, size: 8MiB}]
                 state: stopped
-            """.utf8).write(to: dir.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: dir.appendingPathComponent("fleet.yaml"))
 
         let p = Process()
         p.executableURL = try ValidateCLITests.fleetBinary()
         p.arguments = ["apply", dir.path, "--yes", "--parallelism", "1"]
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()

@@ -1,5 +1,5 @@
-import Foundation
 import FleetTestSupport
+import Foundation
 import Testing
 
 /// `fleet plan` / `fleet drift` / `fleet show` run as a binary against a test-driver host fixture,
@@ -20,9 +20,14 @@ import Testing
         ("plan-unreachable", ["plan", manifests, "--connect", "test:///no/such/fixture.xml"]),
         ("drift-text", ["drift", manifests, "--connect", "test://\(fixture)"]),
         // One host unreachable: an error for that host, exit 1, the other host still planned.
-        ("plan-two-hosts", ["plan", dir.appendingPathComponent("Plan/two-hosts").path, "--connect", "a=test://\(fixture)",
-                            "--connect", "b=test:///no/such/fixture.xml"]),
-        ("show-text", ["show", "--connect", "test://\(fixture)"]),
+        (
+            "plan-two-hosts",
+            [
+                "plan", dir.appendingPathComponent("Plan/two-hosts").path, "--connect", "a=test://\(fixture)",
+                "--connect", "b=test:///no/such/fixture.xml"
+            ]
+        ),
+        ("show-text", ["show", "--connect", "test://\(fixture)"])
     ]
 
     @Test(arguments: cases.map(\.0))
@@ -31,16 +36,19 @@ import Testing
         let r = try ValidateCLITests.run(args)
         // The fixture's absolute path differs per checkout.
         let shown = args.map { $0.replacingOccurrences(of: Self.dir.path, with: "$TESTS") }
-        var actual = "$ fleet \(shown.joined(separator: " "))\nexit \(r.status)\n---\n"
+        var actual =
+            "$ fleet \(shown.joined(separator: " "))\nexit \(r.status)\n---\n"
             + (r.stdout + (r.stdout.isEmpty ? r.stderr : "")).replacingOccurrences(of: Self.dir.path, with: "$TESTS")
         // The fingerprint covers the host URI, which holds the checkout's path.
         let fp = try NSRegularExpression(pattern: "\"liveFingerprint\" : \"[0-9a-f]+\"")
-        actual = fp.stringByReplacingMatches(in: actual, range: NSRange(actual.startIndex..., in: actual),
-                                             withTemplate: "\"liveFingerprint\" : \"FINGERPRINT\"")
+        actual = fp.stringByReplacingMatches(
+            in: actual, range: NSRange(actual.startIndex..., in: actual),
+            withTemplate: "\"liveFingerprint\" : \"FINGERPRINT\"")
         // The manifest tree's identity names the checkout (its origin, or machine and path).
         let tree = try NSRegularExpression(pattern: "\"tree\" : \"[^\"]*\"")
-        actual = tree.stringByReplacingMatches(in: actual, range: NSRange(actual.startIndex..., in: actual),
-                                               withTemplate: "\"tree\" : \"TREE\"")
+        actual = tree.stringByReplacingMatches(
+            in: actual, range: NSRange(actual.startIndex..., in: actual),
+            withTemplate: "\"tree\" : \"TREE\"")
         let url = Self.goldens.appendingPathComponent(name + ".golden")
         let expected = try Golden.expected(url, actual: actual)
         #expect(actual == expected)
@@ -52,21 +60,24 @@ import Testing
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-plan-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let host = tmp.appendingPathComponent("host.xml").path, out = tmp.appendingPathComponent("p.plan").path
+        let host = tmp.appendingPathComponent("host.xml").path
+        let out = tmp.appendingPathComponent("p.plan").path
         let fixture = try String(contentsOfFile: Self.fixture, encoding: .utf8)
         try Data(fixture.utf8).write(to: URL(fileURLWithPath: host))
         let r = try ValidateCLITests.run(["plan", Self.manifests, "--connect", "test://\(host)", "--out", out, "--json"])
         #expect(r.status == 1, "the plan has a refused change")
         let saved = try String(contentsOfFile: out, encoding: .utf8)
         #expect(saved.contains("\"manifests\""), "a saved plan records its manifests' digests")
-        let changed = fixture.replacingOccurrences(of: "  <domain type='test'>", with: """
-              <domain type='test'>
-                <name>cli-db</name>
-                <memory>65536</memory>
-                <os><type>hvm</type></os>
-              </domain>
-              <domain type='test'>
-            """, options: [], range: fixture.range(of: "  <domain type='test'>"))
+        let changed = fixture.replacingOccurrences(
+            of: "  <domain type='test'>",
+            with: """
+                  <domain type='test'>
+                    <name>cli-db</name>
+                    <memory>65536</memory>
+                    <os><type>hvm</type></os>
+                  </domain>
+                  <domain type='test'>
+                """, options: [], range: fixture.range(of: "  <domain type='test'>"))
         try Data(changed.utf8).write(to: URL(fileURLWithPath: host))
         let apply = try ValidateCLITests.run(["apply", out, "--yes"])
         #expect(apply.status == 1)

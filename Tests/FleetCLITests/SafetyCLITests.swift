@@ -45,14 +45,19 @@ struct SafetyCLITests {
             virshCleanup(uri: uri, prefix: s.prefix, fleet: s.fleet)
             try? FileManager.default.removeItem(at: s.dir)
         }
-        try Data("""
+        try Data(
+            """
             fleet: \(s.fleet)
             hosts: {local: {uri: "\(uri)"}}
             networks: {\(s.prefix)net: {mode: isolated, subnet: 10.253.\(Int.random(in: 1...250)).0/24}}
-            """.utf8).write(to: s.dir.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: s.dir.appendingPathComponent("fleet.yaml"))
         // The victims: objects nobody manages.
         let victimXML = s.dir.appendingPathComponent("victim.xml.txt")
-        try Data("<domain type='qemu'><name>\(s.prefix)victim</name><memory unit='MiB'>32</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>".utf8).write(to: victimXML)
+        try Data(
+            "<domain type='qemu'><name>\(s.prefix)victim</name><memory unit='MiB'>32</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+                .utf8
+        ).write(to: victimXML)
         #expect(virsh(["define", victimXML.path]).status == 0)
         let netXML = s.dir.appendingPathComponent("victim-net.xml.txt")
         try Data("<network><name>\(s.prefix)victimnet</name></network>".utf8).write(to: netXML)
@@ -69,10 +74,14 @@ struct SafetyCLITests {
         var inner = try #require(json["plan"] as? [String: Any])
         var hosts = try #require(inner["hosts"] as? [[String: Any]])
         var changes = try #require(hosts[0]["changes"] as? [[String: Any]])
-        changes.append(["object": ["kind": "vm", "name": "\(s.prefix)victim"], "action": "delete", "attributes": [], "reason": "x",
-                        "steps": [["undefineDomain": [String: Any]()]], "destructive": false])
-        changes.append(["object": ["kind": "network", "name": "\(s.prefix)victimnet"], "action": "delete", "attributes": [], "reason": "x",
-                        "steps": [["undefineNetwork": [String: Any]()]], "destructive": false])
+        changes.append([
+            "object": ["kind": "vm", "name": "\(s.prefix)victim"], "action": "delete", "attributes": [], "reason": "x",
+            "steps": [["undefineDomain": [String: Any]()]], "destructive": false
+        ])
+        changes.append([
+            "object": ["kind": "network", "name": "\(s.prefix)victimnet"], "action": "delete", "attributes": [], "reason": "x",
+            "steps": [["undefineNetwork": [String: Any]()]], "destructive": false
+        ])
         hosts[0]["changes"] = changes
         inner["hosts"] = hosts
         json["plan"] = inner
@@ -121,14 +130,17 @@ struct SafetyCLITests {
             for i in 0..<8 { try? FileManager.default.removeItem(atPath: "/var/lib/libvirt/images/\(s.prefix)p\(i)") }
             try? FileManager.default.removeItem(at: s.dir)
         }
-        let pools = (0..<8).map { "  \(s.prefix)p\($0): {type: dir, path: /var/lib/libvirt/images/\(s.prefix)p\($0)}" }.joined(separator: "\n")
-        try Data("""
+        let pools = (0..<8).map { "  \(s.prefix)p\($0): {type: dir, path: /var/lib/libvirt/images/\(s.prefix)p\($0)}" }.joined(
+            separator: "\n")
+        try Data(
+            """
             fleet: \(s.fleet)
             hosts: {local: {uri: "\(uri)"}}
             pools:
             \(pools)
             networks: {\(s.prefix)net: {mode: isolated, subnet: 10.253.\(Int.random(in: 1...250)).0/24}}
-            """.utf8).write(to: s.dir.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: s.dir.appendingPathComponent("fleet.yaml"))
         let socket = ["/run/libvirt/libvirt-sock", "/var/run/libvirt/libvirt-sock"].first { FileManager.default.fileExists(atPath: $0) }
         let spellings = [uri, "qemu+unix:///system?socket=\(try #require(socket))"]
         var procs: [(Process, Pipe)] = []
@@ -167,18 +179,21 @@ extension SafetyCLITests {
     /// teamA/web and teamB/web both say `fleet: web`-alike: destroying teamB's tree leaves teamA's network, and says whose it is.
     @Test func twoTreesWithOneFleetNameKeepTheirObjects() throws {
         let s = try Scratch()
-        let a = s.dir.appendingPathComponent("teamA/web"), b = s.dir.appendingPathComponent("teamB/web")
+        let a = s.dir.appendingPathComponent("teamA/web")
+        let b = s.dir.appendingPathComponent("teamB/web")
         defer {
             _ = try? ValidateCLITests.run(["destroy", a.path, "--yes"])
             virshCleanup(uri: uri, prefix: s.prefix, fleet: s.fleet)
             try? FileManager.default.removeItem(at: s.dir)
         }
         for d in [a, b] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
-        try Data("""
+        try Data(
+            """
             fleet: \(s.fleet)
             hosts: {local: {uri: "\(uri)"}}
             networks: {\(s.prefix)net: {mode: isolated, subnet: 10.248.\(Int.random(in: 1...250)).0/24}}
-            """.utf8).write(to: a.appendingPathComponent("fleet.yaml"))
+            """.utf8
+        ).write(to: a.appendingPathComponent("fleet.yaml"))
         try Data("fleet: \(s.fleet)\nhosts: {local: {uri: \"\(uri)\"}}\n".utf8).write(to: b.appendingPathComponent("fleet.yaml"))
         #expect(try ValidateCLITests.run(["apply", a.path, "--yes"]).status == 0)
         let destroy = try ValidateCLITests.run(["destroy", b.path, "--yes"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import FleetCLI
 
 /// `fleet show` on a test:/// fixture holding what a hand-built estate holds: 105 disks plus a floppy and an RBD disk,
@@ -9,7 +10,8 @@ import Testing
         var disks = ""
         for i in 0..<105 {
             let dev = (i >= 26 ? String(UnicodeScalar(UInt8(96 + i / 26))) : "") + String(UnicodeScalar(UInt8(97 + i % 26)))
-            disks += "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/data-\(i).qcow2'/><target dev='vd\(dev)' bus='virtio'/></disk>\n"
+            disks +=
+                "<disk type='file' device='disk'><source file='/var/lib/libvirt/images/data-\(i).qcow2'/><target dev='vd\(dev)' bus='virtio'/></disk>\n"
         }
         let xml = """
             <node>
@@ -47,7 +49,9 @@ import Testing
         let w = try ValidateCLITests.run(["show", "--connect", "test://\(path)", "--wide"])
         #expect(w.status == 0)
         #expect(!w.stdout.contains("107 disks"))
-        #expect(w.stdout.contains("vda=/var/lib/libvirt/images/data-0.qcow2") && w.stdout.contains("vdda=/var/lib/libvirt/images/data-104.qcow2"))
+        #expect(
+            w.stdout.contains("vda=/var/lib/libvirt/images/data-0.qcow2")
+                && w.stdout.contains("vdda=/var/lib/libvirt/images/data-104.qcow2"))
         #expect(w.stdout.contains("fda(floppy)=/img/fd.img") && w.stdout.contains("sda=rbd://mon1:6789/pool/image"))
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import FleetTestSupport
+import Foundation
 import Testing
 
 /// Runs the built `fleet` binary (`fleet validate`, `fleet schema`) and compares stdout and the exit code
@@ -21,7 +21,10 @@ import Testing
             let url = dir.appendingPathComponent("fleet")
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
-               FileManager.default.isExecutableFile(atPath: url.path) { return url }
+                FileManager.default.isExecutableFile(atPath: url.path)
+            {
+                return url
+            }
         }
         throw CLIError.binaryNotFound(candidates.map(\.path))
     }
@@ -32,11 +35,13 @@ import Testing
         p.executableURL = try fleetBinary()
         p.arguments = args
         p.currentDirectoryURL = repo
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
@@ -56,7 +61,7 @@ import Testing
         ("warnings-only-text", ["validate", "\(corpus)/multi-document"]),
         ("warnings-only-json", ["validate", "--format", "json", "\(corpus)/multi-document"]),
         ("several-paths-text", ["validate", "\(corpus)/duplicate-key", "examples/quickstart", "\(corpus)/pci-snapshots"]),
-        ("missing-path-text", ["validate", "no/such/dir"]),
+        ("missing-path-text", ["validate", "no/such/dir"])
     ]
 
     @Test(arguments: cases.map(\.0))

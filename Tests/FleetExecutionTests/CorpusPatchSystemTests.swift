@@ -1,6 +1,6 @@
-import FleetTestSupport
 import FleetMapping
 import FleetModel
+import FleetTestSupport
 import Foundation
 import Libvirt
 import Testing
@@ -49,14 +49,18 @@ struct CorpusPatchSystemTests {
             let before = try LibvirtCorpusSystemTests.virsh(["dumpxml", "--inactive", name])
             let cfg = try DomainMapping.config(fromXML: try d.xmlDesc(flags: [.inactive, .secure]))
             let virt: VirtType = cfg.virtType == "kvm" ? .kvm : .qemu
-            let vm = VMSpec(name: name, host: "local", vcpus: max(1, cfg.maxVcpus == cfg.vcpus ? cfg.vcpus : cfg.vcpus + 1),
-                            maxVcpus: cfg.maxVcpus == cfg.vcpus ? nil : cfg.maxVcpus,
-                            memory: .mib(max(1, cfg.memory.bytes / (1 << 20)) == cfg.memory.bytes / (1 << 20) ? cfg.memory.bytes / (1 << 20) + 1 : 2),
-                            maxMemory: nil, virtType: virt)
+            let vm = VMSpec(
+                name: name, host: "local", vcpus: max(1, cfg.maxVcpus == cfg.vcpus ? cfg.vcpus : cfg.vcpus + 1),
+                maxVcpus: cfg.maxVcpus == cfg.vcpus ? nil : cfg.maxVcpus,
+                memory: .mib(max(1, cfg.memory.bytes / (1 << 20)) == cfg.memory.bytes / (1 << 20) ? cfg.memory.bytes / (1 << 20) + 1 : 2),
+                maxMemory: nil, virtType: virt)
             let fleet = Fleet(name: "ft\(hex)", hosts: [HostSpec(name: "local", uri: uri)], vms: [vm])
             let mark = OwnerMark(fleet: fleet.name, kind: .vm, name: name)
-            guard let patched = try DomainPatch.update(try d.xmlDesc(flags: [.inactive, .secure]), vm: vm, fleet: fleet,
-                                                      hypervisor: .qemu, owner: mark) else {
+            guard
+                let patched = try DomainPatch.update(
+                    try d.xmlDesc(flags: [.inactive, .secure]), vm: vm, fleet: fleet,
+                    hypervisor: .qemu, owner: mark)
+            else {
                 Issue.record("\(file.lastPathComponent): the patch changed nothing, not even the mark")
                 continue
             }
@@ -64,8 +68,11 @@ struct CorpusPatchSystemTests {
             let after = try LibvirtCorpusSystemTests.virsh(["dumpxml", "--inactive", name])
             let (removed, added) = Self.diff(before, after)
             let foreign = (removed.map { "- \($0)" } + added.map { "+ \($0)" }).filter { !Self.allowed(String($0.dropFirst(2))) }
-            #expect(foreign.isEmpty, "\(file.lastPathComponent): the patch touched more than memory and vCPUs:\n\(foreign.joined(separator: "\n"))")
-            #expect(added.contains { $0.contains("<memory") || $0.contains("<currentMemory") }, "\(file.lastPathComponent): memory unchanged")
+            #expect(
+                foreign.isEmpty,
+                "\(file.lastPathComponent): the patch touched more than memory and vCPUs:\n\(foreign.joined(separator: "\n"))")
+            #expect(
+                added.contains { $0.contains("<memory") || $0.contains("<currentMemory") }, "\(file.lastPathComponent): memory unchanged")
             try d.undefine(flags: [.nvram])
             checked += 1
         }
@@ -89,8 +96,9 @@ struct CorpusPatchSystemTests {
             let before = try LibvirtCorpusSystemTests.virsh(["net-dumpxml", "--inactive", name])
             let spec = try NetworkMapping.spec(fromXML: try n.xmlDesc(inactive: true))
             if spec.mode.isManaged {
-                #expect(try NetworkPatch.update(try n.xmlDesc(inactive: true), spec: spec) == nil,
-                        "\(file.lastPathComponent): patching with what was read changes something")
+                #expect(
+                    try NetworkPatch.update(try n.xmlDesc(inactive: true), spec: spec) == nil,
+                    "\(file.lastPathComponent): patching with what was read changes something")
             }
             if let subnet = spec.subnet, spec.dhcp != nil {
                 let ip = IPv4Address(subnet.network.value + 77)
@@ -98,8 +106,9 @@ struct CorpusPatchSystemTests {
                 try n.update(command: .add, section: .ipDHCPHost, xml: NetworkMapping.leaseXML(lease), flags: [.config])
                 let after = try LibvirtCorpusSystemTests.virsh(["net-dumpxml", "--inactive", name])
                 let (removed, added) = Self.diff(before, after)
-                #expect(removed.isEmpty && added.count == 1 && added[0].contains("<host mac="),
-                        "\(file.lastPathComponent): -\(removed) +\(added)")
+                #expect(
+                    removed.isEmpty && added.count == 1 && added[0].contains("<host mac="),
+                    "\(file.lastPathComponent): -\(removed) +\(added)")
                 withDHCP += 1
             }
             try n.undefine()
@@ -112,12 +121,17 @@ struct CorpusPatchSystemTests {
         let prefix = uniquePrefix()
         let conn = try Connection(uri: uri)
         defer {
-            for p in (try? conn.listAllStoragePools()) ?? [] where p.name.hasPrefix(prefix) { try? p.setAutostart(false); try? p.undefine() }
+            for p in (try? conn.listAllStoragePools()) ?? [] where p.name.hasPrefix(prefix) {
+                try? p.setAutostart(false)
+                try? p.undefine()
+            }
         }
         var checked = 0
         for (i, file) in try LibvirtCorpusSystemTests.files("pool").enumerated() {
             let name = "\(prefix)p\(i)"
-            guard let p = try? conn.definePool(xml: LibvirtCorpusSystemTests.prepare(try String(contentsOf: file, encoding: .utf8), name: name))
+            guard
+                let p = try? conn.definePool(
+                    xml: LibvirtCorpusSystemTests.prepare(try String(contentsOf: file, encoding: .utf8), name: name))
             else { continue }  // a source another corpus pool already uses
             let before = try LibvirtCorpusSystemTests.virsh(["pool-dumpxml", "--inactive", name])
             try p.setAutostart(true)

@@ -1,8 +1,8 @@
-import FleetTestSupport
 import FleetExecution
 import FleetImages
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Guestfs
 import Libvirt
@@ -88,7 +88,8 @@ struct CustomizeSystemTests {
         try buildTinyLinux(at: image)
         let before = try sha256(image)
         try Data("Authorized use only.\n".utf8).write(to: t.dir.appendingPathComponent("motd"))
-        let fleet = try t.load("""
+        let fleet = try t.load(
+            """
             fleet: \(t.fleetName)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(t.prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(t.prefix)pool"}}
@@ -130,9 +131,11 @@ struct CustomizeSystemTests {
         try g.mkfs("ext4", device: "/dev/sda1")
         try g.mount("/dev/sda1", at: "/")
         for d in ["/bin", "/etc/sysconfig/network-scripts", "/root"] { try g.mkdirP(d) }
-        for (p, c) in [("/etc/os-release", "ID=\"rocky\"\nVERSION_ID=\"9.3\"\n"), ("/etc/hosts", "127.0.0.1 localhost\n"),
-                       ("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"), ("/etc/group", "root:x:0:\n"),
-                       ("/etc/shadow", "root:*:19000:0:99999:7:::\n"), ("/etc/hostname", "template\n")] {
+        for (p, c) in [
+            ("/etc/os-release", "ID=\"rocky\"\nVERSION_ID=\"9.3\"\n"), ("/etc/hosts", "127.0.0.1 localhost\n"),
+            ("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"), ("/etc/group", "root:x:0:\n"),
+            ("/etc/shadow", "root:*:19000:0:99999:7:::\n"), ("/etc/hostname", "template\n")
+        ] {
             try g.write(p, c)
         }
         try g.shutdown()

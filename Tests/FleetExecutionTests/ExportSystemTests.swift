@@ -1,9 +1,9 @@
-import FleetTestSupport
 import FleetExecution
 import FleetManifest
 import FleetMapping
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Libvirt
 import Testing
@@ -18,8 +18,9 @@ struct ExportSystemTests {
     func export(_ t: TestFleet, _ select: [(ObjectKind, String)]) throws -> (Fleet, String) {
         let host = HostSpec(name: "local", uri: uri)
         let input = try ExportReader().read(host: host).get()
-        let result = ManifestExport.export(fleet: t.fleetName, hosts: [input], selection: .init(select.map { ($0.0, $0.1) }),
-                                           schema: FleetSchema.id)
+        let result = ManifestExport.export(
+            fleet: t.fleetName, hosts: [input], selection: .init(select.map { ($0.0, $0.1) }),
+            schema: FleetSchema.id)
         #expect(result.notFound.isEmpty, "\(result.notFound)")
         try Data(result.text.utf8).write(to: t.dir.appendingPathComponent("fleet.yaml"))
         let loaded = ManifestLoader().load(paths: [t.dir.path])
@@ -34,7 +35,9 @@ struct ExportSystemTests {
     func adoptOnly(_ t: TestFleet, _ fleet: Fleet, _ text: String) throws {
         let p = t.plan(fleet, options: PlanOptions(adopt: true))
         #expect(!p.changes.isEmpty)
-        #expect(p.changes.allSatisfy { $0.action == .adopt }, "\(p.changes.map { "\($0.action) \($0.object): \($0.attributes) \($0.reason)" })\n\(text)")
+        #expect(
+            p.changes.allSatisfy { $0.action == .adopt },
+            "\(p.changes.map { "\($0.action) \($0.object): \($0.attributes) \($0.reason)" })\n\(text)")
         guard p.changes.allSatisfy({ $0.action == .adopt }) else { return }
         let report = t.apply(p)
         #expect(report.failed == 0, "\(report.results)")
@@ -48,70 +51,83 @@ struct ExportSystemTests {
         let conn = try Connection(uri: uri)
         let p = t.prefix
         let poolPath = "/var/lib/libvirt/images/\(p)pool"
-        let pool = try conn.definePool(xml: """
-            <pool type='dir'><name>\(p)pool</name><target><path>\(poolPath)</path></target></pool>
-            """)
+        let pool = try conn.definePool(
+            xml: """
+                <pool type='dir'><name>\(p)pool</name><target><path>\(poolPath)</path></target></pool>
+                """)
         try pool.build()
         try pool.create()
         // The system disk is an overlay on a base volume named as fleet names images: exported as image \(p)base.
-        _ = try pool.createVolume(xml: """
-            <volume><name>\(p)base.qcow2</name><capacity unit='MiB'>48</capacity><target><format type='qcow2'/></target></volume>
-            """)
-        _ = try pool.createVolume(xml: """
-            <volume><name>\(p)debian12.qcow2</name><capacity unit='MiB'>64</capacity><target><format type='qcow2'/></target>
-              <backingStore><path>\(poolPath)/\(p)base.qcow2</path><format type='qcow2'/></backingStore></volume>
-            """)
-        _ = try pool.createVolume(xml: """
-            <volume><name>\(p)spare.img</name><capacity unit='MiB'>8</capacity><target><format type='raw'/></target></volume>
-            """)
+        _ = try pool.createVolume(
+            xml: """
+                <volume><name>\(p)base.qcow2</name><capacity unit='MiB'>48</capacity><target><format type='qcow2'/></target></volume>
+                """)
+        _ = try pool.createVolume(
+            xml: """
+                <volume><name>\(p)debian12.qcow2</name><capacity unit='MiB'>64</capacity><target><format type='qcow2'/></target>
+                  <backingStore><path>\(poolPath)/\(p)base.qcow2</path><format type='qcow2'/></backingStore></volume>
+                """)
+        _ = try pool.createVolume(
+            xml: """
+                <volume><name>\(p)spare.img</name><capacity unit='MiB'>8</capacity><target><format type='raw'/></target></volume>
+                """)
         let mac = "52:54:00:\(String(format: "%02x:%02x:%02x", t.subnet, Int.random(in: 0...255), Int.random(in: 0...255)))"
-        let net = try conn.defineNetwork(xml: """
-            <network><name>\(p)net</name><bridge name='\(String("fb\(p.dropFirst(3))".prefix(15)))'/>
-              <ip address='10.252.\(t.subnet).1' prefix='24'><dhcp>
-                <range start='10.252.\(t.subnet).100' end='10.252.\(t.subnet).200'/>
-                <host mac='\(mac)' name='\(p)vm' ip='10.252.\(t.subnet).10'/>
-              </dhcp></ip></network>
-            """)
+        let net = try conn.defineNetwork(
+            xml: """
+                <network><name>\(p)net</name><bridge name='\(String("fb\(p.dropFirst(3))".prefix(15)))'/>
+                  <ip address='10.252.\(t.subnet).1' prefix='24'><dhcp>
+                    <range start='10.252.\(t.subnet).100' end='10.252.\(t.subnet).200'/>
+                    <host mac='\(mac)' name='\(p)vm' ip='10.252.\(t.subnet).10'/>
+                  </dhcp></ip></network>
+                """)
         try net.create()
-        let vm = try conn.defineDomain(xml: """
-            <domain type='qemu'>
-              <name>\(p)vm</name>
-              <memory unit='MiB'>96</memory><currentMemory unit='MiB'>64</currentMemory>
-              <vcpu current='1'>2</vcpu>
-              <os><type arch='x86_64' machine='pc'>hvm</type></os>
-              <devices>
-                <disk type='volume' device='disk'>
-                  <driver name='qemu' type='qcow2'/>
-                  <source pool='\(p)pool' volume='\(p)debian12.qcow2'/>
-                  <target dev='vda' bus='virtio'/>
-                </disk>
-                <disk type='file' device='floppy'><target dev='fda' bus='fdc'/></disk>
-                <controller type='scsi' index='0' model='virtio-scsi'/>
-                <interface type='network'><mac address='\(mac)'/><source network='\(p)net'/><model type='virtio'/></interface>
-                <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
-                <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>
-                <watchdog model='i6300esb' action='reset'/>
-              </devices>
-            </domain>
-            """)
-        _ = try conn.defineDomain(xml: """
-            <domain type='qemu'>
-              <name>\(p)usb</name>
-              <memory unit='MiB'>64</memory>
-              <os><type arch='x86_64' machine='pc'>hvm</type></os>
-              <devices>
-                <hostdev mode='subsystem' type='usb' managed='yes'>
-                  <source><vendor id='0x1050'/><product id='0x0407'/></source>
-                </hostdev>
-              </devices>
-            </domain>
-            """)
+        let vm = try conn.defineDomain(
+            xml: """
+                <domain type='qemu'>
+                  <name>\(p)vm</name>
+                  <memory unit='MiB'>96</memory><currentMemory unit='MiB'>64</currentMemory>
+                  <vcpu current='1'>2</vcpu>
+                  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+                  <devices>
+                    <disk type='volume' device='disk'>
+                      <driver name='qemu' type='qcow2'/>
+                      <source pool='\(p)pool' volume='\(p)debian12.qcow2'/>
+                      <target dev='vda' bus='virtio'/>
+                    </disk>
+                    <disk type='file' device='floppy'><target dev='fda' bus='fdc'/></disk>
+                    <controller type='scsi' index='0' model='virtio-scsi'/>
+                    <interface type='network'><mac address='\(mac)'/><source network='\(p)net'/><model type='virtio'/></interface>
+                    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+                    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/>
+                    <watchdog model='i6300esb' action='reset'/>
+                  </devices>
+                </domain>
+                """)
+        _ = try conn.defineDomain(
+            xml: """
+                <domain type='qemu'>
+                  <name>\(p)usb</name>
+                  <memory unit='MiB'>64</memory>
+                  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+                  <devices>
+                    <hostdev mode='subsystem' type='usb' managed='yes'>
+                      <source><vendor id='0x1050'/><product id='0x0407'/></source>
+                    </hostdev>
+                  </devices>
+                </domain>
+                """)
         let before = try vm.xmlDesc(flags: .inactive)
 
         let (fleet, text) = try export(t, [(.vm, "\(p)vm"), (.vm, "\(p)usb")])
         #expect(text.hasPrefix("# yaml-language-server: $schema="))
-        #expect(text.contains("{name: vda, image: \(p)base, pool: \(p)pool, volume: \(p)debian12.qcow2, size: 64MiB, format: qcow2, bus: virtio}"), "\(text)")
-        #expect(fleet.images.map { "\($0.name) \($0.pool)/\($0.volumeName) \($0.source)" } == ["\(p)base \(p)pool/\(p)base.qcow2 \(poolPath)/\(p)base.qcow2"])
+        #expect(
+            text.contains(
+                "{name: vda, image: \(p)base, pool: \(p)pool, volume: \(p)debian12.qcow2, size: 64MiB, format: qcow2, bus: virtio}"),
+            "\(text)")
+        #expect(
+            fleet.images.map { "\($0.name) \($0.pool)/\($0.volumeName) \($0.source)" } == [
+                "\(p)base \(p)pool/\(p)base.qcow2 \(poolPath)/\(p)base.qcow2"
+            ])
         #expect(text.contains("ip: 10.252.\(t.subnet).10"), "\(text)")
         #expect(text.contains("# kept as is, not managed by fleet: floppy fda, controller scsi virtio-scsi"), "\(text)")
         #expect(text.contains("channel org.qemu.guest_agent.0") && text.contains("watchdog i6300esb"), "\(text)")
@@ -147,15 +163,17 @@ struct ExportSystemTests {
         defer { t.cleanup() }
         let conn = try Connection(uri: uri)
         let p = t.prefix
-        let net = try conn.defineNetwork(xml: """
-            <network><name>\(p)net</name><bridge name='\(String("fb\(p.dropFirst(3))".prefix(15)))'/>
-              <ip address='10.253.\(t.subnet).1' prefix='24'/></network>
-            """)
+        let net = try conn.defineNetwork(
+            xml: """
+                <network><name>\(p)net</name><bridge name='\(String("fb\(p.dropFirst(3))".prefix(15)))'/>
+                  <ip address='10.253.\(t.subnet).1' prefix='24'/></network>
+                """)
         try net.create()
         // Disks on pool volumes point at a pool of this test, holding a raw volume of each name they use.
-        let pool = try conn.definePool(xml: """
-            <pool type='dir'><name>\(p)pool</name><target><path>/var/lib/libvirt/images/\(p)pool</path></target></pool>
-            """)
+        let pool = try conn.definePool(
+            xml: """
+                <pool type='dir'><name>\(p)pool</name><target><path>/var/lib/libvirt/images/\(p)pool</path></target></pool>
+                """)
         try pool.build()
         try pool.create()
         var volumes: Set<String> = []
@@ -163,13 +181,15 @@ struct ExportSystemTests {
         for (i, url) in try LibvirtCorpusSystemTests.files("domain").enumerated() {
             let name = "\(p)d\(i)"
             var xml = LibvirtCorpusSystemTests.prepare(try String(contentsOf: url, encoding: .utf8), name: name)
-            xml = xml.replacingOccurrences(of: #"<source network=(['"])[^'"]*(['"])"#, with: "<source network='\(p)net'",
-                                           options: .regularExpression)
+            xml = xml.replacingOccurrences(
+                of: #"<source network=(['"])[^'"]*(['"])"#, with: "<source network='\(p)net'",
+                options: .regularExpression)
             xml = xml.replacingOccurrences(of: #"pool=(['"])[^'"]*(['"])"#, with: "pool='\(p)pool'", options: .regularExpression)
             let vre = try NSRegularExpression(pattern: #"volume=['"]([^'"]+)['"]"#)
             for m in vre.matches(in: xml, range: NSRange(xml.startIndex..., in: xml)) {
                 guard let r = Range(m.range(at: 1), in: xml), volumes.insert(String(xml[r])).inserted else { continue }
-                _ = try pool.createVolume(xml: "<volume><name>\(xml[r])</name><capacity unit='MiB'>1</capacity><target><format type='raw'/></target></volume>")
+                _ = try pool.createVolume(
+                    xml: "<volume><name>\(xml[r])</name><capacity unit='MiB'>1</capacity><target><format type='raw'/></target></volume>")
             }
             if (try? conn.defineDomain(xml: xml)) != nil { select.append((.vm, name)) }
         }

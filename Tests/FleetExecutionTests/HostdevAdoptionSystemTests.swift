@@ -1,8 +1,8 @@
-import FleetTestSupport
 import FleetExecution
 import FleetManifest
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Libvirt
 import Testing
@@ -15,21 +15,30 @@ struct HostdevAdoptionSystemTests {
     let uri = systemURI ?? "qemu:///system"
 
     static let hostdevs: [(String, String)] = [
-        ("pci", """
+        (
+            "pci",
+            """
             <hostdev mode='subsystem' type='pci' managed='no'>
               <source><address domain='0x0000' bus='0x00' slot='0x00' function='0x0'/></source>
             </hostdev>
-            """),
-        ("mdev", """
+            """
+        ),
+        (
+            "mdev",
+            """
             <hostdev mode='subsystem' type='mdev' model='vfio-pci'>
               <source><address uuid='53764d0e-85a0-42b4-af5c-2046b460b1dc'/></source>
             </hostdev>
-            """),
-        ("scsi", """
+            """
+        ),
+        (
+            "scsi",
+            """
             <hostdev mode='subsystem' type='scsi' managed='no'>
               <source><adapter name='scsi_host0'/><address bus='0' target='0' unit='1'/></source>
             </hostdev>
-            """),
+            """
+        )
     ]
 
     func domainXML(_ name: String, hostdev: String) -> String {
@@ -58,7 +67,8 @@ struct HostdevAdoptionSystemTests {
 
         // Adopt it (the manifest names the PCI device so fleet does not plan to remove it).
         let device = kind == "pci" ? "devices:\n  \(t.prefix)dev: {host: local, type: pci, address: \"0000:00:00.0\"}\n" : ""
-        var fleet = try t.load("""
+        var fleet = try t.load(
+            """
             fleet: \(t.fleetName)
             hosts:
               local: {uri: "\(uri)"}
@@ -71,7 +81,8 @@ struct HostdevAdoptionSystemTests {
                 state: stopped
             \(kind == "pci" ? "    hostdevs: [\(t.prefix)dev]" : "")
             """)
-        var p = Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts), options: PlanOptions(adopt: true))
+        var p = Planner.plan(
+            desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts), options: PlanOptions(adopt: true))
         let adopt = try #require(p.changes.first { $0.object.description == "vm/\(name)" })
         #expect(adopt.action == .adopt, "\(p.changes)")
         #expect(p.changes.allSatisfy { $0.object.description == "vm/\(name)" && $0.action == .adopt }, "\(p.changes)")

@@ -1,10 +1,10 @@
-import FleetTestSupport
 import FleetExecution
 import FleetImages
 import FleetManifest
 import FleetMapping
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Libvirt
 import Testing
@@ -21,7 +21,8 @@ struct ImageLifecycleSystemTests {
         try run("/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", image, "16M"])
         try Data("#cloud-config\n{}\n".utf8).write(to: t.dir.appendingPathComponent("ud.cfg"))
         let poolPath = "/var/lib/libvirt/images/\(t.prefix)pool"
-        let fleet = try t.load("""
+        let fleet = try t.load(
+            """
             fleet: \(t.fleetName)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(t.prefix)pool: {type: dir, path: "\(poolPath)"}}
@@ -38,8 +39,9 @@ struct ImageLifecycleSystemTests {
     }
 
     func plan(_ fleet: Fleet, _ inputs: ImageInputs) -> Plan {
-        Planner.plan(desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts),
-                     options: PlanOptions(customizationDigests: inputs.digests, seedInstanceIDs: inputs.seedIDs))
+        Planner.plan(
+            desired: fleet, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts),
+            options: PlanOptions(customizationDigests: inputs.digests, seedInstanceIDs: inputs.seedIDs))
     }
 
     func files(_ dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }

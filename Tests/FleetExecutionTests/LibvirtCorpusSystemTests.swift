@@ -1,14 +1,15 @@
-import FleetTestSupport
 import FleetExecution
 import FleetMapping
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Libvirt
 import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Tests/LibvirtCorpus (see its SOURCES.md) on the real daemon: every domain, network and pool is defined (never
 /// started), read back by the StateReader `fleet show` uses, and compared field by field with virsh:
@@ -29,17 +30,20 @@ struct LibvirtCorpusSystemTests {
     /// and a unique bridge for networks that create one.
     static func prepare(_ xml: String, name: String, bridge: String? = nil) -> String {
         var s = xml
-        s = s.replacingOccurrences(of: #"<name>[^<]*</name>"#, with: "<name>\(name)</name>", options: .regularExpression,
-                                   range: s.range(of: #"<name>[^<]*</name>"#, options: .regularExpression))
+        s = s.replacingOccurrences(
+            of: #"<name>[^<]*</name>"#, with: "<name>\(name)</name>", options: .regularExpression,
+            range: s.range(of: #"<name>[^<]*</name>"#, options: .regularExpression))
         s = s.replacingOccurrences(of: #"\s*<uuid>[^<]*</uuid>"#, with: "", options: .regularExpression)
         // libvirt takes a domain's UUID from its SMBIOS system uuid when <uuid> is absent (nova's XML has one).
         s = s.replacingOccurrences(of: #"\s*<entry name=(['"])uuid(['"])>[^<]*</entry>"#, with: "", options: .regularExpression)
         s = s.replacingOccurrences(of: "<domain type='kvm'", with: "<domain type='qemu'")
         s = s.replacingOccurrences(of: "<domain type=\"kvm\"", with: "<domain type=\"qemu\"")
-        s = s.replacingOccurrences(of: #"<emulator>[^<]*</emulator>"#, with: "<emulator>/usr/bin/qemu-system-x86_64</emulator>",
-                                   options: .regularExpression)
+        s = s.replacingOccurrences(
+            of: #"<emulator>[^<]*</emulator>"#, with: "<emulator>/usr/bin/qemu-system-x86_64</emulator>",
+            options: .regularExpression)
         if let bridge {
-            s = s.replacingOccurrences(of: #"<bridge name=(['"])virbr\d+(['"])"#, with: "<bridge name='\(bridge)'", options: .regularExpression)
+            s = s.replacingOccurrences(
+                of: #"<bridge name=(['"])virbr\d+(['"])"#, with: "<bridge name='\(bridge)'", options: .regularExpression)
         }
         return s
     }
@@ -48,14 +52,16 @@ struct LibvirtCorpusSystemTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/virsh")
         p.arguments = ["-c", systemURI ?? "qemu:///system"] + args
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         if p.terminationStatus != 0 {
-            throw TestFailure("virsh \(args.joined(separator: " ")): \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            throw TestFailure(
+                "virsh \(args.joined(separator: " ")): \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -64,7 +70,9 @@ struct LibvirtCorpusSystemTests {
     static func rows(_ table: String) -> [[String]] {
         let lines = table.split(separator: "\n").map(String.init)
         guard let dash = lines.firstIndex(where: { $0.hasPrefix("---") }) else { return [] }
-        return lines[(dash + 1)...].map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }.filter { !$0.isEmpty }
+        return lines[(dash + 1)...].map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }.filter {
+            !$0.isEmpty
+        }
     }
 
     func read() throws -> LiveHost {
@@ -152,7 +160,8 @@ struct LibvirtCorpusSystemTests {
             names[name] = url.lastPathComponent
             let bridge = "ftb\(String(prefix.dropFirst(3).prefix(8)))\(i)".prefix(15)
             do {
-                _ = try conn.defineNetwork(xml: Self.prepare(try String(contentsOf: url, encoding: .utf8), name: name, bridge: String(bridge)))
+                _ = try conn.defineNetwork(
+                    xml: Self.prepare(try String(contentsOf: url, encoding: .utf8), name: name, bridge: String(bridge)))
             } catch {
                 Issue.record("\(url.lastPathComponent): libvirt refused it: \(error)")
             }
@@ -189,10 +198,14 @@ struct LibvirtCorpusSystemTests {
                     _ = try conn.definePool(xml: Self.prepare(try String(contentsOf: url, encoding: .utf8), name: name))
                     defined.append((name, url.lastPathComponent))
                 } catch {
-                    refused.append((i, url)); errors.append("\(url.lastPathComponent): \(error)")
+                    refused.append((i, url))
+                    errors.append("\(url.lastPathComponent): \(error)")
                 }
             }
-            if defined.isEmpty { Issue.record("libvirt refused: \(errors)"); break }
+            if defined.isEmpty {
+                Issue.record("libvirt refused: \(errors)")
+                break
+            }
             let host = try read()
             for (name, file) in defined {
                 let pool = try #require(host.pools.first { $0.name == name }, "\(file)")

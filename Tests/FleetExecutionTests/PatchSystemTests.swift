@@ -1,9 +1,9 @@
-import FleetTestSupport
 import FleetExecution
 import FleetManifest
 import FleetMapping
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Libvirt
 import Testing
@@ -59,21 +59,21 @@ struct PatchSystemTests {
     func networkXML(_ t: TestFleet) -> String {
         let s = t.subnet
         return """
-        <network>
-          <name>\(t.prefix)net</name>
-          <forward mode='nat'/>
-          <domain name='old.test'/>
-          <dns>
-            <host ip='10.252.\(s).2'><hostname>printer</hostname></host>
-          </dns>
-          <portgroup name='web' default='yes'/>
-          <ip address='10.252.\(s).1' prefix='24'>
-            <dhcp><range start='10.252.\(s).100' end='10.252.\(s).200'/></dhcp>
-          </ip>
-          <ip family='ipv6' address='fd00:252:\(String(s, radix: 16))::1' prefix='64'/>
-          <route address='10.253.\(s).0' prefix='24' gateway='10.252.\(s).254'/>
-        </network>
-        """
+            <network>
+              <name>\(t.prefix)net</name>
+              <forward mode='nat'/>
+              <domain name='old.test'/>
+              <dns>
+                <host ip='10.252.\(s).2'><hostname>printer</hostname></host>
+              </dns>
+              <portgroup name='web' default='yes'/>
+              <ip address='10.252.\(s).1' prefix='24'>
+                <dhcp><range start='10.252.\(s).100' end='10.252.\(s).200'/></dhcp>
+              </ip>
+              <ip family='ipv6' address='fd00:252:\(String(s, radix: 16))::1' prefix='64'/>
+              <route address='10.253.\(s).0' prefix='24' gateway='10.252.\(s).254'/>
+            </network>
+            """
     }
 
     func poolXML(_ t: TestFleet) -> String {
@@ -88,37 +88,41 @@ struct PatchSystemTests {
         """
     }
 
-    func manifest(_ t: TestFleet, mac: String, memory: String, vcpus: Int, ip: Bool, autostart: Bool?, domain: String = "old.test",
-                  pool: Bool = true) -> String {
+    func manifest(
+        _ t: TestFleet, mac: String, memory: String, vcpus: Int, ip: Bool, autostart: Bool?, domain: String = "old.test",
+        pool: Bool = true
+    ) -> String {
         let s = t.subnet
         return """
-        fleet: \(t.fleetName)
-        hosts:
-          local: {uri: "\(uri)"}
-        \(pool ? "pools:" : "")
-        \(pool ? "  \(t.prefix)pool: {type: dir, path: \"/var/lib/libvirt/images/\(t.prefix)pool\"\(autostart.map { ", autostart: \($0)" } ?? "")}" : "")
-        networks:
-          \(t.prefix)net:
-            mode: nat
-            subnet: 10.252.\(s).0/24
-            domain: \(domain)
-            dhcp: {range: [10.252.\(s).100, 10.252.\(s).200]}
-        vms:
-          \(t.prefix)legacy:
-            virt_type: qemu
-            vcpus: \(vcpus)
-            memory: \(memory)
+            fleet: \(t.fleetName)
+            hosts:
+              local: {uri: "\(uri)"}
+            \(pool ? "pools:" : "")
+            \(pool ? "  \(t.prefix)pool: {type: dir, path: \"/var/lib/libvirt/images/\(t.prefix)pool\"\(autostart.map { ", autostart: \($0)" } ?? "")}" : "")
             networks:
-              - {network: \(t.prefix)net, mac: "\(mac)"\(ip ? ", ip: 10.252.\(s).11" : "")}
-            state: stopped
-        """
+              \(t.prefix)net:
+                mode: nat
+                subnet: 10.252.\(s).0/24
+                domain: \(domain)
+                dhcp: {range: [10.252.\(s).100, 10.252.\(s).200]}
+            vms:
+              \(t.prefix)legacy:
+                virt_type: qemu
+                vcpus: \(vcpus)
+                memory: \(memory)
+                networks:
+                  - {network: \(t.prefix)net, mac: "\(mac)"\(ip ? ", ip: 10.252.\(s).11" : "")}
+                state: stopped
+            """
     }
 
     @Test func adoptedObjectsChangeOnlyWhatFleetManages() throws {
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
         let conn = try Connection(uri: uri)
-        let mac = "52:54:00:" + [UInt8.random(in: 0...255), .random(in: 0...255), .random(in: 0...255)]
+        let mac =
+            "52:54:00:"
+            + [UInt8.random(in: 0...255), .random(in: 0...255), .random(in: 0...255)]
             .map { String(format: "%02x", $0) }.joined(separator: ":")
         let (vm, net, pool) = ("\(t.prefix)legacy", "\(t.prefix)net", "\(t.prefix)pool")
 
@@ -136,8 +140,10 @@ struct PatchSystemTests {
 
         // --adopt of a manifest that matches: the plan is the adoption marks and nothing else.
         let same = try t.load(manifest(t, mac: mac, memory: "64MiB", vcpus: 1, ip: false, autostart: nil))
-        let adoptPlan = Planner.plan(desired: same, live: StateReader(fleet: same.name).read(hosts: same.hosts), options: PlanOptions(adopt: true))
-        #expect(adoptPlan.changes.map { "\($0.action.rawValue) \($0.object)" }.sorted()
+        let adoptPlan = Planner.plan(
+            desired: same, live: StateReader(fleet: same.name).read(hosts: same.hosts), options: PlanOptions(adopt: true))
+        #expect(
+            adoptPlan.changes.map { "\($0.action.rawValue) \($0.object)" }.sorted()
                 == ["adopt network/\(net)", "adopt pool/\(pool)", "adopt vm/\(vm)"], "\(adoptPlan.changes)")
         let adopted = t.apply(adoptPlan)
         #expect(adopted.failed == 0 && adopted.skipped == 0, "\(adopted.results)")
@@ -152,17 +158,24 @@ struct PatchSystemTests {
         // A memory and a vCPU change (both beyond the maxima: a redefinition), a DHCP host, pool autostart.
         let changed = try t.load(manifest(t, mac: mac, memory: "96MiB", vcpus: 2, ip: true, autostart: true))
         let plan = t.plan(changed)
-        #expect(plan.changes.map { "\($0.action.rawValue) \($0.object)" }.sorted()
+        #expect(
+            plan.changes.map { "\($0.action.rawValue) \($0.object)" }.sorted()
                 == ["update network/\(net)", "update pool/\(pool)", "update vm/\(vm)"], "\(plan.changes)")
         let report = t.apply(plan)
         #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
         #expect(t.plan(changed).changes.isEmpty, "\(t.plan(changed).changes)")
 
         d = lineDiff(domainAdopted, try virsh(["dumpxml", "--inactive", "--security-info", vm]))
-        #expect(d.removed.sorted() == ["<currentMemory unit='KiB'>65536</currentMemory>", "<memory unit='KiB'>65536</memory>",
-                                       "<vcpu placement='static'>1</vcpu>"], "\(d)")
-        #expect(d.added.sorted() == ["<currentMemory unit='KiB'>98304</currentMemory>", "<memory unit='KiB'>98304</memory>",
-                                     "<vcpu placement='static'>2</vcpu>"], "\(d)")
+        #expect(
+            d.removed.sorted() == [
+                "<currentMemory unit='KiB'>65536</currentMemory>", "<memory unit='KiB'>65536</memory>",
+                "<vcpu placement='static'>1</vcpu>"
+            ], "\(d)")
+        #expect(
+            d.added.sorted() == [
+                "<currentMemory unit='KiB'>98304</currentMemory>", "<memory unit='KiB'>98304</memory>",
+                "<vcpu placement='static'>2</vcpu>"
+            ], "\(d)")
         let networkLeased = try virsh(["net-dumpxml", "--inactive", net])
         d = lineDiff(networkBefore, networkLeased)
         #expect(d.removed.isEmpty, "\(d)")
@@ -174,7 +187,8 @@ struct PatchSystemTests {
         // alone without --allow-restart (guests on it would lose connectivity).
         let renamed = try t.load(manifest(t, mac: mac, memory: "96MiB", vcpus: 2, ip: true, autostart: true, domain: "new.test"))
         let restartPlan = t.plan(renamed)
-        #expect(restartPlan.changes.map { "\($0.action.rawValue) \($0.object)" } == ["update-restart network/\(net)"], "\(restartPlan.changes)")
+        #expect(
+            restartPlan.changes.map { "\($0.action.rawValue) \($0.object)" } == ["update-restart network/\(net)"], "\(restartPlan.changes)")
         let networkLiveBefore = try virsh(["net-dumpxml", net])
         let restart = t.apply(restartPlan)
         #expect(restart.failed == 0, "\(restart.results)")
@@ -192,7 +206,9 @@ struct PatchSystemTests {
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
         let conn = try Connection(uri: uri)
-        let mac = "52:54:00:" + [UInt8.random(in: 0...255), .random(in: 0...255), .random(in: 0...255)]
+        let mac =
+            "52:54:00:"
+            + [UInt8.random(in: 0...255), .random(in: 0...255), .random(in: 0...255)]
             .map { String(format: "%02x", $0) }.joined(separator: ":")
         let (vm, net) = ("\(t.prefix)legacy", "\(t.prefix)net")
         let n = try conn.defineNetwork(xml: networkXML(t))
@@ -203,12 +219,15 @@ struct PatchSystemTests {
 
         let f = try t.load(manifest(t, mac: mac, memory: "96MiB", vcpus: 1, ip: false, autostart: nil, domain: "new.test", pool: false))
         let plan = Planner.plan(desired: f, live: StateReader(fleet: f.name).read(hosts: f.hosts), options: PlanOptions(adopt: true))
-        #expect(plan.changes.map { "\($0.action.rawValue) \($0.object)" }.sorted()
+        #expect(
+            plan.changes.map { "\($0.action.rawValue) \($0.object)" }.sorted()
                 == ["adopt network/\(net)", "adopt vm/\(vm)", "update vm/\(vm)", "update-restart network/\(net)"], "\(plan.changes)")
         #expect(plan.changes.filter { $0.action == .adopt }.allSatisfy { $0.steps == [.writeOwnerMark] })
         let report = t.apply(plan)
         #expect(report.failed == 0 && report.skipped == 0, "\(report.results)")
-        #expect(report.results.first { $0.object == "network/\(net)" && $0.action == "update-restart" }?.message?.contains("--allow-restart") == true)
+        #expect(
+            report.results.first { $0.object == "network/\(net)" && $0.action == "update-restart" }?.message?.contains("--allow-restart")
+                == true)
         #expect(try virsh(["net-dumpxml", net]) == networkLive, "the running network was not restarted")
         #expect(try virsh(["net-dumpxml", "--inactive", net]).contains("new.test"))
         let d = lineDiff(domainBefore, try virsh(["dumpxml", "--inactive", "--security-info", vm]))
@@ -226,24 +245,28 @@ struct PatchSystemTests {
         let conn = try Connection(uri: uri)
         let pci = DeviceSpec(name: "pci", host: "local", kind: .pci(PCIAddress(parsing: "0000:00:00.0")!))
         let f = Fleet(name: t.fleetName, hosts: [HostSpec(name: "local", uri: uri)], devices: [pci])
-        let vm = VMSpec(name: "\(t.prefix)own", host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(64), maxMemory: .mib(128),
-                        virtType: .qemu, machine: "q35",
-                        disks: [DiskSpec(name: "disk0", size: .mib(32), pool: "\(t.prefix)pool"),
-                                DiskSpec(name: "data", size: .mib(32), pool: "\(t.prefix)pool", bus: .scsi)],
-                        cdrom: "/var/lib/libvirt/images/\(t.prefix)install.iso",
-                        networks: [NICSpec(network: "\(t.prefix)net", mac: MACAddress.stable(for: t.prefix))],
-                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", password: .env("X")), hostdevs: [pci],
-                        cloudInit: CloudInitSpec(userData: "#cloud-config\n"), description: "own & <rendered>")
+        let vm = VMSpec(
+            name: "\(t.prefix)own", host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(64), maxMemory: .mib(128),
+            virtType: .qemu, machine: "q35",
+            disks: [
+                DiskSpec(name: "disk0", size: .mib(32), pool: "\(t.prefix)pool"),
+                DiskSpec(name: "data", size: .mib(32), pool: "\(t.prefix)pool", bus: .scsi)
+            ],
+            cdrom: "/var/lib/libvirt/images/\(t.prefix)install.iso",
+            networks: [NICSpec(network: "\(t.prefix)net", mac: MACAddress.stable(for: t.prefix))],
+            graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", password: .env("X")), hostdevs: [pci],
+            cloudInit: CloudInitSpec(userData: "#cloud-config\n"), description: "own & <rendered>")
         let mark = OwnerMark(fleet: f.name, kind: .vm, name: vm.group)
         _ = try conn.defineDomain(xml: DomainMapping.render(vm, hypervisor: .qemu, graphicsPassword: "pw", owner: mark))
         let d = try #require(try conn.domain(named: vm.name))
         let current = try d.xmlDesc(flags: [.inactive, .secure])
         #expect(try DomainPatch.update(current, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark) == nil)
 
-        let spec = NetworkSpec(name: "\(t.prefix)net", mode: .nat, subnet: IPv4Subnet(parsing: "10.254.\(t.subnet).0/24"),
-                               dhcp: DHCPSpec(start: IPv4Address(parsing: "10.254.\(t.subnet).100")!, end: IPv4Address(parsing: "10.254.\(t.subnet).200")!),
-                               leases: [DHCPLease(mac: MACAddress.stable(for: t.prefix), name: "own", ip: IPv4Address(parsing: "10.254.\(t.subnet).9")!)],
-                               domain: "own.test", mtu: 1400)
+        let spec = NetworkSpec(
+            name: "\(t.prefix)net", mode: .nat, subnet: IPv4Subnet(parsing: "10.254.\(t.subnet).0/24"),
+            dhcp: DHCPSpec(start: IPv4Address(parsing: "10.254.\(t.subnet).100")!, end: IPv4Address(parsing: "10.254.\(t.subnet).200")!),
+            leases: [DHCPLease(mac: MACAddress.stable(for: t.prefix), name: "own", ip: IPv4Address(parsing: "10.254.\(t.subnet).9")!)],
+            domain: "own.test", mtu: 1400)
         let n = try conn.defineNetwork(xml: NetworkMapping.render(spec))
         #expect(try NetworkPatch.update(n.xmlDesc(inactive: true), spec: spec) == nil)
     }
@@ -253,7 +276,8 @@ struct PatchSystemTests {
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: "/usr/bin/virsh")
         proc.arguments = ["-c", uri] + args
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         proc.standardOutput = out
         proc.standardError = err
         try proc.run()
@@ -270,12 +294,17 @@ struct PatchSystemTests {
 /// The lines only in `a` and only in `b` (as multisets, trimmed, quotes normalised to `'`): a textual diff
 /// of two whole documents that ignores nothing but position.
 func lineDiff(_ a: String, _ b: String) -> (removed: [String], added: [String]) {
-    let norm = { (s: String) in s.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\"", with: "'") } }
+    let norm = { (s: String) in
+        s.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\"", with: "'") }
+    }
     var counts: [String: Int] = [:]
     for l in norm(a) { counts[l, default: 0] += 1 }
     var added: [String] = []
     for l in norm(b) { if let c = counts[l], c > 0 { counts[l] = c - 1 } else { added.append(l) } }
     var removed: [String] = []
-    for l in norm(a) where (counts[l] ?? 0) > 0 { removed.append(l); counts[l]! -= 1 }
+    for l in norm(a) where (counts[l] ?? 0) > 0 {
+        removed.append(l)
+        counts[l]! -= 1
+    }
     return (removed, added)
 }

@@ -1,10 +1,10 @@
-import FleetTestSupport
 import FleetExecution
 import FleetImages
-import FleetMapping
 import FleetManifest
+import FleetMapping
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Libvirt
 import Testing
@@ -15,8 +15,11 @@ let realGuestImage = ProcessInfo.processInfo.environment["FLEET_REALGUEST_IMAGE"
 /// Boots a real operating system under TCG and checks from inside it, through the guest agent, that what
 /// fleet delivers arrives: the cloud-init seed is read (user-data's runcmd ran), the VM has its own hostname
 /// from image-level `hostname: true`, and root's ssh key and password came from cloud-init alone.
-@Suite(.serialized, .enabled(if: systemURI != nil && FileManager.default.fileExists(atPath: realGuestImage),
-                             "set FLEET_TEST_LIBVIRT_URI and build \(realGuestImage) (shared/realguest/build.sh)"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: systemURI != nil && FileManager.default.fileExists(atPath: realGuestImage),
+        "set FLEET_TEST_LIBVIRT_URI and build \(realGuestImage) (shared/realguest/build.sh)"))
 struct RealGuestTests {
     let uri = systemURI ?? "qemu:///system"
 
@@ -25,14 +28,17 @@ struct RealGuestTests {
         defer { t.cleanup() }
         let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetRealGuestTestKeyOnly000000000000000 ops@fleet"
         setenv("FT_REAL_ROOT_PW", "real-guest-pw", 1)
-        try Data("""
+        try Data(
+            """
             #cloud-config
             runcmd:
               - [sh, -c, "echo seeded-by-fleet > /var/tmp/fleet-marker"]
 
-            """.utf8).write(to: t.dir.appendingPathComponent("user-data.cfg"))
+            """.utf8
+        ).write(to: t.dir.appendingPathComponent("user-data.cfg"))
         let vm = "\(t.prefix)deb"
-        let fleet = try t.load("""
+        let fleet = try t.load(
+            """
             fleet: \(t.fleetName)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(t.prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(t.prefix)pool"}}
@@ -66,8 +72,9 @@ struct RealGuestTests {
         #expect(inputs.imageDigests.isEmpty, "hostname alone is nothing to do on the image")
         let desired = inputs.apply(to: fleet)
         func plan() -> Plan {
-            Planner.plan(desired: desired, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts),
-                         options: PlanOptions(customizationDigests: inputs.digests, seedInstanceIDs: inputs.seedIDs))
+            Planner.plan(
+                desired: desired, live: StateReader(fleet: fleet.name).read(hosts: fleet.hosts),
+                options: PlanOptions(customizationDigests: inputs.digests, seedInstanceIDs: inputs.seedIDs))
         }
         let report = t.apply(plan())
         #expect(report.failed == 0 && report.skipped == 0, "\(report.results.filter { $0.outcome != .applied })")
@@ -130,7 +137,8 @@ extension RealGuestTests {
         defer { t.cleanup() }
         let conn = try Connection(uri: uri)
         let s = t.subnet
-        let natIP = "10.252.\(s).20", lanIP = "10.253.\(s).20"
+        let natIP = "10.252.\(s).20"
+        let lanIP = "10.253.\(s).20"
         // The bridge network's host bridge, in the daemon's namespace, with the host's side at .1.
         let br = "ftb" + t.fleetName.dropFirst(2).prefix(8)
         try netns("ip link add \(br) type bridge && ip addr add 10.253.\(s).1/24 dev \(br) && ip link set \(br) up")
@@ -139,10 +147,14 @@ extension RealGuestTests {
         // Image versions: the shared image, and a copy with other bytes (same OS) for the reimage.
         let imageB = t.dir.appendingPathComponent("debian12-b.qcow2").path
         try run("/usr/bin/qemu-img", ["convert", "-O", "qcow2", "-o", "cluster_size=131072", realGuestImage, imageB])
-        let shaA = try ImageSource.sha256(ofFile: realGuestImage), shaB = try ImageSource.sha256(ofFile: imageB)
-        let vm = "\(t.prefix)deb", pool = "\(t.prefix)pool"
-        func manifest(source: String, sha: String, vcpus: Int = 1, memory: String = "512MiB", wait: String = "lease",
-                      state: String = "running", snapshots: [String] = []) -> String {
+        let shaA = try ImageSource.sha256(ofFile: realGuestImage)
+        let shaB = try ImageSource.sha256(ofFile: imageB)
+        let vm = "\(t.prefix)deb"
+        let pool = "\(t.prefix)pool"
+        func manifest(
+            source: String, sha: String, vcpus: Int = 1, memory: String = "512MiB", wait: String = "lease",
+            state: String = "running", snapshots: [String] = []
+        ) -> String {
             """
             fleet: \(t.fleetName)
             hosts: {local: {uri: "\(uri)"}}
@@ -289,7 +301,8 @@ extension RealGuestTests {
         #expect(try pingFromNamespace(natIP) && pingFromNamespace(lanIP), "both addresses kept")
         let p = try #require(try conn.storagePool(named: pool))
         let overlay = try #require(try p.volume(named: "\(vm)-disk0.qcow2"))
-        let newVersion = "\(t.prefix)debian12-\(shaB.prefix(12)).qcow2", oldVersion = "\(t.prefix)debian12-\(shaA.prefix(12)).qcow2"
+        let newVersion = "\(t.prefix)debian12-\(shaB.prefix(12)).qcow2"
+        let oldVersion = "\(t.prefix)debian12-\(shaA.prefix(12)).qcow2"
         #expect(try overlay.xmlDesc().contains(newVersion), "the overlay is backed by the new version")
         #expect(try p.volume(named: oldVersion) == nil, "the old version, backing nothing, is removed")
 
@@ -315,8 +328,9 @@ extension RealGuestTests {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: poolDir)) ?? []
         #expect(left.isEmpty, "left in \(poolDir): \(left)")
         #expect(try conn.domain(named: LedgerName.of(t.fleetName)) == nil, "no ledger")
-        print("RealGuestTests timings: first boot to lease \(Int(bootSeconds)) s, snapshot \(Int(snapSeconds)) s, "
-              + "reimage to agent \(Int(reimageSeconds)) s, whole test \(Int(Date().timeIntervalSince(started))) s")
+        print(
+            "RealGuestTests timings: first boot to lease \(Int(bootSeconds)) s, snapshot \(Int(snapSeconds)) s, "
+                + "reimage to agent \(Int(reimageSeconds)) s, whole test \(Int(Date().timeIntervalSince(started))) s")
     }
 
     /// Runs `script` inside the daemon's network namespace (the test's own oracle; fleet never shells out).
@@ -351,7 +365,8 @@ extension RealGuestTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
-        let out = Pipe(), err = FileManager.default.temporaryDirectory.appendingPathComponent("ft-stderr-\(UUID().uuidString)")
+        let out = Pipe()
+        let err = FileManager.default.temporaryDirectory.appendingPathComponent("ft-stderr-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: err) }
         p.standardOutput = out
@@ -388,7 +403,10 @@ struct GuestAgent {
         let deadline = Date().addingTimeInterval(timeout)
         var last = ""
         while Date() < deadline {
-            do { _ = try command("guest-ping", timeout: 5); return } catch { last = "\(error)" }
+            do {
+                _ = try command("guest-ping", timeout: 5)
+                return
+            } catch { last = "\(error)" }
             guard try domain.isActive else { throw TestFailure("the guest stopped while booting") }
             Thread.sleep(forTimeInterval: 3)
         }
@@ -398,7 +416,8 @@ struct GuestAgent {
     /// guest-exec with captured output, then guest-exec-status until it exits.
     func exec(_ path: String, _ args: [String], timeout: TimeInterval = 120) throws -> Result {
         guard let r = try command("guest-exec", ["path": path, "arg": args, "capture-output": true]) as? [String: Any],
-              let pid = r["pid"] as? Int else { throw TestFailure("guest-exec \(path): no pid") }
+            let pid = r["pid"] as? Int
+        else { throw TestFailure("guest-exec \(path): no pid") }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let s = try command("guest-exec-status", ["pid": pid]) as? [String: Any], s["exited"] as? Bool == true {

@@ -1,9 +1,9 @@
-import FleetTestSupport
 import FleetExecution
 import FleetImages
 import FleetMapping
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Libvirt
 import Testing
@@ -18,10 +18,15 @@ import Testing
         let a = try HostLock.acquire(host: "h", conn: Connection(uri: uri), fleet: "f1", command: "apply", timeout: 0)
         var waited = false
         do {
-            _ = try HostLock.acquire(host: "h", conn: Connection(uri: uri), fleet: "f2", command: "apply", timeout: 0.6) { _ in waited = true }
+            _ = try HostLock.acquire(host: "h", conn: Connection(uri: uri), fleet: "f2", command: "apply", timeout: 0.6) { _ in
+                waited = true
+            }
             Issue.record("a second holder got the lock")
         } catch let e as HostLockError {
-            guard case .held(_, let by) = e else { Issue.record("expected held, got \(e)"); return }
+            guard case .held(_, let by) = e else {
+                Issue.record("expected held, got \(e)")
+                return
+            }
             #expect(by.fleet == "f1" && by.pid == getpid())
             #expect("\(e)".contains("--lock-timeout"))
         }
@@ -49,17 +54,22 @@ import Testing
             p.executableURL = URL(fileURLWithPath: "/bin/true")
             try p.run()
             p.waitUntilExit()
-            holder = LockHolder(machine: ProcessInfo.processInfo.hostName, pid: p.processIdentifier, fleet: "gone", command: "apply",
-                                started: now - 5, expires: now + 100, token: "t")
+            holder = LockHolder(
+                machine: ProcessInfo.processInfo.hostName, pid: p.processIdentifier, fleet: "gone", command: "apply",
+                started: now - 5, expires: now + 100, token: "t")
         } else {
-            holder = LockHolder(machine: "other-machine", pid: 1, fleet: "gone", command: "apply", started: now - 500, expires: now - 10, token: "t")
+            holder = LockHolder(
+                machine: "other-machine", pid: 1, fleet: "gone", command: "apply", started: now - 500, expires: now - 10, token: "t")
         }
         _ = try conn.defineDomain(xml: LockMapping.render(holder, hypervisor: .test))
         do {
             _ = try HostLock.acquire(host: "h", conn: conn, fleet: "f", command: "apply", timeout: 2)
             Issue.record("a stale lock was taken over silently")
         } catch let e as HostLockError {
-            guard case .stale(_, let by, _) = e else { Issue.record("expected stale, got \(e)"); return }
+            guard case .stale(_, let by, _) = e else {
+                Issue.record("expected stale, got \(e)")
+                return
+            }
             #expect(by == holder)
             #expect("\(e)".contains("fleet unlock h"))
         }
@@ -97,10 +107,11 @@ struct OwnershipAtChangeTests {
         let plan = t.plan(fleet)
         #expect(plan.changes.contains { $0.object.description == "vm/\(t.prefix)web" && $0.action == .create })
         let conn = try Connection(uri: uri)
-        let theirs = try conn.defineDomain(xml: """
-            <domain type='qemu'><name>\(t.prefix)web</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>
-            <description>owned by another tool</description><os><type arch='x86_64'>hvm</type></os></domain>
-            """)
+        let theirs = try conn.defineDomain(
+            xml: """
+                <domain type='qemu'><name>\(t.prefix)web</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>
+                <description>owned by another tool</description><os><type arch='x86_64'>hvm</type></os></domain>
+                """)
         let theirUUID = try theirs.uuidString
         let report = t.apply(plan)
         let vm = report.results.first { $0.object == "vm/\(t.prefix)web" && $0.action == "create" }
@@ -124,7 +135,8 @@ struct OwnershipAtChangeTests {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let holder = try conn.definePool(xml: "<pool type='dir'><name>\(t.prefix)holder</name><target><path>\(path)</path></target></pool>")
-        let fleet = try t.load("""
+        let fleet = try t.load(
+            """
             fleet: \(t.fleetName)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(t.prefix)pool: {type: dir, path: "\(path)"}}
@@ -151,7 +163,8 @@ struct OwnershipAtChangeTests {
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
         let conn = try Connection(uri: uri)
-        let fleet = try t.load("""
+        let fleet = try t.load(
+            """
             fleet: \(t.fleetName)
             hosts: {local: {uri: "\(uri)"}}
             networks: {\(t.prefix)net: {mode: isolated, subnet: 10.252.\(t.subnet).0/24}}
@@ -191,7 +204,9 @@ struct OwnershipAtChangeTests {
         #expect(r?.outcome == .failed)
         #expect(r?.message?.contains("was replaced by another object") == true, "\(r?.message ?? "")")
         #expect(try conn.domain(named: "\(t.prefix)web")?.info().maxMemKiB == 128 * 1024)
-        #expect(try conn.domain(named: "\(t.prefix)web")?.xmlDesc(flags: .inactive).contains("<currentMemory unit='KiB'>65536</currentMemory>") == true)
+        #expect(
+            try conn.domain(named: "\(t.prefix)web")?.xmlDesc(flags: .inactive).contains("<currentMemory unit='KiB'>65536</currentMemory>")
+                == true)
         t.destroy(fleet)
     }
 }
@@ -205,7 +220,8 @@ struct GraphicsPasswordTests {
     @Test func aGraphicsPasswordConvergesAndAChangeIsPlannedUnprinted() throws {
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
-        let fleet = try t.load("""
+        let fleet = try t.load(
+            """
             fleet: \(t.fleetName)
             hosts: {local: {uri: "\(uri)"}}
             pools: {\(t.prefix)pool: {type: dir, path: "/var/lib/libvirt/images/\(t.prefix)pool"}}

@@ -2,8 +2,8 @@ import FleetExecution
 import FleetManifest
 import FleetModel
 import FleetPlanning
-import Foundation
 import FleetTestSupport
+import Foundation
 import Libvirt
 import Testing
 
@@ -63,7 +63,8 @@ struct SystemTests {
         #expect(t.plan(fleet).changes.isEmpty, "\(t.plan(fleet).changes)")
 
         // Restart-class change: written to the config, applied to the guest only with --allow-restart.
-        fleet = try t.load(t.manifest(memory: "96MiB", vcpus: 2, extraNIC: true, dataDisk: true, systemDiskSize: "96MiB", maxMemory: "192MiB"))
+        fleet = try t.load(
+            t.manifest(memory: "96MiB", vcpus: 2, extraNIC: true, dataDisk: true, systemDiskSize: "96MiB", maxMemory: "192MiB"))
         p = t.plan(fleet)
         #expect(p.changes.first { $0.object.description == "vm/\(t.prefix)web" }?.action == .updateRestart)
         report = t.apply(p)
@@ -100,7 +101,10 @@ struct SystemTests {
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
         let conn = try Connection(uri: uri)
-        _ = try conn.defineNetwork(xml: "<network><name>\(t.prefix)net</name><forward mode='nat'/><ip address='10.251.\(t.subnet).1' prefix='24'><dhcp><range start='10.251.\(t.subnet).100' end='10.251.\(t.subnet).200'/></dhcp></ip></network>")
+        _ = try conn.defineNetwork(
+            xml:
+                "<network><name>\(t.prefix)net</name><forward mode='nat'/><ip address='10.251.\(t.subnet).1' prefix='24'><dhcp><range start='10.251.\(t.subnet).100' end='10.251.\(t.subnet).200'/></dhcp></ip></network>"
+        )
         let fleet = try t.load(t.manifest())
         var p = t.plan(fleet)
         #expect(p.changes.first { $0.object.description == "network/\(t.prefix)net" }?.action == .refused)
@@ -165,8 +169,10 @@ struct TestFleet {
         subnet = Int.random(in: 1...250)
     }
 
-    func manifest(memory: String = "64MiB", vcpus: Int = 1, extraNIC: Bool = false, dataDisk: Bool = false,
-                  systemDiskSize: String = "64MiB", maxMemory: String = "128MiB", poolPath: String? = nil) -> String {
+    func manifest(
+        memory: String = "64MiB", vcpus: Int = 1, extraNIC: Bool = false, dataDisk: Bool = false,
+        systemDiskSize: String = "64MiB", maxMemory: String = "128MiB", poolPath: String? = nil
+    ) -> String {
         """
         fleet: \(fleetName)
         hosts:
@@ -244,7 +250,8 @@ struct TestFleet {
         if let e = h.error { throw TestFailure(e) }
         // Other tests run concurrently on this daemon: only what is not theirs counts.
         let stable = { (name: String) in !name.hasPrefix("ft-") && !name.hasPrefix("ft") }
-        return (h.domains.filter { $0.owner == nil && stable($0.name) }.map { "vm/\($0.name)" }
+        return
+            (h.domains.filter { $0.owner == nil && stable($0.name) }.map { "vm/\($0.name)" }
             + h.networks.filter { $0.owner == nil && stable($0.name) }.map { "network/\($0.name)" }
             + h.pools.filter { $0.owner == nil && stable($0.name) }.map { "pool/\($0.name)" }).sorted()
     }
@@ -270,8 +277,6 @@ struct TestFleet {
         try? FileManager.default.removeItem(atPath: "/var/lib/libvirt/images/\(prefix)pool")
     }
 }
-
-
 
 @Suite(.serialized, .enabled(if: systemURI != nil, "set FLEET_TEST_LIBVIRT_URI to run against a real libvirtd"))
 struct ImageSystemTests {
@@ -346,8 +351,9 @@ struct ImageSystemTests {
         #expect(p.changes.first { $0.object.description == "image/\(t.prefix)base" }?.action == .create)
         let reimage = try #require(p.changes.first { $0.object.description == "volume/\(t.prefix)pool/\(t.prefix)vm-disk0.qcow2" })
         #expect(reimage.action == .replace && reimage.destructive)
-        #expect(p.changes.first { $0.object.description == "volume/\(t.prefix)pool/\(t.prefix)full-disk0.qcow2" }?.action == .replace,
-                "a full copy is remade from the new version too")
+        #expect(
+            p.changes.first { $0.object.description == "volume/\(t.prefix)pool/\(t.prefix)full-disk0.qcow2" }?.action == .replace,
+            "a full copy is remade from the new version too")
         report = t.apply(p)
         #expect(report.results.first { $0.object == reimage.object.description }?.outcome == .skipped, "replace needs --allow-destroy")
         let before = try #require(try conn.domain(named: "\(t.prefix)vm"))
@@ -407,7 +413,9 @@ struct TestDriverApplyTests {
         fleet.vms.removeAll { $0.name == "\(t.prefix)gpu" }
         fleet.devices = []
         let report = t.apply(t.plan(fleet))
-        #expect(report.failed == 0 && report.skipped == 0, "\(report.results.filter { $0.outcome != .applied }.map { "\($0.object): \($0.message ?? "")" })")
+        #expect(
+            report.failed == 0 && report.skipped == 0,
+            "\(report.results.filter { $0.outcome != .applied }.map { "\($0.object): \($0.message ?? "")" })")
         #expect(t.plan(fleet).changes.isEmpty, "\(t.plan(fleet).changes)")
         #expect(try keepAlive.domain(named: "\(t.prefix)web")?.isActive == true)
         t.destroy(fleet)

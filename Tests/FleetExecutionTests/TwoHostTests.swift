@@ -1,8 +1,8 @@
-import FleetTestSupport
 import FleetExecution
 import FleetImages
 import FleetModel
 import FleetPlanning
+import FleetTestSupport
 import Foundation
 import Guestfs
 import Libvirt
@@ -11,9 +11,10 @@ import Testing
 /// The two-host lab beside the repository (`../shared/twohost`, brought up by scripts/test.sh): two libvirt
 /// daemons on one machine, each with private /var/lib/libvirt (so a pool there is NOT shared storage).
 enum TwoHostLab {
-    static let dir: String = ProcessInfo.processInfo.environment["FLEET_TWOHOST_DIR"]
+    static let dir: String =
+        ProcessInfo.processInfo.environment["FLEET_TWOHOST_DIR"]
         ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("../shared/twohost").standardizedFileURL.path
+        .appendingPathComponent("../shared/twohost").standardizedFileURL.path
     static var present: Bool { FileManager.default.fileExists(atPath: dir + "/up.sh") }
     static func uri(_ host: String) -> String { "qemu+unix:///system?socket=/var/tmp/twohost/\(host)/run/libvirt-sock" }
 
@@ -29,8 +30,11 @@ enum TwoHostLab {
 /// (the guest keeps running; the disk is copied by QEMU; the old host keeps nothing), then an offline move of the
 /// stopped guest (the disk contents are copied through the stream API: a file written before is on the new host).
 /// And a VM with a PCI hostdev, never started, is refused before anything is touched.
-@Suite(.serialized, .enabled(if: TwoHostLab.present && FileManager.default.fileExists(atPath: realGuestImage),
-                             "the two-host lab (\(TwoHostLab.dir)/up.sh) or \(realGuestImage) is absent"))
+@Suite(
+    .serialized,
+    .enabled(
+        if: TwoHostLab.present && FileManager.default.fileExists(atPath: realGuestImage),
+        "the two-host lab (\(TwoHostLab.dir)/up.sh) or \(realGuestImage) is absent"))
 struct TwoHostTests {
     let hostA = TwoHostLab.uri("hostA"), hostB = TwoHostLab.uri("hostB")
 
@@ -103,7 +107,8 @@ struct TwoHostTests {
         let (connA, connB) = try connections()
         let t = try TestFleet(uri: hostA)
         defer { cleanup(t) }
-        let vm = "\(t.prefix)deb", pool = "\(t.prefix)pool"
+        let vm = "\(t.prefix)deb"
+        let pool = "\(t.prefix)pool"
         let started = Date()
         func mark(_ what: String) { print("TwoHostTests: \(what) at \(Int(Date().timeIntervalSince(started))) s") }
 
@@ -190,7 +195,8 @@ struct TwoHostTests {
         let (connA, connB) = try connections()
         let t = try TestFleet(uri: hostA)
         defer { cleanup(t) }
-        let vm = "\(t.prefix)gpu", pool = "\(t.prefix)pool"
+        let vm = "\(t.prefix)gpu"
+        let pool = "\(t.prefix)pool"
         func yaml(_ host: String) -> String {
             """
             fleet: \(t.fleetName)
@@ -219,8 +225,9 @@ struct TwoHostTests {
         #expect(c.action == .refused && c.steps.isEmpty, "\(c)")
         // (The lab's daemons read the machine's sysfs: 0000:00:00.0 is present on hostB, so this is the hostdev rule.)
         #expect(c.reason.contains("cannot migrate a domain with <hostdev mode='subsystem' type='pci'>"), "\(c.reason)")
-        #expect(!plan.changes.contains { $0.parent?.name == vm && $0.action != .refused },
-                "\(plan.changes.map { "\($0.action) \($0.object)" })")
+        #expect(
+            !plan.changes.contains { $0.parent?.name == vm && $0.action != .refused },
+            "\(plan.changes.map { "\($0.action) \($0.object)" })")
         report = apply(plan)
         #expect(report.failed == 0, "\(report.results.filter { $0.outcome != .applied })")
         #expect(try connA.domain(named: vm) != nil && connB.domain(named: vm) == nil)

@@ -1,6 +1,7 @@
 import FleetModel
 import Foundation
 import Testing
+
 @testable import FleetImages
 
 /// The fleet key: what salts the root-password digests fleet records in libvirt (issue 10, "Secret handling").
@@ -10,7 +11,8 @@ import Testing
     }
 
     @Test func keyedDigestsCannotBeReproducedFromPublicInputs() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let c = try customization(t)
         let key = FleetKey.generate()
         let keyed = try Customizer.digest(c, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab")
@@ -19,12 +21,16 @@ import Testing
         #expect(keyed != unkeyed)
         #expect(keyed.hasSuffix(".k\(key.id)"))
         #expect(String(keyed.prefix(64)).allSatisfy { $0.isHexDigit })
-        let other = try Customizer.digest(c, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: .generate()), fleet: "lab")
+        let other = try Customizer.digest(
+            c, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: .generate()), fleet: "lab")
         #expect(other != keyed)
         // Stable for the same key; a changed password still changes it.
-        #expect(try Customizer.digest(c, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab") == keyed)
+        #expect(
+            try Customizer.digest(c, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab") == keyed)
         let changed = try customization(t, password: "other")
-        #expect(try Customizer.digest(changed, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab") != keyed)
+        #expect(
+            try Customizer.digest(changed, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab")
+                != keyed)
         // The password's own digest names the key by id, never by value.
         let inputs = try CustomizationInputs(c, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab")
         #expect(inputs.rootPassword?.hasPrefix("hmac-sha256x5000-k\(key.id):") == true)
@@ -33,7 +39,8 @@ import Testing
     }
 
     @Test func withoutAPasswordTheKeyChangesNothing() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let c = Customization(files: [FileCopy(source: try t.file("motd", "hi\n"), dest: "/etc/motd")], hostname: true)
         let a = try Customizer.digest(c, hostname: "web-1", secrets: SecretResolver(environment: [:], fleetKey: .generate()), fleet: "lab")
         let b = try Customizer.digest(c, hostname: "web-1", secrets: SecretResolver(environment: [:]), fleet: "lab")
@@ -41,17 +48,23 @@ import Testing
     }
 
     @Test func seedInstanceIDsAreKeyed() throws {
-        let t = try TempDir(); defer { t.cleanup() }
-        let spec = CloudInitSpec(userData: try t.file("user-data", "#cloud-config\n{}\n"), rootPassword: .file(try t.file("pw", "s3cret\n")))
+        let t = try TempDir()
+        defer { t.cleanup() }
+        let spec = CloudInitSpec(
+            userData: try t.file("user-data", "#cloud-config\n{}\n"), rootPassword: .file(try t.file("pw", "s3cret\n")))
         let key = FleetKey.generate()
-        let keyed = try CloudInitSeed.instanceID(spec, vmName: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab")
+        let keyed = try CloudInitSeed.instanceID(
+            spec, vmName: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab")
         let unkeyed = try CloudInitSeed.instanceID(spec, vmName: "web-1", secrets: SecretResolver(environment: [:]), fleet: "lab")
         #expect(keyed != unkeyed && keyed.hasPrefix("iid-"))
-        #expect(try CloudInitSeed.instanceID(spec, vmName: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab") == keyed)
+        #expect(
+            try CloudInitSeed.instanceID(spec, vmName: "web-1", secrets: SecretResolver(environment: [:], fleetKey: key), fleet: "lab")
+                == keyed)
     }
 
     @Test func keyFilesArePrivateAndNeverFollowed() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let path = t.path + "/.fleet-key"
         #expect(try FleetKey.load(path) == nil)
         let key = try FleetKey.create(path)
@@ -79,7 +92,8 @@ import Testing
     }
 
     @Test func keyPathIsBesideTheManifestsUnlessOverridden() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let file = try t.file("fleet.yaml", "fleet: x\n")
         #expect(FleetKey.path(forManifests: [t.path], environment: [:]) == t.path + "/.fleet-key")
         #expect(FleetKey.path(forManifests: [file], environment: [:]) == t.path + "/.fleet-key")

@@ -2,6 +2,7 @@ import FleetModel
 import Foundation
 import Guestfs
 import Testing
+
 @testable import FleetImages
 
 /// Real libguestfs appliance launches (TCG: slow). Serialized, and few launches in total:
@@ -9,7 +10,8 @@ import Testing
 @Suite(.serialized) struct GuestfsImageTests {
     @Test func customizeLinuxImageEndToEnd() throws {
         guestfsEnvironment()
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let disk = t.path + "/base.qcow2"
         try buildLinuxImage(at: disk, format: "qcow2")
         // The image fleet made reads back as a qcow2 ImageFile.
@@ -27,7 +29,7 @@ import Testing
             files: [
                 FileCopy(source: ifcfgPath, dest: "/etc/sysconfig/network-scripts/ifcfg-eth0", mode: 0o644, owner: "root:root"),
                 FileCopy(source: ini, dest: "/opt/app/conf/app.ini", mode: 0o640, owner: "ops:wheel"),
-                FileCopy(source: motd, dest: "/etc/motd.d/", owner: "1000"),
+                FileCopy(source: motd, dest: "/etc/motd.d/", owner: "1000")
             ],
             hostname: true, timezone: "Asia/Shanghai", sysprep: SysprepOperation.allCases)
         let secrets = SecretResolver(environment: [:])
@@ -62,7 +64,8 @@ import Testing
         #expect(try g.lstat("/etc/shadow").permissions == 0o000)
 
         #expect(try text("/root/.ssh/authorized_keys") == "ssh-ed25519 AAAAexisting old@host\nssh-ed25519 AAAAnew1 ops@lab\n")
-        let sshDir = try g.lstat("/root/.ssh"), keys = try g.lstat("/root/.ssh/authorized_keys")
+        let sshDir = try g.lstat("/root/.ssh")
+        let keys = try g.lstat("/root/.ssh/authorized_keys")
         #expect(sshDir.permissions == 0o700 && keys.permissions == 0o600)
         #expect(sshDir.uid == 0 && keys.uid == 0 && keys.gid == 0)
 
@@ -131,8 +134,10 @@ import Testing
     /// a disk with no such filesystem is a clear error, not a crash or a half-written disk.
     @Test func fallbackRootAndNoOperatingSystem() throws {
         guestfsEnvironment()
-        let t = try TempDir(); defer { t.cleanup() }
-        let bare = t.path + "/bare-etc.img", empty = t.path + "/empty-fs.img"
+        let t = try TempDir()
+        defer { t.cleanup() }
+        let bare = t.path + "/bare-etc.img"
+        let empty = t.path + "/empty-fs.img"
         do {
             let g = try Guestfs()
             try g.diskCreate(bare, format: "raw", size: 32 << 20)
@@ -152,8 +157,9 @@ import Testing
         // The fallback finds the root (else this would be noOperatingSystem), and the guest-side checks run
         // before any change: the zone is missing from this bare guest.
         #expect(throws: CustomizeError.timezoneNotInGuest("Asia/Shanghai")) {
-            try Customizer.apply(Customization(hostname: true, timezone: "Asia/Shanghai", sysprep: [.machineID]),
-                                 hostname: "db-1", toDisk: bare, format: .raw, secrets: secrets)
+            try Customizer.apply(
+                Customization(hostname: true, timezone: "Asia/Shanghai", sysprep: [.machineID]),
+                hostname: "db-1", toDisk: bare, format: .raw, secrets: secrets)
         }
         #expect(throws: CustomizeError.noOperatingSystem(disk: empty)) {
             try Customizer.apply(Customization(hostname: true), hostname: "db-1", toDisk: empty, format: .raw, secrets: secrets)
@@ -162,7 +168,8 @@ import Testing
 
     @Test func cloudInitSeed() throws {
         guestfsEnvironment()
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         // Over 1 MiB: the binding writes it in chunks (libguestfs messages are size-limited).
         let userData = "#cloud-config\nusers:\n  - name: ops\n" + String(repeating: "# padding padding padding padding\n", count: 45_000)
         let ud = try t.file("user-data", userData)

@@ -3,13 +3,15 @@ import FleetModel
 import Foundation
 import Guestfs
 import Testing
+
 @testable import FleetImages
 
 @Suite struct ImageSourceTests {
     func sha(_ s: String) -> String { SHA256.hash(data: Data(s.utf8)).map { String(format: "%02x", $0) }.joined() }
 
     @Test func sha256MatchesKnownVectors() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let empty = try t.file("empty", "")
         #expect(try ImageSource.sha256(ofFile: empty) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         let abc = try t.file("abc", "abc")
@@ -21,7 +23,8 @@ import Testing
     }
 
     @Test func prepareVerifiesChecksum() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let content = String(repeating: "raw disk bytes ", count: 1000)
         let p = try t.file("disk.img", content)
         let good = ImageSpec(name: "i", source: p, sha256: sha(content), pool: "default")
@@ -56,7 +59,8 @@ import Testing
     }
 
     @Test func missingAndUnsupportedSources() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let missing = t.path + "/nope.qcow2"
         #expect(throws: ImageSourceError.missingFile(missing)) {
             try ImageSource.prepare(ImageSpec(name: "i", source: missing, pool: "d"), cacheDirectory: t.path)
@@ -78,7 +82,8 @@ import Testing
     }
 
     @Test func formatDetectionRawAndRefused() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let raw = t.path + "/sparse.img"
         #expect(FileManager.default.createFile(atPath: raw, contents: nil))
         #expect(truncate(raw, 10 << 20) == 0)
@@ -104,7 +109,8 @@ import Testing
     /// qcow2 files made by libguestfs's disk_create (which needs no appliance launch).
     @Test func formatDetectionQcow2() throws {
         guestfsEnvironment()
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let g = try Guestfs()
         let q = t.path + "/base.qcow2"
         try g.diskCreate(q, format: "qcow2", size: 3 << 30)
@@ -120,7 +126,8 @@ import Testing
         // An overlay is refused as a base image.
         let overlay = t.path + "/overlay.qcow2"
         try g.diskCreate(overlay, format: "qcow2", size: -1, backingFile: q, backingFormat: "qcow2")
-        #expect(throws: ImageSourceError.invalidQcow2(path: overlay, reason: "it has a backing file; flatten it first (qemu-img convert)")) {
+        #expect(throws: ImageSourceError.invalidQcow2(path: overlay, reason: "it has a backing file; flatten it first (qemu-img convert)"))
+        {
             try ImageSource.detectFormat(path: overlay)
         }
         let rawPath = t.path + "/blank.img"
@@ -129,7 +136,8 @@ import Testing
     }
 
     @Test func downloadsFromLoopbackIntoCache() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let body = Data(String(repeating: "image-bytes-", count: 50_000).utf8)
         let sum = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         let server = try LoopbackHTTPServer(routes: ["/img.raw": body])
@@ -165,7 +173,8 @@ import Testing
 @Suite struct ImageBenchmarks {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["FLEET_IMAGES_BENCH"] != nil))
     func sha256Throughput() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let p = t.path + "/sparse-1g.img"
         #expect(FileManager.default.createFile(atPath: p, contents: nil))
         #expect(truncate(p, 1 << 30) == 0)

@@ -1,11 +1,13 @@
 import FleetModel
 import Foundation
 import Testing
+
 @testable import FleetImages
 
 @Suite struct SecretTests {
     @Test func fileSecretStripsOneTrailingNewline() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let r = SecretResolver(environment: [:])
         #expect(try r.resolve(.file(try t.file("a", "pw\n"))) == "pw")
         #expect(try r.resolve(.file(try t.file("b", "pw\n\n"))) == "pw\n")
@@ -15,7 +17,8 @@ import Testing
     }
 
     @Test func unreadableSecretFilesNameThePath() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let r = SecretResolver(environment: [:])
         // Tests run as root, so chmod 000 would still read: use a directory and a missing path.
         #expect(throws: SecretError.fileUnreadable(path: t.path, reason: "it is a directory")) { try r.resolve(.file(t.path)) }
@@ -43,8 +46,11 @@ import Testing
         // Fresh salt each time.
         #expect(try PasswordHash.sha512Crypt("correct horse") != h)
         // A known vector (glibc's sha512-crypt test suite).
-        #expect(PasswordHash.verify("Hello world!", hash:
-            "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"))
+        #expect(
+            PasswordHash.verify(
+                "Hello world!",
+                hash:
+                    "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"))
         #expect(throws: PasswordHashError.invalidPassword("is empty")) { try PasswordHash.sha512Crypt("") }
         #expect(throws: PasswordHashError.invalidPassword("contains a NUL byte")) { try PasswordHash.sha512Crypt("a\0b") }
     }
@@ -54,25 +60,29 @@ import Testing
     func fixture(_ t: TempDir) throws -> (Customization, SecretResolver, String, String) {
         let pw = try t.file("root.pw", "s3cret\n")
         let src = try t.file("files/ifcfg-eth0", "DEVICE=eth0\nIPADDR=10.0.0.5\n")
-        let c = Customization(rootPassword: .file(pw), sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"],
-                              files: [FileCopy(source: src, dest: "/etc/sysconfig/network-scripts/ifcfg-eth0", mode: 0o644, owner: "root:root")],
-                              hostname: true, timezone: "Asia/Shanghai", sysprep: SysprepOperation.allCases)
+        let c = Customization(
+            rootPassword: .file(pw), sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"],
+            files: [FileCopy(source: src, dest: "/etc/sysconfig/network-scripts/ifcfg-eth0", mode: 0o644, owner: "root:root")],
+            hostname: true, timezone: "Asia/Shanghai", sysprep: SysprepOperation.allCases)
         return (c, SecretResolver(environment: [:]), pw, src)
     }
 
     @Test func stableForSameInputs() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let (c, s, _, _) = try fixture(t)
         let a = try Customizer.digest(c, hostname: "web-1", secrets: s, fleet: "lab")
         #expect(a.count == 64)
         #expect(try Customizer.digest(c, hostname: "web-1", secrets: s, fleet: "lab") == a)
         // Sysprep order does not matter (the operations always run in one order).
-        var reversed = c; reversed.sysprep = c.sysprep.reversed()
+        var reversed = c
+        reversed.sysprep = c.sysprep.reversed()
         #expect(try Customizer.digest(reversed, hostname: "web-1", secrets: s, fleet: "lab") == a)
     }
 
     @Test func changesWithEveryInput() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let (c, s, pw, src) = try fixture(t)
         let base = try Customizer.digest(c, hostname: "web-1", secrets: s, fleet: "lab")
         var seen: Set<String> = [base]
@@ -80,17 +90,23 @@ import Testing
             #expect(!seen.contains(d), what)
             seen.insert(d)
         }
-        var m = c; m.files[0].mode = 0o600
+        var m = c
+        m.files[0].mode = 0o600
         differs(try Customizer.digest(m, hostname: "web-1", secrets: s, fleet: "lab"), "mode")
-        m = c; m.files[0].owner = "ops:ops"
+        m = c
+        m.files[0].owner = "ops:ops"
         differs(try Customizer.digest(m, hostname: "web-1", secrets: s, fleet: "lab"), "owner")
-        m = c; m.files[0].dest = "/etc/other"
+        m = c
+        m.files[0].dest = "/etc/other"
         differs(try Customizer.digest(m, hostname: "web-1", secrets: s, fleet: "lab"), "dest")
-        m = c; m.sshAuthorizedKeys.append("ssh-ed25519 BBBB two")
+        m = c
+        m.sshAuthorizedKeys.append("ssh-ed25519 BBBB two")
         differs(try Customizer.digest(m, hostname: "web-1", secrets: s, fleet: "lab"), "keys")
-        m = c; m.timezone = "UTC"
+        m = c
+        m.timezone = "UTC"
         differs(try Customizer.digest(m, hostname: "web-1", secrets: s, fleet: "lab"), "timezone")
-        m = c; m.sysprep = [.machineID]
+        m = c
+        m.sysprep = [.machineID]
         differs(try Customizer.digest(m, hostname: "web-1", secrets: s, fleet: "lab"), "sysprep")
         differs(try Customizer.digest(c, hostname: "web-2", secrets: s, fleet: "lab"), "hostname")
         differs(try Customizer.digest(c, hostname: "web-1", secrets: s, fleet: "prod"), "fleet salt")
@@ -101,7 +117,8 @@ import Testing
     }
 
     @Test func neverContainsTheSecret() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let (c, s, _, _) = try fixture(t)
         let inputs = try CustomizationInputs(c, hostname: "web-1", secrets: s, fleet: "lab")
         let json = String(decoding: try JSONEncoder().encode(inputs), as: UTF8.self)
@@ -112,7 +129,8 @@ import Testing
     }
 
     @Test func missingInputsAreClearErrors() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let c = Customization(rootPassword: .env("FLEET_TEST_UNSET_PW"))
         #expect(throws: SecretError.envUnset("FLEET_TEST_UNSET_PW")) {
             try Customizer.digest(c, hostname: nil, secrets: SecretResolver(environment: [:]))
@@ -125,11 +143,13 @@ import Testing
 
     /// Bad input is refused before libguestfs is even started.
     @Test func applyRejectsBadInputBeforeLaunch() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let s = SecretResolver(environment: [:])
         let disk = t.path + "/never-opened.img"
         #expect(throws: SecretError.envUnset("FLEET_TEST_UNSET_PW")) {
-            try Customizer.apply(Customization(rootPassword: .env("FLEET_TEST_UNSET_PW")), hostname: nil, toDisk: disk, format: .raw, secrets: s)
+            try Customizer.apply(
+                Customization(rootPassword: .env("FLEET_TEST_UNSET_PW")), hostname: nil, toDisk: disk, format: .raw, secrets: s)
         }
         #expect(throws: CustomizeError.invalidTimezone("../../etc/passwd")) {
             try Customizer.apply(Customization(timezone: "../../etc/passwd"), hostname: nil, toDisk: disk, format: .raw, secrets: s)
@@ -142,8 +162,9 @@ import Testing
         }
         let src = try t.file("f", "x")
         #expect(throws: CustomizeError.invalidMode(dest: "/x", mode: 0o17777)) {
-            try Customizer.apply(Customization(files: [FileCopy(source: src, dest: "/x", mode: 0o17777)]), hostname: nil,
-                                 toDisk: disk, format: .raw, secrets: s)
+            try Customizer.apply(
+                Customization(files: [FileCopy(source: src, dest: "/x", mode: 0o17777)]), hostname: nil,
+                toDisk: disk, format: .raw, secrets: s)
         }
         #expect(!FileManager.default.fileExists(atPath: disk))
     }
@@ -166,7 +187,8 @@ import Testing
 
 @Suite struct CloudInitUnitTests {
     @Test func instanceIDFollowsContent() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let ud = try t.file("user-data", "#cloud-config\npackages: [nginx]\n")
         let spec = CloudInitSpec(userData: ud)
         let a = try CloudInitSeed.instanceID(spec, vmName: "web-1")
@@ -183,15 +205,20 @@ import Testing
     }
 
     @Test func metaDataMerge() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let plain = try CloudInitSeed.read(CloudInitSpec())
         let iid = CloudInitSeed.instanceID(plain, vmName: "db")
         #expect(try CloudInitSeed.metaData(plain, vmName: "db") == "instance-id: \(iid)\nlocal-hostname: db\n")
 
-        let md = try t.file("md", "---\ninstance-id: user-chosen\n  continued\nlocal-hostname: custom\npublic-keys:\n  - ssh-ed25519 AAAA\n")
+        let md = try t.file(
+            "md", "---\ninstance-id: user-chosen\n  continued\nlocal-hostname: custom\npublic-keys:\n  - ssh-ed25519 AAAA\n")
         let d = try CloudInitSeed.read(CloudInitSpec(metaData: md))
         let merged = try CloudInitSeed.metaData(d, vmName: "db")
-        #expect(merged == "instance-id: \(CloudInitSeed.instanceID(d, vmName: "db"))\nlocal-hostname: custom\npublic-keys:\n  - ssh-ed25519 AAAA\n")
+        #expect(
+            merged
+                == "instance-id: \(CloudInitSeed.instanceID(d, vmName: "db"))\nlocal-hostname: custom\npublic-keys:\n  - ssh-ed25519 AAAA\n"
+        )
 
         let json = try t.file("json", "{\"instance-id\": \"x\"}\n")
         #expect(throws: CloudInitError.metaDataNotAMapping(json)) {

@@ -2,8 +2,9 @@ import FleetImages
 import FleetModel
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a tool (an independent reader of what fleet wrote); nil when it is not installed.
@@ -34,9 +35,12 @@ private func mode(_ path: String) -> mode_t? {
     let userData = "#cloud-config\nruncmd:\n  - [touch, /var/tmp/fleet-marker]\n"
     let network = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
 
-    func seed(_ t: TempDir, keys: [String] = [], password: Bool = false) throws -> (path: String, spec: CloudInitSpec, secrets: SecretResolver) {
-        let spec = CloudInitSpec(userData: try t.file("ud", userData), networkConfig: try t.file("nc", network),
-                                 sshAuthorizedKeys: keys, rootPassword: password ? .env("FLEET_T_PW") : nil)
+    func seed(
+        _ t: TempDir, keys: [String] = [], password: Bool = false
+    ) throws -> (path: String, spec: CloudInitSpec, secrets: SecretResolver) {
+        let spec = CloudInitSpec(
+            userData: try t.file("ud", userData), networkConfig: try t.file("nc", network),
+            sshAuthorizedKeys: keys, rootPassword: password ? .env("FLEET_T_PW") : nil)
         let secrets = SecretResolver(environment: ["FLEET_T_PW": "s3cret pass"])
         let out = t.path + "/seed.iso"
         _ = try CloudInitSeed.build(spec, vmName: "web-1", outputPath: out, secrets: secrets, fleet: "f")
@@ -44,12 +48,14 @@ private func mode(_ path: String) -> mode_t? {
     }
 
     @Test func isoinfoReadsDescriptorsNamesAndContents() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey ops@lab"
         let (iso, spec, secrets) = try seed(t, keys: [key], password: true)
         #expect(mode(iso) == 0o600)
         guard let d = try tool("isoinfo", ["-d", "-i", iso]) else {
-            Issue.record("isoinfo is not installed (apt-get install genisoimage)"); return
+            Issue.record("isoinfo is not installed (apt-get install genisoimage)")
+            return
         }
         #expect(d.status == 0)
         #expect(d.out.contains("Volume id: cidata"))
@@ -90,10 +96,12 @@ private func mode(_ path: String) -> mode_t? {
     }
 
     @Test func blkidSeesTheLabelCloudInitLooksFor() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let (iso, _, _) = try seed(t)
         guard let b = try tool("blkid", ["-p", "-o", "export", iso]) else {
-            Issue.record("blkid is not installed"); return
+            Issue.record("blkid is not installed")
+            return
         }
         #expect(b.status == 0)
         #expect(b.out.contains("TYPE=iso9660"))
@@ -110,7 +118,7 @@ private func mode(_ path: String) -> mode_t? {
         #expect(try ISO9660Image(volumeID: "cidata", files: files, date: date).bytes() == a)
         // 25 sectors of metadata, one per file (an empty file still gets its sector), 150 of padding.
         #expect(a.count == (25 + 2 + 150) * 2048)
-        #expect(Array(a[16 * 2048 + 1 ..< 16 * 2048 + 6]) == Array("CD001".utf8))
+        #expect(Array(a[16 * 2048 + 1..<16 * 2048 + 6]) == Array("CD001".utf8))
     }
 
     @Test func badNamesAndLabelsAreErrors() {
@@ -123,7 +131,8 @@ private func mode(_ path: String) -> mode_t? {
     }
 
     @Test func seedFileIsPrivateAndRemoved() throws {
-        let t = try TempDir(); defer { t.cleanup() }
+        let t = try TempDir()
+        defer { t.cleanup() }
         let spec = CloudInitSpec(userData: try t.file("ud", userData))
         var seen: String?
         let size = try CloudInitSeed.withSeedFile(spec, vmName: "db", temporaryDirectory: t.path) { path -> Int in

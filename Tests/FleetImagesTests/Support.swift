@@ -1,7 +1,8 @@
 import Foundation
 import Guestfs
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fresh directory, removed by `cleanup()`.
@@ -36,9 +37,11 @@ func buildLinuxImage(at path: String, format: String) throws {
     try g.partDisk("/dev/sda", type: "mbr")
     try g.mkfs("ext4", device: "/dev/sda1")
     try g.mount("/dev/sda1", at: "/")
-    for d in ["/bin", "/usr/bin", "/etc/ssh", "/etc/sysconfig/network-scripts", "/etc/udev/rules.d", "/etc/selinux",
-              "/var/lib/dbus", "/var/log/journal/0123abcd", "/var/log/audit", "/root/.ssh", "/home/ops",
-              "/usr/share/zoneinfo/Asia"] {
+    for d in [
+        "/bin", "/usr/bin", "/etc/ssh", "/etc/sysconfig/network-scripts", "/etc/udev/rules.d", "/etc/selinux",
+        "/var/lib/dbus", "/var/log/journal/0123abcd", "/var/log/audit", "/root/.ssh", "/home/ops",
+        "/usr/share/zoneinfo/Asia"
+    ] {
         try g.mkdirP(d)
     }
     let files: [(String, String, UInt32)] = [
@@ -70,7 +73,7 @@ func buildLinuxImage(at path: String, format: String) throws {
         ("/etc/udev/rules.d/70-persistent-net.rules", "SUBSYSTEM==\"net\", NAME=\"eth0\"\n", 0o644),
         ("/etc/udev/rules.d/99-keep.rules", "# keep\n", 0o644),
         ("/usr/share/zoneinfo/Asia/Shanghai", "TZif2-fake-shanghai", 0o644),
-        ("/usr/share/zoneinfo/UTC", "TZif2-fake-utc", 0o644),
+        ("/usr/share/zoneinfo/UTC", "TZif2-fake-utc", 0o644)
     ]
     for (p, content, mode) in files {
         try g.write(p, content)
@@ -91,7 +94,11 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     private let routes: [String: Data]
     private let lock = NSLock()
     private var _requests = 0
-    var requests: Int { lock.lock(); defer { lock.unlock() }; return _requests }
+    var requests: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return _requests
+    }
 
     init(routes: [String: Data]) throws {
         self.routes = routes
@@ -104,7 +111,10 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 8) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
@@ -126,7 +136,9 @@ final class LoopbackHTTPServer: @unchecked Sendable {
                 if n <= 0 { break }
                 request += buf[0..<n]
             }
-            lock.lock(); _requests += 1; lock.unlock()
+            lock.lock()
+            _requests += 1
+            lock.unlock()
             let line = String(decoding: request, as: UTF8.self).split(separator: "\r\n").first ?? ""
             let parts = line.split(separator: " ")
             let path = parts.count > 1 ? String(parts[1]) : "/"
@@ -149,5 +161,8 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         }
     }
 
-    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    func stop() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
 }

@@ -1,8 +1,9 @@
+import FleetModel
 import FleetTestSupport
 import Foundation
 import Testing
+
 @testable import FleetManifest
-import FleetModel
 
 /// Every directory under Corpus/ is one manifest; `<case>.expected` holds its exact text diagnostics,
 /// with paths relative to the corpus directory. FLEET_UPDATE_GOLDEN=1 rewrites the goldens.
@@ -75,7 +76,8 @@ import FleetModel
 
     @Test func bracketsInQuotesAndCommentsDoNotCountAsNesting() throws {
         let deep = String(repeating: "[", count: 600)
-        let text = "# \(deep)\nfleet: q\nvms:\n  a:\n    memory: 1GiB\n    cdrom: /x.iso\n    description: \"\(deep)\"\n  b: {memory: 1GiB, cdrom: /x.iso, description: '\(deep) it''s'}  # \(deep)\n"
+        let text =
+            "# \(deep)\nfleet: q\nvms:\n  a:\n    memory: 1GiB\n    cdrom: /x.iso\n    description: \"\(deep)\"\n  b: {memory: 1GiB, cdrom: /x.iso, description: '\(deep) it''s'}  # \(deep)\n"
         let m = try TempManifest(["fleet.yaml": text])
         defer { m.remove() }
         let (r, d) = m.load()
@@ -100,7 +102,9 @@ import FleetModel
         #expect(Date().timeIntervalSince(start) < 30)
         // Values of the wrong shape are not descended into, so the bomb never expands.
         #expect(r.fleet == nil)
-        #expect(d.filter { $0.contains("error:") }.count == 10 && d.filter { $0.contains("error:") }.allSatisfy { $0.hasSuffix("expected a name, found a list") })
+        #expect(
+            d.filter { $0.contains("error:") }.count == 10
+                && d.filter { $0.contains("error:") }.allSatisfy { $0.hasSuffix("expected a name, found a list") })
     }
 
     @Test func aliasExpansionBeyondTheBudgetIsOneError() throws {
@@ -121,7 +125,8 @@ import FleetModel
         var text = "fleet: t\npools:\n  p: {path: /p}\nnetworks:\n  n: {mode: isolated}\nvms:\n"
         var i = 0
         while text.utf8.count < 10_000_000 {
-            text += "  vm\(i):\n    memory: 1GiB\n    vcpus: 2\n    description: \"\(String(repeating: "x", count: 200))\"\n    disks: [{size: 1GiB}]\n    networks: [{network: n}]\n"
+            text +=
+                "  vm\(i):\n    memory: 1GiB\n    vcpus: 2\n    description: \"\(String(repeating: "x", count: 200))\"\n    disks: [{size: 1GiB}]\n    networks: [{network: n}]\n"
             i += 1
         }
         let m = try TempManifest(["fleet.yaml": text])

@@ -10,7 +10,9 @@ import Testing
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("cloud"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         func write(_ name: String, _ text: String) throws { try Data(text.utf8).write(to: dir.appendingPathComponent(name)) }
-        try write("fleet.yaml", """
+        try write(
+            "fleet.yaml",
+            """
             fleet: dt
             pools: {p: {type: dir, path: /x}}
             vms:
@@ -39,9 +41,10 @@ import Testing
 @Suite struct DataFilesFromParsedManifestsTests {
     @Test func aCommentDoesNotHideAManifest() throws {
         let m = try TempManifest([
-            "fleet.yaml": "fleet: t\n# source: pools.yaml\n# cloud_init: {user_data: net.yaml}\nvms:\n  a: {memory: 1GiB, cdrom: /x, description: \"user_data: net.yaml\"}\n",
+            "fleet.yaml":
+                "fleet: t\n# source: pools.yaml\n# cloud_init: {user_data: net.yaml}\nvms:\n  a: {memory: 1GiB, cdrom: /x, description: \"user_data: net.yaml\"}\n",
             "pools.yaml": "pools:\n  p: {path: /p}\n",
-            "net.yaml": "networks:\n  n: {mode: isolated}\n",
+            "net.yaml": "networks:\n  n: {mode: isolated}\n"
         ])
         defer { m.remove() }
         let (r, d) = m.load()
@@ -55,21 +58,21 @@ import Testing
         // Each of these names a YAML file in a data position; none of them is a manifest.
         let m = try TempManifest([
             "fleet.yaml": """
-                fleet: t
-                x-ci: &ci {cloud_init: {user_data: merged-ud.yaml}}
-                pools: {p: {path: /p}}
-                images:
-                  i: {source: img.yml, customize: {files: [{source: files/image-file.yaml, dest: /etc/a.yaml}]}}
-                profiles:
-                  small: {memory: 1GiB, cloud_init: {meta_data: meta.yaml}}
-                vms:
-                  a:
-                    <<: *ci
-                    memory: 1GiB
-                    disks: [{size: 1GiB}]
-                    customize: {root_password: {file: secrets/pw.yaml}, files: [{source: files/vm-file.yaml, dest: /etc/b.yaml}]}
-                  b: {profile: small, disks: [{size: 1GiB}], graphics: {password: {file: vnc.yaml}}, cloud_init: {network_config: cloud/net.yaml}}
-                """,
+            fleet: t
+            x-ci: &ci {cloud_init: {user_data: merged-ud.yaml}}
+            pools: {p: {path: /p}}
+            images:
+              i: {source: img.yml, customize: {files: [{source: files/image-file.yaml, dest: /etc/a.yaml}]}}
+            profiles:
+              small: {memory: 1GiB, cloud_init: {meta_data: meta.yaml}}
+            vms:
+              a:
+                <<: *ci
+                memory: 1GiB
+                disks: [{size: 1GiB}]
+                customize: {root_password: {file: secrets/pw.yaml}, files: [{source: files/vm-file.yaml, dest: /etc/b.yaml}]}
+              b: {profile: small, disks: [{size: 1GiB}], graphics: {password: {file: vnc.yaml}}, cloud_init: {network_config: cloud/net.yaml}}
+            """,
             "merged-ud.yaml": "users: []\n",
             "img.yml": "not: really an image\n",
             "files/image-file.yaml": "key: value\n",
@@ -78,7 +81,7 @@ import Testing
             "secrets/pw.yaml": "hunter2\n",
             "vnc.yaml": "secret\n",
             "cloud/net.yaml": "version: 2\n",
-            "cloud/user.yaml": "#cloud-config\nhostname: x\n",
+            "cloud/user.yaml": "#cloud-config\nhostname: x\n"
         ])
         defer { m.remove() }
         let (r, d) = m.load()
@@ -92,7 +95,7 @@ import Testing
         let m = try TempManifest([
             "fleet.yaml": "fleet: t\nvms:\n  a: {memory: 1GiB, cdrom: /x, cloud_init: {user_data: data.yaml}}\n",
             "data.yaml": "vms:\n  z: {cloud_init: {user_data: other.yaml}}\n",
-            "other.yaml": "pools:\n  p: {path: /p}\n",
+            "other.yaml": "pools:\n  p: {path: /p}\n"
         ])
         defer { m.remove() }
         let (r, d) = m.load()

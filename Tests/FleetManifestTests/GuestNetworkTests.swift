@@ -12,7 +12,8 @@ import Testing
         """
 
     @Test func bridgeStaticAddressBecomesNetworkConfig() throws {
-        let (fleet, diags) = try load("""
+        let (fleet, diags) = try load(
+            """
             fleet: f
             \(networks)
             vms:
@@ -36,13 +37,15 @@ import Testing
         let nics = try #require(vm.cloudInit?.nics)
         #expect(nics.count == 2)
         #expect(nics[0].mac.description == "52:54:00:00:00:01" && nics[0].address == nil)
-        #expect(nics[1].address?.description == "10.20.3.4" && nics[1].prefix == 16
+        #expect(
+            nics[1].address?.description == "10.20.3.4" && nics[1].prefix == 16
                 && nics[1].gateway?.description == "10.20.0.254" && nics[1].dns.count == 2)
         #expect(vm.seedVolume?.name == "web-cidata.img")
     }
 
     @Test func withoutBridgeAddressesNoNetworkConfig() throws {
-        let (fleet, diags) = try load("""
+        let (fleet, diags) = try load(
+            """
             fleet: f
             \(networks)
             vms:
@@ -57,7 +60,8 @@ import Testing
     }
 
     @Test func errorsPointAtTheirKeys() throws {
-        let (_, diags) = try load("""
+        let (_, diags) = try load(
+            """
             fleet: f
             networks:
               lan: {mode: bridge, bridge: br0}
@@ -71,8 +75,11 @@ import Testing
                 wait: soon
             """)
         #expect(diags.contains { $0.hasPrefix("fleet.yaml:4:45: error: dns: applies to bridge networks only") }, "\(diags)")
-        #expect(diags.contains { $0.hasPrefix("fleet.yaml:10:35: error: networks[0].ip: network \"lan\" has no subnet")
-            && $0.contains("declare the LAN's subnet: on the bridge network") }, "\(diags)")
+        #expect(
+            diags.contains {
+                $0.hasPrefix("fleet.yaml:10:35: error: networks[0].ip: network \"lan\" has no subnet")
+                    && $0.contains("declare the LAN's subnet: on the bridge network")
+            }, "\(diags)")
         #expect(diags.contains { $0.hasPrefix("fleet.yaml:11:11: error:") && $0.contains("soon") }, "\(diags)")
     }
 }

@@ -1,7 +1,8 @@
+import FleetModel
 import Foundation
 import Testing
+
 @testable import FleetManifest
-import FleetModel
 
 /// `guest_agent`, `cloud_init.ssh_authorized_keys` / `root_password`, and how `hostname: true` gives each VM a seed.
 @Suite struct IdentityKeysTests {
@@ -14,18 +15,19 @@ import FleetModel
         """
 
     @Test func guestAgentAndCloudInitIdentity() throws {
-        let (fleet, diags) = try load(base + """
+        let (fleet, diags) = try load(
+            base + """
 
-            vms:
-              a:
-                memory: 64MiB
-                guest_agent: true
-                disks: [{image: plain}]
-                cloud_init:
-                  ssh_authorized_keys: ["ssh-ed25519 AAAA ops"]
-                  root_password: {env: ROOT_PW}
-              b: {memory: 64MiB, disks: [{image: plain}]}
-            """)
+                vms:
+                  a:
+                    memory: 64MiB
+                    guest_agent: true
+                    disks: [{image: plain}]
+                    cloud_init:
+                      ssh_authorized_keys: ["ssh-ed25519 AAAA ops"]
+                      root_password: {env: ROOT_PW}
+                  b: {memory: 64MiB, disks: [{image: plain}]}
+                """)
         #expect(diags.isEmpty, "\(diags)")
         let vms = try #require(fleet?.vms)
         #expect(vms[0].guestAgent == true && vms[1].guestAgent == nil)
@@ -34,14 +36,15 @@ import FleetModel
     }
 
     @Test func hostnameTrueGivesEveryVMASeed() throws {
-        let (fleet, diags) = try load(base + """
+        let (fleet, diags) = try load(
+            base + """
 
-            vms:
-              web: {count: 2, memory: 64MiB, disks: [{image: named}]}
-              own: {memory: 64MiB, disks: [{image: plain}], customize: {hostname: true}}
-              custom: {memory: 64MiB, disks: [{image: named}], customize: {timezone: UTC}}
-              blank: {memory: 64MiB, disks: [{size: 1GiB}], customize: {hostname: false}}
-            """)
+                vms:
+                  web: {count: 2, memory: 64MiB, disks: [{image: named}]}
+                  own: {memory: 64MiB, disks: [{image: plain}], customize: {hostname: true}}
+                  custom: {memory: 64MiB, disks: [{image: named}], customize: {timezone: UTC}}
+                  blank: {memory: 64MiB, disks: [{size: 1GiB}], customize: {hostname: false}}
+                """)
         #expect(diags.isEmpty, "\(diags)")
         let vms = try #require(fleet?.vms)
         let by = Dictionary(uniqueKeysWithValues: vms.map { ($0.name, $0) })
@@ -53,15 +56,16 @@ import FleetModel
     }
 
     @Test func badValuesAreDiagnosed() throws {
-        let (_, diags) = try load(base + """
+        let (_, diags) = try load(
+            base + """
 
-            vms:
-              a:
-                memory: 64MiB
-                guest_agent: yes-please
-                disks: [{image: plain}]
-                cloud_init: {root_password: hunter2, ssh_authorized_keys: "ssh-ed25519 AAAA"}
-            """)
+                vms:
+                  a:
+                    memory: 64MiB
+                    guest_agent: yes-please
+                    disks: [{image: plain}]
+                    cloud_init: {root_password: hunter2, ssh_authorized_keys: "ssh-ed25519 AAAA"}
+                """)
         #expect(diags.contains { $0.contains("guest_agent") }, "\(diags)")
         #expect(diags.contains { $0.contains("root_password") || $0.contains("literal") || $0.contains("secret") }, "\(diags)")
         #expect(diags.count >= 3, "\(diags)")

@@ -1,7 +1,8 @@
+import FleetModel
 import Foundation
 import Testing
+
 @testable import FleetManifest
-import FleetModel
 
 @Suite struct LoaderTests {
     @Test func quickstartExampleBuildsTheExpectedModel() throws {
@@ -12,9 +13,13 @@ import FleetModel
         #expect(fleet.hosts == [Fleet.defaultHost])
         #expect(fleet.pools == [PoolSpec(name: "qs-pool", type: .dir, path: "/var/lib/libvirt/fleet-quickstart", autostart: true)])
         let subnet = try #require(IPv4Subnet(parsing: "192.168.213.0/24"))
-        #expect(fleet.networks == [NetworkSpec(name: "qs-net", mode: .nat, bridge: "virbr-qs", subnet: subnet,
-                                               dhcp: DHCPSpec(start: IPv4Address(parsing: "192.168.213.100")!, end: IPv4Address(parsing: "192.168.213.200")!),
-                                               autostart: true)])
+        #expect(
+            fleet.networks == [
+                NetworkSpec(
+                    name: "qs-net", mode: .nat, bridge: "virbr-qs", subnet: subnet,
+                    dhcp: DHCPSpec(start: IPv4Address(parsing: "192.168.213.100")!, end: IPv4Address(parsing: "192.168.213.200")!),
+                    autostart: true)
+            ])
         #expect(fleet.vms.map(\.name) == ["qs-vm-1", "qs-vm-2"])
         let vm = fleet.vms[0]
         #expect(vm.group == "qs-vm")
@@ -54,8 +59,12 @@ import FleetModel
         let rocky = try #require(fleet.images.first { $0.name == "rocky9" })
         let c = try #require(rocky.customize)
         #expect(c.rootPassword == .env("LAB_ROOT_PW") && c.hostname && c.sysprep == SysprepOperation.allCases)
-        #expect(c.files == [FileCopy(source: lab.appendingPathComponent("files/ifcfg-eth0").path,
-                                     dest: "/etc/sysconfig/network-scripts/ifcfg-eth0", mode: 0o644, owner: "root:root")])
+        #expect(
+            c.files == [
+                FileCopy(
+                    source: lab.appendingPathComponent("files/ifcfg-eth0").path,
+                    dest: "/etc/sysconfig/network-scripts/ifcfg-eth0", mode: 0o644, owner: "root:root")
+            ])
         let debian = try #require(fleet.images.first { $0.name == "debian12" })
         #expect(debian.sha256 == String(repeating: "0", count: 64) && debian.isRemote)
         #expect(debian.customize?.rootPassword == .file(lab.appendingPathComponent("secrets/root.pw").path))
@@ -63,8 +72,11 @@ import FleetModel
         let web = try #require(fleet.vms.first { $0.name == "web-2" })
         #expect(web.group == "web" && web.memory == .gib(1) && web.snapshots == ["baseline"])
         #expect(web.cloudInit?.userData == lab.appendingPathComponent("cloud/web-user-data").path)
-        #expect(fleet.devices == [DeviceSpec(name: "gpu0", host: "kvm1", kind: .pci(PCIAddress(domain: 0, bus: 0x3b, slot: 0, function: 0))),
-                                  DeviceSpec(name: "token", host: "kvm2", kind: .usb(vendor: 0x287f, product: 0x00f8))])
+        #expect(
+            fleet.devices == [
+                DeviceSpec(name: "gpu0", host: "kvm1", kind: .pci(PCIAddress(domain: 0, bus: 0x3b, slot: 0, function: 0))),
+                DeviceSpec(name: "token", host: "kvm2", kind: .usb(vendor: 0x287f, product: 0x00f8))
+            ])
         let fast = try #require(fleet.pools.first { $0.name == "fast" })
         #expect(fast.type == .logical && fast.volumeGroup == "vg_fast" && fast.sourceDevices == ["/dev/sdb"] && fast.hosts == ["kvm1"])
         let shared = try #require(fleet.pools.first { $0.name == "shared" })
@@ -75,16 +87,24 @@ import FleetModel
 
     @Test func fleetNameIsRequired() throws {
         // Two trees teamA/web and teamB/web must never become one fleet "web": the name is never guessed.
-        let m = try TempManifest(["web/a.yaml": "# pools\npools:\n  p: {path: /p}\n", "web/b.yaml": "vms:\n  a: {memory: 1GiB, cdrom: /x}\n"])
+        let m = try TempManifest([
+            "web/a.yaml": "# pools\npools:\n  p: {path: /p}\n", "web/b.yaml": "vms:\n  a: {memory: 1GiB, cdrom: /x}\n"
+        ])
         defer { m.remove() }
         let r = ManifestLoader().load(paths: [m.dir.appendingPathComponent("web").path])
         let d = r.diagnostics.map { $0.description.replacingOccurrences(of: m.dir.path + "/web/", with: "") }
         #expect(r.fleet == nil)
-        #expect(d == ["a.yaml:2:1: error: manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)"])
+        #expect(
+            d == [
+                "a.yaml:2:1: error: manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)"
+            ])
 
         // An empty manifest has no name either; the error points at its first line.
         let (_, empty) = try load("")
-        #expect(empty == ["fleet.yaml:1:1: error: manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)"])
+        #expect(
+            empty == [
+                "fleet.yaml:1:1: error: manifest: missing required key \"fleet\" (the fleet's name, in one manifest file: it identifies the fleet's objects on its hosts)"
+            ])
 
         // A file that does not parse may hold the name: only its syntax error is reported.
         let (_, broken) = try load("vms: [\n")
@@ -97,7 +117,7 @@ import FleetModel
             "sub/a.yml": "fleet: merged\npools:\n  p: {path: /p}\n",
             "a.yaml": "vms:\n  a: {memory: 1GiB, disks: [{size: 1GiB}]}\n",
             ".hidden/x.yaml": "this: is ignored\n",
-            "notes.txt": "not a manifest",
+            "notes.txt": "not a manifest"
         ])
         defer { m.remove() }
         let (r, d) = m.load()
@@ -108,32 +128,34 @@ import FleetModel
     }
 
     @Test func profileKeysAreOverriddenWholeByVMKeys() throws {
-        let (fleet, d) = try load("""
-        fleet: t
-        pools:
-          p: {path: /p}
-        profiles:
-          small: {vcpus: 2, memory: 1GiB, snapshots: [a, b], disks: [{size: 1GiB}]}
-        vms:
-          x: {profile: small, memory: 4GiB, snapshots: [c]}
-        """)
+        let (fleet, d) = try load(
+            """
+            fleet: t
+            pools:
+              p: {path: /p}
+            profiles:
+              small: {vcpus: 2, memory: 1GiB, snapshots: [a, b], disks: [{size: 1GiB}]}
+            vms:
+              x: {profile: small, memory: 4GiB, snapshots: [c]}
+            """)
         #expect(d.isEmpty)
         let vm = try #require(fleet?.vms.first)
         #expect(vm.vcpus == 2 && vm.memory == .gib(4) && vm.snapshots == ["c"] && vm.disks.count == 1)
     }
 
     @Test func defaultsAreApplied() throws {
-        let (fleet, d) = try load("""
-        fleet: t
-        pools:
-          p: {path: /p}
-        networks:
-          n: {mode: isolated}
-        images:
-          img: {source: /srv/i.qcow2}
-        vms:
-          x: {memory: 512MiB, disks: [{image: img}, {size: 1G}], networks: [{network: n}, {network: n}]}
-        """)
+        let (fleet, d) = try load(
+            """
+            fleet: t
+            pools:
+              p: {path: /p}
+            networks:
+              n: {mode: isolated}
+            images:
+              img: {source: /srv/i.qcow2}
+            vms:
+              x: {memory: 512MiB, disks: [{image: img}, {size: 1G}], networks: [{network: n}, {network: n}]}
+            """)
         #expect(d.isEmpty)
         let f = try #require(fleet)
         #expect(f.images[0].pool == "p" && f.images[0].format == nil && f.images[0].sha256 == nil)
@@ -155,20 +177,22 @@ import FleetModel
     }
 
     @Test func staticIPsBecomeSortedLeases() throws {
-        let (fleet, d) = try load("""
-        fleet: f
-        networks:
-          n: {mode: nat, subnet: 10.0.0.0/24}
-        vms:
-          b: {memory: 1GiB, cdrom: /i.iso, networks: [{network: n, ip: 10.0.0.5}]}
-          a: {memory: 1GiB, cdrom: /i.iso, networks: [{network: n, ip: 10.0.0.9, mac: "52:54:00:00:00:09"}]}
-        """)
+        let (fleet, d) = try load(
+            """
+            fleet: f
+            networks:
+              n: {mode: nat, subnet: 10.0.0.0/24}
+            vms:
+              b: {memory: 1GiB, cdrom: /i.iso, networks: [{network: n, ip: 10.0.0.5}]}
+              a: {memory: 1GiB, cdrom: /i.iso, networks: [{network: n, ip: 10.0.0.9, mac: "52:54:00:00:00:09"}]}
+            """)
         #expect(d.isEmpty)
         let n = try #require(fleet?.networks.first)
-        #expect(n.leases == [
-            DHCPLease(mac: MACAddress.stable(for: "f/b/0"), name: "b", ip: IPv4Address(parsing: "10.0.0.5")!),
-            DHCPLease(mac: MACAddress(parsing: "52:54:00:00:00:09")!, name: "a", ip: IPv4Address(parsing: "10.0.0.9")!),
-        ])
+        #expect(
+            n.leases == [
+                DHCPLease(mac: MACAddress.stable(for: "f/b/0"), name: "b", ip: IPv4Address(parsing: "10.0.0.5")!),
+                DHCPLease(mac: MACAddress(parsing: "52:54:00:00:00:09")!, name: "a", ip: IPv4Address(parsing: "10.0.0.9")!)
+            ])
     }
 
     @Test func defaultMACCollisionsAreResolvedDeterministically() throws {
@@ -183,8 +207,9 @@ import FleetModel
             i += 1
         }
         let (a, b) = pair!
-        let yaml = "fleet: f\nnetworks:\n  n: {mode: isolated}\nvms:\n" +
-            [a, b].map { "  \($0): {memory: 1GiB, cdrom: /i.iso, networks: [{network: n}]}\n" }.joined()
+        let yaml =
+            "fleet: f\nnetworks:\n  n: {mode: isolated}\nvms:\n"
+            + [a, b].map { "  \($0): {memory: 1GiB, cdrom: /i.iso, networks: [{network: n}]}\n" }.joined()
         let (fleet, d) = try load(yaml)
         #expect(d.isEmpty)
         let macs = fleet?.vms.map { $0.networks[0].mac } ?? []
@@ -201,17 +226,19 @@ import FleetModel
 
     @Test func checksumIsStoredLowerCase() throws {
         let hex = "ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789"
-        let (fleet, d) = try load("fleet: t\npools:\n  p: {path: /p}\nimages:\n  i: {source: \"https://x/i.img\", checksum: \"sha256:\(hex)\"}\n")
+        let (fleet, d) = try load(
+            "fleet: t\npools:\n  p: {path: /p}\nimages:\n  i: {source: \"https://x/i.img\", checksum: \"sha256:\(hex)\"}\n")
         #expect(d.isEmpty)
         #expect(fleet?.images.first?.sha256 == hex.lowercased())
     }
 
     @Test func relativePathsResolveAgainstTheDeclaringFile() throws {
         let m = try TempManifest([
-            "sub/vm.yaml": "vms:\n  a: {memory: 1GiB, cdrom: rel.iso, cloud_init: {user_data: ud}, customize: {root_password: {file: pw}}}\n",
+            "sub/vm.yaml":
+                "vms:\n  a: {memory: 1GiB, cdrom: rel.iso, cloud_init: {user_data: ud}, customize: {root_password: {file: pw}}}\n",
             "sub/ud": "#cloud-config\n",
             "img/base.qcow2": "QFI",
-            "pools.yaml": "fleet: t\npools:\n  p: {path: /p}\nimages:\n  i: {source: img/base.qcow2}\n",
+            "pools.yaml": "fleet: t\npools:\n  p: {path: /p}\nimages:\n  i: {source: img/base.qcow2}\n"
         ])
         defer { m.remove() }
         let (r, d) = m.load()
@@ -234,18 +261,19 @@ import FleetModel
         let m = try TempManifest([
             "b.yaml": "vms:\n  b: {memroy: 1GiB}\n",
             "a.yaml": "pools:\n  p: {path: relative}\n",
-            "c.yaml": "vms: [\n",
+            "c.yaml": "vms: [\n"
         ])
         defer { m.remove() }
         let (r, d) = m.load()
         #expect(r.fleet == nil)
-        #expect(d == [
-            "a.yaml:2:13: error: path: must be an absolute path, found \"relative\"",
-            "b.yaml:2:3: warning: vm \"b\" has no disks and no cdrom: it has nothing to boot from",
-            "b.yaml:2:3: error: vm \"b\": memory: is required (in the VM or its profile)",
-            "b.yaml:2:7: error: vm \"b\": unknown key \"memroy\"; did you mean \"memory\"?",
-            "c.yaml:2:1: error: YAML syntax error: did not find expected node content (while parsing a flow node at line 2, column 1)",
-        ])
+        #expect(
+            d == [
+                "a.yaml:2:13: error: path: must be an absolute path, found \"relative\"",
+                "b.yaml:2:3: warning: vm \"b\" has no disks and no cdrom: it has nothing to boot from",
+                "b.yaml:2:3: error: vm \"b\": memory: is required (in the VM or its profile)",
+                "b.yaml:2:7: error: vm \"b\": unknown key \"memroy\"; did you mean \"memory\"?",
+                "c.yaml:2:1: error: YAML syntax error: did not find expected node content (while parsing a flow node at line 2, column 1)"
+            ])
     }
 
     @Test func diagnosticRenderings() {
@@ -253,7 +281,10 @@ import FleetModel
         #expect(d.description == "a b.yaml:3:7: error: bad, really: \"x\"")
         #expect(d.githubAnnotation == "::error file=a b.yaml,line=3,col=7::bad, really: \"x\"")
         #expect(Diagnostic.warning("w", at: nil).githubAnnotation == "::warning::w")
-        #expect([d].renderJSON() == "[\n  {\"severity\": \"error\", \"file\": \"a b.yaml\", \"line\": 3, \"column\": 7, \"message\": \"bad, really: \\\"x\\\"\"}\n]")
+        #expect(
+            [d].renderJSON()
+                == "[\n  {\"severity\": \"error\", \"file\": \"a b.yaml\", \"line\": 3, \"column\": 7, \"message\": \"bad, really: \\\"x\\\"\"}\n]"
+        )
         #expect([Diagnostic]().renderJSON() == "[]")
     }
 
@@ -265,7 +296,8 @@ import FleetModel
 
     @Test func loaderIsDeterministic() throws {
         let lab = Paths.repo.appendingPathComponent("examples/lab").path
-        let a = ManifestLoader().load(paths: [lab]), b = ManifestLoader().load(paths: [lab])
+        let a = ManifestLoader().load(paths: [lab])
+        let b = ManifestLoader().load(paths: [lab])
         #expect(a.fleet == b.fleet && a.fleet != nil)
     }
 }

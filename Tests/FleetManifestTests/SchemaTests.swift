@@ -1,6 +1,7 @@
 import FleetTestSupport
 import Foundation
 import Testing
+
 @testable import FleetManifest
 
 @Suite struct SchemaTests {
@@ -28,24 +29,25 @@ import Testing
     /// Fails, rather than skips, when python3 exists but the modules are missing (CI installs them).
     static func pythonValidate(_ files: [String]) throws -> [String: Bool] {
         let script = """
-        import json, sys, yaml, jsonschema
-        schema = json.load(open(sys.argv[1]))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        v = jsonschema.Draft202012Validator(schema)
-        for path in sys.argv[2:]:
-            try:
-                docs = [d for d in yaml.safe_load_all(open(path)) if d is not None]
-                ok = all(not list(v.iter_errors(d)) for d in docs)
-            except Exception as e:
-                print("error in %s: %s" % (path, e), file=sys.stderr)
-                ok = False
-            print(("OK " if ok else "BAD ") + path)
-        """
+            import json, sys, yaml, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            v = jsonschema.Draft202012Validator(schema)
+            for path in sys.argv[2:]:
+                try:
+                    docs = [d for d in yaml.safe_load_all(open(path)) if d is not None]
+                    ok = all(not list(v.iter_errors(d)) for d in docs)
+                except Exception as e:
+                    print("error in %s: %s" % (path, e), file=sys.stderr)
+                    ok = False
+                print(("OK " if ok else "BAD ") + path)
+            """
         let p = Process()
         // python3 from PATH (pyenv, venv or the system one), as CI's `pip install jsonschema pyyaml` sees it.
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-c", script, Paths.repo.appendingPathComponent("schemas/fleet.schema.json").path] + files
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -79,10 +81,14 @@ import Testing
     }
 
     /// Corpus cases whose structure (keys, types, enums, patterns) is wrong: the schema alone must reject them.
-    static let structurallyBroken = ["bad-units", "counts", "devices", "enums", "graphics", "invalid-names", "profiles",
-                                     "secrets", "unknown-keys", "wrong-types", "top-level", "image-checksums", "limits"]
+    static let structurallyBroken = [
+        "bad-units", "counts", "devices", "enums", "graphics", "invalid-names", "profiles",
+        "secrets", "unknown-keys", "wrong-types", "top-level", "image-checksums", "limits"
+    ]
     /// Cases that are structurally fine and only fail fleet's semantic checks (references, addresses, …).
-    static let structurallyValid = ["valid-full", "anchors-merge-valid", "multi-document", "pci-snapshots", "unknown-references", "duplicate-across-files"]
+    static let structurallyValid = [
+        "valid-full", "anchors-merge-valid", "multi-document", "pci-snapshots", "unknown-references", "duplicate-across-files"
+    ]
 
     @Test func schemaRejectsStructurallyBrokenCorpusCases() throws {
         let corpus = Paths.corpus

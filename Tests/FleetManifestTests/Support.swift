@@ -1,7 +1,8 @@
-import Foundation
-import FleetTestSupport
-@testable import FleetManifest
 import FleetModel
+import FleetTestSupport
+import Foundation
+
+@testable import FleetManifest
 
 /// Paths into the source checkout (goldens are updated in place with FLEET_UPDATE_GOLDEN=1).
 enum Paths {

@@ -1,7 +1,8 @@
-import Foundation
-import Testing
 import FleetModel
+import Foundation
 import LibvirtXML
+import Testing
+
 @testable import FleetMapping
 
 /// What reading back a rendered VM must give, field by field.
@@ -13,27 +14,41 @@ func expectedConfig(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, password
     let taken = disks.filter { $0.target.hasPrefix(cdBus.targetPrefix) }.count
     var next = taken
     if let iso = vm.cdrom {
-        disks.append(LiveDisk(device: .cdrom, target: cdBus.targetPrefix + DomainMapping.suffix(next), bus: cdBus, format: .raw,
-                              path: iso, readonly: true))
+        disks.append(
+            LiveDisk(
+                device: .cdrom, target: cdBus.targetPrefix + DomainMapping.suffix(next), bus: cdBus, format: .raw,
+                path: iso, readonly: true))
         next += 1
     }
     if vm.cloudInit != nil, let pool = vm.disks.first?.pool {
-        disks.append(LiveDisk(device: .cdrom, type: "volume", target: cdBus.targetPrefix + DomainMapping.suffix(next), bus: cdBus, format: .raw,
-                              pool: pool, volume: "\(vm.name)-cidata.img", readonly: true))
+        disks.append(
+            LiveDisk(
+                device: .cdrom, type: "volume", target: cdBus.targetPrefix + DomainMapping.suffix(next), bus: cdBus, format: .raw,
+                pool: pool, volume: "\(vm.name)-cidata.img", readonly: true))
     }
     // libvirt's order (checked against libvirtd by LiveRoundTripTests): by bus, then name.
-    let order = DomainMapping.libvirtOrder(disks.map { DomainXML.Disk(type: "file", targetDev: $0.target, targetBus: $0.bus?.rawValue) }).map(\.targetDev)
+    let order = DomainMapping.libvirtOrder(disks.map { DomainXML.Disk(type: "file", targetDev: $0.target, targetBus: $0.bus?.rawValue) })
+        .map(\.targetDev)
     disks.sort { order.firstIndex(of: $0.target)! < order.firstIndex(of: $1.target)! }
     return DomainConfig(
         vcpus: vm.vcpus, maxVcpus: vm.effectiveMaxVcpus, memory: vm.memory, maxMemory: vm.effectiveMaxMemory,
         firmware: vm.firmware ?? .bios, virtType: hypervisor == .test ? "test" : vm.virtType.rawValue, machine: vm.machine,
         disks: disks, nics: vm.networks.map { LiveNIC(source: .network($0.network), model: $0.model.rawValue, mac: $0.mac) },
-        graphics: vm.graphics.map { [LiveGraphics(type: $0.type.rawValue, listen: $0.listen, port: $0.port, activePort: $0.port,
-                                                  hasPassword: password)] } ?? [],
+        graphics: vm.graphics.map {
+            [
+                LiveGraphics(
+                    type: $0.type.rawValue, listen: $0.listen, port: $0.port, activePort: $0.port,
+                    hasPassword: password)
+            ]
+        } ?? [],
         hostdevs: vm.hostdevs.map(\.kind),
         // Every hostdev fleet renders is managed='yes'.
         allHostdevs: DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(1), maxMemory: .mib(1), hostdevs: vm.hostdevs.map(\.kind))
-            .hostDevices.map { var h = $0; h.managed = true; return h },
+            .hostDevices.map {
+                var h = $0
+                h.managed = true
+                return h
+            },
         description: vm.description,
         owner: OwnerMark(fleet: fleet.name, kind: .vm, name: vm.group, attributes: owner.attributes),
         guestAgent: vm.guestAgent == true)
@@ -51,12 +66,19 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     #expect(got.maxMemory == want.maxMemory, sourceLocation: sourceLocation)
     #expect(got.firmware == want.firmware, sourceLocation: sourceLocation)
     #expect(got.virtType == want.virtType, sourceLocation: sourceLocation)
-    #expect(MachineType.matches(desired: vm.machine, live: got.machine), "machine \(String(describing: got.machine))",
-            sourceLocation: sourceLocation)
+    #expect(
+        MachineType.matches(desired: vm.machine, live: got.machine), "machine \(String(describing: got.machine))",
+        sourceLocation: sourceLocation)
     #expect(got.disks == want.disks, sourceLocation: sourceLocation)
     // A running domain's NICs carry the tap device libvirt created (`<target dev='vnet0'/>`); fleet never declares one.
-    #expect(got.nics.map { var n = $0; n.target = nil; return n } == want.nics, sourceLocation: sourceLocation)
-    #expect(got.graphics.map { LiveGraphics(type: $0.type, listen: $0.listen, port: $0.port, activePort: $0.port, hasPassword: $0.hasPassword) }
+    #expect(
+        got.nics.map {
+            var n = $0
+            n.target = nil
+            return n
+        } == want.nics, sourceLocation: sourceLocation)
+    #expect(
+        got.graphics.map { LiveGraphics(type: $0.type, listen: $0.listen, port: $0.port, activePort: $0.port, hasPassword: $0.hasPassword) }
             == want.graphics, sourceLocation: sourceLocation)
     #expect(got.hostdevs == want.hostdevs, sourceLocation: sourceLocation)
     #expect(got.hostDevices == want.hostDevices, sourceLocation: sourceLocation)
@@ -74,8 +96,9 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
         for vm in fleet.vms {
             for hv in [Hypervisor.qemu, .test] {
                 for pw in [nil, "s3cret'&"] {
-                    let xml = DomainMapping.render(vm, hypervisor: hv, uuid: "c7a5fdbd-edaf-9455-926a-d65c16db1809",
-                                                   graphicsPassword: pw, owner: mark(vm, fleet))
+                    let xml = DomainMapping.render(
+                        vm, hypervisor: hv, uuid: "c7a5fdbd-edaf-9455-926a-d65c16db1809",
+                        graphicsPassword: pw, owner: mark(vm, fleet))
                     if let f = try validate(xml, type: "domain", dir: dir, name: "\(vm.name)-\(hv).xml") { failures.append(f) }
                 }
             }
@@ -158,29 +181,29 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     @Test func configToleratesLibvirtLiveXML() throws {
         // A running domain's XML: autoport port assigned, <cpu> added, units in MiB, netmask-free extras.
         let xml = """
-        <domain type='kvm' id='7' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
-          <name>web</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>
-          <metadata><f:owner xmlns:f="https://fleet.dev/xmlns/owner/1" fleet="lab" kind="vm" name="web"><f:attr name="a" value="1"/></f:owner></metadata>
-          <memory unit='MiB'>2048</memory><currentMemory unit='KiB'>1048576</currentMemory>
-          <vcpu placement='static' current='2'>4</vcpu>
-          <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram>/var/lib/libvirt/qemu/nvram/web_VARS.fd</nvram></os>
-          <cpu mode='custom' match='exact' check='full'><model fallback='forbid'>qemu64</model></cpu>
-          <devices>
-            <emulator>/usr/bin/qemu-system-x86_64</emulator>
-            <disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='p' volume='web-root.qcow2' index='1'/><backingStore/><target dev='vda' bus='virtio'/><alias name='virtio-disk0'/><address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/></disk>
-            <controller type='usb' index='0' model='qemu-xhci' ports='15'/>
-            <interface type='network'><mac address='52:54:00:AB:CD:EF'/><source network='n' portid='x' bridge='virbr1'/><target dev='vnet3'/><model type='virtio'/></interface>
-            <interface type='bridge'><source bridge='br0'/></interface>
-            <interface type='user'/>
-            <graphics type='vnc' port='5900' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>
-            <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x3b' slot='0x00' function='0x1'/></source></hostdev>
-            <hostdev mode='subsystem' type='scsi'><source/></hostdev>
-            <memballoon model='virtio'/>
-          </devices>
-          <seclabel type='dynamic' model='apparmor' relabel='yes'/>
-          <qemu:commandline/>
-        </domain>
-        """
+            <domain type='kvm' id='7' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+              <name>web</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>
+              <metadata><f:owner xmlns:f="https://fleet.dev/xmlns/owner/1" fleet="lab" kind="vm" name="web"><f:attr name="a" value="1"/></f:owner></metadata>
+              <memory unit='MiB'>2048</memory><currentMemory unit='KiB'>1048576</currentMemory>
+              <vcpu placement='static' current='2'>4</vcpu>
+              <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram>/var/lib/libvirt/qemu/nvram/web_VARS.fd</nvram></os>
+              <cpu mode='custom' match='exact' check='full'><model fallback='forbid'>qemu64</model></cpu>
+              <devices>
+                <emulator>/usr/bin/qemu-system-x86_64</emulator>
+                <disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='p' volume='web-root.qcow2' index='1'/><backingStore/><target dev='vda' bus='virtio'/><alias name='virtio-disk0'/><address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/></disk>
+                <controller type='usb' index='0' model='qemu-xhci' ports='15'/>
+                <interface type='network'><mac address='52:54:00:AB:CD:EF'/><source network='n' portid='x' bridge='virbr1'/><target dev='vnet3'/><model type='virtio'/></interface>
+                <interface type='bridge'><source bridge='br0'/></interface>
+                <interface type='user'/>
+                <graphics type='vnc' port='5900' autoport='yes' listen='127.0.0.1'><listen type='address' address='127.0.0.1'/></graphics>
+                <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x3b' slot='0x00' function='0x1'/></source></hostdev>
+                <hostdev mode='subsystem' type='scsi'><source/></hostdev>
+                <memballoon model='virtio'/>
+              </devices>
+              <seclabel type='dynamic' model='apparmor' relabel='yes'/>
+              <qemu:commandline/>
+            </domain>
+            """
         let c = try DomainMapping.config(fromXML: xml)
         #expect(c.memory == .gib(1) && c.maxMemory == .gib(2))
         #expect(c.vcpus == 2 && c.maxVcpus == 4)
@@ -194,11 +217,13 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     }
 
     @Test func configRejectsMalformed() {
-        for bad in ["", "<domain", "<network/>", "<domain type='kvm'><name>x</name></domain>",
-                    "<domain type='kvm'><name>x</name><memory unit='XB'>1</memory></domain>",
-                    "<domain type='kvm'><name>x</name><memory>99999999999999999999</memory></domain>",
-                    "<domain type='kvm'><name>x</name><memory>18014398509481984</memory></domain>",
-                    "<domain type='kvm'><name>x</name><memory>1</memory><vcpu>many</vcpu></domain>"] {
+        for bad in [
+            "", "<domain", "<network/>", "<domain type='kvm'><name>x</name></domain>",
+            "<domain type='kvm'><name>x</name><memory unit='XB'>1</memory></domain>",
+            "<domain type='kvm'><name>x</name><memory>99999999999999999999</memory></domain>",
+            "<domain type='kvm'><name>x</name><memory>18014398509481984</memory></domain>",
+            "<domain type='kvm'><name>x</name><memory>1</memory><vcpu>many</vcpu></domain>"
+        ] {
             #expect(throws: XMLError.self, "\(bad)") { try DomainMapping.config(fromXML: bad) }
         }
     }
@@ -211,11 +236,15 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
         #expect(s.range(of: "name='base'")!.lowerBound < s.range(of: "name='digest'")!.lowerBound)
         #expect(OwnerXML.parse(s) == owner)
         // As libvirt may print it: another prefix, double quotes, inside a domain.
-        let other = "<domain type='kvm'><metadata><x:owner xmlns:x=\"https://fleet.dev/xmlns/owner/1\" fleet=\"f\" kind=\"network\" name=\"n\"/></metadata></domain>"
+        let other =
+            "<domain type='kvm'><metadata><x:owner xmlns:x=\"https://fleet.dev/xmlns/owner/1\" fleet=\"f\" kind=\"network\" name=\"n\"/></metadata></domain>"
         #expect(OwnerXML.parse(other) == OwnerMark(fleet: "f", kind: .network, name: "n"))
         // The bare form virDomainSetMetadata takes and virDomainGetMetadata returns.
         let bare = OwnerXML.metadataElement(owner)
-        #expect(bare == "<owner fleet='lab' kind='vm' name='web'>\n  <attr name='base' value='debian-12'/>\n  <attr name='digest' value='abc&amp;&lt;&apos;&quot;'/>\n</owner>")
+        #expect(
+            bare
+                == "<owner fleet='lab' kind='vm' name='web'>\n  <attr name='base' value='debian-12'/>\n  <attr name='digest' value='abc&amp;&lt;&apos;&quot;'/>\n</owner>"
+        )
         #expect(OwnerXML.parse(bare) == owner)
         // A bare <owner> nested in someone's document is not fleet's.
         #expect(OwnerXML.parse("<domain type='kvm'><metadata><owner fleet='a' kind='vm' name='b'/></metadata></domain>") == nil)
@@ -229,10 +258,12 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
 
 func ledgerEntries() -> [LedgerEntry] {
     [
-        LedgerEntry(object: "images/debian.qcow2", mark: OwnerMark(fleet: "lab", kind: .image, name: "debian", attributes: ["sha256": String(repeating: "ab", count: 32)])),
+        LedgerEntry(
+            object: "images/debian.qcow2",
+            mark: OwnerMark(fleet: "lab", kind: .image, name: "debian", attributes: ["sha256": String(repeating: "ab", count: 32)])),
         LedgerEntry(object: "images", mark: OwnerMark(fleet: "lab", kind: .pool, name: "images")),
         LedgerEntry(object: "lan", mark: OwnerMark(fleet: "lab", kind: .network, name: "lan")),
-        LedgerEntry(object: "images/web-root.qcow2", mark: OwnerMark(fleet: "lab", kind: .volume, name: "web", attributes: ["digest": "x"])),
+        LedgerEntry(object: "images/web-root.qcow2", mark: OwnerMark(fleet: "lab", kind: .volume, name: "web", attributes: ["digest": "x"]))
     ]
 }
 

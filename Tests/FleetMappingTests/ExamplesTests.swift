@@ -1,8 +1,9 @@
+import FleetManifest
+import FleetModel
 import FleetTestSupport
 import Foundation
 import Testing
-import FleetModel
-import FleetManifest
+
 @testable import FleetMapping
 
 /// The repository's example manifests, loaded with the real loader, render to XML libvirt's schemas accept and
@@ -15,7 +16,8 @@ import FleetManifest
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: examples.path) else { return [] }
         return names.sorted().map { examples.appendingPathComponent($0).path }.filter { dir in
-            ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).contains { $0.hasSuffix(".yaml") } // ci/ holds a GitHub workflow (.yml), not a manifest
+            // ci/ holds a GitHub workflow (.yml), not a manifest.
+            ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).contains { $0.hasSuffix(".yaml") }
         }
     }
 
@@ -49,7 +51,8 @@ import FleetManifest
                 let xml = PoolMapping.render(p)
                 if let f = try validate(xml, type: "storagepool", dir: scratch, name: "\(tag)-pool-\(p.name).xml") { failures.append(f) }
                 var want = p
-                want.autostart = nil; want.hosts = nil
+                want.autostart = nil
+                want.hosts = nil
                 expectPool(try PoolMapping.spec(fromXML: xml).spec, want)
                 rendered += 1
             }
@@ -63,7 +66,9 @@ import FleetManifest
         let v = Virsh(uri: systemURI!)
         let prefix = uniquePrefix()
         let scratch = try scratchDir()
-        var domains: [String] = [], networks: [String] = [], pools: [String] = []
+        var domains: [String] = []
+        var networks: [String] = []
+        var pools: [String] = []
         defer {
             for d in domains { _ = try? v.callAny(["undefine", "--nvram", d]) }
             for n in networks { _ = try? v.callAny(["net-undefine", n]) }
@@ -72,7 +77,11 @@ import FleetManifest
         }
         for dir in Self.manifestDirs() {
             guard var fleet = ManifestLoader().load(paths: [dir]).fleet else { continue }
-            fleet.vms = fleet.vms.map { vm in var vm = vm; vm.name = prefix + vm.name; return vm }
+            fleet.vms = fleet.vms.map { vm in
+                var vm = vm
+                vm.name = prefix + vm.name
+                return vm
+            }
             for vm in fleet.vms {
                 domains.append(vm.name)
                 let xml = DomainMapping.render(vm, hypervisor: .qemu, owner: mark(vm, fleet))
@@ -84,16 +93,20 @@ import FleetManifest
                 // Bridge names are host-global (and at most 15 bytes): let libvirt pick one unless the mode needs it.
                 if n.mode != .bridge { n.bridge = nil }
                 networks.append(n.name)
-                expectNetwork(try NetworkMapping.spec(fromXML: try v.defineAndDump("network", NetworkMapping.render(n), name: n.name, dir: scratch)), n)
+                expectNetwork(
+                    try NetworkMapping.spec(fromXML: try v.defineAndDump("network", NetworkMapping.render(n), name: n.name, dir: scratch)),
+                    n)
             }
             for var p in fleet.pools {
                 p.name = prefix + p.name
-                p.autostart = nil; p.hosts = nil
+                p.autostart = nil
+                p.hosts = nil
                 // A dir pool's path is host-global too: a user who applied the example holds it already
                 // ("Storage source conflict"). The test's copy gets a path of its own.
                 if p.type == .dir { p.path = scratch.appendingPathComponent(p.name).path }
                 pools.append(p.name)
-                expectPool(try PoolMapping.spec(fromXML: try v.defineAndDump("pool", PoolMapping.render(p), name: p.name, dir: scratch)).spec, p)
+                expectPool(
+                    try PoolMapping.spec(fromXML: try v.defineAndDump("pool", PoolMapping.render(p), name: p.name, dir: scratch)).spec, p)
             }
         }
         #expect(!domains.isEmpty)

@@ -1,7 +1,8 @@
-import Foundation
-import Testing
 import FleetModel
+import Foundation
 import LibvirtXML
+import Testing
+
 @testable import FleetMapping
 
 /// `guest_agent: true` renders the qemu-guest-agent channel (valid per libvirt's schema) and reads back.
@@ -9,8 +10,9 @@ import LibvirtXML
     let fleet = Fleet(name: "f", hosts: [HostSpec(name: "h", uri: "test:///default")])
 
     func vm(_ agent: Bool?) -> VMSpec {
-        VMSpec(name: "a", host: "h", memory: .mib(64), virtType: .qemu, disks: [DiskSpec(name: "disk0", size: .mib(8), pool: "p")],
-               guestAgent: agent)
+        VMSpec(
+            name: "a", host: "h", memory: .mib(64), virtType: .qemu, disks: [DiskSpec(name: "disk0", size: .mib(8), pool: "p")],
+            guestAgent: agent)
     }
 
     @Test func channelIsRenderedAndReadBack() throws {
@@ -50,6 +52,8 @@ import LibvirtXML
     }
 
     @Test func fragmentForAttach() {
-        #expect(DomainMapping.guestAgentChannelXML.contains("name=\"org.qemu.guest_agent.0\"") || DomainMapping.guestAgentChannelXML.contains("name='org.qemu.guest_agent.0'"))
+        #expect(
+            DomainMapping.guestAgentChannelXML.contains("name=\"org.qemu.guest_agent.0\"")
+                || DomainMapping.guestAgentChannelXML.contains("name='org.qemu.guest_agent.0'"))
     }
 }

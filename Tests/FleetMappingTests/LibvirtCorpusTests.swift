@@ -1,11 +1,12 @@
 import FleetMapping
 import FleetModel
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import LibvirtXML
 import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// The real-world libvirt XML kept under Tests/LibvirtCorpus (see its SOURCES.md), read through LibvirtXML and
 /// FleetMapping. Each file is checked against an independent reading of the same document (Foundation's
@@ -36,7 +37,10 @@ struct XPathOracle {
 
 @Suite struct LibvirtCorpusTests {
     @Test func domainsReadCompletely() throws {
-        var diskTypes: Set<String> = [], diskDevices: Set<String> = [], hostdevs: Set<String> = [], nicTypes: Set<String> = []
+        var diskTypes: Set<String> = []
+        var diskDevices: Set<String> = []
+        var hostdevs: Set<String> = []
+        var nicTypes: Set<String> = []
         let files = try LibvirtCorpus.files("domain") + LibvirtCorpus.files("domain-unsupported")
         #expect(files.count >= 40)
         for url in files {
@@ -65,7 +69,8 @@ struct XPathOracle {
                 if o.string("source", in: n) != nil || d.type != "file" {
                     #expect(d.sourceText != "-" || o.string("source/@*", in: n) == nil, "\(name): \(d.target) lost its source")
                 }
-                diskTypes.insert(d.type); diskDevices.insert(d.device.rawValue)
+                diskTypes.insert(d.type)
+                diskDevices.insert(d.device.rawValue)
             }
 
             let nics = try o.nodes("/domain/devices/interface")
@@ -96,9 +101,14 @@ struct XPathOracle {
         }
         #expect(diskTypes.isSuperset(of: ["file", "block", "volume", "network", "nvme", "vhostuser", "dir"]), "\(diskTypes)")
         #expect(diskDevices == ["disk", "cdrom", "floppy", "lun"])
-        #expect(hostdevs.isSuperset(of: ["pci", "usb-id", "usb-address", "scsi", "scsi-iscsi", "scsi_host", "mdev", "capabilities"]), "\(hostdevs)")
-        #expect(nicTypes.isSuperset(of: ["network", "bridge", "direct", "hostdev", "vhostuser", "vdpa", "user", "ethernet",
-                                         "mcast", "udp", "server", "client"]), "\(nicTypes)")
+        #expect(
+            hostdevs.isSuperset(of: ["pci", "usb-id", "usb-address", "scsi", "scsi-iscsi", "scsi_host", "mdev", "capabilities"]),
+            "\(hostdevs)")
+        #expect(
+            nicTypes.isSuperset(of: [
+                "network", "bridge", "direct", "hostdev", "vhostuser", "vdpa", "user", "ethernet",
+                "mcast", "udp", "server", "client"
+            ]), "\(nicTypes)")
     }
 
     @Test func poolsReadAsThemselves() throws {
@@ -116,8 +126,11 @@ struct XPathOracle {
             if try !o.nodes("/pool/source/adapter").isEmpty { #expect(r.source.adapter != nil, "\(url.lastPathComponent)") }
             types.insert(want)
         }
-        #expect(types == ["dir", "fs", "netfs", "logical", "disk", "iscsi", "iscsi-direct", "scsi", "mpath", "rbd", "sheepdog",
-                          "gluster", "zfs", "vstorage"])
+        #expect(
+            types == [
+                "dir", "fs", "netfs", "logical", "disk", "iscsi", "iscsi-direct", "scsi", "mpath", "rbd", "sheepdog",
+                "gluster", "zfs", "vstorage"
+            ])
     }
 
     @Test func networksKeepTheirForwardMode() throws {
@@ -135,7 +148,8 @@ struct XPathOracle {
             #expect(r.forwardDevices.count >= (try o.nodes("/network/forward/address").count))
             modes.insert(want)
         }
-        #expect(modes.isSuperset(of: ["nat", "route", "open", "bridge", "private", "vepa", "passthrough", "hostdev", "isolated"]), "\(modes)")
+        #expect(
+            modes.isSuperset(of: ["nat", "route", "open", "bridge", "private", "vepa", "passthrough", "hostdev", "isolated"]), "\(modes)")
     }
 }
 

@@ -1,10 +1,10 @@
-import Foundation
-import FleetTestSupport
-import Testing
 import FleetModel
+import FleetTestSupport
+import Foundation
 import LibvirtXML
-@testable import FleetMapping
+import Testing
 
+@testable import FleetMapping
 
 /// A libvirt connection driven through virsh (tests only). Every object is named with `prefix` and removed by `cleanup`.
 struct Virsh {
@@ -20,12 +20,13 @@ struct Virsh {
     /// fixture URI gives every new connection a fresh state). Throws with virsh's message on failure.
     func defineAndDump(_ kind: String, _ xml: String, name: String, dir: URL) throws -> String {
         let path = try write(xml, to: dir, "\(name).xml")
-        let (define, dump) = switch kind {
-        case "domain": ("define", "dumpxml --inactive --security-info")
-        // The test driver rejects net-/pool-dumpxml --inactive (flag 0x1); its networks are inactive anyway.
-        case "network": ("net-define", uri.hasPrefix("test:") ? "net-dumpxml" : "net-dumpxml --inactive")
-        default: ("pool-define", uri.hasPrefix("test:") ? "pool-dumpxml" : "pool-dumpxml --inactive")
-        }
+        let (define, dump) =
+            switch kind {
+            case "domain": ("define", "dumpxml --inactive --security-info")
+            // The test driver rejects net-/pool-dumpxml --inactive (flag 0x1); its networks are inactive anyway.
+            case "network": ("net-define", uri.hasPrefix("test:") ? "net-dumpxml" : "net-dumpxml --inactive")
+            default: ("pool-define", uri.hasPrefix("test:") ? "pool-dumpxml" : "pool-dumpxml --inactive")
+            }
         let r = try callAny(["\(define) \(path); \(dump) \(name)"])
         guard r.status == 0 else { throw XMLError("\(define) \(name) on \(uri): \(r.output)\n\(xml)") }
         return r.output
@@ -37,7 +38,9 @@ func roundTrip(uri: String, hypervisor: Hypervisor) throws {
     let v = Virsh(uri: uri)
     let prefix = uniquePrefix()
     let dir = try scratchDir()
-    var domains: [String] = [], networks: [String] = [], pools: [String] = []
+    var domains: [String] = []
+    var networks: [String] = []
+    var pools: [String] = []
     defer {
         for d in domains { _ = try? v.callAny(["undefine", "--nvram", d]) }
         for n in networks { _ = try? v.callAny(["net-undefine", n]) }
@@ -46,8 +49,9 @@ func roundTrip(uri: String, hypervisor: Hypervisor) throws {
     }
     let fleet = corpusFleet(prefix: prefix)
     for vm in fleet.vms {
-        let xml = DomainMapping.render(vm, hypervisor: hypervisor, graphicsPassword: vm.graphics == nil ? nil : "pw",
-                                       owner: mark(vm, fleet))
+        let xml = DomainMapping.render(
+            vm, hypervisor: hypervisor, graphicsPassword: vm.graphics == nil ? nil : "pw",
+            owner: mark(vm, fleet))
         domains.append(vm.name)
         let back = try v.defineAndDump("domain", xml, name: vm.name, dir: dir)
         let got = try DomainMapping.config(fromXML: back)
@@ -60,13 +64,19 @@ func roundTrip(uri: String, hypervisor: Hypervisor) throws {
     let fleetName = String(prefix.dropLast())
     let ledgerName = LedgerMapping.domainName(fleet: fleetName)
     let entries = ledgerEntries().map { e in
-        var e = e; e.mark.fleet = fleetName; return e
+        var e = e
+        e.mark.fleet = fleetName
+        return e
     }
     domains.append(ledgerName)
-    let ledgerBack = try v.defineAndDump("domain", LedgerMapping.render(fleet: fleetName, entries: entries, hypervisor: hypervisor),
-                                         name: ledgerName, dir: dir)
-    #expect(try LedgerMapping.entries(fromXML: ledgerBack) == LedgerMapping.entries(fromXML:
-        LedgerMapping.renderMetadata(fleet: fleetName, entries: entries)))
+    let ledgerBack = try v.defineAndDump(
+        "domain", LedgerMapping.render(fleet: fleetName, entries: entries, hypervisor: hypervisor),
+        name: ledgerName, dir: dir)
+    #expect(
+        try LedgerMapping.entries(fromXML: ledgerBack)
+            == LedgerMapping.entries(
+                fromXML:
+                    LedgerMapping.renderMetadata(fleet: fleetName, entries: entries)))
     #expect(Set(try LedgerMapping.entries(fromXML: ledgerBack)) == Set(entries))
     #expect(try DomainMapping.config(fromXML: ledgerBack).owner == nil)
     // Networks.
@@ -131,9 +141,10 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
             _ = try? v.callAny(["undefine", "--nvram", name])
             try? FileManager.default.removeItem(at: dir)
         }
-        let vm = VMSpec(name: name, host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(48), maxMemory: .mib(64), virtType: .qemu,
-                        graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"), description: "fleet test: safe to delete",
-                        guestAgent: true)
+        let vm = VMSpec(
+            name: name, host: "local", vcpus: 1, maxVcpus: 2, memory: .mib(48), maxMemory: .mib(64), virtType: .qemu,
+            graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"), description: "fleet test: safe to delete",
+            guestAgent: true)
         let fleet = Fleet(name: "lab")
         let xml = DomainMapping.render(vm, hypervisor: .qemu, owner: mark(vm, fleet))
         _ = try v.defineAndDump("domain", xml, name: name, dir: dir)
@@ -166,7 +177,11 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
             try? FileManager.default.removeItem(at: dir)
         }
         let path = try write(LedgerMapping.render(fleet: fleetName, entries: [], hypervisor: hypervisor), to: dir, "ledger.xml")
-        let entries = ledgerEntries().map { e in var e = e; e.mark.fleet = fleetName; return e }
+        let entries = ledgerEntries().map { e in
+            var e = e
+            e.mark.fleet = fleetName
+            return e
+        }
         let mark = OwnerMark(fleet: fleetName, kind: .vm, name: "x", attributes: ["k": "v & w"])
         func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let cmds = [
@@ -175,7 +190,7 @@ func expectPool(_ got: PoolSpec, _ want: PoolSpec, sourceLocation: SourceLocatio
             "metadata \(name) \(LedgerMapping.namespace) --key \(OwnerXML.prefix) --config --set \(q(LedgerMapping.renderMetadata(fleet: fleetName, entries: entries)))",
             "echo =====", "metadata \(name) \(OwnerXML.namespace) --config",
             "echo =====", "metadata \(name) \(LedgerMapping.namespace) --config",
-            "echo =====", "dumpxml --inactive \(name)",
+            "echo =====", "dumpxml --inactive \(name)"
         ]
         let r = try v.callAny([cmds.joined(separator: "; ")])
         #expect(r.status == 0, "\(r.output)")

@@ -1,8 +1,9 @@
 import FleetManifest
 import FleetModel
 import Foundation
-@testable import FleetMapping
 import Testing
+
+@testable import FleetMapping
 
 /// ManifestExport as a pure function: hand-built live state in, YAML out, loaded back by the manifest loader.
 @Suite struct ManifestExportTests {
@@ -21,20 +22,25 @@ import Testing
     }
 
     func domain(_ name: String, disks: [LiveDisk] = [], nics: [LiveNIC] = [], hostdevs: [DeviceKind] = []) -> LiveDomain {
-        LiveDomain(name: name, uuid: "u-\(name)", state: .shutoff,
-                   config: DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(64), maxMemory: .mib(64), virtType: "qemu",
-                                        machine: "pc-i440fx-7.2", disks: disks, nics: nics, hostdevs: hostdevs))
+        LiveDomain(
+            name: name, uuid: "u-\(name)", state: .shutoff,
+            config: DomainConfig(
+                vcpus: 1, maxVcpus: 1, memory: .mib(64), maxMemory: .mib(64), virtType: "qemu",
+                machine: "pc-i440fx-7.2", disks: disks, nics: nics, hostdevs: hostdevs))
     }
 
     @Test func valuesThatLookLikeOtherYAMLTypesAreQuotedAndReadBackExactly() throws {
         let path = "/srv/my \"pools\"/#1: yes"
-        let host = LiveHost(name: "local", uri: "qemu:///system", pools: [pool("yes", path: path)],
-                            volumes: [LiveVolume(pool: "yes", name: "null", path: "\(path)/null", format: "raw", capacity: .mib(1), allocation: .mib(1))],
-                            nodeDevices: [])
+        let host = LiveHost(
+            name: "local", uri: "qemu:///system", pools: [pool("yes", path: path)],
+            volumes: [LiveVolume(pool: "yes", name: "null", path: "\(path)/null", format: "raw", capacity: .mib(1), allocation: .mib(1))],
+            nodeDevices: [])
         var host2 = host
         host2.domains = [domain("on", disks: [LiveDisk(type: "volume", target: "vda", bus: .virtio, pool: "yes", volume: "null")])]
-        let text = ManifestExport.export(fleet: "true", hosts: [.init(spec: HostSpec(name: "local", uri: "qemu:///system"), live: host2)],
-                                         schema: "s.json").text
+        let text = ManifestExport.export(
+            fleet: "true", hosts: [.init(spec: HostSpec(name: "local", uri: "qemu:///system"), live: host2)],
+            schema: "s.json"
+        ).text
         let fleet = try loadBack(text)
         #expect(fleet.name == "true")
         #expect(fleet.pools.map(\.name) == ["yes"] && fleet.pools.first?.path == path, "\(text)")
@@ -45,12 +51,15 @@ import Testing
 
     @Test func severalHostsShareObjectsThatReadTheSame() throws {
         func host(_ name: String, poolPath: String) -> ManifestExport.Host {
-            var h = LiveHost(name: name, uri: "qemu+ssh://\(name)/system", pools: [pool("p", path: poolPath)], nodeDevices: [.usb(vendor: 0x1050, product: 0x0407)])
+            var h = LiveHost(
+                name: name, uri: "qemu+ssh://\(name)/system", pools: [pool("p", path: poolPath)],
+                nodeDevices: [.usb(vendor: 0x1050, product: 0x0407)])
             h.domains = [domain("vm-\(name)", hostdevs: [.usb(vendor: 0x1050, product: 0x0407)]), domain("same")]
             return .init(spec: HostSpec(name: name, uri: h.uri), live: h)
         }
-        let out = ManifestExport.export(fleet: "f", hosts: [host("a", poolPath: "/p"), host("b", poolPath: "/p"), host("c", poolPath: "/other")],
-                                        schema: "s.json")
+        let out = ManifestExport.export(
+            fleet: "f", hosts: [host("a", poolPath: "/p"), host("b", poolPath: "/p"), host("c", poolPath: "/other")],
+            schema: "s.json")
         let fleet = try loadBack(out.text)
         #expect(fleet.pools.first?.hosts == ["a", "b"], "\(out.text)")
         #expect(out.text.contains("pool p on c: differs from pool p on a"))
@@ -64,7 +73,8 @@ import Testing
     }
 
     @Test func aSelectionNamesWhatItDidNotFind() {
-        let h = ManifestExport.Host(spec: HostSpec(name: "local", uri: "test:///default"), live: LiveHost(name: "local", uri: "test:///default"))
+        let h = ManifestExport.Host(
+            spec: HostSpec(name: "local", uri: "test:///default"), live: LiveHost(name: "local", uri: "test:///default"))
         let out = ManifestExport.export(fleet: "f", hosts: [h], selection: .init([(.vm, "nope"), (.network, "gone")]), schema: "s")
         #expect(out.notFound == ["vm/nope", "network/gone"])
     }

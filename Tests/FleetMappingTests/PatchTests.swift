@@ -1,7 +1,8 @@
-import Foundation
-import Testing
 import FleetModel
+import Foundation
 import LibvirtXML
+import Testing
+
 @testable import FleetMapping
 
 /// The lines only in `a` and only in `b` (multisets), after both are parsed and written the same way.
@@ -14,98 +15,101 @@ func lineDiff(_ a: String, _ b: String) throws -> (removed: [String], added: [St
     for l in lb { if let n = counts[l], n > 0 { counts[l] = n - 1 } else { added.append(l) } }
     var removedCounts = counts
     var removed: [String] = []
-    for l in la where (removedCounts[l] ?? 0) > 0 { removed.append(l); removedCounts[l]! -= 1 }
+    for l in la where (removedCounts[l] ?? 0) > 0 {
+        removed.append(l)
+        removedCounts[l]! -= 1
+    }
     return (removed.map { $0.trimmingCharacters(in: .whitespaces) }, added.map { $0.trimmingCharacters(in: .whitespaces) })
 }
 
 /// A domain as virt-install and hand edits leave it (libvirt 9.0 `dumpxml --inactive --security-info`),
 /// full of what fleet does not model.
 let handMadeDomain = """
-<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
-  <name>legacy</name>
-  <uuid>6b0a7d16-6c3c-4d5b-9d8e-1f2a3b4c5d6e</uuid>
-  <description>made by hand</description>
-  <metadata>
-    <app:info xmlns:app="https://example.com/app/1"><app:owner team="infra">ops</app:owner></app:info>
-  </metadata>
-  <memory unit='KiB'>65536</memory>
-  <currentMemory unit='KiB'>65536</currentMemory>
-  <vcpu placement='static'>1</vcpu>
-  <cputune>
-    <shares>2048</shares>
-  </cputune>
-  <numatune>
-    <memory mode='strict' nodeset='0'/>
-  </numatune>
-  <os>
-    <type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>
-    <boot dev='fd'/>
-    <boot dev='hd'/>
-  </os>
-  <features>
-    <acpi/>
-    <apic/>
-  </features>
-  <clock offset='utc'/>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='floppy'>
-      <driver name='qemu' type='raw'/>
-      <source file='/var/lib/libvirt/images/boot.img'/>
-      <target dev='fda' bus='fdc'/>
-      <address type='drive' controller='0' bus='0' target='0' unit='0'/>
-    </disk>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2' cache='none'/>
-      <source file='/var/lib/libvirt/images/legacy.qcow2'/>
-      <target dev='sda' bus='scsi'/>
-      <address type='drive' controller='0' bus='0' target='0' unit='0'/>
-    </disk>
-    <controller type='scsi' index='0' model='virtio-scsi'>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>
-    </controller>
-    <controller type='usb' index='0' model='piix3-uhci'>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x2'/>
-    </controller>
-    <controller type='pci' index='0' model='pci-root'/>
-    <controller type='fdc' index='0'/>
-    <controller type='virtio-serial' index='0'>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>
-    </controller>
-    <interface type='network'>
-      <mac address='52:54:00:aa:bb:01'/>
-      <source network='default' portgroup='web'/>
-      <model type='virtio'/>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
-    </interface>
-    <channel type='unix'>
-      <target type='virtio' name='org.qemu.guest_agent.0'/>
-      <address type='virtio-serial' controller='0' bus='0' port='1'/>
-    </channel>
-    <input type='mouse' bus='ps2'/>
-    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='s3cret'>
-      <listen type='address' address='127.0.0.1'/>
-    </graphics>
-    <watchdog model='i6300esb' action='reset'>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/>
-    </watchdog>
-    <memballoon model='virtio'>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>
-    </memballoon>
-    <rng model='virtio'>
-      <backend model='random'>/dev/urandom</backend>
-      <address type='pci' domain='0x0000' bus='0x00' slot='0x08' function='0x0'/>
-    </rng>
-  </devices>
-  <seclabel type='dynamic' model='dac' relabel='yes'/>
-  <qemu:commandline>
-    <qemu:arg value='-no-user-config'/>
-  </qemu:commandline>
-</domain>
-"""
+    <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+      <name>legacy</name>
+      <uuid>6b0a7d16-6c3c-4d5b-9d8e-1f2a3b4c5d6e</uuid>
+      <description>made by hand</description>
+      <metadata>
+        <app:info xmlns:app="https://example.com/app/1"><app:owner team="infra">ops</app:owner></app:info>
+      </metadata>
+      <memory unit='KiB'>65536</memory>
+      <currentMemory unit='KiB'>65536</currentMemory>
+      <vcpu placement='static'>1</vcpu>
+      <cputune>
+        <shares>2048</shares>
+      </cputune>
+      <numatune>
+        <memory mode='strict' nodeset='0'/>
+      </numatune>
+      <os>
+        <type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>
+        <boot dev='fd'/>
+        <boot dev='hd'/>
+      </os>
+      <features>
+        <acpi/>
+        <apic/>
+      </features>
+      <clock offset='utc'/>
+      <on_poweroff>destroy</on_poweroff>
+      <on_reboot>restart</on_reboot>
+      <on_crash>destroy</on_crash>
+      <devices>
+        <emulator>/usr/bin/qemu-system-x86_64</emulator>
+        <disk type='file' device='floppy'>
+          <driver name='qemu' type='raw'/>
+          <source file='/var/lib/libvirt/images/boot.img'/>
+          <target dev='fda' bus='fdc'/>
+          <address type='drive' controller='0' bus='0' target='0' unit='0'/>
+        </disk>
+        <disk type='file' device='disk'>
+          <driver name='qemu' type='qcow2' cache='none'/>
+          <source file='/var/lib/libvirt/images/legacy.qcow2'/>
+          <target dev='sda' bus='scsi'/>
+          <address type='drive' controller='0' bus='0' target='0' unit='0'/>
+        </disk>
+        <controller type='scsi' index='0' model='virtio-scsi'>
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>
+        </controller>
+        <controller type='usb' index='0' model='piix3-uhci'>
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x2'/>
+        </controller>
+        <controller type='pci' index='0' model='pci-root'/>
+        <controller type='fdc' index='0'/>
+        <controller type='virtio-serial' index='0'>
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>
+        </controller>
+        <interface type='network'>
+          <mac address='52:54:00:aa:bb:01'/>
+          <source network='default' portgroup='web'/>
+          <model type='virtio'/>
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>
+        </interface>
+        <channel type='unix'>
+          <target type='virtio' name='org.qemu.guest_agent.0'/>
+          <address type='virtio-serial' controller='0' bus='0' port='1'/>
+        </channel>
+        <input type='mouse' bus='ps2'/>
+        <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1' passwd='s3cret'>
+          <listen type='address' address='127.0.0.1'/>
+        </graphics>
+        <watchdog model='i6300esb' action='reset'>
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/>
+        </watchdog>
+        <memballoon model='virtio'>
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>
+        </memballoon>
+        <rng model='virtio'>
+          <backend model='random'>/dev/urandom</backend>
+          <address type='pci' domain='0x0000' bus='0x00' slot='0x08' function='0x0'/>
+        </rng>
+      </devices>
+      <seclabel type='dynamic' model='dac' relabel='yes'/>
+      <qemu:commandline>
+        <qemu:arg value='-no-user-config'/>
+      </qemu:commandline>
+    </domain>
+    """
 
 @Suite struct DomainPatchTests {
     let fleet = Fleet(name: "lab", hosts: [HostSpec(name: "local", uri: "qemu:///system")])
@@ -113,22 +117,26 @@ let handMadeDomain = """
 
     /// The manifest an export of `handMadeDomain` gives: what fleet models of it, nothing else.
     func adopted(memory: ByteSize = .mib(64), vcpus: Int = 1) -> VMSpec {
-        VMSpec(name: "legacy", host: "local", vcpus: vcpus, memory: memory, virtType: .qemu,
-               networks: [NICSpec(network: "default", mac: mac)], graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"))
+        VMSpec(
+            name: "legacy", host: "local", vcpus: vcpus, memory: memory, virtType: .qemu,
+            networks: [NICSpec(network: "default", mac: mac)], graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1"))
     }
     var owner: OwnerMark { OwnerMark(fleet: "lab", kind: .vm, name: "legacy") }
 
     @Test func memoryAndVCPUChangeOnlyTheirElementsAndTheMark() throws {
-        let out = try DomainPatch.patch(handMadeDomain, vm: adopted(memory: .mib(96), vcpus: 2), fleet: fleet, hypervisor: .qemu, owner: owner)
+        let out = try DomainPatch.patch(
+            handMadeDomain, vm: adopted(memory: .mib(96), vcpus: 2), fleet: fleet, hypervisor: .qemu, owner: owner)
         let d = try lineDiff(handMadeDomain, out)
-        #expect(d.removed.sorted() == [
-            "<currentMemory unit='KiB'>65536</currentMemory>", "<memory unit='KiB'>65536</memory>", "<vcpu placement='static'>1</vcpu>",
-        ])
-        #expect(d.added.sorted() == [
-            "<currentMemory unit='KiB'>98304</currentMemory>",
-            "<fleet:owner xmlns:fleet='https://fleet.dev/xmlns/owner/1' fleet='lab' kind='vm' name='legacy'/>",
-            "<memory unit='KiB'>98304</memory>", "<vcpu placement='static'>2</vcpu>",
-        ])
+        #expect(
+            d.removed.sorted() == [
+                "<currentMemory unit='KiB'>65536</currentMemory>", "<memory unit='KiB'>65536</memory>", "<vcpu placement='static'>1</vcpu>"
+            ])
+        #expect(
+            d.added.sorted() == [
+                "<currentMemory unit='KiB'>98304</currentMemory>",
+                "<fleet:owner xmlns:fleet='https://fleet.dev/xmlns/owner/1' fleet='lab' kind='vm' name='legacy'/>",
+                "<memory unit='KiB'>98304</memory>", "<vcpu placement='static'>2</vcpu>"
+            ])
         // The namespace of <qemu:commandline> stays declared on the root, the password stays.
         let root = try XElement.parse(out)
         #expect(root["xmlns:qemu"] == "http://libvirt.org/schemas/domain/qemu/1.0")
@@ -147,15 +155,17 @@ let handMadeDomain = """
     @Test func undeclaredDisksStayUnlessFleetOwnsTheirVolume() throws {
         var vm = adopted()
         vm.disks = [DiskSpec(name: "disk0", size: .gib(1), pool: "vmdisk")]
-        let xml = handMadeDomain.replacingOccurrences(of: "    <controller type='scsi'", with: """
-            <disk type='volume' device='disk'>
-              <driver name='qemu' type='qcow2'/>
-              <source pool='vmdisk' volume='legacy-old.qcow2'/>
-              <target dev='vdb' bus='virtio'/>
-              <address type='pci' domain='0x0000' bus='0x00' slot='0x09' function='0x0'/>
-            </disk>
-            <controller type='scsi'
-        """)
+        let xml = handMadeDomain.replacingOccurrences(
+            of: "    <controller type='scsi'",
+            with: """
+                    <disk type='volume' device='disk'>
+                      <driver name='qemu' type='qcow2'/>
+                      <source pool='vmdisk' volume='legacy-old.qcow2'/>
+                      <target dev='vdb' bus='virtio'/>
+                      <address type='pci' domain='0x0000' bus='0x00' slot='0x09' function='0x0'/>
+                    </disk>
+                    <controller type='scsi'
+                """)
         // Not owned: kept. The declared disk is added under a free name (vda is free, vdb is taken).
         let kept = try XElement.parse(DomainPatch.patch(xml, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
         let disks = kept.child("devices")!.all("disk")
@@ -163,8 +173,10 @@ let handMadeDomain = """
         #expect(disks.contains { $0.child("source")?["volume"] == "legacy-old.qcow2" && $0.child("address")?["slot"] == "0x09" })
         #expect(disks.first { $0.child("source")?["volume"] == "legacy-disk0.qcow2" }?.child("target")?["dev"] == "vda")
         // Owned by this fleet and no longer declared: removed; the hand-made file disk and floppy stay.
-        let removed = try XElement.parse(DomainPatch.patch(xml, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner,
-                                                           removableVolumes: ["vmdisk/legacy-old.qcow2"]))
+        let removed = try XElement.parse(
+            DomainPatch.patch(
+                xml, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner,
+                removableVolumes: ["vmdisk/legacy-old.qcow2"]))
         let left = removed.child("devices")!.all("disk")
         #expect(left.count == 3)
         #expect(!left.contains { $0.child("source")?["volume"] == "legacy-old.qcow2" })
@@ -206,9 +218,11 @@ let handMadeDomain = """
     @Test func aBusChangeDropsOnlyThatDisksAddress() throws {
         var vm = adopted()
         vm.disks = [DiskSpec(name: "disk0", size: .gib(1), pool: "p", bus: .virtio)]
-        let xml = handMadeDomain.replacingOccurrences(of: "<source file='/var/lib/libvirt/images/legacy.qcow2'/>",
-                                                      with: "<source pool='p' volume='legacy-disk0.qcow2'/>")
-            .replacingOccurrences(of: "<disk type='file' device='disk'>", with: "<disk type='volume' device='disk'>")
+        let xml = handMadeDomain.replacingOccurrences(
+            of: "<source file='/var/lib/libvirt/images/legacy.qcow2'/>",
+            with: "<source pool='p' volume='legacy-disk0.qcow2'/>"
+        )
+        .replacingOccurrences(of: "<disk type='file' device='disk'>", with: "<disk type='volume' device='disk'>")
         let out = try XElement.parse(DomainPatch.patch(xml, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
         let disk = out.child("devices")!.all("disk").first { $0.child("source")?["volume"] == "legacy-disk0.qcow2" }
         #expect(disk?.child("target")?["dev"] == "vda")
@@ -225,25 +239,32 @@ let handMadeDomain = """
         #expect(md.children[0].name == "app:info" && md.children[0]["xmlns:app"] == "https://example.com/app/1")
         #expect(md.children[0].child("app:owner")?.text == "ops")
         // Another group name replaces fleet's mark only.
-        let again = try XElement.parse(DomainPatch.patch(out.render(), vm: adopted(), fleet: fleet, hypervisor: .qemu,
-                                                         owner: OwnerMark(fleet: "lab", kind: .vm, name: "other")))
+        let again = try XElement.parse(
+            DomainPatch.patch(
+                out.render(), vm: adopted(), fleet: fleet, hypervisor: .qemu,
+                owner: OwnerMark(fleet: "lab", kind: .vm, name: "other")))
         #expect(again.child("metadata")!.children.count == 2)
         #expect(OwnerXML.find(in: again)?.name == "other")
     }
 
     @Test func mixedContentOfOtherApplicationsStaysInPlace() throws {
-        let xml = handMadeDomain.replacingOccurrences(of: "  </metadata>", with: """
-            <note:n xmlns:note="urn:example:note">keep <note:b>this &amp; that</note:b> in order<note:i/>.</note:n>
-          </metadata>
-        """)
+        let xml = handMadeDomain.replacingOccurrences(
+            of: "  </metadata>",
+            with: """
+                    <note:n xmlns:note="urn:example:note">keep <note:b>this &amp; that</note:b> in order<note:i/>.</note:n>
+                  </metadata>
+                """)
         let out = try DomainPatch.patch(xml, vm: adopted(memory: .mib(96)), fleet: fleet, hypervisor: .qemu, owner: owner)
-        #expect(out.contains("<note:n xmlns:note='urn:example:note'>keep <note:b>this &amp; that</note:b> in order<note:i/>.</note:n>\n"), "\(out)")
+        #expect(
+            out.contains("<note:n xmlns:note='urn:example:note'>keep <note:b>this &amp; that</note:b> in order<note:i/>.</note:n>\n"),
+            "\(out)")
     }
 
     @Test func graphicsPasswordIsKeptOrSet() throws {
         var vm = adopted()
         vm.graphics = GraphicsSpec(type: .vnc, listen: "0.0.0.0", port: 5901, password: .env("X"))
-        let out = try XElement.parse(DomainPatch.patch(handMadeDomain, vm: vm, fleet: fleet, hypervisor: .qemu, graphicsPassword: "new", owner: owner))
+        let out = try XElement.parse(
+            DomainPatch.patch(handMadeDomain, vm: vm, fleet: fleet, hypervisor: .qemu, graphicsPassword: "new", owner: owner))
         let g = out.child("devices")!.child("graphics")!
         #expect(g["passwd"] == "new" && g["port"] == "5901" && g["autoport"] == "no" && g["listen"] == "0.0.0.0")
         #expect(g.all("listen").map { $0["address"] } == ["0.0.0.0"])
@@ -258,8 +279,10 @@ let handMadeDomain = """
     @Test func machineAndFirmwareOnlyWhenDeclaredAndDifferent() throws {
         var vm = adopted()
         vm.machine = "pc"
-        #expect(try DomainPatch.update(DomainPatch.patch(handMadeDomain, vm: adopted(), fleet: fleet, hypervisor: .qemu, owner: owner),
-                                       vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner) == nil, "pc matches pc-i440fx-7.2")
+        #expect(
+            try DomainPatch.update(
+                DomainPatch.patch(handMadeDomain, vm: adopted(), fleet: fleet, hypervisor: .qemu, owner: owner),
+                vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner) == nil, "pc matches pc-i440fx-7.2")
         vm.machine = "q35"
         vm.firmware = .uefi
         let out = try XElement.parse(DomainPatch.patch(handMadeDomain, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
@@ -273,15 +296,17 @@ let handMadeDomain = """
         let f = Fleet(name: "lab", hosts: fleet.hosts, devices: [gpu])
         var vm = adopted()
         vm.hostdevs = [gpu]
-        let xml = handMadeDomain.replacingOccurrences(of: "    <watchdog", with: """
-            <hostdev mode='subsystem' type='scsi' managed='no'>
-              <source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>
-            </hostdev>
-            <hostdev mode='subsystem' type='pci' managed='yes'>
-              <source><address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/></source>
-            </hostdev>
-            <watchdog
-        """)
+        let xml = handMadeDomain.replacingOccurrences(
+            of: "    <watchdog",
+            with: """
+                    <hostdev mode='subsystem' type='scsi' managed='no'>
+                      <source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>
+                    </hostdev>
+                    <hostdev mode='subsystem' type='pci' managed='yes'>
+                      <source><address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/></source>
+                    </hostdev>
+                    <watchdog
+                """)
         let out = try XElement.parse(DomainPatch.patch(xml, vm: vm, fleet: f, hypervisor: .qemu, owner: owner))
         let hd = out.child("devices")!.all("hostdev")
         #expect(hd.map { $0["type"] } == ["scsi", "pci", "pci"], "a SCSI hostdev fleet does not model stays")
@@ -296,9 +321,10 @@ let handMadeDomain = """
     @Test(arguments: [false, true]) func renderAndPatchAgree(_ rich: Bool) throws {
         let usb = DeviceSpec(name: "token", host: "local", kind: .usb(vendor: 0x287f, product: 0x00f8))
         let f = Fleet(name: "lab", hosts: fleet.hosts, devices: [usb])
-        var vm = VMSpec(name: "web", host: "local", vcpus: 2, maxVcpus: 4, memory: .mib(512), maxMemory: .gib(1), virtType: .qemu,
-                        disks: [DiskSpec(name: "disk0", size: .gib(1), pool: "p"), DiskSpec(name: "data", size: .gib(1), pool: "p", bus: .scsi)],
-                        networks: [NICSpec(network: "n", mac: mac)], graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", port: 5900))
+        var vm = VMSpec(
+            name: "web", host: "local", vcpus: 2, maxVcpus: 4, memory: .mib(512), maxMemory: .gib(1), virtType: .qemu,
+            disks: [DiskSpec(name: "disk0", size: .gib(1), pool: "p"), DiskSpec(name: "data", size: .gib(1), pool: "p", bus: .scsi)],
+            networks: [NICSpec(network: "n", mac: mac)], graphics: GraphicsSpec(type: .vnc, listen: "127.0.0.1", port: 5900))
         if rich {
             vm.cdrom = "/iso/install.iso"
             vm.cloudInit = CloudInitSpec(userData: "#cloud-config\n")
@@ -310,50 +336,54 @@ let handMadeDomain = """
         let mark = OwnerMark(fleet: "lab", kind: .vm, name: "web", attributes: ["k": "v"])
         let xml = DomainMapping.render(vm, hypervisor: .qemu, graphicsPassword: "pw", owner: mark)
         #expect(try DomainPatch.update(xml, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark) == nil)
-        #expect(try DomainPatch.patch(xml, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark) == XElement.parse(xml).render())
+        #expect(
+            try DomainPatch.patch(xml, vm: vm, fleet: f, hypervisor: .qemu, graphicsPassword: "pw", owner: mark)
+                == XElement.parse(xml).render())
     }
 
     @Test func notADomainIsAnError() {
-        #expect(throws: PatchError.self) { try DomainPatch.patch("<network/>", vm: adopted(), fleet: fleet, hypervisor: .qemu, owner: owner) }
+        #expect(throws: PatchError.self) {
+            try DomainPatch.patch("<network/>", vm: adopted(), fleet: fleet, hypervisor: .qemu, owner: owner)
+        }
         #expect(throws: XMLError.self) { try DomainPatch.patch("<domain", vm: adopted(), fleet: fleet, hypervisor: .qemu, owner: owner) }
     }
 }
 
 let richNetwork = """
-<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
-  <name>lab</name>
-  <uuid>5e1d4b40-3a43-4e0b-9d26-6a9f0e1c2b3a</uuid>
-  <forward mode='nat'>
-    <nat>
-      <port start='1024' end='65535'/>
-    </nat>
-  </forward>
-  <bridge name='virbr77' stp='on' delay='0'/>
-  <mac address='52:54:00:12:34:56'/>
-  <domain name='lab.example' localOnly='yes'/>
-  <dns>
-    <host ip='192.168.77.2'>
-      <hostname>printer</hostname>
-    </host>
-  </dns>
-  <portgroup name='web' default='yes'>
-    <bandwidth>
-      <inbound average='1000'/>
-    </bandwidth>
-  </portgroup>
-  <ip address='192.168.77.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='192.168.77.100' end='192.168.77.200'/>
-      <host mac='52:54:00:00:00:01' name='old' ip='192.168.77.10'/>
-    </dhcp>
-  </ip>
-  <ip family='ipv6' address='fd00:77::1' prefix='64'/>
-  <route address='10.77.0.0' prefix='16' gateway='192.168.77.254'/>
-  <dnsmasq:options>
-    <dnsmasq:option value='log-queries'/>
-  </dnsmasq:options>
-</network>
-"""
+    <network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
+      <name>lab</name>
+      <uuid>5e1d4b40-3a43-4e0b-9d26-6a9f0e1c2b3a</uuid>
+      <forward mode='nat'>
+        <nat>
+          <port start='1024' end='65535'/>
+        </nat>
+      </forward>
+      <bridge name='virbr77' stp='on' delay='0'/>
+      <mac address='52:54:00:12:34:56'/>
+      <domain name='lab.example' localOnly='yes'/>
+      <dns>
+        <host ip='192.168.77.2'>
+          <hostname>printer</hostname>
+        </host>
+      </dns>
+      <portgroup name='web' default='yes'>
+        <bandwidth>
+          <inbound average='1000'/>
+        </bandwidth>
+      </portgroup>
+      <ip address='192.168.77.1' netmask='255.255.255.0'>
+        <dhcp>
+          <range start='192.168.77.100' end='192.168.77.200'/>
+          <host mac='52:54:00:00:00:01' name='old' ip='192.168.77.10'/>
+        </dhcp>
+      </ip>
+      <ip family='ipv6' address='fd00:77::1' prefix='64'/>
+      <route address='10.77.0.0' prefix='16' gateway='192.168.77.254'/>
+      <dnsmasq:options>
+        <dnsmasq:option value='log-queries'/>
+      </dnsmasq:options>
+    </network>
+    """
 
 @Suite struct NetworkPatchTests {
     func spec() throws -> NetworkSpec { try NetworkMapping.spec(fromXML: richNetwork) }
@@ -367,7 +397,8 @@ let richNetwork = """
         s.dhcp = DHCPSpec(start: IPv4Address(parsing: "192.168.77.50")!, end: IPv4Address(parsing: "192.168.77.60")!)
         s.domain = "lab2.example"
         let d = try lineDiff(richNetwork, NetworkPatch.patch(richNetwork, spec: s))
-        #expect(d.removed.sorted() == ["<domain name='lab.example' localOnly='yes'/>", "<range start='192.168.77.100' end='192.168.77.200'/>"])
+        #expect(
+            d.removed.sorted() == ["<domain name='lab.example' localOnly='yes'/>", "<range start='192.168.77.100' end='192.168.77.200'/>"])
         #expect(d.added.sorted() == ["<domain name='lab2.example' localOnly='yes'/>", "<range start='192.168.77.50' end='192.168.77.60'/>"])
     }
 
@@ -394,10 +425,11 @@ let richNetwork = """
     }
 
     @Test func renderAndPatchAgree() throws {
-        let s = NetworkSpec(name: "n", mode: .nat, bridge: "virbr9", subnet: IPv4Subnet(parsing: "10.9.0.0/24"),
-                            dhcp: DHCPSpec(start: IPv4Address(parsing: "10.9.0.100")!, end: IPv4Address(parsing: "10.9.0.200")!),
-                            leases: [DHCPLease(mac: MACAddress(parsing: "52:54:00:00:00:09")!, name: "a", ip: IPv4Address(parsing: "10.9.0.9")!)],
-                            domain: "n.test", mtu: 9000)
+        let s = NetworkSpec(
+            name: "n", mode: .nat, bridge: "virbr9", subnet: IPv4Subnet(parsing: "10.9.0.0/24"),
+            dhcp: DHCPSpec(start: IPv4Address(parsing: "10.9.0.100")!, end: IPv4Address(parsing: "10.9.0.200")!),
+            leases: [DHCPLease(mac: MACAddress(parsing: "52:54:00:00:00:09")!, name: "a", ip: IPv4Address(parsing: "10.9.0.9")!)],
+            domain: "n.test", mtu: 9000)
         #expect(try NetworkPatch.update(NetworkMapping.render(s), spec: s) == nil)
         let b = NetworkSpec(name: "b", mode: .bridge, bridge: "br0")
         #expect(try NetworkPatch.update(NetworkMapping.render(b), spec: b) == nil)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FleetModel
 
 @Suite struct ModelRulesTests {
@@ -17,12 +18,16 @@ import Testing
     }
 
     @Test func ipAddresses() {
-        for ok in ["127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1", "2001:db8::8:800:200c:417a", "1:2:3:4:5:6:7:8",
-                   "::ffff:192.0.2.1", "1:2:3:4:5:6:7::", "FE80::A"] {
+        for ok in [
+            "127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1", "2001:db8::8:800:200c:417a", "1:2:3:4:5:6:7:8",
+            "::ffff:192.0.2.1", "1:2:3:4:5:6:7::", "FE80::A"
+        ] {
             #expect(IPAddressText.isValid(ok), "\(ok)")
         }
-        for bad in ["", "localhost", "[::]", ":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "::g", "1.2.3", "256.1.1.1",
-                    "fe80::1%eth0", "::1/128", "1:2:3:4:5:6:7", "::1.2.3.4.5", "127.0.0.1'/><watchdog"] {
+        for bad in [
+            "", "localhost", "[::]", ":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "::g", "1.2.3", "256.1.1.1",
+            "fe80::1%eth0", "::1/128", "1:2:3:4:5:6:7", "::1.2.3.4.5", "127.0.0.1'/><watchdog"
+        ] {
             #expect(!IPAddressText.isValid(bad), "\(bad)")
         }
         #expect(GraphicsSpec.isValidListen("none") && !GraphicsSpec.isValidListen("None"))
@@ -36,7 +41,8 @@ import Testing
     }
 
     @Test func vncPasswords() {
-        let vnc = GraphicsSpec(type: .vnc), spice = GraphicsSpec(type: .spice)
+        let vnc = GraphicsSpec(type: .vnc)
+        let spice = GraphicsSpec(type: .spice)
         #expect(vnc.passwordProblem("12345678") == nil)
         #expect(vnc.passwordProblem("123456789") == "a vnc password has at most 8 characters (this one has 9)")
         #expect(vnc.passwordProblem("") == "the vnc password is empty")

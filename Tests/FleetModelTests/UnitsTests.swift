@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FleetModel
 
 @Suite struct UnitsTests {

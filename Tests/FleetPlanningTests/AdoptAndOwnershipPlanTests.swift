@@ -1,5 +1,6 @@
 import FleetModel
 import Testing
+
 @testable import FleetPlanning
 
 /// Issue 9: what an update may take away, and what `--adopt` plans.
@@ -20,15 +21,19 @@ import Testing
             d.config.disks.append(LiveDisk(target: "vdc", bus: .virtio, format: .qcow2, pool: "vmdisk", volume: "theirs.qcow2"))
             d.live = d.config
         }
-        live.hosts[0].volumes.append(LiveVolume(pool: "vmdisk", name: "theirs.qcow2", path: "/data/vmfs/theirs.qcow2", format: "qcow2",
-                                                capacity: .gib(1), allocation: .mib(1)))
+        live.hosts[0].volumes.append(
+            LiveVolume(
+                pool: "vmdisk", name: "theirs.qcow2", path: "/data/vmfs/theirs.qcow2", format: "qcow2",
+                capacity: .gib(1), allocation: .mib(1)))
         var p = Planner.plan(desired: fleet, live: live)
         #expect(p.changes.isEmpty, "\(p.changes)")
         // The same volume marked as this fleet's disk: its removal is planned and shown.
         live.hosts[0].volumes[live.hosts[0].volumes.count - 1].owner = Fixture.mark(.volume, "web", ["vm": "web-1"])
         p = Planner.plan(desired: fleet, live: live)
         let c = p.change("vm/web-1", .updateRestart)
-        #expect(c?.attributes.contains { $0.name == "disk vdc" && $0.before == "vmdisk/theirs.qcow2" && $0.after == nil } == true, "\(p.changes)")
+        #expect(
+            c?.attributes.contains { $0.name == "disk vdc" && $0.before == "vmdisk/theirs.qcow2" && $0.after == nil } == true,
+            "\(p.changes)")
         #expect(c?.attributes.contains { $0.name == "disk vdb" } == false)
     }
 
@@ -44,7 +49,9 @@ import Testing
         }
         let c = Planner.plan(desired: fleet, live: live).change("vm/web-1")
         #expect(c?.action == .update, "\(String(describing: c))")
-        #expect(c?.attributes.map(\.name) == ["nic \(derived)"], "the derived MAC is fleet's; the bridge NIC and the undeclared PCI device are not")
+        #expect(
+            c?.attributes.map(\.name) == ["nic \(derived)"],
+            "the derived MAC is fleet's; the bridge NIC and the undeclared PCI device are not")
         #expect(c?.steps == [.detachInterface(derived, live: true)])
         // A device the fleet declares, no longer listed by the VM, is detached (USB: live).
         let f = fleet.with { f in f.vms[1].hostdevs = [] }
@@ -85,7 +92,10 @@ import Testing
     }
 
     @Test func adoptOfAMatchingObjectIsOnlyTheMark() {
-        let live = web(Fixture.live(fleet)) { d in d.config.owner = nil; d.live = d.config }
+        let live = web(Fixture.live(fleet)) { d in
+            d.config.owner = nil
+            d.live = d.config
+        }
         let p = Planner.plan(desired: fleet, live: live, options: PlanOptions(adopt: true))
         #expect(p.changes.map { "\($0.action.rawValue) \($0.object)" } == ["adopt vm/web-1"], "\(p.changes)")
     }
@@ -96,7 +106,8 @@ import Testing
         live.hosts[0].networks[0].spec.domain = "old.test"
         let f = fleet.with { $0.networks[0].domain = "new.test" }
         let p = Planner.plan(desired: f, live: live, options: PlanOptions(adopt: true))
-        #expect(p.changes.map { "\($0.action.rawValue) \($0.object)" } == ["adopt network/nat0", "update-restart network/nat0"], "\(p.changes)")
+        #expect(
+            p.changes.map { "\($0.action.rawValue) \($0.object)" } == ["adopt network/nat0", "update-restart network/nat0"], "\(p.changes)")
         #expect(p.change("network/nat0", .updateRestart)?.steps == [.defineNetwork, .restartNetwork])
     }
 }

@@ -1,6 +1,7 @@
 import FleetModel
 import Foundation
 import Testing
+
 @testable import FleetPlanning
 
 /// Kinds fleet cannot manage, read from libvirt as themselves: a kind mismatch is refused, never a replacement, and
@@ -58,7 +59,7 @@ import Testing
             LiveHostdev(type: "scsi", managed: false, source: "scsi_host0 0:0:1"),
             LiveHostdev(type: "scsi", source: "iscsi iqn.2008-06.org.example:target/1 @ example.org:3260"),
             LiveHostdev(type: "scsi_host", source: "vhost naa.5123456789abcde0"),
-            LiveHostdev(mode: "capabilities", type: "storage", source: "/dev/sdf1"),
+            LiveHostdev(mode: "capabilities", type: "storage", source: "/dev/sdf1")
         ]
         let usb = LiveHostdev(type: "usb", source: "287f:00f8", kind: Fixture.usb.kind)
         // An SR-IOV NIC (`<interface type='hostdev'>`) is a PCI hostdev to libvirt.
@@ -81,7 +82,11 @@ import Testing
             #expect(snap.action == .refused && snap.steps.isEmpty, "\(h.type): \(snap)")
             #expect(snap.reason.contains(h.source), "\(snap.reason)")
             // A host change.
-            let moved = fleet.with { f in f.vms[1].host = "kvm2"; f.vms[1].hostdevs = []; f.vms[1].snapshots = [] }
+            let moved = fleet.with { f in
+                f.vms[1].host = "kvm2"
+                f.vms[1].hostdevs = []
+                f.vms[1].snapshots = []
+            }
             p = plan(edit(withDev, "kvm2") { $0.nodeDevices = [] }, fleet: moved)
             let mv = try #require(p.hosts[1].changes.first { $0.object.description == "vm/web-1" })
             #expect(mv.action == .refused && mv.steps.isEmpty, "\(h.type): \(mv)")

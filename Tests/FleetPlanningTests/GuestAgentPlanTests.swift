@@ -1,5 +1,6 @@
 import FleetModel
 import Testing
+
 @testable import FleetPlanning
 
 /// `guest_agent:` is a channel in the domain definition: a change waits for the next boot, and an unset key

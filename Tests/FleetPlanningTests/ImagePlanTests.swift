@@ -1,32 +1,48 @@
 import FleetModel
 import Testing
+
 @testable import FleetPlanning
 
 /// New image content or new image-level customization inputs make a new image version; disks on the
 /// old version are reimaged (destructive), and the old version goes once nothing is backed by it.
 @Suite struct ImagePlanTests {
     func fleet(sha: String, digest: String?) -> Fleet {
-        Fleet(name: "lab", hosts: [HostSpec(name: "h", uri: "test:///x")],
-              pools: [PoolSpec(name: "p", type: .dir, path: "/p")],
-              images: [ImageSpec(name: "rocky", source: "/img.qcow2", sha256: sha, format: .qcow2, pool: "p",
-                                 customize: Customization(hostname: true), customizationDigest: digest)],
-              vms: [VMSpec(name: "vm", host: "h", memory: .mib(64), virtType: .qemu, disks: [DiskSpec(name: "disk0", image: "rocky", pool: "p")], state: .stopped)])
+        Fleet(
+            name: "lab", hosts: [HostSpec(name: "h", uri: "test:///x")],
+            pools: [PoolSpec(name: "p", type: .dir, path: "/p")],
+            images: [
+                ImageSpec(
+                    name: "rocky", source: "/img.qcow2", sha256: sha, format: .qcow2, pool: "p",
+                    customize: Customization(hostname: true), customizationDigest: digest)
+            ],
+            vms: [
+                VMSpec(
+                    name: "vm", host: "h", memory: .mib(64), virtType: .qemu, disks: [DiskSpec(name: "disk0", image: "rocky", pool: "p")],
+                    state: .stopped)
+            ])
     }
 
     func live(for f: Fleet) -> LiveState {
         let img = f.images[0]
         let mark = { (k: ObjectKind, n: String, a: [String: String]) in OwnerMark(fleet: "lab", kind: k, name: n, attributes: a) }
         var h = LiveHost(name: "h", uri: "test:///x", nodeDevices: [])
-        h.pools = [LivePool(name: "p", uuid: "u", active: true, autostart: false, spec: PoolSpec(name: "p", type: .dir, path: "/p"), owner: mark(.pool, "p", [:]))]
-        h.volumes = [
-            LiveVolume(pool: "p", name: img.volumeName, path: "/p/\(img.volumeName)", format: "qcow2", capacity: .gib(1), allocation: .gib(1),
-                       owner: mark(.image, "rocky", ["sha256": img.sha256!])),
-            LiveVolume(pool: "p", name: "vm-disk0.qcow2", path: "/p/vm-disk0.qcow2", format: "qcow2", capacity: .gib(1), allocation: .mib(1),
-                       backingPath: "/p/\(img.volumeName)", backingFormat: "qcow2", owner: mark(.volume, "vm", ["vm": "vm", "image": "rocky"])),
+        h.pools = [
+            LivePool(
+                name: "p", uuid: "u", active: true, autostart: false, spec: PoolSpec(name: "p", type: .dir, path: "/p"),
+                owner: mark(.pool, "p", [:]))
         ]
-        let cfg = DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(64), maxMemory: .mib(64), virtType: "qemu",
-                               disks: [LiveDisk(target: "vda", bus: .virtio, format: .qcow2, pool: "p", volume: "vm-disk0.qcow2")],
-                               owner: mark(.vm, "vm", [:]))
+        h.volumes = [
+            LiveVolume(
+                pool: "p", name: img.volumeName, path: "/p/\(img.volumeName)", format: "qcow2", capacity: .gib(1), allocation: .gib(1),
+                owner: mark(.image, "rocky", ["sha256": img.sha256!])),
+            LiveVolume(
+                pool: "p", name: "vm-disk0.qcow2", path: "/p/vm-disk0.qcow2", format: "qcow2", capacity: .gib(1), allocation: .mib(1),
+                backingPath: "/p/\(img.volumeName)", backingFormat: "qcow2", owner: mark(.volume, "vm", ["vm": "vm", "image": "rocky"]))
+        ]
+        let cfg = DomainConfig(
+            vcpus: 1, maxVcpus: 1, memory: .mib(64), maxMemory: .mib(64), virtType: "qemu",
+            disks: [LiveDisk(target: "vda", bus: .virtio, format: .qcow2, pool: "p", volume: "vm-disk0.qcow2")],
+            owner: mark(.vm, "vm", [:]))
         h.domains = [LiveDomain(name: "vm", uuid: "u", state: .shutoff, config: cfg)]
         return LiveState(hosts: [h])
     }

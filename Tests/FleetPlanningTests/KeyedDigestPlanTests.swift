@@ -1,5 +1,6 @@
 import FleetModel
 import Testing
+
 @testable import FleetPlanning
 
 /// Root-password digests salted with the fleet key: a disk recorded with the keyless digest of the same inputs
@@ -39,9 +40,15 @@ import Testing
         var f = ImagePlanTests().fleet(sha: String(repeating: "a", count: 64), digest: "11111111")
         f.vms[0].cloudInit = CloudInitSpec(userData: "/ud", rootPassword: .env("PW"))
         var live = ImagePlanTests().live(for: f)
-        guard let (pool, name) = f.vms[0].seedVolume else { Issue.record("no seed volume"); return }
-        live.hosts[0].volumes.append(LiveVolume(pool: pool, name: name, path: "/p/\(name)", format: "raw", capacity: .mib(1), allocation: .mib(1),
-                                                owner: OwnerMark(fleet: "lab", kind: .volume, name: "vm", attributes: ["vm": "vm", "role": "seed", "instance-id": "iid-old"])))
+        guard let (pool, name) = f.vms[0].seedVolume else {
+            Issue.record("no seed volume")
+            return
+        }
+        live.hosts[0].volumes.append(
+            LiveVolume(
+                pool: pool, name: name, path: "/p/\(name)", format: "raw", capacity: .mib(1), allocation: .mib(1),
+                owner: OwnerMark(
+                    fleet: "lab", kind: .volume, name: "vm", attributes: ["vm": "vm", "role": "seed", "instance-id": "iid-old"])))
         var o = PlanOptions(seedInstanceIDs: ["vm": "iid-new"])
         #expect(Planner.plan(desired: f, live: live, options: o).change("volume/\(pool)/\(name)")?.action == .replace)
         o.olderSeedInstanceIDs = ["vm": "iid-old"]

@@ -1,6 +1,7 @@
 import FleetModel
-@testable import FleetPlanning
 import Testing
+
+@testable import FleetPlanning
 
 /// A move (`host:` changed) is one change on the new host that carries the disks: no disk creations there, no
 /// disk deletions (and no destructive image deletion) on the old host; the plan says how each disk travels.
@@ -9,13 +10,26 @@ import Testing
 
     /// web-1 without what keeps it on kvm1 (USB token is fine, snapshots are not), and kvm2 with the pool.
     func moved(running: Bool, sharedPath: Bool = false) -> (Fleet, LiveState) {
-        let f = fleet.with { f in f.vms[1].host = "kvm2"; f.vms[1].hostdevs = []; f.vms[1].snapshots = [] }
+        let f = fleet.with { f in
+            f.vms[1].host = "kvm2"
+            f.vms[1].hostdevs = []
+            f.vms[1].snapshots = []
+        }
         var live = Fixture.live(fleet)
         live.hosts[0].domains = live.hosts[0].domains.map { d in
-            d.name != "web-1" ? d : d.with { d in
-                d.config.hostdevs = []; d.snapshots = []
-                if !running { d.state = .shutoff; d.id = nil; d.live = nil } else { d.live?.hostdevs = [] }
-            }
+            d.name != "web-1"
+                ? d
+                : d.with { d in
+                    d.config.hostdevs = []
+                    d.snapshots = []
+                    if !running {
+                        d.state = .shutoff
+                        d.id = nil
+                        d.live = nil
+                    } else {
+                        d.live?.hostdevs = []
+                    }
+                }
         }
         live.hosts[1].pools = live.hosts[0].pools
         if sharedPath {
@@ -28,20 +42,24 @@ import Testing
         let (f, movedLive) = moved(running: true)
         var live = movedLive
         // The old host's seed stays until the move is done (a failed move leaves the VM what it boots from).
-        live.hosts[0].volumes.append(LiveVolume(pool: "vmdisk", name: "web-1-cidata.img", path: "/data/vmfs/web-1-cidata.img",
-                                                format: "raw",
-                                                capacity: .mib(1), allocation: .mib(1),
-                                                owner: Fixture.mark(.volume, "web", ["vm": "web-1", "role": "seed"])))
+        live.hosts[0].volumes.append(
+            LiveVolume(
+                pool: "vmdisk", name: "web-1-cidata.img", path: "/data/vmfs/web-1-cidata.img",
+                format: "raw",
+                capacity: .mib(1), allocation: .mib(1),
+                owner: Fixture.mark(.volume, "web", ["vm": "web-1", "role": "seed"])))
         let p = Planner.plan(desired: f, live: live)
         let c = try #require(p.hosts[1].changes.first { $0.object.description == "vm/web-1" })
         #expect(c.action == .migrate && c.steps == [.migrate(toHost: "kvm2", live: true)] && !c.destructive)
         #expect(c.reason.contains("live migration") && c.reason.contains("non-shared"), "\(c.reason)")
-        #expect(c.attributes.contains { $0.name == "disk 0" && ($0.after ?? "").contains("non-shared disk copy by QEMU") },
-                "\(c.attributes)")
+        #expect(
+            c.attributes.contains { $0.name == "disk 0" && ($0.after ?? "").contains("non-shared disk copy by QEMU") },
+            "\(c.attributes)")
         // Neither a fresh disk on kvm2 nor a deletion on kvm1: both are the move's.
         #expect(!p.changes.contains { $0.object.description == "volume/vmdisk/web-1-disk0.qcow2" }, "\(p.changes.map(\.object))")
-        #expect(!p.hosts[0].changes.contains { $0.object.description == "volume/vmdisk/web-1-cidata.img" },
-                "\(p.hosts[0].changes.map(\.object))")
+        #expect(
+            !p.hosts[0].changes.contains { $0.object.description == "volume/vmdisk/web-1-cidata.img" },
+            "\(p.hosts[0].changes.map(\.object))")
         #expect(!p.changes.contains { $0.destructive }, "\(p.changes.filter(\.destructive).map(\.object))")
     }
 
@@ -65,10 +83,14 @@ import Testing
     @Test func imageDeletionAfterAMoveDestroysNothing() throws {
         let (f0, live0) = moved(running: true)
         let img = ImageSpec(name: "deb", source: "/x/deb.qcow2", sha256: String(repeating: "a", count: 64), format: .qcow2, pool: "vmdisk")
-        let f = f0.with { f in f.images = [img]; f.vms[1].disks[0].image = "deb" }
+        let f = f0.with { f in
+            f.images = [img]
+            f.vms[1].disks[0].image = "deb"
+        }
         var live = live0
-        let imgVol = LiveVolume(pool: "vmdisk", name: img.volumeName, path: "/data/vmfs/\(img.volumeName)", format: "qcow2",
-                                capacity: .gib(2), allocation: .gib(1), owner: Fixture.mark(.image, "deb", ["sha256": img.sha256!]))
+        let imgVol = LiveVolume(
+            pool: "vmdisk", name: img.volumeName, path: "/data/vmfs/\(img.volumeName)", format: "qcow2",
+            capacity: .gib(2), allocation: .gib(1), owner: Fixture.mark(.image, "deb", ["sha256": img.sha256!]))
         live.hosts[0].volumes.append(imgVol)
         live.hosts[0].volumes = live.hosts[0].volumes.map { v in
             v.name == "web-1-disk0.qcow2" ? v.with { $0.backingPath = imgVol.path } : v
@@ -86,21 +108,30 @@ import Testing
     /// and nothing is made for it on the new host.
     @Test func pciVMMoveIsRefusedLiveAndOffline() throws {
         for running in [false, true] {
-            let f = fleet.with { f in f.vms[0].host = "kvm2"; f.devices[0].host = "kvm2" }
+            let f = fleet.with { f in
+                f.vms[0].host = "kvm2"
+                f.devices[0].host = "kvm2"
+            }
             var live = Fixture.live(fleet)
             live.hosts[1].nodeDevices = [Fixture.gpu.kind]
             live.hosts[1].pools = live.hosts[0].pools
             if running {
                 live.hosts[0].domains = live.hosts[0].domains.map { d in
-                    d.name != "db" ? d : d.with { $0.state = .running; $0.live = $0.config }
+                    d.name != "db"
+                        ? d
+                        : d.with {
+                            $0.state = .running
+                            $0.live = $0.config
+                        }
                 }
             }
             let p = Planner.plan(desired: f, live: live)
             let c = try #require(p.hosts[1].changes.first { $0.object.description == "vm/db" })
             #expect(c.action == .refused && c.steps.isEmpty, "\(running): \(c)")
             #expect(c.reason.contains("cannot migrate a domain with <hostdev mode='subsystem' type='pci'>"), "\(c.reason)")
-            #expect(!p.changes.contains { $0.parent?.name == "db" || ($0.object.name.contains("db") && $0.action != .refused) },
-                    "\(running): \(p.changes.map { "\($0.action) \($0.object)" })")
+            #expect(
+                !p.changes.contains { $0.parent?.name == "db" || ($0.object.name.contains("db") && $0.action != .refused) },
+                "\(running): \(p.changes.map { "\($0.action) \($0.object)" })")
         }
     }
 }

@@ -1,5 +1,6 @@
 import FleetModel
 import Testing
+
 @testable import FleetPlanning
 
 /// Generated manifests against generated live states, with unmanaged look-alikes, other fleets' objects and
@@ -42,9 +43,11 @@ import Testing
             fleet.vms[i].disks[0].size = .gib(UInt64.random(in: 5...20, using: &g))
         }
         for n in 0..<Int.random(in: 0...3, using: &g) {
-            fleet.vms.append(VMSpec(name: "gen-\(n)", host: "kvm1", vcpus: 1, memory: .mib(128), virtType: .qemu,
-                                    disks: [DiskSpec(name: "disk0", size: .gib(1), pool: "vmdisk")],
-                                    state: Bool.random(using: &g) ? .running : .stopped, snapshots: Bool.random(using: &g) ? ["s1"] : []))
+            fleet.vms.append(
+                VMSpec(
+                    name: "gen-\(n)", host: "kvm1", vcpus: 1, memory: .mib(128), virtType: .qemu,
+                    disks: [DiskSpec(name: "disk0", size: .gib(1), pool: "vmdisk")],
+                    state: Bool.random(using: &g) ? .running : .stopped, snapshots: Bool.random(using: &g) ? ["s1"] : []))
         }
         // Live side: re-own or disown what is there, add look-alikes and stale objects.
         var h = live.hosts[0]
@@ -52,20 +55,30 @@ import Testing
         for i in h.networks.indices where Bool.random(using: &g) { h.networks[i].owner = owner(&g, .network, h.networks[i].name) }
         for i in h.pools.indices where Bool.random(using: &g) { h.pools[i].owner = owner(&g, .pool, h.pools[i].name) }
         for i in h.volumes.indices where Bool.random(using: &g) {
-            h.volumes[i].owner = owner(&g, .volume, h.volumes[i].name).map { var m = $0; m.attributes["vm"] = "web-1"; return m }
+            h.volumes[i].owner = owner(&g, .volume, h.volumes[i].name).map {
+                var m = $0
+                m.attributes["vm"] = "web-1"
+                return m
+            }
         }
         for n in 0..<Int.random(in: 0...3, using: &g) {
             let name = Bool.random(using: &g) ? "gen-\(n)" : "stray-\(n)"
             var cfg = Fixture.config(fleet.vms.first ?? Fixture.fleet().vms[0], devices: [])
             cfg.owner = owner(&g, .vm, name)
-            h.domains.append(LiveDomain(name: name, uuid: "u-\(name)", state: Bool.random(using: &g) ? .running : .shutoff, autostart: false,
-                                        config: cfg, live: nil, snapshots: [LiveSnapshot(name: "s\(n)", fleet: Bool.random(using: &g) ? "lab" : nil)]))
-            h.volumes.append(LiveVolume(pool: "vmdisk", name: "\(name)-disk0.qcow2", path: "/data/vmfs/\(name)-disk0.qcow2", format: "qcow2",
-                                        capacity: .gib(1), allocation: .mib(1), owner: owner(&g, .volume, name)))
+            h.domains.append(
+                LiveDomain(
+                    name: name, uuid: "u-\(name)", state: Bool.random(using: &g) ? .running : .shutoff, autostart: false,
+                    config: cfg, live: nil, snapshots: [LiveSnapshot(name: "s\(n)", fleet: Bool.random(using: &g) ? "lab" : nil)]))
+            h.volumes.append(
+                LiveVolume(
+                    pool: "vmdisk", name: "\(name)-disk0.qcow2", path: "/data/vmfs/\(name)-disk0.qcow2", format: "qcow2",
+                    capacity: .gib(1), allocation: .mib(1), owner: owner(&g, .volume, name)))
         }
         if Bool.random(using: &g) {
-            h.networks.append(LiveNetwork(name: "stray-net", uuid: "u-sn", active: true, autostart: false,
-                                          spec: NetworkSpec(name: "stray-net", mode: .isolated), owner: owner(&g, .network, "stray-net")))
+            h.networks.append(
+                LiveNetwork(
+                    name: "stray-net", uuid: "u-sn", active: true, autostart: false,
+                    spec: NetworkSpec(name: "stray-net", mode: .isolated), owner: owner(&g, .network, "stray-net")))
         }
         if Bool.random(using: &g) { h.domains.removeAll { _ in Int.random(in: 0..<4, using: &g) == 0 } }
         live.hosts[0] = h
@@ -103,20 +116,25 @@ import Testing
                     #expect(c.steps.isEmpty, "a refused change has no steps (seed \(seed)): \(c.object)")
                 case .create:
                     // A new image version or volume is named afresh; anything else must not exist yet.
-                    #expect(Self.ownedOnHost(c, h) == nil || c.object.kind == .snapshot,
-                            "create over an existing object (seed \(seed)): \(c.object)")
+                    #expect(
+                        Self.ownedOnHost(c, h) == nil || c.object.kind == .snapshot,
+                        "create over an existing object (seed \(seed)): \(c.object)")
                 case .adopt:
                     #expect(options.adopt, "adopt without --adopt (seed \(seed)): \(c.object)")
                     #expect(Self.ownedOnHost(c, h) == false, "adopt of an owned or missing object (seed \(seed)): \(c.object)")
                 case .migrate:
-                    let elsewhere = live.hosts.contains { $0.name != h.name && $0.domains.contains { $0.name == c.object.name && $0.owner?.fleet == "lab" } }
+                    let elsewhere = live.hosts.contains {
+                        $0.name != h.name && $0.domains.contains { $0.name == c.object.name && $0.owner?.fleet == "lab" }
+                    }
                     #expect(elsewhere, "migration of a VM this fleet does not own (seed \(seed)): \(c.object)")
                 default:
-                    if c.action == .start, Self.ownedOnHost(c, h) == nil { continue } // the VM created in the same plan
+                    if c.action == .start, Self.ownedOnHost(c, h) == nil { continue }  // the VM created in the same plan
                     let adoptedNow = options.adopt && hp.changes.contains { $0.object == c.object && $0.action == .adopt }
-                    let parentAdopted = c.parent.map { p in options.adopt && hp.changes.contains { $0.object == p && $0.action == .adopt } } ?? false
-                    #expect(Self.ownedOnHost(c, h) == true || adoptedNow || parentAdopted,
-                            "\(c.action.rawValue) of an object without this fleet's mark (seed \(seed)): \(c.object)")
+                    let parentAdopted =
+                        c.parent.map { p in options.adopt && hp.changes.contains { $0.object == p && $0.action == .adopt } } ?? false
+                    #expect(
+                        Self.ownedOnHost(c, h) == true || adoptedNow || parentAdopted,
+                        "\(c.action.rawValue) of an object without this fleet's mark (seed \(seed)): \(c.object)")
                 }
             }
         }

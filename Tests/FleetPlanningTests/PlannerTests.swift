@@ -1,6 +1,7 @@
 import FleetModel
 import Foundation
 import Testing
+
 @testable import FleetPlanning
 
 @Suite struct PlannerTests {
@@ -28,19 +29,22 @@ import Testing
     }
 
     @Test func fromNothingCreatesEverythingInDependencyOrder() {
-        let live = LiveState(hosts: [LiveHost(name: "kvm1", uri: "x", nodeDevices: fleet.devices.map(\.kind)), LiveHost(name: "kvm2", uri: "y")])
+        let live = LiveState(hosts: [
+            LiveHost(name: "kvm1", uri: "x", nodeDevices: fleet.devices.map(\.kind)), LiveHost(name: "kvm2", uri: "y")
+        ])
         let p = plan(live)
         let refs = p.hosts[0].changes.map { "\($0.action.rawValue) \($0.object)" }
-        #expect(refs == [
-            "create pool/vmdisk",
-            "create volume/vmdisk/db-disk0.qcow2",
-            "create volume/vmdisk/web-1-disk0.qcow2",
-            "create network/nat0",
-            "create vm/db",
-            "create vm/web-1",
-            "start vm/web-1",
-            "create snapshot/web-1/baseline",
-        ])
+        #expect(
+            refs == [
+                "create pool/vmdisk",
+                "create volume/vmdisk/db-disk0.qcow2",
+                "create volume/vmdisk/web-1-disk0.qcow2",
+                "create network/nat0",
+                "create vm/db",
+                "create vm/web-1",
+                "start vm/web-1",
+                "create snapshot/web-1/baseline"
+            ])
         #expect(p.summary.create == 7)
         #expect(p.hosts[1].changes.isEmpty)
         #expect(p.change("pool/vmdisk")?.steps == [.definePool, .buildPool, .startPool, .setAutostart(true)])
@@ -56,7 +60,10 @@ import Testing
     }
 
     @Test func vcpusBeyondMaximumNeedRestart() {
-        let f = fleet.with { f in f.vms[1].vcpus = 6; f.vms[1].maxVcpus = 8 }
+        let f = fleet.with { f in
+            f.vms[1].vcpus = 6
+            f.vms[1].maxVcpus = 8
+        }
         let c = try! #require(plan(Fixture.live(fleet), fleet: f).change("vm/web-1"))
         #expect(c.action == .updateRestart)
         #expect(c.steps.first == .defineDomain)
@@ -74,7 +81,10 @@ import Testing
     @Test func unsetFieldsAreNotDifferences() {
         // The manifest leaves max_vcpus, max_memory, machine, firmware, graphics and autostart unset.
         let f = fleet.with { f in
-            f.vms[1].maxVcpus = nil; f.vms[1].maxMemory = nil; f.vms[1].graphics = nil; f.vms[1].autostart = nil
+            f.vms[1].maxVcpus = nil
+            f.vms[1].maxMemory = nil
+            f.vms[1].graphics = nil
+            f.vms[1].autostart = nil
         }
         let p = plan(Fixture.live(fleet), fleet: f)
         #expect(p.changes.isEmpty, "\(p.changes)")
@@ -98,7 +108,11 @@ import Testing
         #expect(plan(live).change("vm/web-1")?.steps == [.setAutostart(true)])
 
         // virsh destroy
-        live = editDomain(Fixture.live(fleet), "web-1") { d in d.state = .shutoff; d.id = nil; d.live = nil }
+        live = editDomain(Fixture.live(fleet), "web-1") { d in
+            d.state = .shutoff
+            d.id = nil
+            d.live = nil
+        }
         #expect(plan(live).change("vm/web-1")?.action == .start)
 
         // a deleted snapshot
@@ -117,17 +131,23 @@ import Testing
         if case .removeLease = c.steps[0], case .addLease = c.steps[1] {} else { Issue.record("\(c.steps)") }
 
         // a detached USB device
-        live = editDomain(Fixture.live(fleet), "web-1") { d in d.config.hostdevs = []; d.live?.hostdevs = [] }
+        live = editDomain(Fixture.live(fleet), "web-1") { d in
+            d.config.hostdevs = []
+            d.live?.hostdevs = []
+        }
         c = try! #require(plan(live).change("vm/web-1"))
         #expect(c.action == .update && c.steps == [.attachHostdev(Fixture.usb.kind, live: true)])
     }
 
     @Test func unmanagedObjectsAreNeverTouched() {
         var live = editHost(Fixture.live(fleet)) { h in
-            h.domains.append(LiveDomain(name: "someone-else", uuid: "x", state: .running,
-                                        config: DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(64), maxMemory: .mib(64))))
+            h.domains.append(
+                LiveDomain(
+                    name: "someone-else", uuid: "x", state: .running,
+                    config: DomainConfig(vcpus: 1, maxVcpus: 1, memory: .mib(64), maxMemory: .mib(64))))
             h.pools.append(LivePool(name: "default", uuid: "y", active: true, autostart: true, spec: PoolSpec(name: "default", type: .dir)))
-            h.volumes.append(LiveVolume(pool: "vmdisk", name: "manual.qcow2", path: "/data/vmfs/manual.qcow2", capacity: .gib(1), allocation: .gib(1)))
+            h.volumes.append(
+                LiveVolume(pool: "vmdisk", name: "manual.qcow2", path: "/data/vmfs/manual.qcow2", capacity: .gib(1), allocation: .gib(1)))
         }
         #expect(plan(live).changes.isEmpty)
         // A declared name held by an unmanaged object is refused, or adopted with --adopt.
@@ -168,7 +188,10 @@ import Testing
         #expect(p.hosts[0].changes.allSatisfy { $0.object.description != "vm/db" })
 
         // ...unless the manifest opts in to recreation.
-        f = f.with { f in f.vms[0].onHostChange = .recreate; f.devices[0].host = "kvm2" }
+        f = f.with { f in
+            f.vms[0].onHostChange = .recreate
+            f.devices[0].host = "kvm2"
+        }
         live = editHost(Fixture.live(fleet), "kvm2") { h in h.nodeDevices = [Fixture.gpu.kind] }
         p = plan(live, fleet: f)
         #expect(p.hosts[1].changes.first { $0.object.description == "vm/db" }?.action == .replace)
@@ -184,8 +207,16 @@ import Testing
     }
 
     @Test func hostChangeMigrates() {
-        let f = fleet.with { f in f.vms[1].host = "kvm2"; f.vms[1].hostdevs = []; f.vms[1].snapshots = [] }
-        var live = editDomain(Fixture.live(fleet), "web-1") { d in d.config.hostdevs = []; d.live?.hostdevs = []; d.snapshots = [] }
+        let f = fleet.with { f in
+            f.vms[1].host = "kvm2"
+            f.vms[1].hostdevs = []
+            f.vms[1].snapshots = []
+        }
+        var live = editDomain(Fixture.live(fleet), "web-1") { d in
+            d.config.hostdevs = []
+            d.live?.hostdevs = []
+            d.snapshots = []
+        }
         live = editHost(live, "kvm2") { h in h.nodeDevices = [] }
         let p = plan(live, fleet: f)
         let c = try! #require(p.hosts[1].changes.first { $0.object.description == "vm/web-1" })
@@ -228,7 +259,9 @@ import Testing
     }
 
     @Test func targetsRestrictThePlan() {
-        let live = LiveState(hosts: [LiveHost(name: "kvm1", uri: "x", nodeDevices: fleet.devices.map(\.kind)), LiveHost(name: "kvm2", uri: "y")])
+        let live = LiveState(hosts: [
+            LiveHost(name: "kvm1", uri: "x", nodeDevices: fleet.devices.map(\.kind)), LiveHost(name: "kvm2", uri: "y")
+        ])
         let p = plan(live, PlanOptions(targets: [ObjectRef(parsing: "vm/web-1")!]))
         #expect(Set(p.changes.map(\.object.description)) == ["vm/web-1", "volume/vmdisk/web-1-disk0.qcow2", "snapshot/web-1/baseline"])
     }
@@ -238,7 +271,10 @@ import Testing
         var f = fleet.with { f in f.vms[1].networks.append(NICSpec(network: "nat0", mac: mac)) }
         var c = try! #require(plan(Fixture.live(fleet), fleet: f).change("vm/web-1"))
         #expect(c.action == .update && c.steps == [.attachInterface(mac, live: true)])
-        f = fleet.with { f in f.vms[1].hostdevs.append(Fixture.gpu); f.vms[1].snapshots = [] }
+        f = fleet.with { f in
+            f.vms[1].hostdevs.append(Fixture.gpu)
+            f.vms[1].snapshots = []
+        }
         let live = editDomain(Fixture.live(fleet), "web-1") { d in d.snapshots = [] }
         c = try! #require(Planner.plan(desired: f, live: live).change("vm/web-1"))
         #expect(c.action == .updateRestart)
@@ -246,7 +282,8 @@ import Testing
     }
 
     @Test func planIsCodable() throws {
-        let p = plan(LiveState(hosts: [LiveHost(name: "kvm1", uri: "x", nodeDevices: fleet.devices.map(\.kind)), LiveHost(name: "kvm2", uri: "y")]))
+        let p = plan(
+            LiveState(hosts: [LiveHost(name: "kvm1", uri: "x", nodeDevices: fleet.devices.map(\.kind)), LiveHost(name: "kvm2", uri: "y")]))
         let data = try JSONEncoder().encode(p)
         #expect(try JSONDecoder().decode(Plan.self, from: data) == p)
     }

@@ -4,6 +4,7 @@
 import FleetTestSupport
 import Foundation
 import Testing
+
 @testable import Libvirt
 
 @Suite("Keepalive (real libvirtd)", .enabled(if: systemEnabled))
@@ -13,8 +14,9 @@ struct KeepAliveTests {
         try #require(FileManager.default.fileExists(atPath: daemonSocket))
         let proxy = try FreezableProxy(path: NSTemporaryDirectory() + uniquePrefix() + "proxy.sock", target: daemonSocket)
         defer { proxy.stop() }
-        let c = try Connection(uri: "qemu+unix:///system?socket=\(proxy.path)", timeout: 10,
-                               keepAliveInterval: 1, keepAliveCount: 2)
+        let c = try Connection(
+            uri: "qemu+unix:///system?socket=\(proxy.path)", timeout: 10,
+            keepAliveInterval: 1, keepAliveCount: 2)
         #expect(try c.hypervisorType == "QEMU")
         #expect(c.isAlive)
         proxy.freeze()
@@ -49,7 +51,10 @@ final class FreezableProxy: @unchecked Sendable {
 
     func stop() {
         lock.withLock {
-            for fd in fds { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+            for fd in fds {
+                shutdown(fd, Int32(SHUT_RDWR))
+                close(fd)
+            }
             fds.removeAll()
         }
         shutdown(listener, Int32(SHUT_RDWR))
@@ -61,7 +66,10 @@ final class FreezableProxy: @unchecked Sendable {
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 { return }
-            guard let upstream = try? unixSocket(connectTo: target) else { close(client); continue }
+            guard let upstream = try? unixSocket(connectTo: target) else {
+                close(client)
+                continue
+            }
             lock.withLock { fds += [client, upstream] }
             Thread { [self] in pump(from: client, to: upstream) }.start()
             Thread { [self] in pump(from: upstream, to: client) }.start()
@@ -103,7 +111,10 @@ func unixSocket(bindTo path: String) throws -> Int32 {
     let rc = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    guard rc == 0, listen(fd, 8) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
+    guard rc == 0, listen(fd, 8) == 0 else {
+        close(fd)
+        throw POSIXError(.EADDRINUSE)
+    }
     return fd
 }
 
@@ -114,6 +125,9 @@ func unixSocket(connectTo path: String) throws -> Int32 {
     let rc = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+    guard rc == 0 else {
+        close(fd)
+        throw POSIXError(.ECONNREFUSED)
+    }
     return fd
 }

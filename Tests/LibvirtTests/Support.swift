@@ -1,6 +1,7 @@
-import Foundation
 import FleetTestSupport
+import Foundation
 import Testing
+
 @testable import Libvirt
 
 /// `test:///<abs path>` for a fixture in Tests/LibvirtTests/Fixtures (fresh state at each open).
@@ -15,7 +16,6 @@ func openFixture(_ name: String = "node.xml") throws -> Connection {
 
 /// The real daemon's URI, when system tests are enabled.
 let systemEnabled = systemURI != nil
-
 
 /// Runs `body` and ignores failures: used in `defer` cleanups where the object may already be gone.
 func bestEffort(_ body: () throws -> Void) {

@@ -4,6 +4,7 @@
 import FleetTestSupport
 import Foundation
 import Testing
+
 @testable import Libvirt
 
 /// Per-test scratch: a dir pool under a fresh temp dir and, on demand, an isolated network.
@@ -32,9 +33,10 @@ final class Scratch {
     }
 
     func makePool() throws -> StoragePool {
-        let p = try conn.definePool(xml: """
-            <pool type='dir'><name>\(prefix)pool</name><target><path>\(dir)</path></target></pool>
-            """)
+        let p = try conn.definePool(
+            xml: """
+                <pool type='dir'><name>\(prefix)pool</name><target><path>\(dir)</path></target></pool>
+                """)
         pool = p
         // Dir pools take no build flags: NO_OVERWRITE/OVERWRITE are for pools that format a device
         // (libvirt answers "No source device specified when formatting pool").
@@ -44,15 +46,16 @@ final class Scratch {
     }
 
     func makeNetwork(dhcp: Bool = true) throws -> Network {
-        let n = try conn.defineNetwork(xml: """
-            <network>
-              <name>\(prefix)net</name>
-              <bridge name='\(bridge)'/>
-              <ip address='\(subnet).1' netmask='255.255.255.0'>
-                \(dhcp ? "<dhcp><range start='\(subnet).100' end='\(subnet).200'/></dhcp>" : "")
-              </ip>
-            </network>
-            """)
+        let n = try conn.defineNetwork(
+            xml: """
+                <network>
+                  <name>\(prefix)net</name>
+                  <bridge name='\(bridge)'/>
+                  <ip address='\(subnet).1' netmask='255.255.255.0'>
+                    \(dhcp ? "<dhcp><range start='\(subnet).100' end='\(subnet).200'/></dhcp>" : "")
+                  </ip>
+                </network>
+                """)
         network = n
         try n.create()
         return n
@@ -61,17 +64,19 @@ final class Scratch {
     func qcow2(_ name: String, mib: Int, backing: String? = nil) throws -> StorageVolume {
         let p = try pool ?? makePool()
         let back = backing.map { "<backingStore><path>\($0)</path><format type='qcow2'/></backingStore>" } ?? ""
-        return try p.createVolume(xml: """
-            <volume><name>\(name)</name><capacity unit='MiB'>\(mib)</capacity>
-            <target><format type='qcow2'/></target>\(back)</volume>
-            """)
+        return try p.createVolume(
+            xml: """
+                <volume><name>\(name)</name><capacity unit='MiB'>\(mib)</capacity>
+                <target><format type='qcow2'/></target>\(back)</volume>
+                """)
     }
 
     /// Domain XML: TCG, 64 MiB, max 2 vcpus (1 current), optional qcow2 disk and NIC.
     func domainXML(_ name: String, disk: String? = nil, network: String? = nil, extraDevices: String = "") -> String {
-        let diskXML = disk.map {
-            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='\($0)'/><target dev='vda' bus='virtio'/></disk>"
-        } ?? ""
+        let diskXML =
+            disk.map {
+                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='\($0)'/><target dev='vda' bus='virtio'/></disk>"
+            } ?? ""
         let nic = network.map { "<interface type='network'><source network='\($0)'/><model type='virtio'/></interface>" } ?? ""
         return """
             <domain type='qemu'>
@@ -175,7 +180,8 @@ struct SystemTests {
         #expect(try d.xmlDesc(flags: .inactive).contains(mac))
         #expect(d.id == id)
         // Update the attached NIC in place: link down, live.
-        let down = "<interface type='network'><mac address='\(mac)'/><source network='\(net.name)'/><model type='virtio'/><link state='down'/></interface>"
+        let down =
+            "<interface type='network'><mac address='\(mac)'/><source network='\(net.name)'/><model type='virtio'/><link state='down'/></interface>"
         try d.updateDevice(xml: down, flags: .live)
         #expect(try d.xmlDesc().contains("<link state='down'/>"))
         #expect(try !d.xmlDesc(flags: .inactive).contains("<link state='down'/>"))
@@ -188,14 +194,16 @@ struct SystemTests {
         // is refused by the daemon with its own message.
         let other = try Connection(uri: systemURI ?? "")
         let mig = try #require(throws: LibvirtError.self) {
-            _ = try d.migrate(to: other, flags: [.live, .persistDest], destinationXML: d.xmlDesc(flags: .migratable),
-                              bandwidthMiBs: 64)
+            _ = try d.migrate(
+                to: other, flags: [.live, .persistDest], destinationXML: d.xmlDesc(flags: .migratable),
+                bandwidthMiBs: 64)
         }
         #expect(mig.codeName == "VIR_ERR_MIGRATE_UNSAFE", "\(mig.codeName): \(mig.message)")
         #expect(mig.message == "Unsafe migration: Migration without shared storage is unsafe")
         let same = try #require(throws: LibvirtError.self) {
-            _ = try d.migrate(to: other, flags: [.live, .unsafe], destinationXML: d.xmlDesc(flags: .migratable),
-                              bandwidthMiBs: 64)
+            _ = try d.migrate(
+                to: other, flags: [.live, .unsafe], destinationXML: d.xmlDesc(flags: .migratable),
+                bandwidthMiBs: 64)
         }
         #expect(same.message.contains("same host"), "\(same.codeName): \(same.message)")
         #expect(try d.state() == .running)
@@ -246,9 +254,10 @@ struct SystemTests {
 
         // A raw volume, filled through the upload stream and read back.
         let size = 1 << 20 + 4096 * 3
-        let raw = try pool.createVolume(xml: "<volume><name>blob.raw</name><capacity>\(size)</capacity><target><format type='raw'/></target></volume>")
+        let raw = try pool.createVolume(
+            xml: "<volume><name>blob.raw</name><capacity>\(size)</capacity><target><format type='raw'/></target></volume>")
         var bytes = [UInt8](repeating: 0, count: size)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0 ... 255) }
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         let src = s.dir + "-src.bin"
         let dst = s.dir + "-dst.bin"
         defer {
@@ -269,7 +278,8 @@ struct SystemTests {
         try raw.resize(capacity: UInt64(size) * 2)
         #expect(try raw.info().capacityBytes == UInt64(size) * 2)
         try raw.wipe()
-        let clone = try pool.createVolume(xml: "<volume><name>clone.qcow2</name><capacity>0</capacity><target><format type='qcow2'/></target></volume>", cloneFrom: base)
+        let clone = try pool.createVolume(
+            xml: "<volume><name>clone.qcow2</name><capacity>0</capacity><target><format type='qcow2'/></target></volume>", cloneFrom: base)
         #expect(try clone.info().capacityBytes == 32 << 20)
         #expect(try pool.listAllVolumes().count == 4)
         #expect(try s.conn.storageVolume(path: try clone.path)?.name == "clone.qcow2")
@@ -285,7 +295,10 @@ struct SystemTests {
         defer { s.cleanUp() }
         let pool = try s.makePool()
         let size = 16 << 20
-        let vol = try pool.createVolume(xml: "<volume><name>sparse.raw</name><capacity>\(size)</capacity><allocation>0</allocation><target><format type='raw'/></target></volume>")
+        let vol = try pool.createVolume(
+            xml:
+                "<volume><name>sparse.raw</name><capacity>\(size)</capacity><allocation>0</allocation><target><format type='raw'/></target></volume>"
+        )
         // 16 MiB file with two 64 KiB data islands; the rest is holes.
         let src = s.dir + "-sparse-src.bin"
         let dst = s.dir + "-sparse-dst.bin"
@@ -379,11 +392,13 @@ struct SystemTests {
             try n.update(command: .add, section: .ipDHCPHost, xml: host, flags: [.live, .config])
         }
         #expect(dup.message.contains("52:54:00:fe:00:01"))
-        try n.update(command: .modify, section: .ipDHCPHost,
-                     xml: "<host mac='52:54:00:fe:00:01' name='\(s.prefix)h' ip='\(s.subnet).12'/>", flags: [.live, .config])
+        try n.update(
+            command: .modify, section: .ipDHCPHost,
+            xml: "<host mac='52:54:00:fe:00:01' name='\(s.prefix)h' ip='\(s.subnet).12'/>", flags: [.live, .config])
         #expect(try n.xmlDesc().contains("\(s.subnet).12"))
-        try n.update(command: .delete, section: .ipDHCPHost,
-                     xml: "<host mac='52:54:00:fe:00:01' name='\(s.prefix)h' ip='\(s.subnet).12'/>", flags: [.live, .config])
+        try n.update(
+            command: .delete, section: .ipDHCPHost,
+            xml: "<host mac='52:54:00:fe:00:01' name='\(s.prefix)h' ip='\(s.subnet).12'/>", flags: [.live, .config])
         #expect(try !n.xmlDesc().contains("52:54:00:fe:00:01"))
         #expect(try !n.xmlDesc(inactive: true).contains("52:54:00:fe:00:01"))
         #expect(try n.dhcpLeases().isEmpty)

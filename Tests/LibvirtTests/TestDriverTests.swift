@@ -2,6 +2,7 @@
 // `test:///<fixture>` connection, so every test starts from the fixture's state and they run in parallel.
 import Foundation
 import Testing
+
 @testable import Libvirt
 
 @Suite("Connection (test driver)")
@@ -15,8 +16,11 @@ struct ConnectionTests {
         #expect(try !c.hostname.isEmpty)
         #expect(c.isAlive)
         let info = try c.nodeInfo()
-        #expect(info == NodeInfo(model: "x86_64", memoryKiB: 16_777_216, cpus: 8, mhz: 2400, nodes: 1,
-                                 sockets: 2, cores: 2, threads: 2))
+        #expect(
+            info
+                == NodeInfo(
+                    model: "x86_64", memoryKiB: 16_777_216, cpus: 8, mhz: 2400, nodes: 1,
+                    sockets: 2, cores: 2, threads: 2))
         #expect(try c.capabilitiesXML().contains("<capabilities>"))
     }
 
@@ -128,13 +132,13 @@ struct DomainTests {
     @Test func defineStartDestroyUndefineAutostart() throws {
         let c = try openFixture()
         let xml = """
-        <domain type='test'>
-          <name>ft-new</name>
-          <memory unit='MiB'>64</memory>
-          <vcpu>1</vcpu>
-          <os><type>hvm</type></os>
-        </domain>
-        """
+            <domain type='test'>
+              <name>ft-new</name>
+              <memory unit='MiB'>64</memory>
+              <vcpu>1</vcpu>
+              <os><type>hvm</type></os>
+            </domain>
+            """
         let d = try c.defineDomain(xml: xml)
         #expect(d.name == "ft-new")
         #expect(try !d.isActive)
@@ -273,15 +277,16 @@ struct NetworkTests {
 
     @Test func defineStartUpdateDestroyUndefine() throws {
         let c = try openFixture()
-        let n = try c.defineNetwork(xml: """
-            <network>
-              <name>ft-iso</name>
-              <bridge name='ft-iso0'/>
-              <ip address='10.77.0.1' netmask='255.255.255.0'>
-                <dhcp><range start='10.77.0.100' end='10.77.0.200'/></dhcp>
-              </ip>
-            </network>
-            """)
+        let n = try c.defineNetwork(
+            xml: """
+                <network>
+                  <name>ft-iso</name>
+                  <bridge name='ft-iso0'/>
+                  <ip address='10.77.0.1' netmask='255.255.255.0'>
+                    <dhcp><range start='10.77.0.100' end='10.77.0.200'/></dhcp>
+                  </ip>
+                </network>
+                """)
         #expect(try !n.isActive)
         #expect(try !n.autostart())
         try n.setAutostart(true)
@@ -337,12 +342,13 @@ struct StorageTests {
 
     @Test func definebuildStartVolumesDelete() throws {
         let c = try openFixture()
-        let p = try c.definePool(xml: """
-            <pool type='dir'>
-              <name>ft-pool</name>
-              <target><path>/ft-pool</path></target>
-            </pool>
-            """)
+        let p = try c.definePool(
+            xml: """
+                <pool type='dir'>
+                  <name>ft-pool</name>
+                  <target><path>/ft-pool</path></target>
+                </pool>
+                """)
         #expect(try !p.isActive)
         #expect(try c.listAllStoragePools(.inactive).map(\.name) == ["ft-pool"])
         // The test driver accepts no build flags (the real daemon test uses the default too).
@@ -351,19 +357,22 @@ struct StorageTests {
         #expect(try p.isActive)
         try p.setAutostart(true)
         #expect(try p.autostart())
-        let base = try p.createVolume(xml: """
-            <volume><name>base.qcow2</name><capacity unit='MiB'>64</capacity>
-            <target><format type='qcow2'/></target></volume>
-            """)
-        let overlay = try p.createVolume(xml: """
-            <volume><name>vm1.qcow2</name><capacity unit='MiB'>128</capacity>
-            <target><format type='qcow2'/></target>
-            <backingStore><path>/ft-pool/base.qcow2</path><format type='qcow2'/></backingStore></volume>
-            """)
+        let base = try p.createVolume(
+            xml: """
+                <volume><name>base.qcow2</name><capacity unit='MiB'>64</capacity>
+                <target><format type='qcow2'/></target></volume>
+                """)
+        let overlay = try p.createVolume(
+            xml: """
+                <volume><name>vm1.qcow2</name><capacity unit='MiB'>128</capacity>
+                <target><format type='qcow2'/></target>
+                <backingStore><path>/ft-pool/base.qcow2</path><format type='qcow2'/></backingStore></volume>
+                """)
         #expect(try p.listAllVolumes().map(\.name).sorted() == ["base.qcow2", "vm1.qcow2"])
         #expect(try overlay.info().capacityBytes == 128 << 20)
-        let clone = try p.createVolume(xml: "<volume><name>copy.qcow2</name><capacity>0</capacity></volume>",
-                                       cloneFrom: base)
+        let clone = try p.createVolume(
+            xml: "<volume><name>copy.qcow2</name><capacity>0</capacity></volume>",
+            cloneFrom: base)
         #expect(clone.name == "copy.qcow2")
         try p.refresh()
         try clone.delete()

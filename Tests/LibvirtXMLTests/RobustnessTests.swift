@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LibvirtXML
 
 /// Parses with every typed document; the result does not matter, only that nothing traps.
@@ -22,51 +23,58 @@ func parseAll(_ s: String) {
             #expect(try DomainXML(xml: x) == d)
         }
         for s in [Samples.testDriverNetwork, Samples.libvirtdNetwork] {
-            let n = try NetworkXML(xml: s); #expect(try NetworkXML(xml: n.xml()) == n)
+            let n = try NetworkXML(xml: s)
+            #expect(try NetworkXML(xml: n.xml()) == n)
         }
         for s in [Samples.libvirtdPool, Samples.netfsPool, Samples.logicalPool, Samples.testDriverPool] {
-            let p = try StoragePoolXML(xml: s); #expect(try StoragePoolXML(xml: p.xml()) == p)
+            let p = try StoragePoolXML(xml: s)
+            #expect(try StoragePoolXML(xml: p.xml()) == p)
         }
         for s in [Samples.libvirtdVolume, Samples.testDriverVolume] {
-            let v = try StorageVolumeXML(xml: s); #expect(try StorageVolumeXML(xml: v.xml()) == v)
+            let v = try StorageVolumeXML(xml: s)
+            #expect(try StorageVolumeXML(xml: v.xml()) == v)
         }
-        let sn = try DomainSnapshotXML(xml: Samples.testDriverSnapshot); #expect(try DomainSnapshotXML(xml: sn.xml()) == sn)
+        let sn = try DomainSnapshotXML(xml: Samples.testDriverSnapshot)
+        #expect(try DomainSnapshotXML(xml: sn.xml()) == sn)
         for s in [Samples.libvirtdNodeDevicePCI, Samples.usbNodeDevice] {
-            let n = try NodeDeviceXML(xml: s); #expect(try NodeDeviceXML(xml: n.xml()) == n)
+            let n = try NodeDeviceXML(xml: s)
+            #expect(try NodeDeviceXML(xml: n.xml()) == n)
         }
     }
 
     @Test func exactRenderFormat() {
         var n = NetworkXML(name: "a&b", forwardMode: "nat", bridge: .init(name: "br'1", stp: true, delay: 0))
         n.ips = [.init(address: "10.0.0.1", prefix: 24, ranges: [.init(start: "10.0.0.2", end: "10.0.0.9")])]
-        #expect(n.xml() == """
-        <network>
-          <name>a&amp;b</name>
-          <forward mode='nat'/>
-          <bridge name='br&apos;1' stp='on' delay='0'/>
-          <ip address='10.0.0.1' prefix='24'>
-            <dhcp>
-              <range start='10.0.0.2' end='10.0.0.9'/>
-            </dhcp>
-          </ip>
-        </network>
+        #expect(
+            n.xml() == """
+                <network>
+                  <name>a&amp;b</name>
+                  <forward mode='nat'/>
+                  <bridge name='br&apos;1' stp='on' delay='0'/>
+                  <ip address='10.0.0.1' prefix='24'>
+                    <dhcp>
+                      <range start='10.0.0.2' end='10.0.0.9'/>
+                    </dhcp>
+                  </ip>
+                </network>
 
-        """)
+                """)
         let v = StorageVolumeXML(name: "v<1>", capacity: 1 << 30, format: "qcow2", backingPath: "/p/b.qcow2", backingFormat: "qcow2")
-        #expect(v.xml() == """
-        <volume>
-          <name>v&lt;1&gt;</name>
-          <capacity unit='bytes'>1073741824</capacity>
-          <target>
-            <format type='qcow2'/>
-          </target>
-          <backingStore>
-            <path>/p/b.qcow2</path>
-            <format type='qcow2'/>
-          </backingStore>
-        </volume>
+        #expect(
+            v.xml() == """
+                <volume>
+                  <name>v&lt;1&gt;</name>
+                  <capacity unit='bytes'>1073741824</capacity>
+                  <target>
+                    <format type='qcow2'/>
+                  </target>
+                  <backingStore>
+                    <path>/p/b.qcow2</path>
+                    <format type='qcow2'/>
+                  </backingStore>
+                </volume>
 
-        """)
+                """)
     }
 
     @Test func unrepresentableCharactersAreDropped() throws {
@@ -91,7 +99,7 @@ func parseAll(_ s: String) {
     @Test(arguments: [
         "", "   ", "hello", "<", "<domain", "<domain>", "<domain></network>", "<domain a=1/>", "<domain a='1' a='2'/>",
         "<domain a='<'/>", "<domain a='x/>", "<domain><name>x</name>", "<a/><b/>", "<a>&bogus;</a>", "<a>&#0;</a>",
-        "<a>&#x110000;</a>", "<a>&amp</a>", "<!-- x", "<a><![CDATA[x</a>", "<a b='1'c='2'/>", "<?xml version='1.0'?",
+        "<a>&#x110000;</a>", "<a>&amp</a>", "<!-- x", "<a><![CDATA[x</a>", "<a b='1'c='2'/>", "<?xml version='1.0'?"
     ])
     func syntaxErrors(_ s: String) {
         #expect(throws: XMLError.self) { try XElement.parse(s) }
@@ -104,11 +112,16 @@ func parseAll(_ s: String) {
         #expect(throws: XMLError.self) { try DomainXML(xml: "<domain type='kvm'><name>x</name><memory unit='KiB'>-1</memory></domain>") }
         #expect(throws: XMLError.self) { try DomainXML(xml: "<domain type='kvm'><name>x</name><memory unit='EiB'>99</memory></domain>") }
         #expect(throws: XMLError.self) {
-            try DomainXML(xml: "<domain type='kvm'><name>x</name><memory>1</memory><devices><hostdev type='pci'><source><address bus='0x1ff' slot='0' function='0'/></source></hostdev></devices></domain>")
+            try DomainXML(
+                xml:
+                    "<domain type='kvm'><name>x</name><memory>1</memory><devices><hostdev type='pci'><source><address bus='0x1ff' slot='0' function='0'/></source></hostdev></devices></domain>"
+            )
         }
         #expect(throws: XMLError.self) { try NetworkXML(xml: "<network><name>n</name><ip/></network>") }
         #expect(throws: XMLError.self) { try StorageVolumeXML(xml: "<volume><name>v</name></volume>") }
-        #expect(throws: XMLError.self) { try NodeDeviceXML(xml: "<device><name>d</name><capability type='pci'><domain>0</domain></capability></device>") }
+        #expect(throws: XMLError.self) {
+            try NodeDeviceXML(xml: "<device><name>d</name><capability type='pci'><domain>0</domain></capability></device>")
+        }
         #expect(throws: XMLError.self) { try DomainSnapshotXML(xml: "<domainsnapshot/>") }
     }
 
@@ -171,9 +184,9 @@ struct SplitMix {
         }
         #expect(names == 11_000)
         #if DEBUG
-        #expect(t < .seconds(5), "\(t)")
+            #expect(t < .seconds(5), "\(t)")
         #else
-        #expect(t < .milliseconds(200), "\(t)")
+            #expect(t < .milliseconds(200), "\(t)")
         #endif
         print("parsed 1000 domain XMLs of \(doc.utf8.count) bytes in \(t)")
     }
