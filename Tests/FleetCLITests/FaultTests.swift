@@ -16,20 +16,9 @@ struct FaultTests {
 
     func sh(_ script: String) -> (status: Int32, out: String) { shell(script) }
 
-    /// Runs faultd.sh with posix_spawn and waitpid, output to its own log: Foundation's Process never saw the
-    /// exit of a script whose grandchildren become daemons (it hung here, which is how this test used to hang).
     func daemon(_ verb: String) throws {
-        let log = "/tmp/fleet-faultd-\(verb).log"
-        let argv = ["/bin/sh", "-c", "exec bash '\(Self.script)' \(verb) </dev/null >\(log) 2>&1"]
-        var cargs = argv.map { strdup($0) } + [nil]
-        defer { for arg in cargs { free(arg) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/sh", nil, nil, &cargs, environ) == 0 else { throw TestFailure("cannot run faultd.sh") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if status != 0 {
-            throw TestFailure("faultd.sh \(verb) failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        }
+        let r = shell("bash '\(Self.script)' \(verb) 2>&1")
+        if r.status != 0 { throw TestFailure("faultd.sh \(verb) failed: \(r.out)") }
     }
 
     @Test func killedDaemonMidApplyConverges() throws {
