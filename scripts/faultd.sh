@@ -88,6 +88,16 @@ start)
     alive "$ROOT/virtlogd.pid" || die "its namespaces are gone (virtlogd not running); run up"
     alive "$ROOT/libvirtd.pid" && die "libvirtd already running"
     rm -f "$ROOT/libvirtd.pid"
+    # A daemon killed while starting a network leaves that network's bridge behind with no status file: the
+    # network is inactive on restart, and starting it fails with "error creating bridge interface virbr0: File
+    # exists" (libvirt does not clean up after its own crash). Remove what an operator would: bridges in this
+    # private namespace that no active network's status file claims.
+    nsenter --target "$(cat "$ROOT/virtlogd.pid")" --mount --net sh -c '
+        for br in $(ip -o link show type bridge | awk -F": " "{print \$2}" | cut -d@ -f1); do
+            grep -qs "name=.$br." /run/libvirt/network/*.xml && continue
+            echo "faultd: removing bridge $br left by the killed daemon" >&2
+            ip link del "$br"
+        done'
     nsenter --target "$(cat "$ROOT/virtlogd.pid")" --mount --uts --net \
         libvirtd -d -p "$ROOT/libvirtd.pid" -f "$ROOT/etc/libvirtd.conf" </dev/null >/dev/null 2>&1
     wait_socket
