@@ -64,6 +64,7 @@ func daemonBenchmark(_ args: [String]) throws {
     // No-op plans against the floor, interleaved after one warm-up of each.
     var plans: [Double] = []
     var floors: [Double] = []
+    var reads: [Double] = []
     var objects = 0
     for i in 0...iterations {
         var t = DispatchTime.now().uptimeNanoseconds
@@ -73,20 +74,49 @@ func daemonBenchmark(_ args: [String]) throws {
         t = DispatchTime.now().uptimeNanoseconds
         objects = try RawFloor.readHostState(uri: uri)
         let f = seconds(since: t)
+        t = DispatchTime.now().uptimeNanoseconds
+        _ = StateReader(fleet: fleet.name).read(hosts: fleet.hosts)
+        let r = seconds(since: t)
         if i > 0 {
             plans.append(p)
             floors.append(f)
+            reads.append(r)
         }
     }
     plans.sort()
     floors.sort()
+    reads.sort()
+    if ProcessInfo.processInfo.environment["PHASES"] != nil {
+        for _ in 0..<3 {
+            var t = DispatchTime.now().uptimeNanoseconds
+            let inputs = ImageInputs.compute(fleet, secrets: session.secrets)
+            let a = seconds(since: t)
+            t = DispatchTime.now().uptimeNanoseconds
+            let live = StateReader(fleet: fleet.name).read(hosts: fleet.hosts)
+            let b = seconds(since: t)
+            t = DispatchTime.now().uptimeNanoseconds
+            var o = PlanOptions()
+            o.customizationDigests = inputs.digests
+            let plan = Planner.plan(desired: inputs.apply(to: fleet), live: live, options: o)
+            let c = seconds(since: t)
+            t = DispatchTime.now().uptimeNanoseconds
+            _ = live.fingerprint
+            let d = seconds(since: t)
+            print("PHASES inputs \(fmt(a)) read \(fmt(b)) plan \(fmt(c)) fingerprint \(fmt(d)) changes \(plan.changes.count)")
+        }
+    }
 
     // Teardown: fleet's destroy (passes until nothing is owned), then the same objects again for the floor.
     let empty = Session(fleet: Fleet(name: fleet.name, hosts: fleet.hosts, tree: fleet.tree))
     var t = DispatchTime.now().uptimeNanoseconds
+    var passes: [String] = []
     for _ in 0..<3 {
+        var tp = DispatchTime.now().uptimeNanoseconds
         let plan = empty.plan().0
+        passes.append("plan \(fmt(seconds(since: tp)))")
         if plan.isEmpty { break }
+        tp = DispatchTime.now().uptimeNanoseconds
+        defer { passes.append("apply \(fmt(seconds(since: tp)))") }
         let report = empty.executor(plan, options: destroyOptions) { _ in }.run()
         guard report.failed == 0 else { throw BenchFailure("destroy failed: \(report.results.filter { $0.outcome == .failed }.prefix(3))") }
     }
@@ -108,11 +138,13 @@ func daemonBenchmark(_ args: [String]) throws {
     print(
         "  floor, sequential client reading \(objects) objects' XML: median \(fmt(fm))  (min \(fmt(floors.first ?? 0)), max \(fmt(floors.last ?? 0)))"
     )
+    print("    of which reading the host (StateReader alone): median \(fmt(median(reads)))")
     print(String(format: "  ratio plan / floor: %.2fx", fm > 0 ? pm / fm : 0))
     print(
         String(
             format: "  teardown (destroy plan + apply): %.2f s; floor (sequential undefine + volume delete): %.2f s; ratio %.2fx",
             teardown, teardownFloor, teardownFloor > 0 ? teardown / teardownFloor : 0))
+    if ProcessInfo.processInfo.environment["PHASES"] != nil { print("PHASES teardown: \(passes.joined(separator: ", "))") }
     print("  command: swift run -c release fleet-bench daemon \(n) \(iterations) \(uri)")
 }
 

@@ -8,7 +8,8 @@ let benchmarks: [String: ([String]) throws -> Void] = [
     "plan": planBenchmark,
     "apply": applyBenchmark,
     "upload": uploadBenchmark,
-    "daemon": daemonBenchmark
+    "daemon": daemonBenchmark,
+    "running": runningBenchmark
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

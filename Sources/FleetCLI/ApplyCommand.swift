@@ -9,8 +9,11 @@ import Foundation
 public struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Do not ask for confirmation.")
     public var yes = false
-    @Option(help: "Hosts worked on at once.")
-    public var parallelism = 2
+    @Option(
+        help: ArgumentHelp(
+            "Changes in flight per host (default: 4 libvirt calls; the host's CPU count when starting guests).",
+            valueName: "n"))
+    public var parallelism: Int?
     @Option(help: "Seconds to wait for another fleet run on the same host to finish.")
     public var lockTimeout: Double = 60
     @Option(help: "Seconds a guest gets to shut down before it is forced off.")
@@ -18,6 +21,10 @@ public struct ExecutionOptions: ParsableArguments {
     @Flag(help: "Print one JSON event per line instead of text progress.")
     public var json = false
     public init() {}
+
+    public func validate() throws {
+        if let p = parallelism, p < 1 { throw ValidationError("--parallelism must be at least 1") }
+    }
 
     func applyOptions(connectTimeout: Double, allowRestart: Bool, allowDestroy: Bool) -> ApplyOptions {
         var o = ApplyOptions()

@@ -41,7 +41,9 @@ public struct PlanCommand: ParsableCommand {
             fleet: fleet, hosts: hosts, timeout: connection.timeout,
             secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: true))
         let options = PlanOptions(adopt: adopt, targets: target.refs)
-        let (plan, _) = session.planPrintingWarnings(options)
+        var (plan, live) = session.planPrintingWarnings(options)
+        // Only the machine-read outputs carry it: it costs an encoding of the whole live state.
+        if json || out != nil { plan.liveFingerprint = live.fingerprint }
         try target.checkMatches(fleet, plan)
         if json {
             printOut(try jsonString(plan))

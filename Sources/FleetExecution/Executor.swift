@@ -12,8 +12,13 @@ public struct ApplyOptions: Sendable {
     /// Seconds a guest gets to shut down on ACPI before it is forced off.
     public var shutdownTimeout: Double = 60
     public var connectTimeout: Double = 10
-    /// Hosts worked on at once. Within a host, changes run in plan order (which is dependency order).
-    public var parallelism = 2
+    /// Changes in flight per host, within a stage of the plan (stages run in dependency order); nil chooses:
+    /// `defaultLanes` for libvirt calls, and the host's CPU count for stages that start guests (each start is a
+    /// QEMU process booting). Hosts all run at once, each on its own connection.
+    public var parallelism: Int?
+    /// Changes in flight per host when `parallelism` is nil: libvirt calls are round trips to the daemon, which
+    /// serves them on its worker threads (5 by default).
+    public static let defaultLanes = 4
     public var secrets = SecretResolver()
     public var imageCache = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/fleet/images").path
     /// Called while an image uploads: host, object (`image/NAME`), bytes sent, total bytes.
@@ -75,6 +80,7 @@ public final class Executor: @unchecked Sendable {
     private let lock = NSLock()
     private var connections: [String: Connection] = [:]
     private var ledgers: [String: Ledger] = [:]
+    private var memos: [String: Int] = [:]
     /// Set by SIGINT handling: finish what runs, start nothing new.
     public let cancelled = ManagedFlag()
 
@@ -110,13 +116,34 @@ public final class Executor: @unchecked Sendable {
 
     func runHosts(_ hosts: [HostPlan]) -> [ApplyEvent] {
         let box = ResultBox<[ApplyEvent]>(count: hosts.count)
-        let semaphore = DispatchSemaphore(value: max(1, options.parallelism))
-        DispatchQueue.concurrentPerform(iterations: hosts.count) { i in
-            semaphore.wait()
-            defer { semaphore.signal() }
-            box.set(i, runHost(hosts[i]))
-        }
+        Self.workers(hosts.count, width: hosts.count) { i in box.set(i, self.runHost(hosts[i])) }
         return box.values.flatMap { $0 ?? [] }
+    }
+
+    /// Runs `body` for 0..<count on `width` threads at most, and returns when all are done. Not
+    /// `concurrentPerform`: that caps the threads at this machine's CPU count, and these threads mostly wait
+    /// for a daemon.
+    static func workers(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        let next = ManagedCounter()
+        let group = DispatchGroup()
+        for _ in 0..<max(1, min(width, count)) {
+            DispatchQueue.global().async(group: group) {
+                while true {
+                    let i = next.take()
+                    if i >= count { return }
+                    body(i)
+                }
+            }
+        }
+        group.wait()
+    }
+
+    /// Changes in flight for one stage of a host's plan (`ApplyOptions.parallelism`).
+    func lanes(for stage: [[Change]], hostCPUs: () -> Int) -> Int {
+        if let p = options.parallelism { return max(1, p) }
+        let starts = stage.contains { $0.contains { $0.steps.contains(.startDomain) } }
+        return starts ? max(1, hostCPUs()) : ApplyOptions.defaultLanes
     }
 
     /// One ledger per host for the whole run: a move changes the ledgers of two hosts, one of them from the
@@ -128,6 +155,19 @@ public final class Executor: @unchecked Sendable {
         let l = Ledger(conn: conn, fleet: fleet.name, hypervisor: hypervisor)
         ledgers[host] = l
         return l
+    }
+
+    /// What a host's driver was found to accept (e.g. which undefine flags), so later calls skip the refusals.
+    func memo(_ host: String, _ key: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return memos["\(host) \(key)"] ?? 0
+    }
+
+    func remember(_ host: String, _ key: String, _ value: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        memos["\(host) \(key)"] = value
     }
 
     func connection(_ host: String) throws -> Connection {
@@ -165,8 +205,8 @@ public final class Executor: @unchecked Sendable {
             // Entries of volumes deleted in the last moments of the run; then marks recorded up front for
             // disks that were not created after all.
             try? ctx.ledger.flush()
-            let results = state.results
-            let notMade = prerecorded.filter { p in results.contains { $0.object == "volume/\(p.0)" && $0.outcome != .applied } }
+            let unapplied = Set(state.results.filter { $0.outcome != .applied }.map(\.object))
+            let notMade = prerecorded.filter { unapplied.contains("volume/\($0.0)") }
             if !notMade.isEmpty { try? ctx.ledger.removeAll(notMade) }
         }
         @Sendable func run(_ c: Change) {
@@ -197,15 +237,14 @@ public final class Executor: @unchecked Sendable {
             }
         }
         // Stage by stage in plan order (pools, images, volumes, networks, VMs, snapshots; deletions in
-        // reverse), lanes within a stage in parallel. A lane is one object's changes (create, then start),
-        // or one pool's volumes: libvirt refuses concurrent volume jobs in a pool.
+        // reverse), lanes within a stage in parallel (Scheduler.stages).
+        var cpus: Int?
         for stage in Scheduler.stages(hp.changes) {
-            let limit = DispatchSemaphore(value: max(1, options.parallelism))
-            DispatchQueue.concurrentPerform(iterations: stage.count) { i in
-                limit.wait()
-                defer { limit.signal() }
-                for c in stage[i] { run(c) }
+            let width = lanes(for: stage) {
+                if cpus == nil { cpus = (try? conn.nodeInfo()).map { Int($0.cpus) } ?? ApplyOptions.defaultLanes }
+                return cpus!
             }
+            Self.workers(stage.count, width: width) { i in for c in stage[i] { run(c) } }
         }
         return state.results
     }
@@ -234,6 +273,18 @@ final class RunState: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return events
+    }
+}
+
+/// Hands out 0, 1, 2, … to the threads of `Executor.workers`.
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func take() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value - 1
     }
 }
 

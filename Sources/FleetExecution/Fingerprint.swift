@@ -22,12 +22,20 @@ extension LiveState {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let text = (try? encoder.encode(copy)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        // Two independent FNV-1a passes: a staleness check, not a security boundary.
-        let a = StableHash.fnv1a64(text)
-        let b = StableHash.fnv1a64(String(text.reversed()))
-        return hex(a) + hex(b)
+        let bytes = (try? encoder.encode(copy)) ?? Data()
+        // Two independent FNV-1a passes over the bytes, forwards and backwards: a record of what the plan saw, not a
+        // security boundary (a saved plan is recomputed and compared change for change before it is applied).
+        return hex(fnv1a64(bytes)) + hex(fnv1a64(bytes.reversed()))
     }
+}
+
+private func fnv1a64<S: Sequence<UInt8>>(_ bytes: S) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes {
+        h ^= UInt64(b)
+        h = h &* 0x100_0000_01b3
+    }
+    return h
 }
 
 private func hex(_ v: UInt64) -> String {

@@ -62,13 +62,13 @@ extension HostContext {
                     // A volume this fleet recorded (an image left in a pool's directory by an earlier run) is its own:
                     // the step decides whether it can be reused. Anyone else's is never touched.
                     let kind: ObjectKind = c.object.kind == .image ? .image : .volume
-                    let recorded = try ledger.entries().contains { $0.object == "\(poolName)/\(volName)" && $0.mark.kind == kind }
+                    let recorded = try ledger.entry("\(poolName)/\(volName)", kind) != nil
                     if !recorded { throw refuse("was created by someone else") }
                 }
             } else if c.action != .adopt {
                 let (poolName, volName) = try volumeRef(c)
                 let kind: ObjectKind = c.object.kind == .image ? .image : .volume
-                guard try ledger.entries().contains(where: { $0.object == "\(poolName)/\(volName)" && $0.mark.kind == kind }) else {
+                guard try ledger.entry("\(poolName)/\(volName)", kind) != nil else {
                     throw refuse("is no longer recorded in fleet \(fleet.name)'s ledger")
                 }
             }
@@ -79,7 +79,7 @@ extension HostContext {
 
     /// Whether this fleet's ledger records `name` of `kind` (and, when it recorded a UUID, this very object).
     func ledgerOwns(_ name: String, _ kind: ObjectKind, uuid: String?) throws -> Bool {
-        guard let e = try ledger.entries().first(where: { $0.object == name && $0.mark.kind == kind }) else { return false }
+        guard let e = try ledger.entry(name, kind) else { return false }
         if let recorded = e.mark.attributes["uuid"], let uuid, recorded != uuid { return false }
         return true
     }
@@ -92,7 +92,7 @@ extension HostContext {
         case .pool:
             // Only the pool this change defined: the one whose UUID the ledger recorded after the define.
             if let p = try? conn.storagePool(named: name), (try? ledgerOwns(name, .pool, uuid: p.uuidString)) == true,
-                (try? ledger.entries().first { $0.object == name && $0.mark.kind == .pool }?.mark.attributes["uuid"]) != nil
+                (try? ledger.entry(name, .pool)?.mark.attributes["uuid"]) != nil
             {
                 if (try? p.isActive) == true { try? p.destroy() }
                 try? p.undefine()
@@ -100,7 +100,7 @@ extension HostContext {
             try? ledger.remove(object: name, kind: .pool)
         case .network:
             if let n = try? conn.network(named: name), (try? ledgerOwns(name, .network, uuid: n.uuidString)) == true,
-                (try? ledger.entries().first { $0.object == name && $0.mark.kind == .network }?.mark.attributes["uuid"]) != nil
+                (try? ledger.entry(name, .network)?.mark.attributes["uuid"]) != nil
             {
                 if (try? n.isActive) == true { try? n.destroy() }
                 try? n.undefine()

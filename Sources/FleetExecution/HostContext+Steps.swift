@@ -136,9 +136,11 @@ extension HostContext {
             let flagSets: [UndefineFlags] = [
                 [.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata], [.managedSave, .snapshotsMetadata], []
             ]
-            for (i, flags) in flagSets.enumerated() {
+            // The first set this host accepted (its driver does not change within a run): one call per domain.
+            for (i, flags) in flagSets.enumerated() where i >= executor.memo(host, "undefine") {
                 do {
                     try d.undefine(flags: flags)
+                    executor.remember(host, "undefine", i)
                     break
                 } catch let e as LibvirtError where (e.isUnsupportedFlags || e.isUnsupported) && i < flagSets.count - 1 {
                     continue

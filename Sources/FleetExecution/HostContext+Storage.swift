@@ -118,7 +118,7 @@ extension HostContext {
         // uploaded it with this content; anything else with that name is not fleet's to overwrite.
         let object = "\(image.pool)/\(image.volumeName)"
         if try pool(image.pool).volume(named: image.volumeName) != nil {
-            let mark = try ledger.entries().first { $0.object == object && $0.mark.kind == .image }?.mark
+            let mark = try ledger.entry(object, .image)?.mark
             if let mark, mark.fleet == fleet.name, mark.attributes["sha256"] == file.sha256,
                 mark.attributes["customize"] == image.customizationDigest
             {

@@ -15,9 +15,12 @@ final class Ledger: @unchecked Sendable {
     /// The entries as last read or written: runs on one host are serialized by the host lock, so
     /// only this run changes them. Lanes of one run share this object: `lock` serializes them.
     private var cache: [LedgerEntry]?
+    /// Where each entry is in `cache`, by `key`: a run of N changes looks entries up N times.
+    private var cacheIndex: [String: Int] = [:]
     private let lock = NSRecursiveLock()
-    /// Entries of objects already deleted, not yet written out (`removeSoon`).
+    /// Entries of objects already deleted, not yet written out (`removeSoon`), in order and by `key`.
     private var pendingRemovals: [(String, ObjectKind)] = []
+    private var pendingKeys: Set<String> = []
     private var lastWrite: UInt64 = 0
     /// How long a deletion's entry may wait for others to share its ledger write. Rewriting the whole ledger
     /// after each of 1,000 volume deletions made teardown quadratic (57 s for 1,000 VMs through a daemon).
@@ -35,24 +38,40 @@ final class Ledger: @unchecked Sendable {
     func entries() throws -> [LedgerEntry] {
         lock.lock()
         defer { lock.unlock() }
-        return Self.without(pendingRemovals, try stored())
+        return Self.without(pendingKeys, try stored())
+    }
+
+    /// The entry of `object` of `kind` (`pool/volume` for volumes and images), unless its removal is pending.
+    func entry(_ object: String, _ kind: ObjectKind) throws -> LedgerEntry? {
+        lock.lock()
+        defer { lock.unlock() }
+        let k = Self.key(object, kind)
+        let all = try stored()
+        guard !pendingKeys.contains(k), let i = cacheIndex[k] else { return nil }
+        return all[i]
     }
 
     private func stored() throws -> [LedgerEntry] {
         if let cache { return cache }
         guard let d = try conn.domain(named: name) else {
-            cache = []
+            setCache([])
             return []
         }
         let read = try LedgerMapping.entries(fromXML: d.xmlDesc(flags: .inactive))
-        cache = read
+        setCache(read)
         return read
     }
 
-    private static func without(_ objects: [(String, ObjectKind)], _ entries: [LedgerEntry]) -> [LedgerEntry] {
-        guard !objects.isEmpty else { return entries }
-        let gone = Set(objects.map { "\($0.1.rawValue):\($0.0)" })
-        return entries.filter { !gone.contains("\($0.mark.kind.rawValue):\($0.object)") }
+    private func setCache(_ entries: [LedgerEntry]) {
+        cache = entries
+        cacheIndex = Dictionary(entries.enumerated().map { (Self.key($1.object, $1.mark.kind), $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func key(_ object: String, _ kind: ObjectKind) -> String { "\(kind.rawValue):\(object)" }
+
+    private static func without(_ gone: Set<String>, _ entries: [LedgerEntry]) -> [LedgerEntry] {
+        guard !gone.isEmpty else { return entries }
+        return entries.filter { !gone.contains(key($0.object, $0.mark.kind)) }
     }
 
     func record(object: String, mark: OwnerMark) throws {
@@ -65,9 +84,16 @@ final class Ledger: @unchecked Sendable {
         defer { lock.unlock() }
         var all = try entries()
         var changed = all.count != (try stored()).count
-        for e in new where !all.contains(e) {
-            all.removeAll { $0.object == e.object && $0.mark.kind == e.mark.kind }
-            all.append(e)
+        var at = Dictionary(all.enumerated().map { (Self.key($1.object, $1.mark.kind), $0) }, uniquingKeysWith: { a, _ in a })
+        for e in new {
+            let k = Self.key(e.object, e.mark.kind)
+            if let i = at[k] {
+                if all[i] == e { continue }
+                all[i] = e
+            } else {
+                at[k] = all.count
+                all.append(e)
+            }
             changed = true
         }
         if changed { try write(all) }
@@ -81,7 +107,7 @@ final class Ledger: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let all = try stored()
-        let kept = Self.without(pendingRemovals + objects, all)
+        let kept = Self.without(pendingKeys.union(objects.map { Self.key($0.0, $0.1) }), all)
         if kept.count != all.count { try write(kept) }
     }
 
@@ -93,6 +119,7 @@ final class Ledger: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         pendingRemovals.append((object, kind))
+        pendingKeys.insert(Self.key(object, kind))
         if DispatchTime.now().uptimeNanoseconds - lastWrite >= Self.removalBatchWindow { try flush() }
     }
 
@@ -119,8 +146,9 @@ final class Ledger: @unchecked Sendable {
         } else if !entries.isEmpty {
             _ = try conn.defineDomain(xml: LedgerMapping.render(fleet: fleet, entries: entries, hypervisor: hypervisor))
         }
-        cache = entries
+        setCache(entries)
         pendingRemovals = []
+        pendingKeys = []
         lastWrite = DispatchTime.now().uptimeNanoseconds
     }
 }

@@ -5,8 +5,9 @@ import FleetPlanning
 /// plan order (pools, images, volumes, networks, VMs, snapshots; deletions in reverse), lanes within a stage that
 /// run in parallel, and the objects each change depends on (a change whose dependency did not apply is skipped).
 enum Scheduler {
-    /// Stages of lanes of changes. A lane is one object's changes (create, then start), or one pool's volumes:
-    /// libvirt refuses concurrent volume jobs in a pool.
+    /// Stages of lanes of changes. A lane is one object's changes (create, then start), or one pool's volume
+    /// creations and updates (they may clone from, or be backed by, each other's images: one at a time per pool).
+    /// Volume deletions get a lane each: libvirt serializes them on the pool's lock, and the round trips overlap.
     static func stages(_ changes: [Change]) -> [[[Change]]] {
         var stages: [[[Change]]] = []
         var lanes: [String: Int] = [:]
@@ -20,6 +21,8 @@ enum Scheduler {
             }
             let lane: String
             switch c.object.kind {
+            case .volume where c.action == .delete:
+                lane = c.object.description
             case .volume, .image:
                 // `pool/volume`; a declared image by its name (one pool each): one lane per pool is enough.
                 lane = c.object.name.contains("/") ? String(c.object.name.prefix { $0 != "/" }) : "images"

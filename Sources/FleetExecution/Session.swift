@@ -5,7 +5,7 @@ import Foundation
 import Libvirt
 
 /// The one pipeline from a loaded fleet to a plan and its execution: image inputs → host locks → live
-/// state → planner → fingerprint → executor. `plan`, `apply`, `destroy`, `drift`, the benchmarks and the
+/// state → planner → executor. `plan`, `apply`, `destroy`, `drift`, the benchmarks and the
 /// system tests all run this, so they run what users run.
 public struct Session: Sendable {
     /// The fleet as loaded from the manifests.
@@ -36,9 +36,7 @@ public struct Session: Sendable {
         options.olderSeedInstanceIDs = inputs.olderSeedIDs
         for w in inputs.warnings { warn(w) }
         let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
-        var plan = Planner.plan(desired: desired, live: live, options: options)
-        plan.liveFingerprint = live.fingerprint
-        return (plan, live)
+        return (Planner.plan(desired: desired, live: live, options: options), live)
     }
 
     /// Takes every host's lock, in host-name order so that two runs over overlapping hosts cannot deadlock.

@@ -82,8 +82,10 @@ public struct StateReader: Sendable {
                 let parsed = try PoolMapping.spec(fromXML: p.xmlDesc(inactive: false))
                 let active = try p.isActive
                 if active {
-                    for v in try p.listAllVolumes() {
-                        guard var lv = try vanishing({ try VolumeMapping.volume(fromXML: v.xmlDesc(), pool: name) }) else { continue }
+                    let read = try concurrently(try p.listAllVolumes()) { v in
+                        try vanishing { try VolumeMapping.volume(fromXML: v.xmlDesc(), pool: name) }
+                    }
+                    for case var lv? in read {
                         lv.owner = ledger["volume:\(name)/\(lv.name)"] ?? ledger["image:\(name)/\(lv.name)"]
                         volumes.append(lv)
                     }
@@ -139,23 +141,29 @@ public struct StateReader: Sendable {
         }
     }
 
-    /// Reads the domains with the bulk facts and a few concurrent requests on the connection (libvirt's remote
-    /// driver multiplexes them; the daemon serves them on its worker threads): one XML read per shut-off
-    /// domain, two per running one, snapshots only where there are some.
+    /// Reads the domains with the bulk facts: one XML read per shut-off domain, two per running one, snapshots
+    /// only where there are some.
     func readDomains(_ domains: [Domain], _ conn: Connection) throws -> [LiveDomain] {
         let facts = DomainFacts(conn)
-        let results = ResultBox<Result<LiveDomain?, Error>>(count: domains.count)
-        let workers = min(Self.concurrentReads, max(domains.count, 1))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in stride(from: w, to: domains.count, by: workers) {
-                results.set(i, Result { try vanishing { try readDomain(domains[i], facts) } })
-            }
-        }
-        return try results.values.compactMap { try $0?.get() }
+        return try concurrently(domains) { d in try vanishing { try readDomain(d, facts) } }.compactMap { $0 }
     }
 
-    /// Requests in flight per host while reading domains.
+    /// Requests in flight per host while reading domains and volumes.
     static let concurrentReads = 4
+
+    /// `body` over `items`, a few requests in flight on the one connection (libvirt's remote driver multiplexes
+    /// them; the daemon serves them on its worker threads), results in the order of `items`. The first error
+    /// (in that order) is thrown.
+    func concurrently<T: Sendable, R>(_ items: [T], _ body: @Sendable (T) throws -> R) throws -> [R] {
+        let results = ResultBox<Result<R, Error>>(count: items.count)
+        let workers = min(Self.concurrentReads, max(items.count, 1))
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in stride(from: w, to: items.count, by: workers) {
+                results.set(i, Result { try body(items[i]) })
+            }
+        }
+        return try results.values.map { try $0!.get() }
+    }
 
     func readDomain(_ d: Domain, _ facts: DomainFacts) throws -> LiveDomain {
         let uuid = try d.uuidString

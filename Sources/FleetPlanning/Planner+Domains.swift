@@ -14,7 +14,7 @@ extension HostPlanner {
                 out.append(Change(ref, .refused, reason: missing.joined(separator: "; ")))
                 continue
             }
-            if let dom = live.domains.first(where: { $0.name == vm.name }) {
+            if let dom = index.domains[vm.name] {
                 if let c = conflict(ref, dom.owner) {
                     out.append(c)
                     if c.action == .refused { continue }
@@ -29,9 +29,10 @@ extension HostPlanner {
             out += create(vm)
         }
         // Domains this fleet owns that are no longer declared here (deleted, or moved to another host).
-        for dom in live.domains where context.owns(dom.owner) && !vms.contains(where: { $0.name == dom.name }) {
+        let declaredHere = Set(vms.map(\.name))
+        for dom in live.domains where context.owns(dom.owner) && !declaredHere.contains(dom.name) {
             let ref = ObjectRef(.vm, dom.name)
-            if let target = fleet.vms.first(where: { $0.name == dom.name }), target.host != host.name {
+            if let target = context.vmByName[dom.name], target.host != host.name {
                 // A migration removes the domain from this host itself; a refused move leaves it here.
                 // Only a recreation on the new host (PCI passthrough) deletes it here.
                 if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate && droppedByRecreation(dom).isEmpty {

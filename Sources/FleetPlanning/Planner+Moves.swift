@@ -7,7 +7,7 @@ extension HostPlanner {
 
     /// The VM's domain on its old host, when the VM migrates to this host (not refused, not recreated).
     func incomingMigration(_ vm: VMSpec) -> (from: String, dom: LiveDomain)? {
-        guard vm.host == host.name, !live.domains.contains(where: { $0.name == vm.name }),
+        guard vm.host == host.name, index.domains[vm.name] == nil,
             let (from, dom) = context.ownedDomainHost[vm.name], from != host.name, missingDevices(vm).isEmpty,
             move(vm, dom, from: from).first?.action == .migrate
         else { return nil }
@@ -16,7 +16,7 @@ extension HostPlanner {
 
     /// A VM declared here whose move from another host is refused: nothing is made for it here (no image, disk or seed).
     func refusedMove(_ vm: VMSpec) -> Bool {
-        guard vm.host == host.name, !live.domains.contains(where: { $0.name == vm.name }),
+        guard vm.host == host.name, index.domains[vm.name] == nil,
             let (from, dom) = context.ownedDomainHost[vm.name], from != host.name
         else { return false }
         return !missingDevices(vm).isEmpty || move(vm, dom, from: from).first?.action == .refused
@@ -25,10 +25,18 @@ extension HostPlanner {
     /// The VMs this host makes disks, seeds and images for: all declared here but those whose move is refused.
     var settledVMs: [VMSpec] { vms.filter { !refusedMove($0) } }
 
+    /// VMs declared on another host whose domain this fleet owns here.
+    var movingAway: [VMSpec] {
+        live.domains.compactMap { d in
+            guard context.owns(d.owner), let vm = context.vmByName[d.name], vm.host != host.name else { return nil }
+            return vm
+        }
+    }
+
     /// VMs whose domain migrates away from this host, by name: the move removes their disks here itself.
     var outgoingMigrations: Set<String> {
         var out: Set<String> = []
-        for vm in fleet.vms where vm.host != host.name && live.domains.contains(where: { $0.name == vm.name && context.owns($0.owner) }) {
+        for vm in movingAway {
             guard let spec = fleet.hosts.first(where: { $0.name == vm.host }), let lh = context.live.host(vm.host), lh.error == nil,
                 HostPlanner(context: context, host: spec, live: lh).incomingMigration(vm) != nil
             else { continue }
@@ -40,7 +48,7 @@ extension HostPlanner {
     /// VMs declared on another host whose move there is refused: their domain stays here, and so do their disks.
     var refusedOutgoingMoves: Set<String> {
         var out: Set<String> = []
-        for vm in fleet.vms where vm.host != host.name && live.domains.contains(where: { $0.name == vm.name && context.owns($0.owner) }) {
+        for vm in movingAway {
             guard let spec = fleet.hosts.first(where: { $0.name == vm.host }), let lh = context.live.host(vm.host), lh.error == nil,
                 HostPlanner(context: context, host: spec, live: lh).refusedMove(vm)
             else { continue }

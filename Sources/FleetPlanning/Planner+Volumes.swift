@@ -12,7 +12,7 @@ extension HostPlanner {
     }
 
     func liveVolume(_ pool: String, _ name: String) -> LiveVolume? {
-        live.volumes.first { $0.pool == pool && $0.name == name }
+        index.volumes["\(pool)/\(name)"]
     }
 
     func images() -> [Change] {
@@ -50,11 +50,14 @@ extension HostPlanner {
         let neededNames = Set(needed.map { "\($0.pool)/\($0.volumeName)" })
         // Disks reimaged onto another version in this plan leave their old one too (the scheduler runs the
         // image's deletion after their replace, and skips it when the replace does not happen).
+        let unneeded = live.volumes.filter {
+            $0.owner?.kind == .image && context.owns($0.owner) && !neededNames.contains("\($0.pool)/\($0.name)")
+        }
+        if unneeded.isEmpty { return out }
         let leaving = volumesLeaving.union(volumes().filter { $0.action == .replace }.map(\.object.name))
         let outgoing = outgoingMigrations
-        let refused = refusedOutgoingMoves
-        for lv in live.volumes where lv.owner?.kind == .image && context.owns(lv.owner) && !neededNames.contains("\(lv.pool)/\(lv.name)") {
-            let users = live.volumes.filter { $0.backingPath == lv.path }
+        for lv in unneeded {
+            let users = index.volumesBackedBy[lv.path] ?? []
             let staying = users.filter { !leaving.contains("\($0.pool)/\($0.name)") }
             // Named by its volume: the image's own name may already stand for its newer version.
             let ref = ObjectRef(.image, "\(lv.pool)/\(lv.name)")
@@ -102,7 +105,7 @@ extension HostPlanner {
         for dv in desired {
             let ref = ObjectRef(.volume, "\(dv.disk.pool)/\(dv.name)")
             let parent = ObjectRef(.vm, dv.vm.name)
-            let image = dv.disk.image.flatMap { n in fleet.images.first { $0.name == n } }
+            let image = dv.disk.image.flatMap { context.imageByName[$0] }
             let start = out.count
             defer { out.carry(.disk(vm: dv.vm, index: dv.index, image: image), for: ref, from: start) }
             guard let lv = liveVolume(dv.disk.pool, dv.name) else {

@@ -50,7 +50,7 @@ public enum Planner {
                 continue
             }
             var changes = HostPlanner(context: context, host: host, live: lh).changes().map { identify($0, lh, context) }
-                .map { guardTree($0, lh, desired) }
+                .map { guardTree($0, context.hostIndex[lh.name] ?? HostIndex(), desired) }
             if !options.targets.isEmpty {
                 changes = changes.filter { c in
                     options.targets.contains { $0 == c.object || $0 == c.parent }
@@ -69,10 +69,10 @@ public enum Planner {
         switch c.object.kind {
         case .vm:
             c.uuid =
-                live.domains.first { $0.name == c.object.name }?.uuid
+                context.hostIndex[live.name]?.domains[c.object.name]?.uuid
                 ?? (c.action == .migrate ? context.ownedDomainHost[c.object.name]?.domain.uuid : nil)
-        case .network: c.uuid = live.networks.first { $0.name == c.object.name }?.uuid
-        case .pool: c.uuid = live.pools.first { $0.name == c.object.name }?.uuid
+        case .network: c.uuid = context.hostIndex[live.name]?.networks[c.object.name]?.uuid
+        case .pool: c.uuid = context.hostIndex[live.name]?.pools[c.object.name]?.uuid
         default: break
         }
         return c
@@ -80,14 +80,14 @@ public enum Planner {
 
     /// A deletion of an object that another manifest tree of the same fleet name made is refused, naming that
     /// tree: two checkouts that chose one `fleet:` name must not delete each other's objects.
-    static func guardTree(_ c: Change, _ live: LiveHost, _ desired: Fleet) -> Change {
+    static func guardTree(_ c: Change, _ live: HostIndex, _ desired: Fleet) -> Change {
         guard c.action == .delete, let tree = desired.tree else { return c }
         let mark: OwnerMark?
         switch c.object.kind {
-        case .vm: mark = live.domains.first { $0.name == c.object.name }?.owner
-        case .network: mark = live.networks.first { $0.name == c.object.name }?.owner
-        case .pool: mark = live.pools.first { $0.name == c.object.name }?.owner
-        case .volume, .image: mark = live.volumes.first { "\($0.pool)/\($0.name)" == c.object.name }?.owner
+        case .vm: mark = live.domains[c.object.name]?.owner
+        case .network: mark = live.networks[c.object.name]?.owner
+        case .pool: mark = live.pools[c.object.name]?.owner
+        case .volume, .image: mark = live.volumes[c.object.name]?.owner
         default: mark = nil
         }
         guard let other = mark?.attributes["tree"], other != tree else { return c }
@@ -120,6 +120,12 @@ struct Context {
     let options: PlanOptions
     /// Where each VM this fleet owns lives now, by domain name.
     let ownedDomainHost: [String: (host: String, domain: LiveDomain)]
+    /// Lookups by name, built once per plan: a plan of N VMs looks each object up a few times, and a linear
+    /// search each time made planning quadratic (0.8 s for 1,000 VMs on one host).
+    let vmsByHost: [String: [VMSpec]]
+    let vmByName: [String: VMSpec]
+    let imageByName: [String: ImageSpec]
+    let hostIndex: [String: HostIndex]
 
     init(desired: Fleet, live: LiveState, options: PlanOptions) {
         self.desired = desired
@@ -132,9 +138,32 @@ struct Context {
             }
         }
         ownedDomainHost = owned
+        vmsByHost = Dictionary(grouping: desired.vms, by: \.host)
+        vmByName = Dictionary(desired.vms.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        imageByName = Dictionary(desired.images.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        hostIndex = Dictionary(live.hosts.map { ($0.name, HostIndex($0)) }, uniquingKeysWith: { a, _ in a })
     }
 
     func owns(_ mark: OwnerMark?) -> Bool { mark?.fleet == desired.name }
+}
+
+/// One host's live objects by name (volumes by `pool/name`, and by the path of their backing file).
+struct HostIndex {
+    var domains: [String: LiveDomain] = [:]
+    var networks: [String: LiveNetwork] = [:]
+    var pools: [String: LivePool] = [:]
+    var volumes: [String: LiveVolume] = [:]
+    var volumesBackedBy: [String: [LiveVolume]] = [:]
+
+    init() {}
+
+    init(_ h: LiveHost) {
+        domains = Dictionary(h.domains.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        networks = Dictionary(h.networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        pools = Dictionary(h.pools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        volumes = Dictionary(h.volumes.map { ("\($0.pool)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+        for v in h.volumes { if let b = v.backingPath { volumesBackedBy[b, default: []].append(v) } }
+    }
 }
 
 struct HostPlanner {
@@ -143,7 +172,8 @@ struct HostPlanner {
     let live: LiveHost
     var fleet: Fleet { context.desired }
 
-    var vms: [VMSpec] { fleet.vms.filter { $0.host == host.name } }
+    var vms: [VMSpec] { context.vmsByHost[host.name] ?? [] }
+    var index: HostIndex { context.hostIndex[host.name] ?? HostIndex() }
 
     func placed(_ hosts: [String]?) -> Bool { fleet.placement(hosts).contains(host.name) }
 
