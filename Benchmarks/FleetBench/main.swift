@@ -9,7 +9,8 @@ let benchmarks: [String: ([String]) throws -> Void] = [
     "apply": applyBenchmark,
     "upload": uploadBenchmark,
     "daemon": daemonBenchmark,
-    "running": runningBenchmark
+    "running": runningBenchmark,
+    "scale": scaleBenchmark
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

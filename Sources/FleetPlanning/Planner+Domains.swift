@@ -30,6 +30,7 @@ extension HostPlanner {
         }
         // Domains this fleet owns that are no longer declared here (deleted, or moved to another host).
         let declaredHere = Set(vms.map(\.name))
+        lazy var leaving = volumesLeaving
         for dom in live.domains where context.owns(dom.owner) && !declaredHere.contains(dom.name) {
             let ref = ObjectRef(.vm, dom.name)
             if let target = context.vmByName[dom.name], target.host != host.name {
@@ -43,11 +44,18 @@ extension HostPlanner {
                 }
                 continue
             }
-            // Its disks are deleted next: it is forced off, not shut down gracefully.
+            // Forced off when its disks are deleted in this plan too (nothing of the guest survives to be shut
+            // down cleanly); a guest with a disk that stays (not fleet's, or kept) gets a graceful shutdown first.
+            let survives =
+                dom.state.isActive
+                && dom.config.disks.contains { d in
+                    d.device == .disk && !(d.pool.flatMap { p in d.volume.map { leaving.contains("\(p)/\($0)") } } ?? false)
+                }
             out.append(
                 Change(
                     ref, .delete, attributes: [.init("state", before: dom.state.rawValue, after: nil)],
-                    reason: "no longer declared", steps: [.undefineDomain], destructive: true))
+                    reason: survives ? "no longer declared; shut down first: a disk of it stays" : "no longer declared",
+                    steps: survives ? [.stopDomain, .undefineDomain] : [.undefineDomain], destructive: true))
         }
         return out
     }

@@ -171,6 +171,37 @@ import Testing
         #expect(order.firstIndex(of: "vm/db")! < order.firstIndex(of: "volume/vmdisk/db-disk0.qcow2")!)
     }
 
+    /// A running VM deleted with its disks is forced off (nothing of it survives a clean shutdown); one with a disk
+    /// that stays (not fleet's) is shut down gracefully first.
+    @Test func aDeletedRunningVMIsForcedOffOnlyWhenItsDisksGoToo() throws {
+        let f = fleet.with { f in f.vms.removeAll { $0.name == "db" } }
+        var live = editHost(Fixture.live(fleet)) { h in
+            let i = h.domains.firstIndex { $0.name == "db" }!
+            h.domains[i].state = .running
+            h.domains[i].live = h.domains[i].config
+        }
+        let forced = try #require(plan(live, fleet: f).change("vm/db"))
+        #expect(forced.steps == [.undefineDomain], "\(forced.steps)")
+        #expect(plan(live, fleet: f).change("volume/vmdisk/db-disk0.qcow2")?.action == .delete)
+
+        // The same VM with its disk not fleet's: the disk stays, so the guest gets its clean shutdown.
+        live = editHost(live) { h in
+            for i in h.volumes.indices where h.volumes[i].name.hasPrefix("db-") { h.volumes[i].owner = nil }
+        }
+        let graceful = try #require(plan(live, fleet: f).change("vm/db"))
+        #expect(graceful.steps == [.stopDomain, .undefineDomain], "\(graceful.steps)")
+        #expect(graceful.reason.contains("shut down first"), "\(graceful.reason)")
+        #expect(plan(live, fleet: f).change("volume/vmdisk/db-disk0.qcow2") == nil)
+
+        // Shut off already: nothing to shut down.
+        live = editHost(live) { h in
+            let i = h.domains.firstIndex { $0.name == "db" }!
+            h.domains[i].state = .shutoff
+            h.domains[i].live = nil
+        }
+        #expect(try #require(plan(live, fleet: f).change("vm/db")).steps == [.undefineDomain])
+    }
+
     @Test func pciPassthroughRules() {
         // A snapshot on a PCI VM is refused up front.
         var f = fleet.with { f in f.vms[0].snapshots = ["before-upgrade"] }
