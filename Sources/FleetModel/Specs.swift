@@ -69,6 +69,7 @@ extension LibvirtKind {
     }
     /// A value read from libvirt: a kind fleet manages, or `.other` carrying libvirt's own name.
     public init(libvirt name: String) { self = Self(rawValue: name) ?? .other(name) }
+    /// A managed case's name is the case's own name (conformers spell it out, which is faster).
     public var rawValue: String { otherName ?? String(describing: self) }
     /// Whether fleet can manage this kind (it is not `.other`).
     public var isManaged: Bool { otherName == nil }
@@ -91,6 +92,15 @@ public enum PoolType: LibvirtKind {
 
     public static var allCases: [PoolType] { [.dir, .logical, .netfs] }
     public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
+    /// The case's own name, spelled out: `String(describing:)` (the protocol's default) took 6% of a plan.
+    public var rawValue: String {
+        switch self {
+        case .dir: return "dir"
+        case .logical: return "logical"
+        case .netfs: return "netfs"
+        case .other(let s): return s
+        }
+    }
 }
 
 public struct PoolSpec: Hashable, Codable, Sendable {
@@ -133,6 +143,14 @@ public enum DiskFormat: LibvirtKind {
 
     public static var allCases: [DiskFormat] { [.qcow2, .raw] }
     public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
+    /// The case's own name, spelled out: `String(describing:)` (the protocol's default) took 6% of a plan.
+    public var rawValue: String {
+        switch self {
+        case .qcow2: return "qcow2"
+        case .raw: return "raw"
+        case .other(let s): return s
+        }
+    }
 
     /// The extension fleet gives the volumes it creates, as virt-install does.
     public var fileExtension: String { self == .qcow2 ? "qcow2" : self == .raw ? "img" : rawValue }
@@ -147,6 +165,17 @@ public enum DiskBus: LibvirtKind {
 
     public static var allCases: [DiskBus] { [.virtio, .scsi, .sata, .ide, .usb] }
     public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
+    /// The case's own name, spelled out: `String(describing:)` (the protocol's default) took 6% of a plan.
+    public var rawValue: String {
+        switch self {
+        case .virtio: return "virtio"
+        case .scsi: return "scsi"
+        case .sata: return "sata"
+        case .ide: return "ide"
+        case .usb: return "usb"
+        case .other(let s): return s
+        }
+    }
 
     /// The guest device prefix libvirt uses for the bus (`vda`, `sda`, `hda`, `fda`).
     public var targetPrefix: String {
@@ -171,6 +200,16 @@ public enum NetworkMode: LibvirtKind {
 
     public static var allCases: [NetworkMode] { [.nat, .bridge, .isolated, .route] }
     public var otherName: String? { if case .other(let s) = self { return s } else { return nil } }
+    /// The case's own name, spelled out: `String(describing:)` (the protocol's default) took 6% of a plan.
+    public var rawValue: String {
+        switch self {
+        case .nat: return "nat"
+        case .bridge: return "bridge"
+        case .isolated: return "isolated"
+        case .route: return "route"
+        case .other(let s): return s
+        }
+    }
 }
 
 public struct DHCPSpec: Hashable, Codable, Sendable {
