@@ -125,13 +125,13 @@ public struct MarkdownPlanRenderer: Sendable {
             "| <code>\(escape(PlanRenderer.marker(c.action)))</code> | <code>\(escape(c.object.description))</code> | \(action) | \(what) |\n"
     }
 
-    /// "3 changes: 2 create, 1 update in place", in the order of `Action.allCases`.
+    /// "3 changes: 2 create; 1 update, needs restart", in the order of `Action.allCases`.
     static func counts(_ changes: [Change]) -> String {
         let parts = Action.allCases.compactMap { a -> String? in
             let n = changes.filter { $0.action == a }.count
             return n == 0 ? nil : "\(n) \(PlanRenderer.label(a))"
         }
-        return "\(changes.count) change\(changes.count == 1 ? "" : "s"): " + parts.joined(separator: ", ")
+        return "\(changes.count) change\(changes.count == 1 ? "" : "s"): " + parts.joined(separator: "; ")
     }
 
     static func code(_ value: String) -> String {
