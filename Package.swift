@@ -92,7 +92,7 @@ let package = Package(
                 "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages"
             ]),
         .testTarget(
-            name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI", "FleetPlanning", "FleetModel", "Yams"],
+            name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI", "FleetPlanning", "Yams"],
             exclude: ["Golden", "Plan", "Export"])
     ]
 )
