@@ -91,6 +91,8 @@ let package = Package(
                 "FleetTestSupport",
                 "FleetExecution", "FleetPlanning", "FleetManifest", "FleetModel", "FleetMapping", "Libvirt", "Guestfs", "FleetImages"
             ]),
-        .testTarget(name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI"], exclude: ["Golden", "Plan", "Export"])
+        .testTarget(
+            name: "FleetCLITests", dependencies: ["FleetTestSupport", "FleetCLI", "FleetPlanning", "Yams"],
+            exclude: ["Golden", "Plan", "Export"])
     ]
 )

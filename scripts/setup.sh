@@ -25,6 +25,23 @@ fi
 # The schema tests validate YAML against the JSON Schema with Python's jsonschema.
 python3 -c 'import jsonschema, yaml' 2>/dev/null || python3 -m pip install -q jsonschema pyyaml
 
+# The drift example's alert rules (examples/prometheus) are checked with promtool, from Debian's prometheus package.
+# Only the promtool binary is taken out of the package (dpkg-deb, not dpkg -i): installing the package would run
+# its postinst, which adds a user and starts a Prometheus server. A failure here is a warning: the test then checks
+# the rules without promtool and says so.
+if ! command -v promtool >/dev/null 2>&1; then
+    promdir=$(mktemp -d)
+    chmod 755 "$promdir"
+    if (cd "$promdir" && apt-get download -q prometheus >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && apt-get download -q prometheus; }) \
+        && dpkg-deb --fsys-tarfile "$promdir"/prometheus_*.deb | tar -xO ./usr/bin/promtool >"$promdir/promtool" \
+        && [ -s "$promdir/promtool" ]; then
+        $SUDO install -m 0755 "$promdir/promtool" /usr/local/bin/promtool
+    else
+        echo "setup: warning: could not extract promtool from Debian's prometheus package" >&2
+    fi
+    rm -rf "$promdir"
+fi
+
 # KVM domains need /dev/kvm readable by the qemu user (group kvm).
 if [ -e /dev/kvm ]; then
     $SUDO chown root:kvm /dev/kvm || true

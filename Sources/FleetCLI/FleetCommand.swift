@@ -13,13 +13,18 @@ public struct FleetCommand: ParsableCommand {
     )
     public init() {}
 
+    /// Parses a command line (without the program name) as `fleet` does: the subcommand with its options, validated.
+    /// Throws ArgumentParser's error for a usage error.
+    public static func parse(commandLine arguments: [String]) throws -> ParsableCommand {
+        // `--wait` takes an optional value (`--wait`, `--wait=10m`): ArgumentParser options always take one.
+        try parseAsRoot(arguments.map { $0 == "--wait" ? "--wait=\(WaitRequest.bare)" : $0 })
+    }
+
     /// Like `main()`, but usage errors exit 2 (fleet's convention: 1 means the manifests or hosts
     /// have a problem, 2 that the command line does) instead of ArgumentParser's 64.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
         do {
-            // `--wait` takes an optional value (`--wait`, `--wait=10m`): ArgumentParser options always take one.
-            let args = (arguments ?? Array(CommandLine.arguments.dropFirst())).map { $0 == "--wait" ? "--wait=\(WaitRequest.bare)" : $0 }
-            var command = try parseAsRoot(args)
+            var command = try parse(commandLine: arguments ?? Array(CommandLine.arguments.dropFirst()))
             try command.run()
             Foundation.exit(0)
         } catch {

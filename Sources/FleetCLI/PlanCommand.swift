@@ -20,8 +20,19 @@ public struct PlanCommand: ParsableCommand {
 
     @OptionGroup public var target: TargetOptions
 
-    @Flag(help: "Print the plan as JSON.")
+    public enum Format: String, ExpressibleByArgument, CaseIterable, Sendable { case text, json, markdown }
+
+    @Option(
+        help: ArgumentHelp(
+            "Output format: text, json, or markdown (for a pull-request comment or $GITHUB_STEP_SUMMARY; see examples/ci).",
+            valueName: "FORMAT"))
+    public var format: Format?
+
+    @Flag(help: "Print the plan as JSON (the same as --format json).")
     public var json = false
+
+    /// `--format`, with `--json` as its alias.
+    var effectiveFormat: Format { format ?? (json ? .json : .text) }
 
     @Option(help: "Save the plan (with a fingerprint of the live state) for `fleet apply FILE`.")
     public var out: String?
@@ -34,6 +45,12 @@ public struct PlanCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        if json, let format, format != .json {
+            throw ValidationError("--json and --format \(format.rawValue) ask for two formats: give one")
+        }
+    }
+
     public func run() throws {
         let (fleet, files) = try loadManifests(manifest.effectivePaths)
         let hosts = try connection.hosts(for: fleet)
@@ -45,10 +62,10 @@ public struct PlanCommand: ParsableCommand {
         // Only the machine-read outputs carry it: it costs an encoding of the whole live state.
         if json || out != nil { plan.liveFingerprint = live.fingerprint }
         try target.checkMatches(fleet, plan)
-        if json {
-            printOut(try jsonString(plan))
-        } else {
-            printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan))
+        switch effectiveFormat {
+        case .json: printOut(try jsonString(plan))
+        case .markdown: printOut(MarkdownPlanRenderer().render(plan))
+        case .text: printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan))
         }
         if let out {
             let absolute = manifest.effectivePaths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -61,7 +78,7 @@ public struct PlanCommand: ParsableCommand {
                 printError("error: cannot write plan to \(out): \(error.localizedDescription)")
                 throw ExitCode.failed
             }
-            if !json { printOut("Plan saved to \(out); run `fleet apply \(out)` to apply exactly these changes.") }
+            if effectiveFormat == .text { printOut("Plan saved to \(out); run `fleet apply \(out)` to apply exactly these changes.") }
         }
         throw ExitCode(Self.exitCode(plan, detailed: detailedExitcode))
     }

@@ -72,16 +72,26 @@ public struct PlanRenderer: Sendable {
                 out += paint(head, c.action) + "\n"
                 out += "      # \(c.reason)\n"
                 for a in c.attributes {
-                    let before = a.sensitive && a.before != nil ? "(sensitive)" : (a.before ?? "")
-                    let after = a.sensitive && a.after != nil ? "(sensitive)" : (a.after ?? "")
                     switch (a.before, a.after) {
-                    case (nil, _?): out += "      \(a.name): \(after)\n"
-                    case (_?, nil): out += "      \(a.name): \(before) → (removed)\n"
-                    default: out += "      \(a.name): \(before) → \(after)\n"
+                    case (nil, _?): out += "      \(a.name): \(a.shownAfter)\n"
+                    case (_?, nil): out += "      \(a.name): \(a.shownBefore) → (removed)\n"
+                    default: out += "      \(a.name): \(a.shownBefore) → \(a.shownAfter)\n"
                     }
                 }
             }
         }
         return out
     }
+}
+
+extension AttributeChange {
+    /// The value before, as every renderer shows it: a sensitive value is `(sensitive)`, never itself.
+    public var shownBefore: String { sensitive && before != nil ? "(sensitive)" : (before ?? "") }
+    /// The value after, as every renderer shows it.
+    public var shownAfter: String { sensitive && after != nil ? "(sensitive)" : (after ?? "") }
+}
+
+extension Change {
+    /// Needs a reader's attention before apply: it loses data, or fleet will not make it.
+    public var needsAttention: Bool { destructive || action == .replace || action == .delete || action == .refused }
 }

@@ -10,7 +10,7 @@ import Testing
         "--persistent", "--undefinesource", "--unsafe", "--p2p", "--migrateuri", "--offline", "--pool", "--filter", "--skip",
         "--skip-build", "--build-tests", "--static-swift-stdlib", "--scratch-path", "--explicit-target-dependency-import-check",
         "--version", "--help", "--daemon", "--format", "--security", "--user", "--now", "--strict",
-        "--backing-vol", "--disable", "--security-info"
+        "--backing-vol", "--disable", "--security-info", "--root"
     ]
 
     @Test func everyDocumentedFlagExists() throws {

@@ -27,8 +27,30 @@ import Testing
                 "--connect", "b=test:///no/such/fixture.xml"
             ]
         ),
-        ("show-text", ["show", "--connect", "test://\(fixture)"])
+        ("show-text", ["show", "--connect", "test://\(fixture)"]),
+        // Markdown for pull requests: a refusal first, then the rest.
+        ("plan-markdown", ["plan", manifests, "--connect", "test://\(fixture)", "--format", "markdown"]),
+        // Deletions that destroy data, a refusal, and a VM named `<b>|x` that must not break the table.
+        (
+            "plan-markdown-hostile",
+            ["plan", dir.appendingPathComponent("Plan/hostile").path, "--connect", "test://\(hostile)", "--format", "markdown"]
+        ),
+        (
+            "plan-markdown-two-hosts",
+            [
+                "plan", dir.appendingPathComponent("Plan/two-hosts").path, "--connect", "a=test://\(fixture)",
+                "--connect", "b=test:///no/such/fixture.xml", "--format", "markdown"
+            ]
+        ),
+        // The examples, on the test driver's default host (cwd is the repository).
+        ("plan-markdown-quickstart", ["plan", "examples/quickstart", "--connect", "test:///default", "--format", "markdown"]),
+        (
+            "plan-markdown-empty",
+            ["plan", dir.appendingPathComponent("Plan/empty").path, "--connect", "test:///default", "--format", "markdown"]
+        ),
+        ("plan-format-conflict", ["plan", manifests, "--json", "--format", "markdown"])
     ]
+    static let hostile = dir.appendingPathComponent("Plan/hostile.xml").path
 
     @Test(arguments: cases.map(\.0))
     func golden(_ name: String) throws {
@@ -84,10 +106,19 @@ import Testing
         #expect(apply.stderr.contains("differs from the saved plan") && apply.stderr.contains("vm/cli-db"), "\(apply.stderr)")
     }
 
+    /// `--json` is `--format json`.
+    @Test func jsonIsFormatJSON() throws {
+        let a = try ValidateCLITests.run(["plan", Self.manifests, "--connect", "test://\(Self.fixture)", "--json"])
+        let b = try ValidateCLITests.run(["plan", Self.manifests, "--connect", "test://\(Self.fixture)", "--format", "json"])
+        #expect(a.status == b.status && a.stdout == b.stdout && a.stdout.hasPrefix("{"), "\(a.stdout.prefix(200))")
+    }
+
     @Test func secretsAreRedacted() throws {
         let r = try ValidateCLITests.run(["plan", Self.manifests, "--connect", "test://\(Self.fixture)", "--json"])
         #expect(!r.stdout.contains("CLI_VNC_PASSWORD") || r.stdout.contains("\"sensitive\" : true"))
         let text = try ValidateCLITests.run(["plan", Self.manifests, "--connect", "test://\(Self.fixture)"])
         #expect(text.stdout.contains("graphics.password: (sensitive)"))
+        let markdown = try ValidateCLITests.run(["plan", Self.manifests, "--connect", "test://\(Self.fixture)", "--format", "markdown"])
+        #expect(markdown.stdout.contains("graphics.password: <code>(sensitive)</code>"), "\(markdown.stdout)")
     }
 }
