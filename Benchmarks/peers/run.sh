@@ -47,7 +47,12 @@ if '"fleet"' not in s:
 PY
 grep -q '"fleet"' "$W/bench.py" && grep -q '"fleet"' "$W/summarize.py" || { echo "run.sh: could not add fleet to the harness" >&2; exit 1; }
 cd "$W"
-[ -x .venv/bin/python ] || ./setup.sh
+# setup.sh can fail on its last check (`ansible --version | head -1` under pipefail: a broken pipe) after
+# installing everything; what the run needs is checked here instead.
+[ -x .venv/bin/python ] || ./setup.sh || true
+mkdir -p home results
+.venv/bin/python -c "import libvirt" && [ -x .venv/bin/kcli ] && [ -x .venv/bin/ansible-playbook ] ||
+    { echo "run.sh: the harness's venv is incomplete (see $W/setup.sh)" >&2; exit 1; }
 .venv/bin/python cleanup.py "$uri" >/dev/null 2>&1 || true
 tag="fleet-side-by-side-$(date +%s)"
 .venv/bin/python bench.py --peer fleet,kcli,ansible --n "$n" --uri "$uri" --state "$state" --reps "$reps" --tag "$tag"

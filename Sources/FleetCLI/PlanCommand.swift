@@ -60,7 +60,7 @@ public struct PlanCommand: ParsableCommand {
         let options = PlanOptions(adopt: adopt, targets: target.refs)
         var (plan, live) = session.planPrintingWarnings(options)
         // Only the machine-read outputs carry it: it costs an encoding of the whole live state.
-        if json || out != nil { plan.liveFingerprint = live.fingerprint }
+        if effectiveFormat == .json || out != nil { plan.liveFingerprint = live.fingerprint }
         try target.checkMatches(fleet, plan)
         switch effectiveFormat {
         case .json: printOut(try jsonString(plan))
