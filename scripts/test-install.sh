@@ -113,9 +113,10 @@ fi
 # As a user would (apt install ./fleet.deb): apt fetches what Depends names that minbase lacks (libcurl4) and,
 # with --no-install-recommends, not libvirt0 or libguestfs0.
 $SUDO cp /etc/resolv.conf "$chroot_dir/etc/resolv.conf"
-in_chroot apt-get -q update >&2 || fail "apt-get update failed in the Debian 12 root"
-in_chroot env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends /tmp/fleet.deb >&2 ||
-    fail "installing fleet.deb (apt-get install) failed in the Debian 12 root"
+in_chroot apt-get -q update >"$work/apt.log" 2>&1 || fail "apt-get update failed in the Debian 12 root: $(tail -5 "$work/apt.log")"
+in_chroot env DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends /tmp/fleet.deb >>"$work/apt.log" 2>&1 ||
+    fail "installing fleet.deb (apt-get install) failed in the Debian 12 root: $(tail -5 "$work/apt.log")"
+say "apt installed: $(sed -n 's/^Setting up \([^ :]*\).*/\1/p' "$work/apt.log" | paste -sd' ')"
 in_chroot dpkg -s fleet | grep -qx 'Status: install ok installed' || fail "fleet is not installed in the Debian 12 root"
 in_chroot sh -c '! dpkg -s libvirt0 >/dev/null 2>&1 && ! dpkg -s libguestfs0 >/dev/null 2>&1' ||
     fail "installing fleet.deb brought libvirt0 or libguestfs0 into the Debian 12 root"
