@@ -24,9 +24,10 @@ work=$(mktemp -d /var/tmp/fleet-test-install.XXXXXX)
 chroot_dir=$work/chroot
 boot_pid=""
 cleanup() {
+    set +e # every step, whatever fails
     # The background debootstrap (its own process group), then whatever is still mounted below $work.
     if [ -n "$boot_pid" ]; then $SUDO kill -- "-$boot_pid" 2>/dev/null || true; wait "$boot_pid" 2>/dev/null || true; fi
-    findmnt -rn -o TARGET | grep "^$work/" | sort -r | while read -r m; do $SUDO umount -l "$m" || true; done
+    findmnt -rn -o TARGET | { grep "^$work/" || true; } | sort -r | while read -r m; do $SUDO umount -l "$m" || true; done
     $SUDO rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
