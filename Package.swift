@@ -63,7 +63,10 @@ let package = Package(
             dependencies: [
                 "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "FleetImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
-            ]),
+            ],
+            plugins: ["BuildInfo"]),
+        // Writes the git commit into FleetCLI before every build, for `fleet --version` (Plugins/BuildInfo).
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         // The `fleet` executable: just calls FleetCLI.
         .executableTarget(name: "fleet", dependencies: ["FleetCLI"]),
         // Benchmarks (`swift run -c release fleet-bench NAME`); figures go to docs/benchmarks.md.

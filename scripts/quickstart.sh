@@ -5,8 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release --product fleet
-F=.build/release/fleet
+F=$(bash scripts/build-release.sh)/fleet
 $F validate examples/quickstart
 $F plan examples/quickstart
 $F apply examples/quickstart --yes

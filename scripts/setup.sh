@@ -9,17 +9,22 @@ NETNS=${FLEET_NETNS:-fleet-test}
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
+# man-db, dpkg-dev and git for scripts/test-install.sh (man -l, dpkg-shlibdeps); libcurl4-openssl-dev for the
+# release build (scripts/build-release.sh): with the Swift runtime linked in statically, FoundationNetworking
+# links libcurl at build time.
 need_install=0
-for bin in virsh libvirtd qemu-system-x86_64 qemu-img virt-xml-validate guestfish dnsmasq isoinfo debootstrap sfdisk ping; do
+for bin in virsh libvirtd qemu-system-x86_64 qemu-img virt-xml-validate guestfish dnsmasq isoinfo debootstrap sfdisk ping \
+    man dpkg-shlibdeps git; do
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need_install=1
 done
-for pc in libvirt libvirt-qemu libguestfs; do pkg-config --exists "$pc" 2>/dev/null || need_install=1; done
+for pc in libvirt libvirt-qemu libguestfs libcurl; do pkg-config --exists "$pc" 2>/dev/null || need_install=1; done
 if [ "$need_install" = 1 ]; then
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
         libvirt-dev libguestfs-dev libvirt-daemon-system qemu-system-x86 qemu-utils \
         dnsmasq-base guestfs-tools libxml2-utils iproute2 pkg-config \
-        genisoimage debootstrap e2fsprogs fdisk iputils-ping
+        genisoimage debootstrap e2fsprogs fdisk iputils-ping \
+        man-db dpkg-dev git libcurl4-openssl-dev
 fi
 
 # The schema tests validate YAML against the JSON Schema with Python's jsonschema.

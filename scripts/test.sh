@@ -36,8 +36,8 @@ else
     echo "test: $TWOHOST/up.sh not found; the two-host migration tests will be skipped"
 fi
 # Formatting and lint rules (.swift-format; swift-format ships with the toolchain). `swift format -i -r Sources
-# Tests Benchmarks Package.swift` fixes what it reports.
-swift format lint --strict -r Sources Tests Benchmarks Package.swift
+# Tests Benchmarks Plugins Package.swift` fixes what it reports.
+swift format lint --strict -r Sources Tests Benchmarks Plugins Package.swift
 # Every import must be a declared dependency (targets cannot lean on what another target happens to pull in).
 swift build --build-tests --explicit-target-dependency-import-check error
 # (Not exec: the trap above takes the lab down when the tests are done.)
@@ -45,3 +45,6 @@ if [ $# -gt 0 ]; then swift test "$@"; exit $?; fi
 # FaultTests kill -9 a private libvirtd of their own (scripts/faultd.sh), never the shared one, so they run
 # with everything else.
 swift test
+# The release build installed by scripts/install.sh and packaged by scripts/package-deb.sh, the .deb installed
+# into a minimal Debian 12 without libvirt (a few minutes on a fresh machine: release build and debootstrap).
+bash scripts/test-install.sh

@@ -5,6 +5,7 @@ public struct FleetCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "Declarative provisioning for KVM/libvirt fleets.",
+        version: FleetVersion.description,
         subcommands: [
             Validate.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, DriftCommand.self, ShowCommand.self,
             ExportCommand.self,
