@@ -10,8 +10,8 @@ n="${1:-50}"; uri="${2:-qemu:///system}"; state="${3:-shutdown}"; reps="${4:-1}"
 SRC="${PEERS:-$REPO/../shared/peers}"
 W=/var/tmp/fleet-peers
 [ -d "$SRC" ] || { echo "run.sh: no peers harness at $SRC (set PEERS)" >&2; exit 1; }
-(cd "$REPO" && swift build -c release --product fleet >/dev/null)
-export FLEET="$REPO/.build/release/fleet"
+FLEET="$(bash "$REPO/scripts/build-release.sh")/fleet"
+export FLEET
 mkdir -p "$W"
 # The harness, refreshed; its venv, home and results stay between runs.
 (cd "$SRC" && tar --exclude=.venv --exclude=home --exclude=results -cf - .) | (cd "$W" && tar -xf -)
