@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Libvirt
 
 public struct FleetCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -20,6 +21,7 @@ public struct FleetCommand: ParsableCommand {
             // `--wait` takes an optional value (`--wait`, `--wait=10m`): ArgumentParser options always take one.
             let args = (arguments ?? Array(CommandLine.arguments.dropFirst())).map { $0 == "--wait" ? "--wait=\(WaitRequest.bare)" : $0 }
             var command = try parseAsRoot(args)
+            if command is any TalksToHosts { loadLibvirt() }
             try command.run()
             Foundation.exit(0)
         } catch {
@@ -30,5 +32,27 @@ public struct FleetCommand: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+}
+
+/// A subcommand that talks to libvirt hosts. fleet loads libvirt (dlopen) only for these, before they run: without
+/// it they exit 1 saying which package to install, and the others (validate, schema, --help) never need it.
+protocol TalksToHosts {}
+
+extension PlanCommand: TalksToHosts {}
+extension ApplyCommand: TalksToHosts {}
+extension DestroyCommand: TalksToHosts {}
+extension DriftCommand: TalksToHosts {}
+extension ShowCommand: TalksToHosts {}
+extension ExportCommand: TalksToHosts {}
+extension UnlockCommand: TalksToHosts {}
+
+/// Loads libvirt, or exits 1 with its reason and the package to install.
+private func loadLibvirt() {
+    do {
+        try Libvirt.initialize()
+    } catch {
+        printError("error: \(error)")
+        Foundation.exit(ExitCode.failed.rawValue)
     }
 }
