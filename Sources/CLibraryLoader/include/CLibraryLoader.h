@@ -11,8 +11,8 @@ typedef enum {
     FLEET_LIBGUESTFS = 2    /* libguestfs.so.0, Debian package libguestfs0 */
 } fleet_library;
 
-/* Loads `library` (once; later calls return the first result) and points each of its functions listed in
- * symbols.h at the loaded code. Returns 0, or -1 with a message for the user in `error` (at most `size` bytes):
+/* Loads `library` and points each of its functions listed in symbols.h at the loaded code; once that succeeded,
+ * later calls return 0 at once (after a failure, the next call tries again). Returns 0, or -1 with a message for the user in `error` (at most `size` bytes):
  * what could not be loaded, why (dlerror) and which Debian package to install. Thread-safe. Until it succeeds,
  * calling one of the library's functions aborts the process with a message naming the library. */
 int fleet_library_load(fleet_library library, char *error, size_t size);
