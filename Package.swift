@@ -13,18 +13,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0")
     ],
     targets: [
-        // libvirt's C API, as a system library found through pkg-config; imported only by `Libvirt`.
-        .systemLibrary(
-            name: "CLibvirt", path: "Modules/CLibvirt", pkgConfig: "libvirt",
-            providers: [.apt(["libvirt-dev"])]),
-        // libvirt-qemu (virDomainQemuAgentCommand: talking to qemu-guest-agent); imported only by `Libvirt`.
-        .systemLibrary(
-            name: "CLibvirtQemu", path: "Modules/CLibvirtQemu", pkgConfig: "libvirt-qemu",
-            providers: [.apt(["libvirt-dev"])]),
-        // libguestfs's C API; imported only by `Guestfs`.
-        .systemLibrary(
-            name: "CGuestfs", path: "Modules/CGuestfs", pkgConfig: "libguestfs",
-            providers: [.apt(["libguestfs-dev"])]),
+        // libvirt's C API, headers only (not linked: CLibraryLoader loads libvirt.so.0); imported only by `Libvirt`.
+        .systemLibrary(name: "CLibvirt", path: "Modules/CLibvirt", providers: [.apt(["libvirt-dev"])]),
+        // libvirt-qemu (virDomainQemuAgentCommand: talking to qemu-guest-agent), headers only; imported only by `Libvirt`.
+        .systemLibrary(name: "CLibvirtQemu", path: "Modules/CLibvirtQemu", providers: [.apt(["libvirt-dev"])]),
+        // libguestfs's C API, headers only (not linked: CLibraryLoader loads libguestfs.so.0); imported only by `Guestfs`.
+        .systemLibrary(name: "CGuestfs", path: "Modules/CGuestfs", providers: [.apt(["libguestfs-dev"])]),
+        // dlopens libvirt, libvirt-qemu and libguestfs when a command first needs them, and defines each C function
+        // fleet calls from them (the list: Sources/CLibraryLoader/symbols.h) as a jump through a pointer it fills then;
+        // so validate and schema run without them. Imported only by `Libvirt` and `Guestfs`.
+        .target(name: "CLibraryLoader"),
         // libxcrypt's crypt_r, for SHA-512 crypt password hashes (`$6$`) written into guests; imported only by `FleetImages`.
         .systemLibrary(name: "CCrypt", path: "Modules/CCrypt", providers: [.apt(["libcrypt-dev"])]),
 
@@ -38,9 +36,9 @@ let package = Package(
         // The model <-> libvirt XML: fresh renders, patches of existing objects, live XML read back, export. Pure.
         .target(name: "FleetMapping", dependencies: ["FleetModel", "LibvirtXML"]),
         // The Swift binding to libvirt: handles, typed errors, bulk reads. The only importer of CLibvirt.
-        .target(name: "Libvirt", dependencies: ["CLibvirt", "CLibvirtQemu"]),
+        .target(name: "Libvirt", dependencies: ["CLibvirt", "CLibvirtQemu", "CLibraryLoader"]),
         // The Swift binding to libguestfs for image customization. The only importer of CGuestfs.
-        .target(name: "Guestfs", dependencies: ["CGuestfs"]),
+        .target(name: "Guestfs", dependencies: ["CGuestfs", "CLibraryLoader"]),
         // Image sources, checksums, format detection, customization (libguestfs) and cloud-init ISO seeds.
         .target(
             name: "FleetImages",
@@ -61,7 +59,7 @@ let package = Package(
         .target(
             name: "FleetCLI",
             dependencies: [
-                "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "FleetImages",
+                "FleetModel", "FleetManifest", "FleetMapping", "FleetPlanning", "FleetExecution", "FleetImages", "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             plugins: ["BuildInfo"]),

@@ -38,6 +38,8 @@ fi
 # Formatting and lint rules (.swift-format; swift-format ships with the toolchain). `swift format -i -r Sources
 # Tests Benchmarks Plugins Package.swift` fixes what it reports.
 swift format lint --strict -r Sources Tests Benchmarks Plugins Package.swift
+# The functions fleet calls through dlopen'ed libvirt and libguestfs (docs/binding.md, "How libvirt is loaded").
+bash scripts/check-library-symbols.sh
 # Every import must be a declared dependency (targets cannot lean on what another target happens to pull in).
 swift build --build-tests --explicit-target-dependency-import-check error
 # (Not exec: the trap above takes the lab down when the tests are done.)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Libvirt
 
 public struct FleetCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -26,6 +27,7 @@ public struct FleetCommand: ParsableCommand {
     public static func runMain(_ arguments: [String]? = nil) -> Never {
         do {
             var command = try parse(commandLine: arguments ?? Array(CommandLine.arguments.dropFirst()))
+            if command is any TalksToHosts { loadLibvirt() }
             try command.run()
             Foundation.exit(0)
         } catch {
@@ -36,5 +38,27 @@ public struct FleetCommand: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+}
+
+/// A subcommand that talks to libvirt hosts. fleet loads libvirt (dlopen) only for these, before they run: without
+/// it they exit 1 saying which package to install, and the others (validate, schema, --help) never need it.
+protocol TalksToHosts {}
+
+extension PlanCommand: TalksToHosts {}
+extension ApplyCommand: TalksToHosts {}
+extension DestroyCommand: TalksToHosts {}
+extension DriftCommand: TalksToHosts {}
+extension ShowCommand: TalksToHosts {}
+extension ExportCommand: TalksToHosts {}
+extension UnlockCommand: TalksToHosts {}
+
+/// Loads libvirt, or exits 1 with its reason and the package to install.
+private func loadLibvirt() {
+    do {
+        try Libvirt.initialize()
+    } catch {
+        printError("error: \(error)")
+        Foundation.exit(ExitCode.failed.rawValue)
     }
 }

@@ -1,4 +1,5 @@
 internal import CGuestfs
+internal import CLibraryLoader
 
 #if canImport(Glibc)
     import Glibc
@@ -20,6 +21,15 @@ public struct GuestfsError: Error, CustomStringConvertible, Sendable, Equatable 
     public var description: String {
         errno == 0 ? "libguestfs \(operation): \(message)" : "libguestfs \(operation): \(message) (errno \(errno))"
     }
+}
+
+/// libguestfs.so.0 could not be loaded (not installed, or older than fleet needs): images cannot be customized.
+/// `description` says why and which Debian package to install (`libguestfs0`).
+public struct GuestfsUnavailable: Error, CustomStringConvertible, Sendable, Equatable {
+    public var message: String
+    /// The Debian package that installs the library, "libguestfs0".
+    public var package: String
+    public var description: String { message }
 }
 
 /// One filesystem libguestfs found on the attached drives (`list_filesystems`).
@@ -50,6 +60,7 @@ public final class Guestfs {
     /// Creates a handle. The environment is honoured (LIBGUESTFS_BACKEND_SETTINGS=force_tcg, LIBGUESTFS_DEBUG…);
     /// libguestfs's default error printing to stderr is turned off: every failure is thrown instead.
     public init() throws {
+        try Guestfs.load()
         guard let h = guestfs_create() else {
             throw GuestfsError(operation: "create", message: "cannot create a libguestfs handle", errno: Glibc.errno)
         }
@@ -58,6 +69,23 @@ public final class Guestfs {
     }
 
     deinit { guestfs_close(g) }
+
+    /// fleet does not link libguestfs: it is loaded here (dlopen, once per process; CLibraryLoader), when the first
+    /// handle is created.
+    private static let loaded: Result<Void, GuestfsUnavailable> = {
+        let size = 1024
+        var message = [CChar](repeating: 0, count: size)
+        guard fleet_library_load(FLEET_LIBGUESTFS, &message, size) == 0 else {
+            return .failure(
+                GuestfsUnavailable(
+                    message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                    package: String(cString: fleet_library_package(FLEET_LIBGUESTFS))))
+        }
+        return .success(())
+    }()
+
+    /// Loads libguestfs.so.0, or throws `GuestfsUnavailable`. Idempotent and thread-safe; `init` calls it.
+    public static func load() throws { try loaded.get() }
 
     // MARK: The error funnel
 

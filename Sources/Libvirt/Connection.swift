@@ -55,7 +55,7 @@ public final class Connection: @unchecked Sendable {
         uri: String, timeout: Double = 10, keepAliveInterval: Int32 = 5, keepAliveCount: UInt32 = 3,
         readOnly: Bool = false
     ) throws {
-        Libvirt.initialize()
+        try Libvirt.initialize()
         let box = OpenBox()
         let done = DispatchSemaphore(value: 0)
         let flags = readOnly ? VIR_CONNECT_RO.rawValue : 0

@@ -1,12 +1,33 @@
 // The Swift binding to libvirt's C API. This target is the only importer of CLibvirt:
 // no C pointer appears in its public API, every C failure becomes a `LibvirtError`.
+internal import CLibraryLoader
 internal import CLibvirt
 import Foundation
+
+/// libvirt.so.0 or libvirt-qemu.so.0 could not be loaded (not installed, or older than fleet needs).
+/// `description` says which library, why, and the Debian package to install (`libvirt0`).
+public struct LibvirtUnavailable: Error, Sendable, CustomStringConvertible, Equatable {
+    public var message: String
+    /// The Debian package that installs the library, "libvirt0".
+    public var package: String
+    public var description: String { message }
+}
 
 /// Process-wide libvirt setup.
 public enum Libvirt {
     /// Runs once per process (Swift global initialisers are lazy and thread-safe, via swift_once).
-    private static let setUp: Void = {
+    private static let setUp: Result<Void, LibvirtUnavailable> = {
+        // fleet does not link libvirt: it is loaded here, the first time a command needs it (CLibraryLoader).
+        for library in [FLEET_LIBVIRT, FLEET_LIBVIRT_QEMU] {
+            let size = 1024
+            var message = [CChar](repeating: 0, count: size)
+            if fleet_library_load(library, &message, size) != 0 {
+                return .failure(
+                    LibvirtUnavailable(
+                        message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                        package: String(cString: fleet_library_package(library))))
+            }
+        }
         // Silence libvirt's default error printer (it writes to stderr); errors are read back
         // through `virGetLastError` instead. A capture-free closure converts to a C function pointer.
         virSetErrorFunc(nil) { _, _ in }
@@ -25,19 +46,25 @@ public enum Libvirt {
             loop.name = "libvirt-event-loop"
             loop.start()
         }
+        return .success(())
     }()
 
-    /// Initialises libvirt, silences its stderr error printer and starts the default event loop on
-    /// a background thread. Idempotent and thread-safe; `Connection.init` calls it.
-    public static func initialize() {
-        _ = setUp
+    /// Loads libvirt.so.0 and libvirt-qemu.so.0 (dlopen), initialises libvirt, silences its stderr error printer
+    /// and starts the default event loop on a background thread. Throws `LibvirtUnavailable` when a library
+    /// cannot be loaded. Idempotent and thread-safe; `Connection.init` calls it, and no libvirt function
+    /// may be called before it succeeded.
+    public static func initialize() throws {
+        try setUp.get()
     }
 
     /// The version of the libvirt library this process loaded, e.g. "9.0.0".
     public static var libraryVersion: String {
-        var v: UInt = 0
-        guard virGetVersion(&v, nil, nil) == 0 else { return "unknown" }
-        return versionString(UInt64(v))
+        get throws {
+            try initialize()
+            var v: UInt = 0
+            guard virGetVersion(&v, nil, nil) == 0 else { return "unknown" }
+            return versionString(UInt64(v))
+        }
     }
 }
 
@@ -87,10 +114,10 @@ func clampULong(_ v: UInt64) -> UInt { UInt(clamping: v) }
 
 /// libvirt's default authentication callback (terminal prompts; ssh agent and polkit work through
 /// it). Read once: it is a C global that libvirt never changes after load.
-/// Looked up by symbol because Swift 6 forbids referencing a mutable C global directly.
+/// Looked up by symbol in the loaded libvirt: Swift 6 forbids referencing a mutable C global directly, and
+/// fleet does not link libvirt (CLibraryLoader lists functions only).
 nonisolated(unsafe) let defaultAuth: virConnectAuthPtr? = {
-    // A null handle is RTLD_DEFAULT: search every loaded library.
-    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "virConnectAuthPtrDefault")
+    guard (try? Libvirt.initialize()) != nil, let sym = fleet_library_symbol(FLEET_LIBVIRT, "virConnectAuthPtrDefault")
     else { return nil }
     return sym.assumingMemoryBound(to: virConnectAuthPtr?.self).pointee
 }()

@@ -6,7 +6,7 @@ import Foundation
 public enum RawFloor {
     /// Opens `uri`, lists all domains and fetches each one's XML; returns the total XML bytes.
     public static func readAllDomainXML(uri: String) throws -> Int {
-        Libvirt.initialize()
+        try Libvirt.initialize()
         guard let conn = virConnectOpenAuth(uri, defaultAuth, 0) else {
             throw LibvirtError.last("could not connect to \(uri)")
         }
@@ -39,7 +39,7 @@ public enum RawFloor {
     /// list the pools with each pool's and each volume's XML; list the networks with their XML. Returns the
     /// number of objects read.
     public static func readHostState(uri: String) throws -> Int {
-        Libvirt.initialize()
+        try Libvirt.initialize()
         guard let conn = virConnectOpenAuth(uri, defaultAuth, 0) else {
             throw LibvirtError.last("could not connect to \(uri)")
         }

@@ -62,9 +62,18 @@ struct ConnectionTests {
         }
     }
 
+    /// fleet does not link libvirt: the default auth callback (ssh agent, polkit) is read from the loaded library, and
+    /// a lookup in the wrong place would leave it nil and connections without authentication.
+    @Test func defaultAuthComesFromTheLoadedLibrary() throws {
+        try Libvirt.initialize()
+        #expect(defaultAuth != nil)
+        #expect(try Libvirt.libraryVersion.split(separator: ".").count == 3)
+    }
+
     @Test func initializeIsIdempotentAndThreadSafe() async throws {
-        await withTaskGroup(of: Void.self) { g in
-            for _ in 0..<8 { g.addTask { Libvirt.initialize() } }
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            for _ in 0..<8 { g.addTask { try Libvirt.initialize() } }
+            try await g.waitForAll()
         }
         let c = try openFixture()
         #expect(c.isAlive)
