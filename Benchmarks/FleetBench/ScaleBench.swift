@@ -4,7 +4,7 @@
 // a 1 GiB qcow2 volume, a NIC on an isolated network, VNC; defined, not started) plus a pool and a network per
 // host is applied from nothing, then `fleet plan --detailed-exitcode` (the release binary beside this one) runs
 // three times as a child process: it must exit 0 (nothing to do), and its wall time and peak RSS
-// (getrusage of the child) are reported. Prints a table, and CSV lines (`csv,…`) for Benchmarks/plot_scale.py.
+// (GNU time's %M) are reported. Prints a table, and CSV lines (`csv,…`) for Benchmarks/plot_scale.py.
 // Run from the repository root, as root. The daemons are stopped at the end.
 import Dispatch
 import FleetExecution
@@ -66,20 +66,26 @@ func scaleRound(n: Int, uris: [String], fleetBinary: String) throws -> (apply: D
 
         """
     for i in uris.indices {
-        let count = n / uris.count + (i < n % uris.count ? 1 : 0)
-        guard count > 0 else { continue }
-        yaml += """
-              \(prefix)h\(i + 1):
-                host: h\(i + 1)
-                count: \(count)
-                virt_type: qemu
-                memory: 64MiB
-                disks: [{size: 1GiB, format: qcow2}]
-                networks: [{network: \(prefix)net}]
-                graphics: {type: vnc, listen: 127.0.0.1}
-                state: stopped
+        // `count:` goes to 1,000: a host's share is split into groups of at most that.
+        var left = n / uris.count + (i < n % uris.count ? 1 : 0)
+        var g = 0
+        while left > 0 {
+            let count = min(left, 1000)
+            left -= count
+            g += 1
+            yaml += """
+                  \(prefix)h\(i + 1)g\(g):
+                    host: h\(i + 1)
+                    count: \(count)
+                    virt_type: qemu
+                    memory: 64MiB
+                    disks: [{size: 1GiB, format: qcow2}]
+                    networks: [{network: \(prefix)net}]
+                    graphics: {type: vnc, listen: 127.0.0.1}
+                    state: stopped
 
-            """
+                """
+        }
     }
     try Data(yaml.utf8).write(to: URL(fileURLWithPath: dir + "/fleet.yaml"))
     let loaded = ManifestLoader().load(paths: [dir])
@@ -96,18 +102,22 @@ func scaleRound(n: Int, uris: [String], fleetBinary: String) throws -> (apply: D
     var rss = 0
     for _ in 0..<3 {
         let t = DispatchTime.now().uptimeNanoseconds
-        let r = spawn([fleetBinary, "plan", dir, "--detailed-exitcode"])
+        // GNU time forks and waits: the peak RSS it reports is fleet's own. (wait4 on a posix_spawn child counts
+        // this process's memory too: the child starts on this process's address space before its exec.)
+        let rssFile = dir + "/rss"
+        let r = spawn(["/usr/bin/time", "-f", "%M", "-o", rssFile, fleetBinary, "plan", dir, "--detailed-exitcode"])
         plans.append(seconds(since: t))
         guard r.status == 0 else {
             throw BenchFailure("no-op plan of \(n) VMs over \(uris.count) hosts exited \(r.status):\n\(r.out.prefix(2000))")
         }
-        rss = max(rss, r.maxRSSKiB)
+        let text = (try? String(contentsOfFile: rssFile, encoding: .utf8)) ?? ""
+        rss = max(rss, Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
     }
     return (apply, median(plans.sorted()), rss)
 }
 
-/// Runs a program (posix_spawn, stdout and stderr to a private file) and returns its status, output and peak RSS.
-func spawn(_ argv: [String]) -> (status: Int32, out: String, maxRSSKiB: Int) {
+/// Runs a program (posix_spawn, stdout and stderr to a private file) and returns its status and output.
+func spawn(_ argv: [String]) -> (status: Int32, out: String) {
     let outPath = NSTemporaryDirectory() + "fleet-bench-\(UUID().uuidString)"
     defer { unlink(outPath) }
     var actions = posix_spawn_file_actions_t()
@@ -119,11 +129,10 @@ func spawn(_ argv: [String]) -> (status: Int32, out: String, maxRSSKiB: Int) {
     var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     defer { for arg in cargs { free(arg) } }
     var pid: pid_t = 0
-    guard posix_spawn(&pid, argv[0], &actions, nil, &cargs, environ) == 0 else { return (127, "", 0) }
+    guard posix_spawn(&pid, argv[0], &actions, nil, &cargs, environ) == 0 else { return (127, "") }
     var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    return (code, out, Int(usage.ru_maxrss))
+    return (code, out)
 }
