@@ -120,23 +120,9 @@ public final class Executor: @unchecked Sendable {
         return box.values.flatMap { $0 ?? [] }
     }
 
-    /// Runs `body` for 0..<count on `width` threads at most, and returns when all are done. Not
-    /// `concurrentPerform`: that caps the threads at this machine's CPU count, and these threads mostly wait
-    /// for a daemon.
+    /// Runs `body` for 0..<count on `width` threads at most (`Parallel.run`).
     static func workers(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        guard count > 0 else { return }
-        let next = ManagedCounter()
-        let group = DispatchGroup()
-        for _ in 0..<max(1, min(width, count)) {
-            DispatchQueue.global().async(group: group) {
-                while true {
-                    let i = next.take()
-                    if i >= count { return }
-                    body(i)
-                }
-            }
-        }
-        group.wait()
+        Parallel.run(count, width: width, body)
     }
 
     /// Changes in flight for one stage of a host's plan (`ApplyOptions.parallelism`).
@@ -276,7 +262,36 @@ final class RunState: @unchecked Sendable {
     }
 }
 
-/// Hands out 0, 1, 2, … to the threads of `Executor.workers`.
+/// Work spread over threads that mostly wait for a daemon. Neither `concurrentPerform` (it runs at most as many
+/// iterations at once as this machine has CPUs: 2 here, however many hosts or lanes there are) nor the global
+/// dispatch queues (libdispatch adds a thread for blocked work about once a second: 20 hosts took 20 s to start)
+/// fit that: these are plain threads, started at once.
+enum Parallel {
+    /// Runs `body` for 0..<count on at most `width` threads (the caller's among them) and returns when all are done.
+    static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        let n = max(1, min(width, count))
+        let next = ManagedCounter()
+        let work: @Sendable () -> Void = {
+            while true {
+                let i = next.take()
+                if i >= count { return }
+                body(i)
+            }
+        }
+        let done = DispatchSemaphore(value: 0)
+        for _ in 1..<n {
+            Thread {
+                work()
+                done.signal()
+            }.start()
+        }
+        work()
+        for _ in 1..<n { done.wait() }
+    }
+}
+
+/// Hands out 0, 1, 2, … to the threads of `Parallel.run`.
 final class ManagedCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0

@@ -23,9 +23,7 @@ public struct StateReader: Sendable {
     /// Reads every host concurrently. A host that cannot be read gets `error` set; the others are unaffected.
     public func read(hosts: [HostSpec]) -> LiveState {
         let results = ResultBox<LiveHost>(count: hosts.count)
-        DispatchQueue.concurrentPerform(iterations: hosts.count) { i in
-            results.set(i, read(host: hosts[i]))
-        }
+        Parallel.run(hosts.count, width: hosts.count) { i in results.set(i, read(host: hosts[i])) }
         return LiveState(hosts: results.values.map { $0! })
     }
 
@@ -154,14 +152,10 @@ public struct StateReader: Sendable {
     /// `body` over `items`, a few requests in flight on the one connection (libvirt's remote driver multiplexes
     /// them; the daemon serves them on its worker threads), results in the order of `items`. The first error
     /// (in that order) is thrown.
-    func concurrently<T: Sendable, R>(_ items: [T], _ body: @Sendable (T) throws -> R) throws -> [R] {
+    func concurrently<T: Sendable, R>(_ items: [T], _ body: @escaping @Sendable (T) throws -> R) throws -> [R] {
         let results = ResultBox<Result<R, Error>>(count: items.count)
         let workers = min(Self.concurrentReads, max(items.count, 1))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in stride(from: w, to: items.count, by: workers) {
-                results.set(i, Result { try body(items[i]) })
-            }
-        }
+        Parallel.run(items.count, width: workers) { i in results.set(i, Result { try body(items[i]) }) }
         return try results.values.map { try $0!.get() }
     }
 
