@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 LIST=Sources/CLibraryLoader/symbols.h
 fail=0
 # Path of a library by soname, from the dynamic linker's cache.
-library_path() { ldconfig -p | awk -v l="$1" '$1 == l { print $NF; exit }'; }
+library_path() { ldconfig -p | awk -v l="$1" '$1 == l && !found { print $NF; found = 1 }'; }  # no early exit: ldconfig would die of SIGPIPE (pipefail)
 check() { # LIBRARY-macro-name soname source-dir
     local macro=$1 soname=$2 dir=$3 path entries exported
     path=$(library_path "$soname")
