@@ -116,13 +116,8 @@ public final class Executor: @unchecked Sendable {
 
     func runHosts(_ hosts: [HostPlan]) -> [ApplyEvent] {
         let box = ResultBox<[ApplyEvent]>(count: hosts.count)
-        Self.workers(hosts.count, width: hosts.count) { i in box.set(i, self.runHost(hosts[i])) }
+        Parallel.run(hosts.count, width: hosts.count) { i in box.set(i, self.runHost(hosts[i])) }
         return box.values.flatMap { $0 ?? [] }
-    }
-
-    /// Runs `body` for 0..<count on `width` threads at most (`Parallel.run`).
-    static func workers(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        Parallel.run(count, width: width, body)
     }
 
     /// Changes in flight for one stage of a host's plan (`ApplyOptions.parallelism`).
@@ -230,7 +225,7 @@ public final class Executor: @unchecked Sendable {
                 if cpus == nil { cpus = (try? conn.nodeInfo()).map { Int($0.cpus) } ?? ApplyOptions.defaultLanes }
                 return cpus!
             }
-            Self.workers(stage.count, width: width) { i in for c in stage[i] { run(c) } }
+            Parallel.run(stage.count, width: width) { i in for c in stage[i] { run(c) } }
         }
         return state.results
     }

@@ -25,17 +25,8 @@ extension LiveState {
         let bytes = (try? encoder.encode(copy)) ?? Data()
         // Two independent FNV-1a passes over the bytes, forwards and backwards: a record of what the plan saw, not a
         // security boundary (a saved plan is recomputed and compared change for change before it is applied).
-        return hex(fnv1a64(bytes)) + hex(fnv1a64(bytes.reversed()))
+        return hex(StableHash.fnv1a64(bytes: bytes)) + hex(StableHash.fnv1a64(bytes: bytes.reversed()))
     }
-}
-
-private func fnv1a64<S: Sequence<UInt8>>(_ bytes: S) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in bytes {
-        h ^= UInt64(b)
-        h = h &* 0x100_0000_01b3
-    }
-    return h
 }
 
 private func hex(_ v: UInt64) -> String {

@@ -146,9 +146,11 @@ public struct PCIAddress: Hashable, Comparable, TextCodable, Sendable {
 
 public enum StableHash {
     /// FNV-1a: tiny, deterministic across runs and platforms (Swift's Hasher is seeded per process).
-    public static func fnv1a64(_ s: String) -> UInt64 {
+    public static func fnv1a64(_ s: String) -> UInt64 { fnv1a64(bytes: s.utf8) }
+
+    public static func fnv1a64<S: Sequence<UInt8>>(bytes: S) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 {
+        for b in bytes {
             h ^= UInt64(b)
             h = h &* 0x100_0000_01b3
         }
