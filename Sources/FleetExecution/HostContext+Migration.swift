@@ -42,6 +42,7 @@ extension HostContext {
         let disks = try movingDisks(vm, from: source)
         // This host records the disks before it makes them (a killed run leaves marks without volumes).
         let sourceEntries = try source.ledger.entries()
+        let hadHere = Set(try ledger.entries().filter { $0.mark.kind == .volume }.map(\.object))
         try ledger.recordAll(disks.compactMap { d in sourceEntries.first { $0.object == d.object && $0.mark.kind == .volume } })
         var made: [StorageVolume] = []
         do {
@@ -60,9 +61,10 @@ extension HostContext {
             }
             _ = try dom.migrate(to: conn, flags: flags)
         } catch {
-            // The domain stays where it was, with its disks: what this host got of them goes.
+            // The domain stays where it was, with its disks: what this host got of them goes, and so do the entries
+            // recorded above (a shared disk's too: it stays the old host's).
             for v in made { try? v.delete() }
-            try? ledger.removeAll(disks.filter { !$0.shared }.map { ($0.object, .volume) })
+            try? ledger.removeAll(disks.filter { !hadHere.contains($0.object) }.map { ($0.object, .volume) })
             throw error
         }
         // The domain runs (or is defined) here now: the old host's copies of its disks are no longer anybody's.

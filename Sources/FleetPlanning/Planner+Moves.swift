@@ -117,6 +117,9 @@ extension HostPlanner {
             storage = "disk contents copied (\(copied.gibText)) and checked, then removed from \(from)"
         }
         if shared > 0 && shared < disks { storage += "; \(shared) on a shared pool" }
+        // libvirt's own rule (qemuMigrationSrcIsSafe): a writable disk QEMU does not copy must be on a filesystem it
+        // knows as shared, else "Unsafe migration"; fleet never passes VIR_MIGRATE_UNSAFE.
+        if running && shared > 0 { storage += " (libvirt requires a shared filesystem there: NFS, GFS2, OCFS2, CephFS…)" }
         return (running ? "live migration; the guest keeps running; " : "offline migration; ") + storage
     }
 }

@@ -84,8 +84,23 @@ extension HostPlanner {
         }
         let refused = refusedOutgoingMoves
         return Set(
-            live.volumes.filter { $0.owner?.kind == .volume && context.owns($0.owner) && !staysWithRefusedMove($0, refused) }
-                .map { "\($0.pool)/\($0.name)" }.filter { !declared.contains($0) })
+            live.volumes.filter {
+                $0.owner?.kind == .volume && context.owns($0.owner) && !staysWithRefusedMove($0, refused) && backsDiskElsewhere($0) == nil
+            }
+            .map { "\($0.pool)/\($0.name)" }.filter { !declared.contains($0) })
+    }
+
+    /// Another host of this plan where the very same file (a shared pool) backs a disk declared there. This host's
+    /// ledger entry for it is then stale (a move cut short after it recorded the disk), and deleting the volume
+    /// here would delete that VM's disk: it is never planned.
+    func backsDiskElsewhere(_ lv: LiveVolume) -> String? {
+        for h in context.live.hosts where h.name != host.name && h.error == nil {
+            let declared = (context.vmsByHost[h.name] ?? []).contains { vm in
+                vm.disks.contains { $0.pool == lv.pool && $0.volumeName(vm: vm.name) == lv.name }
+            }
+            if declared, h.volumes.contains(where: { $0.isSameStorage(as: lv) }) { return h.name }
+        }
+        return nil
     }
 
     struct DesiredVolume {
@@ -217,7 +232,7 @@ extension HostPlanner {
         let refused = refusedOutgoingMoves
         for lv in live.volumes
         where lv.owner?.kind == .volume && context.owns(lv.owner) && !desiredNames.contains("\(lv.pool)/\(lv.name)")
-            && !leavesByMigration(lv, outgoing) && !staysWithRefusedMove(lv, refused)
+            && !leavesByMigration(lv, outgoing) && !staysWithRefusedMove(lv, refused) && backsDiskElsewhere(lv) == nil
         {
             let seed = lv.owner?.attributes["role"] == "seed"
             out.append(

@@ -45,9 +45,10 @@ struct TwoHostTests {
         }
     }
 
-    func apply(_ plan: Plan) -> ApplyReport {
+    func apply(_ plan: Plan, shutdownTimeout: Double = 180, allowDestroy: Bool = false) -> ApplyReport {
         var o = ApplyOptions()
-        o.shutdownTimeout = 180
+        o.shutdownTimeout = shutdownTimeout
+        o.allowDestroy = allowDestroy
         return Executor(plan: plan, options: o) { _ in }.run()
     }
 
@@ -187,6 +188,121 @@ struct TwoHostTests {
         #expect(try g.cat("/root/fleet-move-marker") == marker + "\n")
         try g.shutdown()
         mark("marker read on hostA")
+    }
+
+    /// A pool both hosts see at one path (the lab's /var/tmp/twohost/shared). No OS is needed: the guest idles in
+    /// its firmware.
+    /// - A running VM's live move is attempted without a disk copy, and libvirt itself refuses it, since the lab's
+    ///   directory is on no filesystem libvirt recognises as shared (NFS, GFS2, OCFS2, CephFS, GlusterFS…). fleet
+    ///   never adds VIR_MIGRATE_UNSAFE: the error is libvirt's own, and the VM keeps running where it was, with
+    ///   nothing made on the other host and its disk untouched.
+    /// - Stopped, it moves offline without a copy: the same file (same inode, same bytes) backs it on the new
+    ///   host, nothing is deleted on the old one, and the next plan is empty on both.
+    @Test func sharedPoolDisksStayInPlace() throws {
+        let (connA, connB) = try connections()
+        let t = try TestFleet(uri: hostA)
+        defer { cleanup(t) }
+        let vm = "\(t.prefix)probe"
+        let pool = "\(t.prefix)shared"
+        let dir = "/var/tmp/twohost/shared/\(pool)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func yaml(_ host: String, _ state: String) -> String {
+            """
+            fleet: \(t.fleetName)
+            hosts:
+              hostA: {uri: "\(hostA)"}
+              hostB: {uri: "\(hostB)"}
+            pools:
+              \(pool): {type: dir, path: "\(dir)"}
+            vms:
+              \(vm):
+                host: \(host)
+                virt_type: qemu
+                memory: 64MiB
+                disks: [{size: 32MiB, pool: \(pool)}]
+                graphics: none
+                state: \(state)
+            """
+        }
+        func describe(_ p: Plan) -> [String] { p.changes.map { "\($0.action) \($0.object): \($0.reason)" } }
+        var fleet = try t.load(yaml("hostA", "running"))
+        var report = apply(t.plan(fleet))
+        #expect(report.succeeded, "\(report.results.filter { $0.outcome != .applied })")
+        let domA = try #require(try connA.domain(named: vm))
+        let idA = try domA.id
+        #expect(try domA.isActive)
+        let file = "\(dir)/\(vm)-disk0.qcow2"
+        #expect(try volumes(connB, pool) == ["\(vm)-disk0.qcow2"], "hostB sees the disk in its own pool")
+        var plan = t.plan(fleet)
+        #expect(plan.changes.isEmpty, "\(describe(plan))")
+        let inode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.systemFileNumber] as? UInt64)
+
+        // Live: planned without a copy, refused by libvirt, and nothing moved.
+        fleet = try t.load(yaml("hostB", "running"))
+        plan = t.plan(fleet)
+        let live = try #require(plan.changes.first { $0.object.description == "vm/\(vm)" })
+        #expect(live.action == .migrate && live.steps == [.migrate(toHost: "hostB", live: true)], "\(live)")
+        #expect(live.reason.contains("shared pool, not copied") && live.reason.contains("requires a shared filesystem"), "\(live.reason)")
+        #expect(live.attributes.contains { ($0.after ?? "").contains("(shared pool: not copied)") }, "\(live.attributes)")
+        #expect(!plan.changes.contains { $0.destructive }, "\(describe(plan))")
+        report = apply(plan)
+        let failure = report.results.first { $0.object == "vm/\(vm)" }
+        #expect(failure?.outcome == .failed, "\(report.results)")
+        #expect((failure?.message ?? "").contains("Unsafe migration"), "libvirt's own text: \(failure?.message ?? "")")
+        #expect(try connA.domain(named: vm)?.isActive == true && connA.domain(named: vm)?.id == idA, "still running on hostA")
+        #expect(try connB.domain(named: vm) == nil, "nothing defined on hostB")
+        #expect(FileManager.default.fileExists(atPath: file))
+        #expect(try volumes(connA, pool) == ["\(vm)-disk0.qcow2"])
+
+        // Offline: stop it on hostA, then move it. The same file stays and backs the domain on hostB.
+        // (Firmware alone does not answer ACPI: the graceful stop gives up after 5 s and forces it off.)
+        report = apply(t.plan(try t.load(yaml("hostA", "stopped"))), shutdownTimeout: 5)
+        #expect(report.succeeded, "\(report.results.filter { $0.outcome != .applied })")
+        // Bytes appended to the file (QEMU ignores data past a qcow2 image's clusters): a copy or a fresh volume
+        // would not have them.
+        let marker = Data("fleet-shared-\(t.prefix)".utf8)
+        let h = try #require(FileHandle(forUpdatingAtPath: file))
+        let size = try h.seekToEnd()
+        try h.write(contentsOf: marker)
+        try h.close()
+        fleet = try t.load(yaml("hostB", "stopped"))
+        plan = t.plan(fleet)
+        let offline = try #require(plan.changes.first { $0.object.description == "vm/\(vm)" })
+        #expect(offline.action == .migrate && offline.steps == [.migrate(toHost: "hostB", live: false)], "\(offline)")
+        #expect(offline.reason.contains("shared pool, not copied"), "\(offline.reason)")
+        #expect(!plan.changes.contains { $0.destructive }, "\(describe(plan))")
+        report = apply(plan)
+        #expect(report.succeeded, "\(report.results.filter { $0.outcome != .applied })")
+        #expect(try connA.domain(named: vm) == nil)
+        let domB = try #require(try connB.domain(named: vm))
+        let xmlB = try domB.xmlDesc(flags: .inactive)
+        #expect(xmlB.contains("pool='\(pool)' volume='\(vm)-disk0.qcow2'"), "hostB's domain uses the shared volume: \(xmlB)")
+        let after = try FileManager.default.attributesOfItem(atPath: file)[.systemFileNumber] as? UInt64
+        #expect(after == inode, "the same file: inode \(inode) → \(String(describing: after))")
+        let tail = try #require(FileHandle(forReadingAtPath: file))
+        try tail.seek(toOffset: size)
+        #expect(try tail.readToEnd() == marker, "the bytes written before the move are still there")
+        try tail.close()
+        #expect(try volumes(connA, pool) == ["\(vm)-disk0.qcow2"] && volumes(connB, pool) == ["\(vm)-disk0.qcow2"])
+        plan = t.plan(fleet)
+        #expect(plan.changes.isEmpty, "\(describe(plan))")
+
+        // It starts on hostB from that disk.
+        report = apply(t.plan(try t.load(yaml("hostB", "running"))))
+        #expect(report.succeeded, "\(report.results.filter { $0.outcome != .applied })")
+        #expect(try domB.isActive)
+
+        // Destroy: the disk is deleted once (by hostB, whose ledger lists it now), both pools and ledgers go.
+        let destroy = t.plan(Fleet(name: fleet.name, hosts: fleet.hosts))
+        let deletions = destroy.changes.filter { $0.object.description == "volume/\(pool)/\(vm)-disk0.qcow2" }
+        #expect(deletions.count == 1, "\(describe(destroy))")
+        report = apply(destroy, shutdownTimeout: 5, allowDestroy: true)
+        #expect(report.succeeded, "\(report.results.filter { $0.outcome != .applied })")
+        for conn in [connA, connB] {
+            #expect(try conn.domain(named: vm) == nil && conn.storagePool(named: pool) == nil)
+            #expect(try conn.domain(named: LedgerName.of(t.fleetName)) == nil, "no ledger left")
+        }
+        #expect(!FileManager.default.fileExists(atPath: file))
     }
 
     /// A VM with a PCI hostdev (defined, never started) cannot migrate: the move is refused and nothing is made on

@@ -80,6 +80,22 @@ import Testing
         #expect(!p.changes.contains { $0.object.description == "volume/vmdisk/web-1-disk0.qcow2" }, "\(p.changes.map(\.object))")
     }
 
+    /// kvm2's ledger still lists web-1's disk (a move cut short after it recorded it) while web-1 stays on kvm1,
+    /// and the pool is shared: the file is web-1's disk, so kvm2 never plans to delete it.
+    @Test func staleEntryForASharedDiskDeletesNothing() throws {
+        var live = Fixture.live(fleet)
+        live.hosts[1].pools = live.hosts[0].pools
+        live.hosts[1].volumes = live.hosts[0].volumes.filter { $0.name == "web-1-disk0.qcow2" }
+        #expect(live.hosts[1].volumes.first?.owner != nil)
+        let p = Planner.plan(desired: fleet, live: live)
+        #expect(
+            !p.changes.contains { $0.object.kind == .volume && $0.action == .delete }, "\(p.changes.map { "\($0.action) \($0.object)" })")
+        // Without the VM declared on kvm1, the same entry is a plain deletion of a disk nobody declares.
+        let gone = fleet.with { f in f.vms.removeAll { $0.name == "web-1" } }
+        let q = Planner.plan(desired: gone, live: live)
+        #expect(q.hosts[1].changes.contains { $0.object.description == "volume/vmdisk/web-1-disk0.qcow2" && $0.action == .delete })
+    }
+
     @Test func imageDeletionAfterAMoveDestroysNothing() throws {
         let (f0, live0) = moved(running: true)
         let img = ImageSpec(name: "deb", source: "/x/deb.qcow2", sha256: String(repeating: "a", count: 64), format: .qcow2, pool: "vmdisk")
