@@ -130,7 +130,9 @@ public enum Readiness {
         progress: @escaping @Sendable (Target, String) -> Void = { _, _ in }
     ) -> [Outcome] {
         let results = LockedBox<[Int: Outcome]>([:])
-        DispatchQueue.concurrentPerform(iterations: targets.count) { i in
+        // Plain threads, all at once (up to 64): concurrentPerform runs as many at a time as the machine has
+        // CPUs, so waiting for 20 guests on 2 cores would wait for them 2 at a time.
+        Parallel.run(targets.count, width: 64) { i in
             let o = waitOne(targets[i], timeout: timeout, connectTimeout: connectTimeout, poll: poll, progress: progress)
             results.withLock { $0[i] = o }
         }

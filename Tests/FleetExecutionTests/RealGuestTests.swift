@@ -306,6 +306,19 @@ extension RealGuestTests {
         #expect(try overlay.xmlDesc().contains(newVersion), "the overlay is backed by the new version")
         #expect(try p.volume(named: oldVersion) == nil, "the old version, backing nothing, is removed")
 
+        // 5b. Waiting for ssh, from inside the daemon's namespace (where the guest's addresses are routed): port 22
+        // of the reimaged guest (sshd with the host keys cloud-init made at its first boot). With sshd stopped, the
+        // same wait reports what it is waiting for and times out.
+        let sshTarget = Readiness.Target(host: "local", uri: uri, vm: vm, wait: .sshPort)
+        let sshWait = try inTestNamespace { Readiness.wait(for: [sshTarget], timeout: 300) }
+        #expect(sshWait.first?.error == nil, "\(String(describing: sshWait.first?.error))")
+        #expect(sshWait.first?.addresses.contains { $0.address == natIP } == true, "\(sshWait.first?.addresses ?? [])")
+        #expect(try agent2.exec("/bin/systemctl", ["stop", "ssh.service"]).exitCode == 0)
+        let closed = try inTestNamespace { Readiness.wait(for: [sshTarget], timeout: 6, poll: 1) }
+        let closedError = closed.first?.error.map { "\($0)" } ?? "no error"
+        #expect(closedError.contains("waiting for port 22 on"), "\(closedError)")
+        #expect(try agent2.exec("/bin/systemctl", ["start", "ssh.service"]).exitCode == 0)
+
         // 6. A partial destroy: the domain goes (as if destroy were killed right after), then the seed is deleted
         // by hand. Re-applying (stopped, no third boot) converges.
         let fleet4 = try t.load(manifest(source: imageB, sha: shaB, vcpus: 2, memory: "384MiB", wait: "agent", state: "stopped"))
@@ -331,6 +344,24 @@ extension RealGuestTests {
         print(
             "RealGuestTests timings: first boot to lease \(Int(bootSeconds)) s, snapshot \(Int(snapSeconds)) s, "
                 + "reimage to agent \(Int(reimageSeconds)) s, whole test \(Int(Date().timeIntervalSince(started))) s")
+    }
+
+    /// Runs `body` on a thread that has joined the daemon's network namespace (threads it starts join it too), so
+    /// fleet's own sockets reach the guests' addresses, as they would from a host on the guests' network.
+    func inTestNamespace<T: Sendable>(_ body: @escaping @Sendable () -> T) throws -> T {
+        let fd = open("/run/netns/fleet-test", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TestFailure("open /run/netns/fleet-test: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let box = NamespaceResult<T>()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            // 0x4000_0000: CLONE_NEWNET.
+            if joinNamespace(fd, 0x4000_0000) == 0 { box.value = body() } else { box.error = errno }
+            done.signal()
+        }.start()
+        done.wait()
+        guard let v = box.value else { throw TestFailure("setns(fleet-test): \(String(cString: strerror(box.error)))") }
+        return v
     }
 
     /// Runs `script` inside the daemon's network namespace (the test's own oracle; fleet never shells out).
@@ -431,3 +462,13 @@ struct GuestAgent {
         throw TestFailure("\(path) \(args) did not finish within \(Int(timeout)) s")
     }
 }
+
+/// What the namespace thread of `inTestNamespace` hands back.
+private final class NamespaceResult<T>: @unchecked Sendable {
+    var value: T?
+    var error: Int32 = 0
+}
+
+/// setns(2), which Glibc's Swift module does not export (it is behind _GNU_SOURCE).
+@_silgen_name("setns")
+private func joinNamespace(_ fd: Int32, _ nstype: Int32) -> Int32
