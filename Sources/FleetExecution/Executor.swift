@@ -19,6 +19,13 @@ public struct ApplyOptions: Sendable {
     /// Changes in flight per host when `parallelism` is nil: libvirt calls are round trips to the daemon, which
     /// serves them on its worker threads (5 by default).
     public static let defaultLanes = 4
+    /// Changes in flight per host in a stage that deletes VMs, when `parallelism` is nil. Forcing a guest off
+    /// (virDomainDestroy) is mostly waiting: 1.7 s for one QEMU here, 2.3 s for ten at once. libvirtd serves 20
+    /// calls at once (max_workers), and other clients need some of them.
+    public static let deletionLanes = 16
+    /// Changes in flight on one connection: libvirtd serves at most 5 calls of one client connection at once
+    /// (max_client_requests), so wider stages open more connections to the host.
+    public static let lanesPerConnection = 4
     public var secrets = SecretResolver()
     public var imageCache = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/fleet/images").path
     /// Called while an image uploads: host, object (`image/NAME`), bytes sent, total bytes.
@@ -124,7 +131,9 @@ public final class Executor: @unchecked Sendable {
     func lanes(for stage: [[Change]], hostCPUs: () -> Int) -> Int {
         if let p = options.parallelism { return max(1, p) }
         let starts = stage.contains { $0.contains { $0.steps.contains(.startDomain) } }
-        return starts ? max(1, hostCPUs()) : ApplyOptions.defaultLanes
+        if starts { return max(1, hostCPUs()) }
+        let deletesVMs = stage.contains { $0.contains { $0.action == .delete && $0.object.kind == .vm } }
+        return deletesVMs ? ApplyOptions.deletionLanes : ApplyOptions.defaultLanes
     }
 
     /// One ledger per host for the whole run: a move changes the ledgers of two hosts, one of them from the
@@ -151,15 +160,18 @@ public final class Executor: @unchecked Sendable {
         memos["\(host) \(key)"] = value
     }
 
-    func connection(_ host: String) throws -> Connection {
+    /// The run's connection to `host`; `slot` > 0: one of the extra connections wide stages use (opened when
+    /// first needed, kept for the run).
+    func connection(_ host: String, slot: Int = 0) throws -> Connection {
         lock.lock()
         defer { lock.unlock() }
-        if let c = connections[host] { return c }
+        let key = slot == 0 ? host : "\(host)#\(slot)"
+        if let c = connections[key] { return c }
         guard let uri = plan.hosts.first(where: { $0.host == host })?.uri else {
             throw ExecutionError.notDeclared("unknown host \(host)")
         }
         let c = try Connection(uri: uri, timeout: options.connectTimeout)
-        connections[host] = c
+        connections[key] = c
         return c
     }
 
@@ -190,7 +202,7 @@ public final class Executor: @unchecked Sendable {
             let notMade = prerecorded.filter { unapplied.contains("volume/\($0.0)") }
             if !notMade.isEmpty { try? ctx.ledger.removeAll(notMade) }
         }
-        @Sendable func run(_ c: Change) {
+        @Sendable func run(_ c: Change, _ ctx: HostContext) {
             if c.action == .refused { return }
             if cancelled.isSet {
                 finish(c, .skipped, "interrupted before it started")
@@ -225,7 +237,16 @@ public final class Executor: @unchecked Sendable {
                 if cpus == nil { cpus = (try? conn.nodeInfo()).map { Int($0.cpus) } ?? ApplyOptions.defaultLanes }
                 return cpus!
             }
-            Parallel.run(stage.count, width: width) { i in for c in stage[i] { run(c) } }
+            // Lane threads share connections, `lanesPerConnection` each; a connection that cannot be opened
+            // leaves its lanes on the first one.
+            let slots = (width + ApplyOptions.lanesPerConnection - 1) / ApplyOptions.lanesPerConnection
+            let contexts = (0..<max(1, slots)).map { slot in
+                slot == 0 ? ctx : (try? connection(hp.host, slot: slot)).map { HostContext(executor: self, host: hp.host, conn: $0) } ?? ctx
+            }
+            Parallel.run(stage.count, width: width) { worker, i in
+                let lane = contexts[worker / ApplyOptions.lanesPerConnection]
+                for c in stage[i] { run(c, lane) }
+            }
         }
         return state.results
     }
@@ -264,24 +285,29 @@ final class RunState: @unchecked Sendable {
 enum Parallel {
     /// Runs `body` for 0..<count on at most `width` threads (the caller's among them) and returns when all are done.
     static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        run(count, width: width) { _, i in body(i) }
+    }
+
+    /// The same, telling `body` which of the threads runs it (0 is the caller's): `(thread, index)`.
+    static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
         guard count > 0 else { return }
         let n = max(1, min(width, count))
         let next = ManagedCounter()
-        let work: @Sendable () -> Void = {
+        let work: @Sendable (Int) -> Void = { worker in
             while true {
                 let i = next.take()
                 if i >= count { return }
-                body(i)
+                body(worker, i)
             }
         }
         let done = DispatchSemaphore(value: 0)
-        for _ in 1..<n {
+        for worker in 1..<n {
             Thread {
-                work()
+                work(worker)
                 done.signal()
             }.start()
         }
-        work()
+        work(0)
         for _ in 1..<n { done.wait() }
     }
 }
