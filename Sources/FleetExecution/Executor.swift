@@ -19,7 +19,8 @@ public struct ApplyOptions: Sendable {
     /// Changes in flight per host when `parallelism` is nil: libvirt calls are round trips to the daemon, which
     /// serves them on its worker threads (5 by default).
     public static let defaultLanes = 4
-    /// Changes in flight per host in a stage that deletes VMs, when `parallelism` is nil. Forcing a guest off
+    /// Changes in flight per host in a stage that deletes VMs or volumes, when `parallelism` is nil (each
+    /// volume deletion has a lane of its own, see Scheduler.stages). Forcing a guest off
     /// (virDomainDestroy) is mostly waiting: 1.7 s for one QEMU here, 2.3 s for ten at once. libvirtd serves 20
     /// calls at once (max_workers), and other clients need some of them.
     public static let deletionLanes = 16
@@ -132,8 +133,8 @@ public final class Executor: @unchecked Sendable {
         if let p = options.parallelism { return max(1, p) }
         let starts = stage.contains { $0.contains { $0.steps.contains(.startDomain) } }
         if starts { return max(1, hostCPUs()) }
-        let deletesVMs = stage.contains { $0.contains { $0.action == .delete && $0.object.kind == .vm } }
-        return deletesVMs ? ApplyOptions.deletionLanes : ApplyOptions.defaultLanes
+        let deletes = stage.contains { $0.contains { $0.action == .delete && ($0.object.kind == .vm || $0.object.kind == .volume) } }
+        return deletes ? ApplyOptions.deletionLanes : ApplyOptions.defaultLanes
     }
 
     /// One ledger per host for the whole run: a move changes the ledgers of two hosts, one of them from the
