@@ -199,5 +199,8 @@ import Testing
         let plan = Planner.plan(desired: fleet, live: LiveState(hosts: [Self.host(pool: Self.pool(available: .gib(20)))]))
         #expect(plan.hosts[0].warnings?.count == 1, "\(plan.hosts)")
         #expect(PlanRenderer().render(plan).contains("  warning: pool vmdisk: the new thin volumes may grow to 50GiB"))
+        let markdown = MarkdownPlanRenderer().render(plan)
+        #expect(markdown.contains("#### Preflight warnings"), "\(markdown)")
+        #expect(markdown.contains("- host <code>kvm1</code>: pool vmdisk: the new thin volumes may grow to 50GiB"), "\(markdown)")
     }
 }
