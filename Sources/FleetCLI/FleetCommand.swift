@@ -9,7 +9,7 @@ public struct FleetCommand: ParsableCommand {
         version: FleetVersion.description,
         subcommands: [
             Validate.self, PlanCommand.self, ApplyCommand.self, DestroyCommand.self, DriftCommand.self, ShowCommand.self,
-            ExportCommand.self,
+            InventoryCommand.self, ExportCommand.self,
             UnlockCommand.self, Schema.self
         ]
     )
@@ -50,6 +50,7 @@ extension ApplyCommand: TalksToHosts {}
 extension DestroyCommand: TalksToHosts {}
 extension DriftCommand: TalksToHosts {}
 extension ShowCommand: TalksToHosts {}
+extension InventoryCommand: TalksToHosts {}
 extension ExportCommand: TalksToHosts {}
 extension UnlockCommand: TalksToHosts {}
 

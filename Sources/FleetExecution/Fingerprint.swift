@@ -9,6 +9,7 @@ extension LiveState {
         var copy = self
         for h in copy.hosts.indices {
             copy.hosts[h].info = nil
+            copy.hosts[h].facts.freeMemory = nil
             for i in copy.hosts[h].pools.indices {
                 copy.hosts[h].pools[i].allocation = .init(bytes: 0)
                 copy.hosts[h].pools[i].available = .init(bytes: 0)

@@ -91,14 +91,29 @@ public struct StateReader: Sendable {
                 return try LivePool(
                     name: name, uuid: p.uuidString, active: active, autostart: try p.autostart(), spec: parsed.spec,
                     source: parsed.source, capacity: parsed.capacity, allocation: parsed.allocation, available: parsed.available,
-                    owner: Self.mark(ledger["pool:\(name)"], uuid: p.uuidString))
+                    owner: Self.mark(ledger["pool:\(name)"], uuid: p.uuidString), permissions: parsed.permissions)
             }
         }.sorted { $0.name < $1.name }
         out.volumes = volumes.sorted { ($0.pool, $0.name) < ($1.pool, $1.name) }
 
         // Passthrough devices present on the host; a driver that cannot list them leaves this unknown.
         if let pci = try? conn.listAllNodeDevices(capability: .pciDevice), let usb = try? conn.listAllNodeDevices(capability: .usbDevice) {
-            out.nodeDevices = (pci + usb).compactMap { try? NodeDeviceMapping.kind(fromXML: $0.xmlDesc()) }
+            let xmls = (pci + usb).compactMap { try? $0.xmlDesc() }
+            out.nodeDevices = xmls.compactMap { try? NodeDeviceMapping.kind(fromXML: $0) }
+            out.facts.pciDevices = xmls.compactMap { try? NodeDeviceMapping.pciDevice(fromXML: $0) }
+        }
+        // Preflight facts, one call each per host (docs/planning.md, "Preflight"); a driver without one leaves it unknown.
+        // The test driver's (3 MiB free, no IOMMU) are constants that describe no machine: it gets none.
+        if out.info?.hypervisor.uppercased() == "TEST" { return out }
+        out.facts.freeMemory = (try? conn.freeMemoryBytes()).map { ByteSize(bytes: $0) }
+        // The capabilities (QEMU's DAC label, the IOMMU) take a bigger document than the rest: read only when a check
+        // needs them, when a pool's directory is closed to others or a PCI function is in no IOMMU group.
+        let closedPool = out.pools.contains { $0.permissions.map { $0.mode & 0o001 == 0 } ?? false }
+        let groupless = out.facts.pciDevices?.contains { $0.iommuGroup == nil } ?? false
+        if closedPool || groupless, let caps = try? conn.capabilitiesXML(), let f = try? NodeDeviceMapping.hostFacts(capabilitiesXML: caps)
+        {
+            out.facts.iommu = f.iommu
+            out.facts.qemuUser = f.qemuUser
         }
         return out
     }

@@ -236,8 +236,10 @@ extension Assembly {
     private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], solePool: String?) -> VMDraft? {
         let what = "vm \"\(group)\""
         var fields = raw.value.fields
+        var profileName: String?
         if let pv = fields["profile"], let pname = session.name(pv) {
             if let profile = profiles[pname] {
+                profileName = pname
                 for (k, v) in profile.value.fields where fields[k] == nil { fields[k] = v }
             } else {
                 unknown("profile", pname, at: Located(value: pname, loc: pv.loc), label: "profile", among: profiles.keys)
@@ -268,6 +270,7 @@ extension Assembly {
             session.error("\(what): memory: is required (in the VM or its profile)", at: raw.loc)
         }
         var spec = VMSpec(name: group, group: group, host: host, memory: memory)
+        spec.profile = profileName
         spec.maxMemory = o["max_memory"].flatMap { session.memory($0) }
         if let mm = spec.maxMemory, memory > mm, let v = o["max_memory"] {
             session.error("max_memory: \(mm) is less than memory \(memory)", at: v.loc)

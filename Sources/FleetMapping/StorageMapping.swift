@@ -31,7 +31,10 @@ public enum PoolMapping {
     public static func spec(
         fromXML xml: String
     ) throws
-        -> (spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize, source: LivePoolSource)
+        -> (
+            spec: PoolSpec, capacity: ByteSize, allocation: ByteSize, available: ByteSize, source: LivePoolSource,
+            permissions: PathPermissions?
+        )
     {
         let p = try StoragePoolXML(xml: xml)
         // Types fleet does not create (iscsi, disk, fs, …) read as themselves, `.other(type)`, never as a known type.
@@ -54,7 +57,19 @@ public enum PoolMapping {
         let source = LivePoolSource(
             hosts: p.source.hosts, name: p.source.name, format: p.source.format, adapter: p.source.adapter,
             initiator: p.source.initiator)
-        return (spec, ByteSize(bytes: p.capacity ?? 0), ByteSize(bytes: p.allocation ?? 0), ByteSize(bytes: p.available ?? 0), source)
+        return (
+            spec, ByteSize(bytes: p.capacity ?? 0), ByteSize(bytes: p.allocation ?? 0), ByteSize(bytes: p.available ?? 0), source,
+            permissions(p.permissions)
+        )
+    }
+
+    /// `<target><permissions>` with a numeric mode, owner and group (what libvirt reports for a directory it
+    /// stat()s); nil when any is missing or not a number (`-1`: libvirt does not know).
+    static func permissions(_ p: StoragePoolXML.Permissions?) -> PathPermissions? {
+        guard let p, let m = p.mode.flatMap({ UInt32($0, radix: 8) }), let o = p.owner.flatMap({ Int($0) }),
+            let g = p.group.flatMap({ Int($0) }), o >= 0, g >= 0
+        else { return nil }
+        return PathPermissions(mode: m & 0o7777, owner: o, group: g, label: p.label)
     }
 }
 
@@ -103,6 +118,32 @@ public enum SnapshotMapping {
 
 /// Node devices -> passthrough device kinds.
 public enum NodeDeviceMapping {
+    /// A `pci` node device as the preflight checks see it (driver, IOMMU group); nil for other capabilities.
+    public static func pciDevice(fromXML xml: String) throws -> LivePCIDevice? {
+        let d = try NodeDeviceXML(xml: xml)
+        guard case .pci(let dom, let b, let s, let f, _, _) = d.capability, s <= 0x1f, f <= 7 else { return nil }
+        let members = (d.iommuGroup?.members ?? []).filter { $0.slot <= 0x1f && $0.function <= 7 }.map {
+            PCIAddress(domain: $0.domain, bus: $0.bus, slot: $0.slot, function: $0.function)
+        }
+        return LivePCIDevice(
+            address: PCIAddress(domain: dom, bus: b, slot: s, function: f), driver: d.driver, iommuGroup: d.iommuGroup?.number,
+            iommuGroupMembers: members)
+    }
+
+    /// The capabilities XML's `<host><iommu support=>` and DAC base label (`+64055:+64055`, the first one).
+    public static func hostFacts(capabilitiesXML xml: String) throws -> (iommu: Bool?, qemuUser: ProcessLabel?) {
+        let caps = try XElement.parse(xml)
+        let host = caps.child("host")
+        let iommu = host?.child("iommu")?["support"].flatMap { $0 == "yes" ? true : $0 == "no" ? false : nil }
+        var user: ProcessLabel?
+        for m in host?.all("secmodel") ?? [] where m.childText("model") == "dac" {
+            guard let label = m.all("baselabel").first?.text.trimmedXMLSpace() else { continue }
+            let parts = label.split(separator: ":").map { $0.hasPrefix("+") ? $0.dropFirst() : $0 }
+            if parts.count == 2, let u = Int(parts[0]), let g = Int(parts[1]) { user = ProcessLabel(uid: u, gid: g) }
+        }
+        return (iommu, user)
+    }
+
     /// `pci` -> `.pci(address)`, `usb_device` -> `.usb(vendor:product:)`, other capabilities nil.
     public static func kind(fromXML xml: String) throws -> DeviceKind? {
         let d = try NodeDeviceXML(xml: xml)

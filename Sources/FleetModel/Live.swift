@@ -414,11 +414,14 @@ public struct LivePool: Hashable, Codable, Sendable {
     public var allocation: ByteSize
     public var available: ByteSize
     public var owner: OwnerMark?
+    /// The target directory's mode and owner as libvirt reports them (`<target><permissions>`); nil when it gives none.
+    public var permissions: PathPermissions?
     public init(
         name: String, uuid: String, active: Bool, autostart: Bool, spec: PoolSpec, source: LivePoolSource = LivePoolSource(),
         capacity: ByteSize = .init(bytes: 0), allocation: ByteSize = .init(bytes: 0), available: ByteSize = .init(bytes: 0),
-        owner: OwnerMark? = nil
+        owner: OwnerMark? = nil, permissions: PathPermissions? = nil
     ) {
+        self.permissions = permissions
         self.name = name
         self.uuid = uuid
         self.active = active
@@ -484,6 +487,8 @@ public struct LiveHost: Hashable, Codable, Sendable {
     public var volumes: [LiveVolume]
     /// Passthrough devices present on the host (from node devices); nil when the driver cannot list them.
     public var nodeDevices: [DeviceKind]?
+    /// What the preflight checks need beyond the objects (free memory, IOMMU, QEMU's user, PCI functions).
+    public var facts: HostFacts = HostFacts()
     public var error: String?
 
     public init(
@@ -499,6 +504,73 @@ public struct LiveHost: Hashable, Codable, Sendable {
         self.volumes = volumes
         self.nodeDevices = nodeDevices
         self.error = error
+    }
+}
+
+/// The owner, group and mode of a directory, as libvirt reports a pool target's `<permissions>`.
+public struct PathPermissions: Hashable, Codable, Sendable {
+    /// Permission bits, e.g. 0o755.
+    public var mode: UInt32
+    public var owner: Int
+    public var group: Int
+    /// The SELinux label, when libvirt reports one.
+    public var label: String?
+    public init(mode: UInt32, owner: Int, group: Int, label: String? = nil) {
+        self.mode = mode
+        self.owner = owner
+        self.group = group
+        self.label = label
+    }
+    /// `0700 65534:65534`.
+    public var description: String {
+        let m = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - m.count)) + m + " \(owner):\(group)"
+    }
+}
+
+/// The user and group QEMU processes run as: libvirt's DAC security model base label (`+64055:+64055`).
+public struct ProcessLabel: Hashable, Codable, Sendable {
+    public var uid: Int
+    public var gid: Int
+    public init(uid: Int, gid: Int) {
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
+/// A PCI function of the host as its node device describes it: what the passthrough preconditions need.
+public struct LivePCIDevice: Hashable, Codable, Sendable {
+    public var address: PCIAddress
+    /// The host driver bound now (`vfio-pci`, `e1000e`, `pcieport`); nil when none is.
+    public var driver: String?
+    /// `<iommuGroup number=>`; nil when the kernel put it in none (the IOMMU is off).
+    public var iommuGroup: Int?
+    /// Every function of that IOMMU group, itself included.
+    public var iommuGroupMembers: [PCIAddress]
+    public init(address: PCIAddress, driver: String? = nil, iommuGroup: Int? = nil, iommuGroupMembers: [PCIAddress] = []) {
+        self.address = address
+        self.driver = driver
+        self.iommuGroup = iommuGroup
+        self.iommuGroupMembers = iommuGroupMembers
+    }
+}
+
+/// Host facts the preflight checks use, each read with one call per host (docs/planning.md, "Preflight").
+/// nil: the driver does not report it, and the checks that need it are skipped.
+public struct HostFacts: Hashable, Codable, Sendable {
+    /// virNodeGetFreeMemory.
+    public var freeMemory: ByteSize?
+    /// The capabilities' `<host><iommu support=>`.
+    public var iommu: Bool?
+    /// The capabilities' DAC base label: who QEMU runs as.
+    public var qemuUser: ProcessLabel?
+    /// The host's PCI functions (node devices).
+    public var pciDevices: [LivePCIDevice]?
+    public init(freeMemory: ByteSize? = nil, iommu: Bool? = nil, qemuUser: ProcessLabel? = nil, pciDevices: [LivePCIDevice]? = nil) {
+        self.freeMemory = freeMemory
+        self.iommu = iommu
+        self.qemuUser = qemuUser
+        self.pciDevices = pciDevices
     }
 }
 

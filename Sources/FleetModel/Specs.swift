@@ -519,6 +519,8 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var name: String
     /// The manifest key this VM came from (equal to `name` without `count:`).
     public var group: String
+    /// The profile the VM takes its defaults from, if any.
+    public var profile: String?
     public var host: String
     public var vcpus: Int
     public var maxVcpus: Int?

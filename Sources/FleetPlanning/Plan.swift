@@ -146,11 +146,14 @@ public struct HostPlan: Hashable, Codable, Sendable {
     /// Set when the host could not be read; the host then has no changes.
     public var error: String?
     public var changes: [Change]
-    public init(host: String, uri: String, error: String? = nil, changes: [Change] = []) {
+    /// What preflight found that does not block (docs/planning.md, "Preflight"); nil when nothing.
+    public var warnings: [String]?
+    public init(host: String, uri: String, error: String? = nil, changes: [Change] = [], warnings: [String]? = nil) {
         self.host = host
         self.uri = uri
         self.error = error
         self.changes = changes
+        self.warnings = warnings
     }
 }
 

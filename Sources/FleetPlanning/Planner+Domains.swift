@@ -9,9 +9,8 @@ extension HostPlanner {
             let ref = ObjectRef(.vm, vm.name)
             let start = out.count
             defer { out.carry(.vm(vm), for: ref, from: start) }
-            let missing = missingDevices(vm)
-            if !missing.isEmpty {
-                out.append(Change(ref, .refused, reason: missing.joined(separator: "; ")))
+            if let why = context.refusal(vm) {
+                out.append(Change(ref, .refused, reason: why))
                 continue
             }
             if let dom = index.domains[vm.name] {
@@ -83,20 +82,6 @@ extension HostPlanner {
             return "PCI passthrough (\(b.map(\.description).joined(separator: ", ")))"
         }
         return "host-bound hostdevs (\(b.map(\.description).joined(separator: ", ")))"
-    }
-
-    func missingDevices(_ vm: VMSpec) -> [String] {
-        guard let present = live.nodeDevices else { return [] }
-        return vm.hostdevs.compactMap { d -> String? in
-            let found = present.contains { p in
-                switch (p, d.kind) {
-                case (.pci(let a), .pci(let b)): return a == b
-                case (.usb(let v1, let p1), .usb(let v2, let p2)): return v1 == v2 && p1 == p2
-                default: return false
-                }
-            }
-            return found ? nil : "device \(d.name) (\(describe(d.kind))) is not present on host \(host.name)"
-        }
     }
 
     func create(_ vm: VMSpec) -> [Change] {

@@ -8,7 +8,7 @@ extension HostPlanner {
     /// The VM's domain on its old host, when the VM migrates to this host (not refused, not recreated).
     func incomingMigration(_ vm: VMSpec) -> (from: String, dom: LiveDomain)? {
         guard vm.host == host.name, index.domains[vm.name] == nil,
-            let (from, dom) = context.ownedDomainHost[vm.name], from != host.name, missingDevices(vm).isEmpty,
+            let (from, dom) = context.ownedDomainHost[vm.name], from != host.name, context.refusal(vm) == nil,
             move(vm, dom, from: from).first?.action == .migrate
         else { return nil }
         return (from, dom)
@@ -19,7 +19,7 @@ extension HostPlanner {
         guard vm.host == host.name, index.domains[vm.name] == nil,
             let (from, dom) = context.ownedDomainHost[vm.name], from != host.name
         else { return false }
-        return !missingDevices(vm).isEmpty || move(vm, dom, from: from).first?.action == .refused
+        return context.refusal(vm) != nil || move(vm, dom, from: from).first?.action == .refused
     }
 
     /// The VMs this host makes disks, seeds and images for: all declared here but those whose move is refused.

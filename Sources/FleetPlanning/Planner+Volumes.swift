@@ -5,7 +5,9 @@ extension HostPlanner {
 
     /// Images needed on this host: listed for it, or used by one of its VMs.
     var neededImages: [ImageSpec] {
-        let used = Set(settledVMs.flatMap { $0.disks.compactMap(\.image) })
+        // A VM preflight refuses gets no image uploaded for it (one that exists here keeps what it has).
+        let used = Set(
+            settledVMs.filter { context.refusal($0) == nil || index.domains[$0.name] != nil }.flatMap { $0.disks.compactMap(\.image) })
         return fleet.images.filter { img in
             img.hosts.map { $0.contains(host.name) } ?? used.contains(img.name)
         }
@@ -124,6 +126,8 @@ extension HostPlanner {
             let start = out.count
             defer { out.carry(.disk(vm: dv.vm, index: dv.index, image: image), for: ref, from: start) }
             guard let lv = liveVolume(dv.disk.pool, dv.name) else {
+                // Preflight refused the VM: nothing of it is made (its refusal says why).
+                if context.refusal(dv.vm) != nil { continue }
                 var attrs: [AttributeChange] = [.init("format", before: nil, after: dv.disk.format.rawValue)]
                 if let s = dv.disk.size { attrs.append(.init("capacity", before: nil, after: s.description)) }
                 if let image {
@@ -207,6 +211,7 @@ extension HostPlanner {
             defer { out.carry(.seed(vm), for: ref, from: start) }
             let want = context.options.seedInstanceIDs[vm.name]
             guard let lv = liveVolume(pool, name) else {
+                if context.refusal(vm) != nil { continue }
                 out.append(
                     Change(
                         ref, .create, attributes: [.init("cloud-init instance-id", before: nil, after: want ?? "(computed at apply)")],

@@ -57,6 +57,7 @@ public enum Planner {
                 }
             }
             hp.changes = order(changes)
+            if let w = context.preflight[lh.name]?.warnings, !w.isEmpty { hp.warnings = w }
             hosts.append(hp)
         }
         return Plan(fleet: desired.name, hosts: hosts, desired: desired)
@@ -126,6 +127,8 @@ struct Context {
     let vmByName: [String: VMSpec]
     let imageByName: [String: ImageSpec]
     let hostIndex: [String: HostIndex]
+    /// Each readable host's preflight result (Preflight.check), by host name.
+    let preflight: [String: PreflightResult]
 
     init(desired: Fleet, live: LiveState, options: PlanOptions) {
         self.desired = desired
@@ -142,7 +145,17 @@ struct Context {
         vmByName = Dictionary(desired.vms.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         imageByName = Dictionary(desired.images.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         hostIndex = Dictionary(live.hosts.map { ($0.name, HostIndex($0)) }, uniquingKeysWith: { a, _ in a })
+        var preflight: [String: PreflightResult] = [:]
+        for h in live.hosts where h.error == nil {
+            let vms = vmsByHost[h.name] ?? []
+            let arriving = Set(vms.filter { v in owned[v.name].map { $0.0 != h.name } ?? false }.map(\.name))
+            preflight[h.name] = Preflight.check(host: h.name, vms: vms, images: imageByName, live: h, arriving: arriving)
+        }
+        self.preflight = preflight
     }
+
+    /// Why preflight refuses the VM on its host (docs/planning.md, "Preflight"); nil when it passes.
+    func refusal(_ vm: VMSpec) -> String? { preflight[vm.host]?.refusals[vm.name] }
 
     func owns(_ mark: OwnerMark?) -> Bool { mark?.fleet == desired.name }
 }

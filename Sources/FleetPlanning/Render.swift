@@ -62,11 +62,12 @@ public struct PlanRenderer: Sendable {
                 out += "\n  " + (color ? "\u{1B}[1;31merror:\u{1B}[0m " : "error: ") + e + "\n"
                 continue
             }
+            let warnings = (h.warnings ?? []).map { "  " + (color ? "\u{1B}[33mwarning:\u{1B}[0m " : "warning: ") + $0 + "\n" }.joined()
             if h.changes.isEmpty {
-                out += ": no changes\n"
+                out += ": no changes\n" + warnings
                 continue
             }
-            out += "\n"
+            out += "\n" + warnings
             for c in h.changes {
                 let head = "  \(Self.marker(c.action)) \(c.object)  \(Self.label(c.action))" + (c.destructive ? " (destroys data)" : "")
                 out += paint(head, c.action) + "\n"

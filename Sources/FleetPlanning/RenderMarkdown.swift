@@ -55,6 +55,16 @@ public struct MarkdownPlanRenderer: Sendable {
                 if fits(line, closing: "") { emit(line) } else { full = false }
             }
         }
+        let warned = plan.hosts.filter { !($0.warnings ?? []).isEmpty }
+        if !warned.isEmpty {
+            emit("\n#### Preflight warnings\n\n")
+            for h in warned {
+                for w in h.warnings ?? [] {
+                    let line = "- host <code>\(Self.escape(h.host))</code>: \(Self.escape(w))\n"
+                    if fits(line, closing: "") { emit(line) } else { full = false }
+                }
+            }
+        }
         let readable = plan.hosts.filter { $0.error == nil && !$0.changes.isEmpty }
         let attention = readable.map { h in (h, h.changes.filter(\.needsAttention)) }.filter { !$0.1.isEmpty }
         let rest = readable.map { h in (h, h.changes.filter { !$0.needsAttention }) }.filter { !$0.1.isEmpty }

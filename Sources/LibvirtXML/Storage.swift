@@ -270,6 +270,32 @@ public struct NodeDeviceXML: Hashable, Sendable {
     public var parent: String?
     public var driver: String?
     public var capability: Capability
+    /// A PCI device's `<capability type='pci'><iommuGroup number=>` and the functions it lists; nil when absent
+    /// (the kernel's IOMMU is off).
+    public var iommuGroup: IOMMUGroup?
+
+    /// An IOMMU group: its number and its members' PCI addresses (domain, bus, slot, function).
+    public struct IOMMUGroup: Hashable, Sendable {
+        public var number: Int
+        public var members: [PCIFunction]
+        public init(number: Int, members: [PCIFunction] = []) {
+            self.number = number
+            self.members = members
+        }
+    }
+
+    public struct PCIFunction: Hashable, Sendable {
+        public var domain: UInt16
+        public var bus: UInt8
+        public var slot: UInt8
+        public var function: UInt8
+        public init(domain: UInt16, bus: UInt8, slot: UInt8, function: UInt8) {
+            self.domain = domain
+            self.bus = bus
+            self.slot = slot
+            self.function = function
+        }
+    }
 
     public enum Capability: Hashable, Sendable {
         case pci(domain: UInt16, bus: UInt8, slot: UInt8, function: UInt8, product: ID, vendor: ID)
@@ -320,6 +346,16 @@ public struct NodeDeviceXML: Hashable, Sendable {
                 throw XMLError("<capability type='pci'>: bad domain/bus/slot/function")
             }
             capability = .pci(domain: d, bus: b, slot: s, function: f, product: try id("product"), vendor: try id("vendor"))
+            if let g = cap.child("iommuGroup") {
+                guard let n: Int = XMLNumber.parse(g["number"]) else { throw XMLError("<iommuGroup> lacks a valid number=") }
+                let members = try g.all("address").map { a -> PCIFunction in
+                    guard let d: UInt16 = XMLNumber.parse(a["domain"]), let b: UInt8 = XMLNumber.parse(a["bus"]),
+                        let s: UInt8 = XMLNumber.parse(a["slot"]), let f: UInt8 = XMLNumber.parse(a["function"])
+                    else { throw XMLError("<iommuGroup number='\(n)'>: bad <address>") }
+                    return PCIFunction(domain: d, bus: b, slot: s, function: f)
+                }
+                iommuGroup = IOMMUGroup(number: n, members: members)
+            }
         case "usb_device":
             guard let b: Int = XMLNumber.parse(cap.childText("bus")), let d: Int = XMLNumber.parse(cap.childText("device")) else {
                 throw XMLError("<capability type='usb_device'>: bad bus/device")
@@ -341,13 +377,24 @@ public struct NodeDeviceXML: Hashable, Sendable {
         func idEl(_ n: String, _ v: ID) -> XElement { XElement(n, [("id", XMLNumber.hex(v.id, width: 4))], text: v.name ?? "") }
         switch capability {
         case .pci(let d, let b, let s, let f, let p, let v):
-            r.children.append(
-                XElement(
-                    "capability", [("type", "pci")],
-                    children: [
-                        XElement("domain", text: String(d)), XElement("bus", text: String(b)), XElement("slot", text: String(s)),
-                        XElement("function", text: String(f)), idEl("product", p), idEl("vendor", v)
-                    ]))
+            var children = [
+                XElement("domain", text: String(d)), XElement("bus", text: String(b)), XElement("slot", text: String(s)),
+                XElement("function", text: String(f)), idEl("product", p), idEl("vendor", v)
+            ]
+            if let g = iommuGroup {
+                children.append(
+                    XElement(
+                        "iommuGroup", [("number", String(g.number))],
+                        children: g.members.map { m in
+                            XElement(
+                                "address",
+                                [
+                                    ("domain", XMLNumber.hex(m.domain, width: 4)), ("bus", XMLNumber.hex(m.bus, width: 2)),
+                                    ("slot", XMLNumber.hex(m.slot, width: 2)), ("function", XMLNumber.hex(m.function, width: 1))
+                                ])
+                        }))
+            }
+            r.children.append(XElement("capability", [("type", "pci")], children: children))
         case .usbDevice(let b, let d, let p, let v):
             r.children.append(
                 XElement(
