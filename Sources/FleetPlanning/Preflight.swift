@@ -45,13 +45,15 @@ public enum Preflight {
             let willRun = vm.state == .running
             var why: [String] = []
             why += devices(vm, host: host, live: live, starting: willRun && !active)
+            // A running guest keeps what it has: only a start, or a change that grows it, is checked.
+            let current = dom.map { ($0.live ?? $0.config) }
             if willRun, let info = live.info {
-                if vm.memory > info.memory {
+                if vm.memory > info.memory && (!active || vm.memory.bytes > (current?.memory.bytes ?? 0)) {
                     why.append(
                         "\(vm.name) asks for \(Self.size(vm.memory)) of memory and host \(host) has \(Self.size(info.memory)) in all (virNodeGetInfo); "
                             + "fix: lower its memory:, or declare it on a host with more memory")
                 }
-                if vm.vcpus > info.cpus {
+                if vm.vcpus > info.cpus && (!active || vm.vcpus > (current?.vcpus ?? 0)) {
                     why.append(
                         "\(vm.name) asks for \(vm.vcpus) vCPUs and host \(host) has \(info.cpus) CPUs (virNodeGetInfo); "
                             + "fix: lower its vcpus: to at most \(info.cpus), or declare it on a bigger host")

@@ -84,6 +84,17 @@ import Testing
         #expect(Self.check([stopped], Self.host(free: .gib(1))).refusals.isEmpty)
     }
 
+    /// A guest already running with more than the host has (overcommitted by hand) is left alone while nothing
+    /// about it grows: a no-op plan stays empty. Growing it further is refused.
+    @Test func aRunningGuestBiggerThanTheHostIsNotRefusedUnlessItGrows() {
+        let cfg = DomainConfig(vcpus: 8, maxVcpus: 8, memory: .gib(32), maxMemory: .gib(32))
+        let dom = LiveDomain(name: "a", uuid: "u-a", id: 1, state: .running, config: cfg, live: cfg)
+        let same = Self.vm("a", memory: .gib(32), vcpus: 8)
+        #expect(Self.check([same], Self.host(domains: [dom])).refusals.isEmpty)
+        let more = Self.vm("a", memory: .gib(32), vcpus: 9)
+        #expect(Self.check([more], Self.host(domains: [dom])).refusals["a"]?.contains("asks for 9 vCPUs") == true)
+    }
+
     @Test func aPoolQEMUCannotEnterIsRefused() {
         let closed = Self.pool(permissions: PathPermissions(mode: 0o700, owner: 65534, group: 65534))
         let r = Self.check([Self.vm("a")], Self.host(pool: closed))
