@@ -11,20 +11,22 @@ SUDO=""
 
 # man-db, dpkg-dev and git for scripts/test-install.sh (man -l, dpkg-shlibdeps); libcurl4-openssl-dev for the
 # release build (scripts/build-release.sh): with the Swift runtime linked in statically, FoundationNetworking
-# links libcurl at build time.
+# links libcurl at build time. swtpm, swtpm-tools and ovmf for UEFI guests with secure boot and an emulated TPM
+# (libvirt runs swtpm_setup and swtpm itself, and picks OVMF through /usr/share/qemu/firmware/*.json).
 need_install=0
 for bin in virsh libvirtd qemu-system-x86_64 qemu-img virt-xml-validate guestfish dnsmasq isoinfo debootstrap sfdisk ping \
-    man dpkg-shlibdeps git; do
+    man dpkg-shlibdeps git swtpm swtpm_setup; do
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need_install=1
 done
 for pc in libvirt libvirt-qemu libguestfs libcurl; do pkg-config --exists "$pc" 2>/dev/null || need_install=1; done
+[ -f /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ] || need_install=1
 if [ "$need_install" = 1 ]; then
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
         libvirt-dev libguestfs-dev libvirt-daemon-system qemu-system-x86 qemu-utils \
         dnsmasq-base guestfs-tools libxml2-utils iproute2 pkg-config \
         genisoimage debootstrap e2fsprogs fdisk iputils-ping \
-        man-db dpkg-dev git libcurl4-openssl-dev
+        man-db dpkg-dev git libcurl4-openssl-dev swtpm swtpm-tools ovmf
 fi
 
 # The schema tests validate YAML against the JSON Schema with Python's jsonschema.

@@ -20,6 +20,8 @@ public struct ExecutionOptions: ParsableArguments {
     public var shutdownTimeout: Double = 60
     @Flag(help: "Print one JSON event per line instead of text progress.")
     public var json = false
+    @Flag(help: "Keep the UEFI variables (NVRAM file) of the VMs that are deleted; a VM of the same name reuses them.")
+    public var keepNvram = false
     public init() {}
 
     public func validate() throws {
@@ -30,6 +32,7 @@ public struct ExecutionOptions: ParsableArguments {
         var o = ApplyOptions()
         o.allowRestart = allowRestart
         o.allowDestroy = allowDestroy
+        o.keepNvram = keepNvram
         o.parallelism = parallelism
         o.shutdownTimeout = shutdownTimeout
         o.connectTimeout = connectTimeout

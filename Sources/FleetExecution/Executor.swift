@@ -9,6 +9,8 @@ import Libvirt
 public struct ApplyOptions: Sendable {
     public var allowRestart = false
     public var allowDestroy = false
+    /// Undefining a VM keeps its UEFI variables (NVRAM file), for a VM of the same name defined later.
+    public var keepNvram = false
     /// Seconds a guest gets to shut down on ACPI before it is forced off.
     public var shutdownTimeout: Double = 60
     public var connectTimeout: Double = 10

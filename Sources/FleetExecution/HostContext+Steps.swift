@@ -131,10 +131,15 @@ extension HostContext {
         case .undefineDomain:
             let d = try domain(name)
             if try d.isActive { try d.destroy() }
-            // Managed save, snapshot metadata and NVRAM go with the domain; without these flags libvirt refuses.
-            // Drivers that know fewer flags (the test driver) get the ones they know.
+            // Managed save, snapshot metadata, NVRAM and TPM state go with the domain; without these flags libvirt
+            // refuses (NVRAM) or leaves files behind (TPM state of a persistent_state TPM). --keep-nvram keeps the
+            // NVRAM file, which a VM of the same name picks up again; TPM state is kept by UUID, which a new VM
+            // never has, so it goes. Drivers that know fewer flags (libvirt < 8.9, the test driver) get the ones
+            // they know.
+            let nvram: UndefineFlags = options.keepNvram ? .keepNvram : .nvram
             let flagSets: [UndefineFlags] = [
-                [.managedSave, .snapshotsMetadata, .nvram, .checkpointsMetadata], [.managedSave, .snapshotsMetadata], []
+                [.managedSave, .snapshotsMetadata, nvram, .checkpointsMetadata, .tpm],
+                [.managedSave, .snapshotsMetadata, nvram, .checkpointsMetadata], [.managedSave, .snapshotsMetadata], []
             ]
             // The first set this host accepted (its driver does not change within a run): one call per domain.
             for (i, flags) in flagSets.enumerated() where i >= executor.memo(host, "undefine") {

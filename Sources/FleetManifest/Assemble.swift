@@ -233,6 +233,47 @@ extension Assembly {
             vms: expanded.map(\.vm))
     }
 
+    /// `firmware: uefi`, or `firmware: {type: uefi, secure_boot: true, enrolled_keys: true}`, and `tpm:`.
+    private func decodeFirmware(_ o: Obj, into spec: inout VMSpec) {
+        if let fv = o["firmware"] {
+            if case .mapping = fv.node {
+                guard let f = session.object(fv, Keys.firmware, what: "firmware") else { return }
+                spec.firmware = f["type"].flatMap { session.enumeration($0, Firmware.self) }
+                let sbv = f["secure_boot"]
+                let ekv = f["enrolled_keys"]
+                spec.secureBoot = sbv.flatMap { session.bool($0) }
+                spec.enrolledKeys = ekv.flatMap { session.bool($0) }
+                if spec.firmware == .bios {
+                    for (k, v) in [("secure_boot", sbv), ("enrolled_keys", ekv)] where v != nil {
+                        session.error("firmware.\(k): applies only to type: uefi (BIOS has no secure boot)", at: v!.keyLoc)
+                    }
+                } else if spec.firmware == .uefi {
+                    if spec.enrolledKeys == true, spec.secureBoot != true, let ekv {
+                        session.error(
+                            "firmware.enrolled_keys: true needs secure_boot: true (keys are enrolled for secure boot)", at: ekv.loc)
+                    }
+                    if spec.secureBoot == true, !MachineType.supportsSecureBoot(spec.machine), let sbv {
+                        let have = spec.machine.map { "machine: \($0)" } ?? "libvirt's default machine (i440fx)"
+                        session.error(
+                            "firmware.secure_boot: secure boot needs SMM, which libvirt's secure-boot firmware gets only on q35 machines, not \(have); set machine: q35",
+                            at: sbv.loc)
+                    }
+                }
+            } else {
+                spec.firmware = session.enumeration(fv, Firmware.self)
+            }
+        }
+        if let tv = o["tpm"], let t = session.object(tv, Keys.tpm, what: "tpm") {
+            var tpm = TPMSpec()
+            tpm.model = t["model"].flatMap { session.enumeration($0, TPMModel.self) } ?? .crb
+            tpm.version = t["version"].flatMap { session.enumeration($0, TPMVersion.self) } ?? .tpm20
+            if tpm.model == .crb, tpm.version == .tpm12, let v = t["version"] {
+                session.error("tpm.version: a crb TPM is TPM 2.0 only; use model: tis for \"1.2\"", at: v.loc)
+            }
+            spec.tpm = tpm
+        }
+    }
+
     private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], solePool: String?) -> VMDraft? {
         let what = "vm \"\(group)\""
         var fields = raw.value.fields
@@ -280,9 +321,9 @@ extension Assembly {
         if let mv = spec.maxVcpus, spec.vcpus > mv, let v = o["max_vcpus"] {
             session.error("max_vcpus: \(mv) is less than vcpus \(spec.vcpus)", at: v.loc)
         }
-        spec.firmware = o["firmware"].flatMap { session.enumeration($0, Firmware.self) }
         spec.virtType = o["virt_type"].flatMap { session.enumeration($0, VirtType.self) } ?? .kvm
         spec.machine = o["machine"].flatMap { session.nonEmpty($0) }
+        decodeFirmware(o, into: &spec)
         spec.cdrom = o["cdrom"].flatMap { session.nonEmpty($0) }
         spec.autostart = o["autostart"].flatMap { session.bool($0) }
         spec.state = o["state"].flatMap { session.enumeration($0, PowerState.self) } ?? .running

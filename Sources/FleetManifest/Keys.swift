@@ -236,6 +236,27 @@ enum Keys {
                 doc: "Root password cloud-init sets (vendor-data, as a $6$ hash): {file: PATH} or {env: VAR}.")
         ])
 
+    static let firmware = ObjectTable(
+        id: "firmware", doc: "Firmware with the features libvirt's firmware auto-selection must find.",
+        keys: [
+            KeyDef(name: "type", type: .enumeration(Firmware.allCases.map(\.rawValue)), doc: "bios or uefi.", required: true),
+            KeyDef(
+                name: "secure_boot", type: .boolean,
+                doc: "uefi: UEFI secure boot (with SMM); needs machine: q35. Default: libvirt's choice."),
+            KeyDef(
+                name: "enrolled_keys", type: .boolean,
+                doc: "uefi: start the NVRAM with Microsoft's and the distribution's keys enrolled; true needs secure_boot: true.")
+        ])
+
+    static let tpm = ObjectTable(
+        id: "tpm", doc: "An emulated TPM (swtpm, run by libvirt; its state lives on the host with the VM).",
+        keys: [
+            KeyDef(name: "model", type: .enumeration(TPMModel.allCases.map(\.rawValue)), doc: "crb (default) or tis."),
+            KeyDef(
+                name: "version", type: .enumeration(TPMVersion.allCases.map(\.rawValue)),
+                doc: "TPM version, a string: \"2.0\" (default) or \"1.2\" (tis only).")
+        ])
+
     static let vm = ObjectTable(
         id: "vm", doc: "A virtual machine, or count: N identical ones.",
         keys: [
@@ -250,7 +271,10 @@ enum Keys {
                 name: "memory", type: .size,
                 doc: "Memory, e.g. 8GiB; at least 1MiB, rounded down to whole KiB. Required (here or in the profile)."),
             KeyDef(name: "max_memory", type: .size, doc: "Maximum memory (balloon limit); at least 1MiB, rounded down to whole KiB."),
-            KeyDef(name: "firmware", type: .enumeration(Firmware.allCases.map(\.rawValue)), doc: "bios or uefi; default: libvirt's."),
+            KeyDef(
+                name: "firmware", type: .oneOf([.enumeration(Firmware.allCases.map(\.rawValue)), .object(firmware)]),
+                doc: "bios or uefi, or a mapping {type, secure_boot, enrolled_keys}; default: libvirt's."),
+            KeyDef(name: "tpm", type: .object(tpm), doc: "An emulated TPM: {model: crb, version: \"2.0\"}."),
             KeyDef(name: "virt_type", type: .enumeration(VirtType.allCases.map(\.rawValue)), doc: "kvm (default) or qemu (emulation)."),
             KeyDef(name: "machine", type: .string, doc: "Machine type, e.g. q35."),
             KeyDef(name: "disks", type: .list(.object(disk)), doc: "Disks in boot order."),

@@ -148,6 +148,7 @@ public enum DomainMapping {
             consoles: [DomainXML.CharDevice(type: "pty", targetType: "serial", targetPort: 0)],
             inputs: inputs, graphics: graphics, hostdevs: vm.hostdevs.map { hostdevValue($0.kind) })
         if vm.guestAgent == true { devices.channels = [guestAgentChannel] }
+        if let t = vm.tpm { devices.tpms = [tpmValue(t)] }
         var boot = ["hd"]
         if vm.cdrom != nil { boot.append("cdrom") }
         return DomainXML(
@@ -155,9 +156,29 @@ public enum DomainMapping {
             metadata: [OwnerXML.element(owner)],
             memory: libvirtMemory(vm.effectiveMaxMemory).bytes, currentMemory: libvirtMemory(vm.memory).bytes,
             vcpu: DomainXML.VCPU(placement: "static", current: vm.vcpus == maxVcpus ? nil : vm.vcpus, count: maxVcpus),
-            os: DomainXML.OS(type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil, boot: boot),
-            features: ["acpi", "apic"], clockOffset: "utc", onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
+            os: DomainXML.OS(
+                type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil,
+                firmwareFeatures: firmwareFeatures(vm), boot: boot),
+            features: ["acpi", "apic"], smm: vm.firmware == .uefi && vm.secureBoot == true ? true : nil, clockOffset: "utc",
+            onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
             devices: devices)
+    }
+
+    /// What libvirt's firmware auto-selection must find for a UEFI VM: the features the manifest names, in
+    /// libvirt's order (it sorts them: enrolled-keys, secure-boot). Nothing for BIOS.
+    public static func firmwareFeatures(_ vm: VMSpec) -> [DomainXML.FirmwareFeature] {
+        guard vm.firmware == .uefi else { return [] }
+        var out: [DomainXML.FirmwareFeature] = []
+        if let k = vm.enrolledKeys { out.append(.init(name: enrolledKeysFeature, enabled: k)) }
+        if let s = vm.secureBoot { out.append(.init(name: secureBootFeature, enabled: s)) }
+        return out
+    }
+    public static let secureBootFeature = "secure-boot"
+    public static let enrolledKeysFeature = "enrolled-keys"
+
+    /// The emulated TPM: libvirt starts swtpm for it and keeps its state under /var/lib/libvirt/swtpm/UUID.
+    static func tpmValue(_ t: TPMSpec) -> DomainXML.TPM {
+        DomainXML.TPM(model: t.model.libvirt, backendType: "emulator", backendVersion: t.version.rawValue)
     }
 
     /// The name of the virtio-serial port qemu-guest-agent opens.
@@ -212,6 +233,13 @@ public enum DomainMapping {
             description: d.description, owner: OwnerXML.find(in: root),
             guestAgent: d.devices.channels.contains { $0.targetType == "virtio" && $0.targetName == guestAgentPort })
         config.unmanagedDevices = unmanagedDevices(root)
+        // The firmware features when named; else (a definition libvirt expanded into a loader) the loader's
+        // `secure`, which libvirt sets exactly for secure-boot builds of the firmware.
+        let feature = { (n: String) in d.os.firmwareFeatures.first { $0.name == n }?.enabled }
+        config.secureBoot = feature(secureBootFeature) ?? (d.os.loader?.type == "pflash" ? d.os.loader?.secure ?? false : nil)
+        config.enrolledKeys = feature(enrolledKeysFeature)
+        config.smm = d.smm ?? false
+        config.tpm = d.devices.tpms.first.map { LiveTPM(model: $0.model, backend: $0.backendType, version: $0.backendVersion) }
         return config
     }
 
@@ -284,6 +312,8 @@ public enum DomainMapping {
 
     /// Device elements libvirt keeps only because someone wrote them: fleet's render has none of them, and libvirt
     /// adds none by itself (controllers, the balloon, video, inputs, serial and console are its own defaults).
+    /// A TPM stays listed although a VM may declare one (`tpm:`): the planner, which knows the manifest, leaves a
+    /// declared TPM out of what a recreation would drop.
     static let unrenderedDevices: Set<String> = [
         "watchdog", "rng", "channel", "filesystem", "sound", "redirdev", "smartcard", "tpm", "shmem", "memory", "iommu",
         "vsock", "panic", "hub", "lease", "parallel", "crypto", "audio"

@@ -13,6 +13,9 @@ import LibvirtXML
 /// - `<memory>`, `<currentMemory>`, `<vcpu>` (and its `current`), `<description>`;
 /// - fleet's own element in `<metadata>` (found by namespace; other applications' elements are kept);
 /// - the domain type, and `<os>` firmware and machine, only when the manifest sets them and they differ;
+/// - the firmware features the manifest names (`secure-boot`, `enrolled-keys`) and SMM for secure boot, keeping
+///   the `<loader>` and `<nvram>` libvirt chose (the NVRAM file outlives every update);
+/// - the first `<tpm>`, when the manifest declares one;
 /// - a disk by its source pool and volume (the install CD-ROM by being the CD-ROM that is not the seed);
 /// - an interface by its MAC; a hostdev by its source address; graphics by type;
 /// - a virtio-scsi controller, added only when a declared disk is on SCSI and no SCSI controller exists.
@@ -72,12 +75,14 @@ public enum DomainPatch {
         }
         patchMetadata(&r, owner: owner)
         patchOS(&r, vm)
+        patchSMM(&r, vm)
 
         var devices = r.child("devices") ?? XElement("devices")
         let wantDevices = wantEl.child("devices") ?? XElement("devices")
         try patchDisks(&devices, vm: vm, want: wantDevices, removable: removableVolumes)
         patchControllers(&devices, vm: vm)
         patchGuestAgent(&devices, vm: vm, want: wantDevices)
+        patchTPM(&devices, vm: vm, want: wantDevices)
         patchInterfaces(&devices, vm: vm, fleetName: fleet.name, want: wantDevices)
         patchHostdevs(&devices, vm: vm, fleet: fleet)
         patchGraphics(&devices, vm: vm, want: wantDevices)
@@ -162,9 +167,10 @@ public enum DomainPatch {
         }
         if let f = vm.firmware {
             let isEFI = os["firmware"] == "efi" || os.child("loader")?["type"] == "pflash"
-            if f == .uefi && !isEFI {
-                os.set("firmware", "efi")
-            } else if f == .bios && isEFI {
+            if f == .uefi {
+                if !isEFI { os.set("firmware", "efi") }
+                patchFirmwareFeatures(&os, vm)
+            } else if isEFI {
                 // The manifest asks for BIOS: the UEFI loader, its variables and feature selection go.
                 os.set("firmware", nil)
                 os.removeAll("loader")
@@ -173,6 +179,69 @@ public enum DomainPatch {
             }
         }
         if os != before { r.replaceOrInsert(os) }
+    }
+
+    /// Sets the firmware features the manifest names, keeping any others. When one changes, a `<loader>` libvirt
+    /// chose for the old ones goes (libvirt selects again at the next start) and `<nvram>` keeps only its path:
+    /// the NVRAM file stays, with the variables it holds.
+    static func patchFirmwareFeatures(_ os: inout XElement, _ vm: VMSpec) {
+        let want = DomainMapping.firmwareFeatures(vm)
+        guard !want.isEmpty else { return }
+        var fw = os.child("firmware") ?? XElement("firmware")
+        let before = fw
+        for f in want {
+            let value = f.enabled ? "yes" : "no"
+            if let i = fw.children.firstIndex(where: { $0.name == "feature" && $0["name"] == f.name }) {
+                if XMLNumber.bool(fw.children[i]["enabled"]) != f.enabled { fw.children[i].set("enabled", value) }
+            } else {
+                fw.children.append(XElement("feature", [("enabled", value), ("name", f.name)]))
+            }
+        }
+        guard fw != before else { return }
+        os.replaceOrInsert(fw, at: os.index(of: "type").map { $0 + 1 } ?? 0)
+        if os.child("loader") != nil {
+            os.removeAll("loader")
+            if var n = os.child("nvram"), n["template"] != nil {
+                n.set("template", nil)
+                os.replaceOrInsert(n)
+            }
+        }
+    }
+
+    /// Secure-boot firmware needs SMM (it guards the variables with it): `<smm state='on'/>` under `<features>`.
+    static func patchSMM(_ r: inout XElement, _ vm: VMSpec) {
+        guard vm.firmware == .uefi, vm.secureBoot == true else { return }
+        var features = r.child("features") ?? XElement("features")
+        if let smm = features.child("smm"), XMLNumber.bool(smm["state"]) ?? true { return }
+        var smm = features.child("smm") ?? XElement("smm")
+        smm.set("state", "on")
+        features.replaceOrInsert(smm)
+        r.replaceOrInsert(features, at: r.index(of: "os").map { $0 + 1 })
+    }
+
+    // MARK: TPM
+
+    /// The declared TPM: added when the domain has none; an emulator of another model or version is changed in
+    /// place (its other settings, such as state encryption, stay); another backend is replaced. Left alone when
+    /// the manifest declares none.
+    static func patchTPM(_ devices: inout XElement, vm: VMSpec, want: XElement) {
+        guard let spec = vm.tpm, let w = want.child("tpm") else { return }
+        guard let i = devices.index(of: "tpm") else {
+            devices.insertAfterSiblings(w, fallback: devices.children.lastIndex { $0.name == "input" }.map { $0 + 1 })
+            return
+        }
+        var el = devices.children[i]
+        let backend = el.child("backend")
+        let live = LiveTPM(model: el["model"], backend: backend?["type"], version: backend?["version"])
+        if live.matches(spec) { return }
+        if var b = backend, b["type"] == "emulator" {
+            el.set("model", spec.model.libvirt)
+            b.set("version", spec.version.rawValue)
+            el.replaceOrInsert(b)
+            devices.children[i] = el
+        } else {
+            devices.children[i] = w
+        }
     }
 
     // MARK: Disks

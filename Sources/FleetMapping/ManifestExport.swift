@@ -64,6 +64,7 @@ public enum ManifestExport {
         guard let root = try? XElement.parse(xml) else { return ([], []) }
         var devices: [String] = []
         var graphicsSeen = false
+        var tpmSeen = false
         for d in root.child("devices")?.children ?? [] {
             switch d.name {
             case "emulator": continue
@@ -102,6 +103,9 @@ public enum ManifestExport {
                 devices.append("input \(d["type"] ?? "") \(d["bus"] ?? "")".trimmedXMLSpace())
             case "video":
                 devices.append("video " + (d.child("model")?["type"] ?? ""))
+            case "tpm" where managed.tpm && !tpmSeen:
+                tpmSeen = true  // the first TPM is the one `tpm:` declares
+                continue
             case "memballoon", "rng", "sound", "tpm", "watchdog", "filesystem", "redirdev", "smartcard", "hub", "panic",
                 "shmem", "memory", "iommu", "vsock", "audio", "lease", "crypto", "redirfilter":
                 devices.append(d.name + ((d["model"]).map { " \($0)" } ?? ""))
@@ -122,13 +126,25 @@ public enum ManifestExport {
         let fleetOwned: Set = ["name", "uuid", "memory", "currentMemory", "vcpu", "os", "devices", "description", "metadata"]
         var other: [String] = []
         // Under <os> fleet writes the type (machine) and the firmware; boot order, kernel, SMBIOS and the rest are kept.
-        for c in root.child("os")?.children ?? [] where !["type", "loader", "nvram"].contains(c.name) && !other.contains("os/\(c.name)") {
+        let osOwned = ["type", "loader", "nvram"] + (managed.firmwareFeatures ? ["firmware"] : [])
+        for c in root.child("os")?.children ?? [] where !osOwned.contains(c.name) && !other.contains("os/\(c.name)") {
             other.append("os/\(c.name)")
         }
         for c in root.children where !fleetOwned.contains(c.name) && !other.contains(c.name) {
             other.append(c.prefix.isEmpty ? c.name : "\(c.prefix):\(c.localName)")
         }
         return (devices, other)
+    }
+
+    /// The `tpm:` a live TPM is: an emulator of a model and version fleet declares; nil for any other.
+    static func tpmSpec(_ t: LiveTPM) -> TPMSpec? {
+        for m in TPMModel.allCases {
+            for v in TPMVersion.allCases where !(m == .crb && v == .tpm12) {
+                let spec = TPMSpec(model: m, version: v)
+                if t.matches(spec) { return spec }
+            }
+        }
+        return nil
     }
 
     static func hostdevKind(_ type: String?, _ src: XElement?) -> DeviceKind? {
@@ -155,6 +171,10 @@ public enum ManifestExport {
         var macs: Set<String> = []
         var graphics: String?
         var hostdevs: [DeviceKind] = []
+        /// The first `<tpm>`, declared as `tpm:`.
+        var tpm = false
+        /// `<os><firmware>`, declared under `firmware:`.
+        var firmwareFeatures = false
     }
 }
 
@@ -500,7 +520,24 @@ private struct Exporter {
         if let v = virt { s += "    virt_type: \(v.rawValue)\n" }
         if let m = cfg.machine { s += "    machine: \(ExportYAML.scalar(m))\n" }
         // bios is what the planner assumes for a domain that names no firmware: only uefi is worth saying.
-        if cfg.firmware == .uefi { s += "    firmware: uefi\n" }
+        if cfg.firmware == .uefi {
+            // Secure boot only where the manifest may declare it (q35): elsewhere the loader rule would refuse it.
+            let secure = MachineType.supportsSecureBoot(cfg.machine) ? cfg.secureBoot : nil
+            let keys = secure == true ? cfg.enrolledKeys : nil
+            if secure == nil && keys == nil {
+                s += "    firmware: uefi\n"
+            } else {
+                s += "    firmware: {type: uefi"
+                if let secure { s += ", secure_boot: \(secure)" }
+                if let keys { s += ", enrolled_keys: \(keys)" }
+                s += "}\n"
+                managed.firmwareFeatures = true
+            }
+        }
+        if let t = cfg.tpm, let spec = ManifestExport.tpmSpec(t) {
+            s += "    tpm: {model: \(spec.model.rawValue), version: \"\(spec.version.rawValue)\"}\n"
+            managed.tpm = true
+        }
         s += "    vcpus: \(cfg.vcpus)\n"
         if cfg.maxVcpus != cfg.vcpus { s += "    max_vcpus: \(cfg.maxVcpus)\n" }
         s += "    memory: \(cfg.memory)\n"

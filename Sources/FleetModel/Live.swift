@@ -252,6 +252,31 @@ public struct LiveGraphics: Hashable, Codable, Sendable {
     }
 }
 
+/// A domain's `<tpm>` as libvirt holds it.
+public struct LiveTPM: Hashable, Codable, Sendable {
+    /// `tpm-crb`, `tpm-tis`, `tpm-spapr`, …
+    public var model: String?
+    /// `emulator`, `passthrough`, `external`.
+    public var backend: String?
+    /// `1.2` or `2.0` (libvirt writes the version it chose when the definition names none).
+    public var version: String?
+    public init(model: String? = nil, backend: String? = nil, version: String? = nil) {
+        self.model = model
+        self.backend = backend
+        self.version = version
+    }
+
+    /// Whether this is the TPM the manifest declares (an emulator of that model and version).
+    public func matches(_ spec: TPMSpec) -> Bool {
+        model == spec.model.libvirt && backend == "emulator" && version == spec.version.rawValue
+    }
+
+    public var description: String {
+        [model.map { $0.hasPrefix("tpm-") ? String($0.dropFirst(4)) : $0 }, version, backend == "emulator" ? nil : backend]
+            .compactMap { $0 }.joined(separator: " ")
+    }
+}
+
 /// The configuration of a domain, read from one XML document (inactive or live).
 public struct DomainConfig: Hashable, Codable, Sendable {
     public var vcpus: Int
@@ -273,6 +298,15 @@ public struct DomainConfig: Hashable, Codable, Sendable {
     public var owner: OwnerMark?
     /// Whether the domain has the `org.qemu.guest_agent.0` virtio channel.
     public var guestAgent: Bool
+    /// UEFI secure boot: the `secure-boot` firmware feature libvirt selects by, else the loader's `secure`
+    /// attribute once libvirt has expanded the selection; nil when the XML says neither.
+    public var secureBoot: Bool?
+    /// The `enrolled-keys` firmware feature; nil when the XML does not name it.
+    public var enrolledKeys: Bool?
+    /// `<features><smm state='on'/>`.
+    public var smm = false
+    /// The first `<tpm>`: its model (`tpm-crb`), backend type (`emulator`) and version (`2.0`).
+    public var tpm: LiveTPM?
     /// Devices fleet neither renders nor models and libvirt does not add by itself (a watchdog, an RNG, a
     /// channel other than the agent's, a filesystem, a TPM…), as `kind detail`: what a recreation would drop.
     public var unmanagedDevices: [String] = []

@@ -14,4 +14,12 @@ public enum MachineType {
         default: return false
         }
     }
+
+    /// Whether libvirt can find secure-boot firmware for a machine of this type: OVMF's secure-boot builds need
+    /// SMM (it guards their variables) and their firmware descriptors list q35 machines only, so libvirt's
+    /// default x86_64 machine (i440fx, `pc`, also what nil gets) has none.
+    public static func supportsSecureBoot(_ machine: String?) -> Bool {
+        guard let m = machine else { return false }
+        return m == "q35" || m.hasPrefix("pc-q35")
+    }
 }

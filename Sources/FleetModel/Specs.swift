@@ -423,6 +423,26 @@ public struct DeviceSpec: Hashable, Codable, Sendable {
 // MARK: VMs
 
 public enum Firmware: String, Hashable, Codable, Sendable, CaseIterable { case bios, uefi }
+/// libvirt's `<tpm model=>` without its `tpm-` prefix.
+public enum TPMModel: String, Hashable, Codable, Sendable, CaseIterable {
+    case crb, tis
+    public var libvirt: String { "tpm-\(rawValue)" }
+}
+public enum TPMVersion: String, Hashable, Codable, Sendable, CaseIterable {
+    case tpm12 = "1.2"
+    case tpm20 = "2.0"
+}
+
+/// An emulated TPM (libvirt runs swtpm for it; its state lives on the host with the domain).
+public struct TPMSpec: Hashable, Codable, Sendable {
+    public var model: TPMModel
+    public var version: TPMVersion
+    public init(model: TPMModel = .crb, version: TPMVersion = .tpm20) {
+        self.model = model
+        self.version = version
+    }
+    public var description: String { "\(model.rawValue) \(version.rawValue)" }
+}
 public enum VirtType: String, Hashable, Codable, Sendable, CaseIterable { case kvm, qemu }
 public enum PowerState: String, Hashable, Codable, Sendable, CaseIterable { case running, stopped }
 public enum CloneMode: String, Hashable, Codable, Sendable, CaseIterable { case overlay, full }
@@ -527,6 +547,12 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var memory: ByteSize
     public var maxMemory: ByteSize?
     public var firmware: Firmware?
+    /// UEFI secure boot (`firmware: {secure_boot:}`); nil leaves libvirt's firmware choice alone.
+    public var secureBoot: Bool?
+    /// Whether the UEFI variables start with Microsoft's and the distribution's keys enrolled; nil: libvirt's choice.
+    public var enrolledKeys: Bool?
+    /// An emulated TPM; nil leaves a live domain's TPM as it is (and creates none).
+    public var tpm: TPMSpec?
     public var virtType: VirtType
     /// Machine type, e.g. `q35` or `pc-q35-7.2`; nil leaves libvirt's default alone.
     public var machine: String?

@@ -35,7 +35,7 @@ extension HostPlanner {
             if let target = context.vmByName[dom.name], target.host != host.name {
                 // A migration removes the domain from this host itself; a refused move leaves it here.
                 // Only a recreation on the new host (PCI passthrough) deletes it here.
-                if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate && droppedByRecreation(dom).isEmpty {
+                if !hostBound(dom, target).isEmpty && target.onHostChange == .recreate && droppedByRecreation(dom, target).isEmpty {
                     out.append(
                         Change(
                             ref, .delete, reason: "recreated on \(target.host) (on_host_change: recreate)",
@@ -98,6 +98,10 @@ extension HostPlanner {
         for n in vm.networks { attrs.append(.init("nic \(n.mac)", before: nil, after: "\(n.network) \(n.model.rawValue)")) }
         if let g = vm.graphics { attrs.append(.init("graphics", before: nil, after: graphicsText(g))) }
         if vm.guestAgent == true { attrs.append(.init("guest_agent", before: nil, after: "true")) }
+        if vm.firmware == .uefi, vm.secureBoot != nil || vm.enrolledKeys != nil {
+            attrs.append(.init("firmware", before: nil, after: firmwareText(vm)))
+        }
+        if let t = vm.tpm { attrs.append(.init("tpm", before: nil, after: t.description)) }
         if vm.graphics?.password != nil { attrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true)) }
         for d in vm.hostdevs { attrs.append(.init("hostdev \(d.name)", before: nil, after: describe(d.kind))) }
         var out = [Change(ref, .create, attributes: attrs, reason: "VM does not exist", steps: steps)]
@@ -113,8 +117,9 @@ extension HostPlanner {
 
     /// What recreating `dom` from the manifest would lose: devices fleet does not manage, and disks that are no
     /// pool volume. The one rule for both hosts of a move (the new host's create, the old host's delete).
-    func droppedByRecreation(_ dom: LiveDomain) -> [String] {
-        dom.config.unmanagedDevices
+    /// A TPM the manifest declares is rendered again (its state, like the disks, starts afresh).
+    func droppedByRecreation(_ dom: LiveDomain, _ vm: VMSpec) -> [String] {
+        dom.config.unmanagedDevices.filter { !($0.hasPrefix("tpm") && vm.tpm != nil) }
             + dom.config.disks.filter { $0.pool == nil && $0.device == .disk }.map {
                 "disk \($0.target) (\($0.path ?? "not a pool volume"))"
             }
@@ -126,7 +131,7 @@ extension HostPlanner {
         if !bound.isEmpty {
             if vm.onHostChange == .recreate {
                 // A recreation renders the domain afresh: what fleet does not manage would be gone. Never silently.
-                let dropped = droppedByRecreation(dom)
+                let dropped = droppedByRecreation(dom, vm)
                 if !dropped.isEmpty {
                     return [
                         Change(
@@ -218,8 +223,23 @@ extension HostPlanner {
                 restartAttrs.append(attr)
             }
         }
+        // Firmware and TPM are devices of the QEMU process: any change waits for a restart. Only what the
+        // manifest names is compared (libvirt fills in the rest: the loader, the NVRAM file, SMM).
         if let f = vm.firmware, f != (cfg.firmware ?? .bios) {
             restartAttrs.append(.init("firmware", before: (cfg.firmware ?? .bios).rawValue, after: f.rawValue))
+        }
+        if vm.firmware == .uefi {
+            if let sb = vm.secureBoot, sb != cfg.secureBoot {
+                restartAttrs.append(.init("firmware.secure_boot", before: cfg.secureBoot.map { String($0) }, after: String(sb)))
+            }
+            if let k = vm.enrolledKeys, k != cfg.enrolledKeys {
+                restartAttrs.append(.init("firmware.enrolled_keys", before: cfg.enrolledKeys.map { String($0) }, after: String(k)))
+            }
+            // Secure-boot firmware needs SMM to guard its variables; the define turns it on.
+            if vm.secureBoot == true, !cfg.smm { restartAttrs.append(.init("firmware.smm", before: "off", after: "on")) }
+        }
+        if let t = vm.tpm, !(cfg.tpm?.matches(t) ?? false) {
+            restartAttrs.append(.init("tpm", before: cfg.tpm?.description, after: t.description))
         }
         if cfg.virtType != "test", vm.virtType.rawValue != cfg.virtType {
             restartAttrs.append(.init("virt_type", before: cfg.virtType, after: vm.virtType.rawValue))

@@ -248,3 +248,10 @@ extension Step {
         }
     }
 }
+/// `uefi`, `uefi, secure boot, enrolled keys`, `uefi, no secure boot`.
+func firmwareText(_ vm: VMSpec) -> String {
+    var parts = [(vm.firmware ?? .bios).rawValue]
+    if let s = vm.secureBoot { parts.append(s ? "secure boot" : "no secure boot") }
+    if let k = vm.enrolledKeys { parts.append(k ? "enrolled keys" : "no enrolled keys") }
+    return parts.joined(separator: ", ")
+}

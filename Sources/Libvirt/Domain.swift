@@ -45,6 +45,7 @@ public struct UndefineFlags: OptionSet, Sendable, Hashable {
     public static let keepNvram = UndefineFlags(rawValue: VIR_DOMAIN_UNDEFINE_KEEP_NVRAM.rawValue)
     public static let checkpointsMetadata = UndefineFlags(rawValue: VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue)
     public static let keepTPM = UndefineFlags(rawValue: VIR_DOMAIN_UNDEFINE_KEEP_TPM.rawValue)
+    public static let tpm = UndefineFlags(rawValue: VIR_DOMAIN_UNDEFINE_TPM.rawValue)
 }
 
 /// `virDomainVcpuFlags` (live/config/current are `virDomainModificationImpact`).

@@ -19,8 +19,10 @@ public struct DomainXML: Hashable, Sendable {
     public var currentMemory: UInt64?
     public var vcpu: VCPU
     public var os: OS
-    /// Names of the elements under `<features>` (`acpi`, `apic`, …).
+    /// Names of the elements under `<features>` (`acpi`, `apic`, …), except `smm`.
     public var features: [String]
+    /// `<features><smm state=>`: on, off, or nil when absent.
+    public var smm: Bool?
     public var cpu: CPU?
     public var clockOffset: String?
     public var onPoweroff: String?
@@ -31,7 +33,7 @@ public struct DomainXML: Hashable, Sendable {
     public init(
         type: String, id: Int? = nil, name: String, uuid: String? = nil, title: String? = nil, description: String? = nil,
         metadata: [XElement] = [], maxMemory: UInt64? = nil, maxMemorySlots: Int? = nil, memory: UInt64,
-        currentMemory: UInt64? = nil, vcpu: VCPU, os: OS = OS(), features: [String] = [], cpu: CPU? = nil,
+        currentMemory: UInt64? = nil, vcpu: VCPU, os: OS = OS(), features: [String] = [], smm: Bool? = nil, cpu: CPU? = nil,
         clockOffset: String? = nil, onPoweroff: String? = nil, onReboot: String? = nil, onCrash: String? = nil,
         devices: Devices = Devices()
     ) {
@@ -49,6 +51,7 @@ public struct DomainXML: Hashable, Sendable {
         self.vcpu = vcpu
         self.os = os
         self.features = features
+        self.smm = smm
         self.cpu = cpu
         self.clockOffset = clockOffset
         self.onPoweroff = onPoweroff
@@ -89,21 +92,45 @@ public struct DomainXML: Hashable, Sendable {
         public var machine: String?
         /// `<os firmware=>`: `efi` or `bios` (firmware auto-selection).
         public var firmware: String?
+        /// `<firmware><feature enabled= name=>`: what auto-selection must find (`secure-boot`, `enrolled-keys`).
+        public var firmwareFeatures: [FirmwareFeature]
         public var loader: Loader?
         public var nvram: String?
         /// `<boot dev=>` entries in order.
         public var boot: [String]
         public init(
             type: String = "hvm", arch: String? = nil, machine: String? = nil, firmware: String? = nil,
-            loader: Loader? = nil, nvram: String? = nil, boot: [String] = []
+            firmwareFeatures: [FirmwareFeature] = [], loader: Loader? = nil, nvram: String? = nil, boot: [String] = []
         ) {
             self.type = type
             self.arch = arch
             self.machine = machine
             self.firmware = firmware
+            self.firmwareFeatures = firmwareFeatures
             self.loader = loader
             self.nvram = nvram
             self.boot = boot
+        }
+    }
+
+    public struct FirmwareFeature: Hashable, Sendable {
+        public var name: String
+        public var enabled: Bool
+        public init(name: String, enabled: Bool) {
+            self.name = name
+            self.enabled = enabled
+        }
+    }
+
+    /// A `<tpm model=>` with its `<backend type= version=>`.
+    public struct TPM: Hashable, Sendable {
+        public var model: String?
+        public var backendType: String?
+        public var backendVersion: String?
+        public init(model: String? = nil, backendType: String? = nil, backendVersion: String? = nil) {
+            self.model = model
+            self.backendType = backendType
+            self.backendVersion = backendVersion
         }
     }
 
@@ -377,6 +404,7 @@ public struct DomainXML: Hashable, Sendable {
         /// `<memballoon model=>`.
         public var memballoon: String?
         public var channels: [Channel] = []
+        public var tpms: [TPM] = []
         public init(
             emulator: String? = nil, disks: [Disk] = [], controllers: [Controller] = [], interfaces: [Interface] = [],
             serials: [CharDevice] = [], consoles: [CharDevice] = [], inputs: [Input] = [], graphics: [Graphics] = [],
@@ -430,6 +458,9 @@ extension DomainXML {
             let t = o.child("type")
             os = OS(
                 type: t?.text.trimmedXMLSpace() ?? "hvm", arch: t?["arch"], machine: t?["machine"], firmware: o["firmware"],
+                firmwareFeatures: o.child("firmware")?.all("feature").compactMap { f in
+                    f["name"].map { FirmwareFeature(name: $0, enabled: XMLNumber.bool(f["enabled"]) ?? false) }
+                } ?? [],
                 loader: o.child("loader").map {
                     Loader(
                         path: $0.text.trimmedXMLSpace().isEmpty ? nil : $0.text.trimmedXMLSpace(),
@@ -440,7 +471,8 @@ extension DomainXML {
         } else {
             os = OS()
         }
-        features = r.child("features")?.children.map(\.name) ?? []
+        features = r.child("features")?.children.map(\.name).filter { $0 != "smm" } ?? []
+        smm = r.child("features")?.child("smm").map { XMLNumber.bool($0["state"]) ?? true }
         cpu = r.child("cpu").map { CPU(mode: $0["mode"], match: $0["match"], check: $0["check"], model: $0.childText("model")) }
         clockOffset = r.child("clock")?["offset"]
         onPoweroff = r.childText("on_poweroff")
@@ -473,6 +505,9 @@ extension DomainXML {
             case "input":
                 if let t = c["type"] { devices.inputs.append(Input(type: t, bus: c["bus"])) }
             case "memballoon": devices.memballoon = c["model"]
+            case "tpm":
+                let b = c.child("backend")
+                devices.tpms.append(TPM(model: c["model"], backendType: b?["type"], backendVersion: b?["version"]))
             default: break
             }
         }
@@ -600,6 +635,12 @@ extension DomainXML {
         r.addText("vcpu", String(vcpu.count), [("placement", vcpu.placement), ("current", vcpu.current.map(String.init))])
         var o = XElement("os", [("firmware", os.firmware)])
         o.addText("type", os.type, [("arch", os.arch), ("machine", os.machine)])
+        if !os.firmwareFeatures.isEmpty {
+            o.children.append(
+                XElement(
+                    "firmware",
+                    children: os.firmwareFeatures.map { XElement("feature", [("enabled", $0.enabled ? "yes" : "no"), ("name", $0.name)]) }))
+        }
         if let l = os.loader {
             o.children.append(
                 XElement(
@@ -613,7 +654,9 @@ extension DomainXML {
         o.addText("nvram", os.nvram)
         for b in os.boot { o.children.append(XElement("boot", [("dev", b)])) }
         r.children.append(o)
-        if !features.isEmpty { r.children.append(XElement("features", children: features.map { XElement($0) })) }
+        var featureElements = features.map { XElement($0) }
+        if let smm { featureElements.append(XElement("smm", [("state", smm ? "on" : "off")])) }
+        if !featureElements.isEmpty { r.children.append(XElement("features", children: featureElements)) }
         if let c = cpu {
             var e = XElement("cpu", [("mode", c.mode), ("match", c.match), ("check", c.check)])
             e.addText("model", c.model)
@@ -791,6 +834,7 @@ extension DomainXML.Devices {
             d.children.append(e)
         }
         for i in inputs { d.children.append(XElement("input", [("type", i.type), ("bus", i.bus)])) }
+        for t in tpms { d.children.append(t.element()) }
         for g in graphics { d.children.append(g.element()) }
         for v in videos {
             d.children.append(
@@ -808,5 +852,15 @@ extension DomainXML.Devices {
         for h in hostdevs { d.children.append(h.element()) }
         if let m = memballoon { d.children.append(XElement("memballoon", [("model", m)])) }
         return d
+    }
+}
+
+extension DomainXML.TPM {
+    public func element() -> XElement {
+        var e = XElement("tpm", [("model", model)])
+        if backendType != nil || backendVersion != nil {
+            e.children.append(XElement("backend", [("type", backendType), ("version", backendVersion)]))
+        }
+        return e
     }
 }

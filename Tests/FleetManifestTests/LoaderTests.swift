@@ -300,4 +300,26 @@ import Testing
         let b = ManifestLoader().load(paths: [lab])
         #expect(a.fleet == b.fleet && a.fleet != nil)
     }
+
+    @Test func firmwareScalarOrMappingAndTPM() throws {
+        let (fleet, d) = try load(
+            """
+            fleet: t
+            vms:
+              plain: {memory: 1GiB, cdrom: /x, firmware: uefi}
+              secure:
+                memory: 1GiB
+                cdrom: /x
+                machine: pc-q35-7.2
+                firmware: {type: uefi, secure_boot: true, enrolled_keys: false}
+                tpm: {}
+              old: {memory: 1GiB, cdrom: /x, firmware: {type: uefi, secure_boot: false}, tpm: {model: tis, version: "1.2"}}
+            """)
+        #expect(d.isEmpty, "\(d)")
+        let vms = Dictionary(uniqueKeysWithValues: (fleet?.vms ?? []).map { ($0.name, $0) })
+        #expect(vms["plain"]?.firmware == .uefi && vms["plain"]?.secureBoot == nil && vms["plain"]?.tpm == nil)
+        #expect(vms["secure"]?.firmware == .uefi && vms["secure"]?.secureBoot == true && vms["secure"]?.enrolledKeys == false)
+        #expect(vms["secure"]?.tpm == TPMSpec(model: .crb, version: .tpm20), "defaults: crb, 2.0")
+        #expect(vms["old"]?.secureBoot == false && vms["old"]?.tpm == TPMSpec(model: .tis, version: .tpm12))
+    }
 }

@@ -164,7 +164,39 @@ import Testing
             yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, customize: {files: [{source: nope, dest: /etc/x}]}}\n",
             expected: [
                 "fleet.yaml:7:61: error: source: file \"nope\" does not exist (relative paths are resolved against the directory of fleet.yaml)"
-            ])
+            ]),
+        Rule(
+            name: "secure boot on bios",
+            yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, firmware: {type: bios, secure_boot: true}}\n",
+            expected: ["fleet.yaml:7:55: error: firmware.secure_boot: applies only to type: uefi (BIOS has no secure boot)"]),
+        Rule(
+            name: "enrolled keys without secure boot",
+            yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, machine: q35, firmware: {type: uefi, enrolled_keys: true}}\n",
+            expected: ["fleet.yaml:7:84: error: firmware.enrolled_keys: true needs secure_boot: true (keys are enrolled for secure boot)"]),
+        Rule(
+            name: "secure boot on the default machine",
+            yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, firmware: {type: uefi, secure_boot: true}}\n",
+            expected: [
+                "fleet.yaml:7:68: error: firmware.secure_boot: secure boot needs SMM, which libvirt's secure-boot firmware gets only on q35 machines, not libvirt's default machine (i440fx); set machine: q35"
+            ]),
+        Rule(
+            name: "secure boot on i440fx",
+            yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, machine: pc, firmware: {type: uefi, secure_boot: true}}\n",
+            expected: [
+                "fleet.yaml:7:81: error: firmware.secure_boot: secure boot needs SMM, which libvirt's secure-boot firmware gets only on q35 machines, not machine: pc; set machine: q35"
+            ]),
+        Rule(
+            name: "firmware type required",
+            yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, machine: q35, firmware: {secure_boot: true}}\n",
+            expected: ["fleet.yaml:7:56: error: firmware: missing required key \"type\""]),
+        Rule(
+            name: "crb TPM 1.2",
+            yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, tpm: {model: crb, version: \"1.2\"}}\n",
+            expected: ["fleet.yaml:7:59: error: tpm.version: a crb TPM is TPM 2.0 only; use model: tis for \"1.2\""]),
+        Rule(
+            name: "TPM model",
+            yaml: base + "vms:\n  a: {memory: 1GiB, cdrom: /x, tpm: {model: tpm-crb}}\n",
+            expected: ["fleet.yaml:7:45: error: model: invalid value \"tpm-crb\"; expected one of crb, tis"])
     ]
 
     @Test(arguments: rules)

@@ -74,7 +74,9 @@ import Testing
 
     @Test func schemaAcceptsEveryExample() throws {
         // The manifest examples (examples/ also holds other material, e.g. CI workflows).
-        let files = ["examples/quickstart", "examples/lab"].flatMap { Self.yamlFiles(under: Paths.repo.appendingPathComponent($0)) }
+        let files = ["examples/quickstart", "examples/lab", "examples/uefi"].flatMap {
+            Self.yamlFiles(under: Paths.repo.appendingPathComponent($0))
+        }
         #expect(files.count >= 6)
         let result = try Self.pythonValidate(files)
         for f in files { #expect(result[f] == true, "schema rejects \(f)") }

@@ -30,7 +30,7 @@ func expectedConfig(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, password
     let order = DomainMapping.libvirtOrder(disks.map { DomainXML.Disk(type: "file", targetDev: $0.target, targetBus: $0.bus?.rawValue) })
         .map(\.targetDev)
     disks.sort { order.firstIndex(of: $0.target)! < order.firstIndex(of: $1.target)! }
-    return DomainConfig(
+    var config = DomainConfig(
         vcpus: vm.vcpus, maxVcpus: vm.effectiveMaxVcpus, memory: vm.memory, maxMemory: vm.effectiveMaxMemory,
         firmware: vm.firmware ?? .bios, virtType: hypervisor == .test ? "test" : vm.virtType.rawValue, machine: vm.machine,
         disks: disks, nics: vm.networks.map { LiveNIC(source: .network($0.network), model: $0.model.rawValue, mac: $0.mac) },
@@ -52,6 +52,13 @@ func expectedConfig(_ vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor, password
         description: vm.description,
         owner: OwnerMark(fleet: fleet.name, kind: .vm, name: vm.group, attributes: owner.attributes),
         guestAgent: vm.guestAgent == true)
+    config.secureBoot = vm.firmware == .uefi ? vm.secureBoot : nil
+    config.enrolledKeys = vm.firmware == .uefi ? vm.enrolledKeys : nil
+    config.smm = vm.firmware == .uefi && vm.secureBoot == true
+    config.tpm = vm.tpm.map { LiveTPM(model: $0.model.libvirt, backend: "emulator", version: $0.version.rawValue) }
+    // Still listed among the devices a recreation would drop: the planner leaves a declared TPM out.
+    config.unmanagedDevices = vm.tpm.map { ["tpm \($0.model.libvirt)"] } ?? []
+    return config
 }
 
 func mark(_ vm: VMSpec, _ fleet: Fleet) -> OwnerMark {
@@ -85,6 +92,10 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
     #expect(got.description == want.description, sourceLocation: sourceLocation)
     #expect(got.owner == want.owner, sourceLocation: sourceLocation)
     #expect(got.guestAgent == want.guestAgent, sourceLocation: sourceLocation)
+    #expect(got.secureBoot == want.secureBoot, sourceLocation: sourceLocation)
+    #expect(got.enrolledKeys == want.enrolledKeys, sourceLocation: sourceLocation)
+    #expect(got.smm == want.smm, sourceLocation: sourceLocation)
+    #expect(got.tpm == want.tpm, sourceLocation: sourceLocation)
 }
 
 @Suite struct DomainRenderTests {
@@ -139,7 +150,17 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
         #expect(d.vcpu == DomainXML.VCPU(placement: "static", current: 2, count: 4))
         #expect(d.memory == 2 << 30 && d.currentMemory == 1 << 30)
         #expect(d.cpu == nil)
-        #expect(d.features == ["acpi", "apic"])
+        #expect(d.features == ["acpi", "apic"] && d.smm == true)
+        #expect(
+            d.os.firmwareFeatures == [.init(name: "enrolled-keys", enabled: true), .init(name: "secure-boot", enabled: true)])
+        #expect(d.devices.tpms == [DomainXML.TPM(model: "tpm-crb", backendType: "emulator", backendVersion: "2.0")])
+        let compact = xml.replacingOccurrences(of: "\n *", with: "", options: .regularExpression)
+        #expect(
+            compact.contains(
+                "<os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type><firmware><feature enabled='yes' name='enrolled-keys'/><feature enabled='yes' name='secure-boot'/></firmware>"
+            ), "\(xml)")
+        #expect(compact.contains("<features><acpi/><apic/><smm state='on'/></features>"), "\(xml)")
+        #expect(compact.contains("<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"), "\(xml)")
         #expect(d.devices.disks.map(\.targetDev) == ["vda", "sda", "sdb", "sdd", "sde", "sdc"])
         #expect(d.devices.disks[3].device == "cdrom" && d.devices.disks[3].targetBus == "sata")
         #expect(d.devices.controllers == [DomainXML.Controller(type: "scsi", index: 0, model: "virtio-scsi")])
@@ -151,6 +172,7 @@ func expectLive(_ got: DomainConfig, _ want: DomainConfig, _ vm: VMSpec, sourceL
         let legacy = fleet.vms[2]
         let l = try DomainXML(xml: DomainMapping.render(legacy, hypervisor: .qemu, graphicsPassword: "x", owner: mark(legacy, fleet)))
         #expect(l.os.firmware == nil && l.vcpu.current == nil && l.currentMemory == l.memory)
+        #expect(l.os.firmwareFeatures.isEmpty && l.smm == nil && l.devices.tpms.isEmpty)
         #expect(l.devices.graphics.first?.autoport == true && l.devices.graphics.first?.port == nil)
         #expect(l.devices.graphics.first?.passwd == "x")
         #expect(l.devices.disks.map(\.targetDev) == ["hda", "hdb", "hdc", "vda"])

@@ -79,6 +79,37 @@ import Testing
         #expect(out.notFound == ["vm/nope", "network/gone"])
     }
 
+    @Test func firmwareFeaturesAndTheTPMAreExported() throws {
+        var d = domain("win")
+        d.config.machine = "pc-q35-7.2"
+        d.config.firmware = .uefi
+        d.config.secureBoot = true
+        d.config.enrolledKeys = false
+        d.config.tpm = LiveTPM(model: "tpm-tis", backend: "emulator", version: "1.2")
+        var plain = domain("old")
+        plain.config.firmware = .uefi
+        plain.config.secureBoot = true  // i440fx: a manifest cannot declare it, so it is not exported
+        plain.config.tpm = LiveTPM(model: "tpm-crb", backend: "passthrough")
+        var host = LiveHost(name: "local", uri: "qemu:///system", nodeDevices: [])
+        host.domains = [d, plain]
+        let xml = """
+            <domain type='kvm'><name>win</name><os firmware='efi'><type>hvm</type><firmware><feature enabled='yes' name='secure-boot'/></firmware></os>
+              <devices><tpm model='tpm-tis'><backend type='emulator' version='1.2'/></tpm><tpm model='tpm-crb'><backend type='emulator'/></tpm></devices></domain>
+            """
+        let text = ManifestExport.export(
+            fleet: "lab", hosts: [.init(spec: HostSpec(name: "local", uri: "qemu:///system"), live: host, domainXML: ["win": xml])],
+            schema: "s.json"
+        ).text
+        let fleet = try loadBack(text)
+        let win = try #require(fleet.vms.first { $0.name == "win" })
+        #expect(win.firmware == .uefi && win.secureBoot == true && win.enrolledKeys == false, "\(text)")
+        #expect(win.tpm == TPMSpec(model: .tis, version: .tpm12), "\(text)")
+        // The first TPM is declared; a second one, and nothing of <os><firmware>, is noted as kept.
+        #expect(text.contains("kept as is, not managed by fleet: tpm tpm-crb") && !text.contains("os/firmware"), "\(text)")
+        let old = try #require(fleet.vms.first { $0.name == "old" })
+        #expect(old.firmware == .uefi && old.secureBoot == nil && old.tpm == nil, "\(text)")
+    }
+
     @Test func unmanagedElementsAreNamed() {
         let xml = """
             <domain type='kvm'><name>x</name><os><type>hvm</type><boot dev='hd'/></os><cputune/>

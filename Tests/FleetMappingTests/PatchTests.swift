@@ -291,6 +291,103 @@ let handMadeDomain = """
         #expect(out.child("os")?.all("boot").count == 2)
     }
 
+    /// A UEFI domain as libvirt holds it once it chose a firmware (libvirt ≥ 9.2 at define, 9.0 in the live XML).
+    static let uefiDomain = """
+        <domain type='kvm'>
+          <name>legacy</name>
+          <memory unit='KiB'>65536</memory>
+          <vcpu placement='static'>1</vcpu>
+          <os firmware='efi'>
+            <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+            <firmware>
+              <feature enabled='yes' name='enrolled-keys'/>
+              <feature enabled='yes' name='secure-boot'/>
+            </firmware>
+            <loader readonly='yes' secure='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.ms.fd</loader>
+            <nvram template='/usr/share/OVMF/OVMF_VARS_4M.ms.fd'>/var/lib/libvirt/qemu/nvram/legacy_VARS.fd</nvram>
+            <boot dev='hd'/>
+          </os>
+          <features>
+            <acpi/>
+            <apic/>
+            <smm state='on'/>
+          </features>
+          <devices>
+            <emulator>/usr/bin/qemu-system-x86_64</emulator>
+            <input type='mouse' bus='ps2'/>
+            <tpm model='tpm-crb'>
+              <backend type='emulator' version='2.0' persistent_state='yes'/>
+            </tpm>
+          </devices>
+        </domain>
+        """
+
+    func secureVM(memory: ByteSize = .mib(64)) -> VMSpec {
+        var vm = VMSpec(name: "legacy", host: "local", memory: memory, firmware: .uefi, virtType: .kvm, machine: "q35")
+        vm.secureBoot = true
+        vm.enrolledKeys = true
+        vm.tpm = TPMSpec(model: .crb, version: .tpm20)
+        return vm
+    }
+
+    @Test func updatesKeepTheLoaderNVRAMAndTPMState() throws {
+        let original = try XElement.parse(Self.uefiDomain)
+        let out = try XElement.parse(
+            DomainPatch.patch(Self.uefiDomain, vm: secureVM(memory: .mib(128)), fleet: fleet, hypervisor: .qemu, owner: owner))
+        #expect(out.child("os") == original.child("os"), "\(out.render())")
+        #expect(out.child("features") == original.child("features"))
+        #expect(out.at("devices", "tpm") == original.at("devices", "tpm"))
+        #expect(out.child("memory")?.text == "131072")
+        #expect(try DomainPatch.update(out.render(), vm: secureVM(memory: .mib(128)), fleet: fleet, hypervisor: .qemu, owner: owner) == nil)
+        let cfg = try DomainMapping.config(fromXML: Self.uefiDomain)
+        #expect(cfg.firmware == .uefi && cfg.secureBoot == true && cfg.enrolledKeys == true && cfg.smm)
+        #expect(cfg.tpm == LiveTPM(model: "tpm-crb", backend: "emulator", version: "2.0"))
+    }
+
+    @Test func firmwareFeatureChangeDropsTheChosenLoaderNotTheNVRAM() throws {
+        var vm = secureVM()
+        vm.secureBoot = false
+        vm.enrolledKeys = false
+        let out = try XElement.parse(DomainPatch.patch(Self.uefiDomain, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
+        let os = try #require(out.child("os"))
+        #expect(os["firmware"] == "efi" && os.child("loader") == nil, "\(os.render())")
+        #expect(os.child("nvram")?.text == "/var/lib/libvirt/qemu/nvram/legacy_VARS.fd" && os.child("nvram")?["template"] == nil)
+        #expect(
+            os.child("firmware")?.all("feature").map { "\($0["name"] ?? "") \($0["enabled"] ?? "")" } == [
+                "enrolled-keys no", "secure-boot no"
+            ])
+        // The firmware element stays right after <type>, where libvirt's schema has it.
+        #expect(os.children.map(\.name) == ["type", "firmware", "nvram", "boot"])
+        // Turning secure boot off leaves SMM as it is (other firmware may want it).
+        #expect(out.at("features", "smm")?["state"] == "on")
+        #expect(try DomainMapping.config(fromXML: out.render()).secureBoot == false)
+    }
+
+    @Test func secureBootAndTPMAddedToADomainWithout() throws {
+        var vm = adopted()
+        vm.machine = "q35"
+        vm.firmware = .uefi
+        vm.secureBoot = true
+        vm.tpm = TPMSpec(model: .tis, version: .tpm12)
+        let out = try XElement.parse(DomainPatch.patch(handMadeDomain, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
+        #expect(out.child("os")?["firmware"] == "efi")
+        #expect(out.at("os", "firmware")?.all("feature").map { $0["name"] } == ["secure-boot"])
+        #expect(out.child("features")?.children.map(\.name) == ["acpi", "apic", "smm"])
+        #expect(out.at("features", "smm")?["state"] == "on")
+        let tpm = try #require(out.at("devices", "tpm"))
+        #expect(tpm["model"] == "tpm-tis" && tpm.child("backend")?["type"] == "emulator" && tpm.child("backend")?["version"] == "1.2")
+        // Another model of an emulator is changed in place: its other backend settings stay.
+        vm.tpm = TPMSpec(model: .crb, version: .tpm20)
+        let uefi = Self.uefiDomain.replacingOccurrences(of: "tpm-crb", with: "tpm-tis")
+        let changed = try XElement.parse(DomainPatch.patch(uefi, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
+        #expect(changed.at("devices", "tpm")?["model"] == "tpm-crb")
+        #expect(changed.at("devices", "tpm")?.child("backend")?["persistent_state"] == "yes")
+        // No tpm: in the manifest: the domain's TPM is left alone.
+        vm.tpm = nil
+        let kept = try XElement.parse(DomainPatch.patch(uefi, vm: vm, fleet: fleet, hypervisor: .qemu, owner: owner))
+        #expect(kept.at("devices", "tpm")?["model"] == "tpm-tis")
+    }
+
     @Test func hostdevsBySourceAddress() throws {
         let gpu = DeviceSpec(name: "gpu", host: "local", kind: .pci(PCIAddress(parsing: "0000:00:00.0")!))
         let f = Fleet(name: "lab", hosts: fleet.hosts, devices: [gpu])
@@ -332,6 +429,9 @@ let handMadeDomain = """
             vm.description = "web & <friends>"
             vm.machine = "q35"
             vm.firmware = .uefi
+            vm.secureBoot = true
+            vm.enrolledKeys = true
+            vm.tpm = TPMSpec(model: .tis, version: .tpm20)
         }
         let mark = OwnerMark(fleet: "lab", kind: .vm, name: "web", attributes: ["k": "v"])
         let xml = DomainMapping.render(vm, hypervisor: .qemu, graphicsPassword: "pw", owner: mark)

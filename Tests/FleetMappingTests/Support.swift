@@ -89,6 +89,9 @@ func corpusFleet(prefix: String = "") -> Fleet {
             graphics: GraphicsSpec(type: .vnc, listen: "0.0.0.0", port: 5931),
             hostdevs: devices, cloudInit: CloudInitSpec(userData: "#cloud-config\n"),
             description: "web & <db> \"front\" 'end'", guestAgent: true))
+    vms[1].secureBoot = true
+    vms[1].enrolledKeys = true
+    vms[1].tpm = TPMSpec(model: .crb, version: .tpm20)
     // BIOS, pc machine, IDE, spice with autoport and a password, e1000 and rtl8139.
     vms.append(
         VMSpec(
