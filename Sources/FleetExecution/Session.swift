@@ -34,6 +34,8 @@ public struct Session: Sendable {
         options.graphicsPasswordDigests = inputs.graphicsPasswordDigests
         options.olderCustomizationDigests = inputs.olderDigests
         options.olderSeedInstanceIDs = inputs.olderSeedIDs
+        options.ignitionDigests = inputs.ignitionDigests
+        options.missingShareSources = inputs.missingShareSources
         for w in inputs.warnings { warn(w) }
         let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
         return (Planner.plan(desired: desired, live: live, options: options), live)

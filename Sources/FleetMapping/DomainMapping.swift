@@ -98,10 +98,36 @@ public enum DomainMapping {
     /// One `<hostdev>`, for attach/detach.
     public static func hostdevXML(_ kind: DeviceKind) -> String { hostdevValue(kind).xml() }
 
+    /// One `<filesystem>` for a share: virtiofs (virtiofsd, which libvirt finds through QEMU's vhost-user
+    /// descriptors) with passthrough access, the only mode virtiofs has; 9p with the `path` driver and mapped
+    /// access (owners and modes kept in extended attributes, so QEMU need not run as root).
+    static func filesystemValue(_ s: ShareSpec) -> DomainXML.Filesystem {
+        switch s.mode {
+        case .virtiofs:
+            return DomainXML.Filesystem(
+                type: "mount", accessMode: "passthrough", driverType: "virtiofs", sourceDir: s.source, targetDir: s.target,
+                readonly: s.readonly)
+        case .p9:
+            return DomainXML.Filesystem(
+                type: "mount", accessMode: "mapped", driverType: "path", sourceDir: s.source, targetDir: s.target, readonly: s.readonly)
+        }
+    }
+
+    /// The share a `<filesystem>` is, when it is a host directory fleet could declare; nil for anything else.
+    static func share(_ f: DomainXML.Filesystem) -> ShareSpec? {
+        guard f.type == "mount", let src = f.sourceDir, let tgt = f.targetDir else { return nil }
+        let mode: ShareMode = f.driverType == "virtiofs" ? .virtiofs : .p9
+        return ShareSpec(source: src, target: tgt, mode: mode, readonly: f.readonly)
+    }
+
+    /// The memory backing virtiofs needs (libvirt 9.0 without NUMA nodes: memfd, shared).
+    static let sharedMemoryBacking = DomainXML.MemoryBacking(sourceType: "memfd", accessMode: "shared")
+
     /// The domain value `render` writes; exposed for tests and for tools that want to adjust it.
+    /// `ignitionFile` is the host path of the VM's Ignition volume (the executor looks it up in its pool).
     public static func domain(
         _ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
-        graphicsPassword: String? = nil, owner: OwnerMark
+        graphicsPassword: String? = nil, owner: OwnerMark, ignitionFile: String? = nil
     ) -> DomainXML {
         var used: [String: Int] = [:]
         let targets = assign(vm.disks.map(\.bus.targetPrefix), used: &used)
@@ -148,9 +174,10 @@ public enum DomainMapping {
             consoles: [DomainXML.CharDevice(type: "pty", targetType: "serial", targetPort: 0)],
             inputs: inputs, graphics: graphics, hostdevs: vm.hostdevs.map { hostdevValue($0.kind) })
         if vm.guestAgent == true { devices.channels = [guestAgentChannel] }
+        devices.filesystems = (vm.shares ?? []).map(filesystemValue)
         var boot = ["hd"]
         if vm.cdrom != nil { boot.append("cdrom") }
-        return DomainXML(
+        var d = DomainXML(
             type: hypervisor == .test ? "test" : vm.virtType.rawValue, name: vm.name, uuid: uuid, description: vm.description,
             metadata: [OwnerXML.element(owner)],
             memory: libvirtMemory(vm.effectiveMaxMemory).bytes, currentMemory: libvirtMemory(vm.memory).bytes,
@@ -158,6 +185,9 @@ public enum DomainMapping {
             os: DomainXML.OS(type: "hvm", arch: "x86_64", machine: vm.machine, firmware: vm.firmware == .uefi ? "efi" : nil, boot: boot),
             features: ["acpi", "apic"], clockOffset: "utc", onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
             devices: devices)
+        if vm.needsSharedMemory { d.memoryBacking = sharedMemoryBacking }
+        if vm.ignition != nil, let f = ignitionFile { d.fwcfg = [DomainXML.FwCfgEntry(name: IgnitionSpec.fwcfgName, file: f)] }
+        return d
     }
 
     /// The name of the virtio-serial port qemu-guest-agent opens.
@@ -179,9 +209,9 @@ public enum DomainMapping {
     /// The full domain XML for a VM.
     public static func render(
         _ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
-        graphicsPassword: String? = nil, owner: OwnerMark
+        graphicsPassword: String? = nil, owner: OwnerMark, ignitionFile: String? = nil
     ) -> String {
-        domain(vm, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
+        domain(vm, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner, ignitionFile: ignitionFile).xml()
     }
 
     /// Reads a domain XML (inactive or live) back as the model. Tolerates libvirt's defaults (docs/libvirt-defaults.md).
@@ -212,6 +242,9 @@ public enum DomainMapping {
             description: d.description, owner: OwnerXML.find(in: root),
             guestAgent: d.devices.channels.contains { $0.targetType == "virtio" && $0.targetName == guestAgentPort })
         config.unmanagedDevices = unmanagedDevices(root)
+        config.ignitionFile = d.fwcfg.first { $0.name == IgnitionSpec.fwcfgName }?.file
+        config.shares = d.devices.filesystems.compactMap(share)
+        config.sharedMemory = d.memoryBacking?.accessMode == "shared"
         return config
     }
 
