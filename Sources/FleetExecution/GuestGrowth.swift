@@ -108,7 +108,9 @@ struct GuestGrowth {
             }
             let r = t.type == "xfs" ? try exec("xfs_growfs", [t.mountpoint]) : try exec("resize2fs", ["/dev/\(t.device)"])
             guard r.exitCode == 0 else {
-                throw Failure(description: "\(t.type == "xfs" ? "xfs_growfs" : "resize2fs") /dev/\(t.device): exit \(r.exitCode): \(r.stderr.trimmed)")
+                throw Failure(
+                    description: "\(t.type == "xfs" ? "xfs_growfs" : "resize2fs") /dev/\(t.device): exit \(r.exitCode): \(r.stderr.trimmed)"
+                )
             }
             grown.append("/dev/\(t.device) \(t.type) on \(t.mountpoint)")
         }

@@ -243,7 +243,8 @@ extension Assembly {
         guard let problem = IgnitionConfig.check(String(decoding: data, as: UTF8.self)) else { return }
         if let line = problem.line {
             session.error(
-                "ignition.config: not valid JSON: \(problem.message)", at: SourceLocation(file: display, line: line, column: problem.column ?? 1))
+                "ignition.config: not valid JSON: \(problem.message)",
+                at: SourceLocation(file: display, line: line, column: problem.column ?? 1))
         } else {
             session.error("ignition.config: \(display): \(problem.message)", at: loc)
         }
@@ -254,10 +255,7 @@ extension Assembly {
         var tags: [String: SourceLocation] = [:]
         for item in session.list(v) ?? [] {
             guard let o = session.object(item, Keys.share, what: item.label) else { continue }
-            guard let sv = o["source"], let tv = o["target"] else {
-                session.error("\(item.label): source: and target: are required", at: item.loc)
-                continue
-            }
+            guard let sv = o["source"], let tv = o["target"] else { continue }  // reported as missing required keys
             guard let source = session.absolutePath(sv), let target = session.nonEmpty(tv) else { continue }
             let mode = o["mode"].flatMap { session.enumeration($0, ShareMode.self) } ?? .virtiofs
             let readonly = o["readonly"].flatMap { session.bool($0) } ?? false
@@ -267,7 +265,9 @@ extension Assembly {
             }
             tags[target] = tv.loc
             if target.utf8.count > 36 && mode == .virtiofs {
-                session.error("\(item.label).target: a virtiofs tag is at most 36 bytes, \"\(target.truncated(40))\" has \(target.utf8.count)", at: tv.loc)
+                session.error(
+                    "\(item.label).target: a virtiofs tag is at most 36 bytes, \"\(target.truncated(40))\" has \(target.utf8.count)",
+                    at: tv.loc)
             }
             if readonly && mode == .virtiofs, let rv = o["readonly"] {
                 session.error(
@@ -348,7 +348,10 @@ extension Assembly {
             let cv = ig["config"], let path = session.existingFile(cv)
         {
             spec.ignition = IgnitionSpec(config: path)
-            checkIgnition(path, display: cv.file.resolve(session.string(cv) ?? ""), at: cv.loc)
+            // Named as the manifest's own files are (relative to where fleet runs, when they are).
+            let written = session.string(cv) ?? path
+            let dir = (cv.file.display as NSString).deletingLastPathComponent
+            checkIgnition(path, display: written.hasPrefix("/") || dir.isEmpty ? written : dir + "/" + written, at: cv.loc)
         }
         if let sv = o["shares"] { spec.shares = decodeShares(sv) }
         spec.wait = o["wait"].flatMap { session.enumeration($0, ReadinessWait.self) }

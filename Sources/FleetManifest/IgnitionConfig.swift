@@ -88,7 +88,9 @@ public enum IgnitionConfig {
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw problem("expected a string key, found \(found())") }
                     let k = try string()
                     skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw problem("expected ':' after a key, found \(found())") }
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
+                        throw problem("expected ':' after a key, found \(found())")
+                    }
                     i += 1
                     skipSpace()
                     out[k] = try value(depth: depth + 1)
@@ -141,7 +143,9 @@ public enum IgnitionConfig {
 
         mutating func literal(_ word: String) throws -> Value {
             let w = Array(word.utf8)
-            guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { throw problem("expected a value, found \(found())") }
+            guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else {
+                throw problem("expected a value, found \(found())")
+            }
             i += w.count
             return .other
         }

@@ -241,14 +241,17 @@ enum Keys {
         keys: [
             KeyDef(
                 name: "config", type: .path,
-                doc: "Ignition JSON file (relative to the manifest file; must exist and be valid JSON with ignition.version). Butane is not translated.",
+                doc:
+                    "Ignition JSON file (relative to the manifest file; must exist and be valid JSON with ignition.version). Butane is not translated.",
                 required: true)
         ])
 
     static let share = ObjectTable(
         id: "share", doc: "A host directory shared with the guest.",
         keys: [
-            KeyDef(name: "source", type: .path, doc: "Absolute directory on the VM's host; must exist (checked by plan on local hosts).", required: true),
+            KeyDef(
+                name: "source", type: .path, doc: "Absolute directory on the VM's host; must exist (checked by plan on local hosts).",
+                required: true),
             KeyDef(name: "target", type: .string, doc: "Mount tag the guest mounts, e.g. mount -t virtiofs TAG /mnt.", required: true),
             KeyDef(
                 name: "mode", type: .enumeration(ShareMode.allCases.map(\.rawValue)),

@@ -438,7 +438,10 @@ public enum HostChangePolicy: String, Hashable, Codable, Sendable, CaseIterable 
 public enum NICModel: String, Hashable, Codable, Sendable, CaseIterable { case virtio, e1000, e1000e, rtl8139 }
 public enum GraphicsType: String, Hashable, Codable, Sendable, CaseIterable { case vnc, spice }
 /// How a host directory is shared with the guest: virtiofs (vhost-user-fs, needs shared memory) or 9p (virtio-9p).
-public enum ShareMode: String, Hashable, Codable, Sendable, CaseIterable { case virtiofs, p9 = "9p" }
+public enum ShareMode: String, Hashable, Codable, Sendable, CaseIterable {
+    case virtiofs
+    case p9 = "9p"
+}
 
 /// A host directory the guest mounts by its tag (`<filesystem type='mount'>`).
 public struct ShareSpec: Hashable, Codable, Sendable {

@@ -9,9 +9,11 @@ extension HostPlanner {
             let ref = ObjectRef(.vm, vm.name)
             let start = out.count
             defer { out.carry(.vm(vm), for: ref, from: start) }
-            let missing = missingDevices(vm) + (context.options.missingShareSources[vm.name] ?? []).map {
-                "share source \($0) does not exist on host \(host.name)"
-            }
+            let missing =
+                missingDevices(vm)
+                + (context.options.missingShareSources[vm.name] ?? []).map {
+                    "share source \($0) does not exist on host \(host.name)"
+                }
             if !missing.isEmpty {
                 out.append(Change(ref, .refused, reason: missing.joined(separator: "; ")))
                 continue
