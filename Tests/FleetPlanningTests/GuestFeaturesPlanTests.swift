@@ -106,6 +106,29 @@ import Testing
         #expect(gone.action == .delete && !gone.destructive && gone.reason == "Ignition config no longer declared")
         #expect(p.change("vm/web-1")?.attributes == [AttributeChange("ignition", before: "fw_cfg opt/com.coreos/config", after: nil)])
     }
+
+    @Test func aNewIgnitionConfigReimagesTheSystemDisk() throws {
+        let images = ImagePlanTests()
+        var f = images.fleet(sha: String(repeating: "a", count: 64), digest: "11111111")
+        f.vms[0].ignition = IgnitionSpec(config: "/m/vm.ign")
+        var live = images.live(for: f)
+        live.hosts[0].volumes[1].owner?.attributes["ignition"] = "d1"
+        live.hosts[0].volumes.append(
+            LiveVolume(
+                pool: "p", name: "vm-ignition.ign", path: "/p/vm-ignition.ign", format: "raw", capacity: .mib(1), allocation: .mib(1),
+                owner: OwnerMark(fleet: "lab", kind: .volume, name: "vm", attributes: ["vm": "vm", "role": "ignition", "digest": "d1"])))
+        live.hosts[0].domains[0].config.ignitionFile = "/p/vm-ignition.ign"
+        var o = PlanOptions()
+        o.ignitionDigests = ["vm": "d1"]
+        #expect(plan(live, o, fleet: f).changes.isEmpty, "\(plan(live, o, fleet: f).changes)")
+        o.ignitionDigests = ["vm": "d2"]
+        let p = plan(live, o, fleet: f)
+        let disk = try #require(p.change("volume/p/vm-disk0.qcow2"))
+        #expect(disk.action == .replace && disk.destructive && disk.steps == [.deleteVolume, .createVolume])
+        #expect(disk.attributes == [AttributeChange("ignition", before: "d1", after: "d2")])
+        #expect(disk.reason.contains("Ignition runs at first boot only"), "\(disk.reason)")
+        #expect(p.change("volume/p/vm-ignition.ign")?.action == .replace)
+    }
 }
 
 extension LiveState {
