@@ -25,7 +25,9 @@ public struct Session: Sendable {
 
     /// Reads the hosts and plans. `warn` receives inputs that could not be read (apply reports them per disk).
     public func plan(_ options: PlanOptions = PlanOptions(), warn: (String) -> Void = { _ in }) -> (Plan, LiveState) {
-        let inputs = ImageInputs.compute(fleet, secrets: secrets)
+        var placed = fleet
+        placed.hosts = hosts  // with --connect overrides: which hosts are local decides the share-source check
+        let inputs = ImageInputs.compute(placed, secrets: secrets)
         var desired = inputs.apply(to: fleet)
         desired.hosts = hosts
         var options = options

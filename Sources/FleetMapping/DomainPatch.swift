@@ -175,11 +175,6 @@ public enum DomainPatch {
         r.replaceOrInsert(mb, at: r.index(of: "vcpu") ?? r.index(of: "currentMemory").map { $0 + 1 })
     }
 
-    /// Whether a fw_cfg file is this VM's Ignition volume (`<vm>-ignition.ign`): the only entry fleet removes.
-    static func isIgnitionVolume(_ file: String?, vm: VMSpec) -> Bool {
-        file.map { $0.split(separator: "/").last.map(String.init) == "\(vm.name)-ignition.ign" } ?? false
-    }
-
     /// The `opt/com.coreos/config` entry points at the VM's Ignition volume; without `ignition:` an entry
     /// that points at fleet's volume goes. Other entries, and other sysinfo types (smbios), stay.
     static func patchIgnition(_ r: inout XElement, _ vm: VMSpec, file: String?) {
@@ -195,7 +190,7 @@ public enum DomainPatch {
                 si.children.append(entry)
             }
         } else if vm.ignition == nil {
-            si.children.removeAll { isIgnition($0) && isIgnitionVolume($0["file"], vm: vm) }
+            si.children.removeAll { isIgnition($0) && vm.isOwnIgnitionFile($0["file"] ?? "") }
         }
         if si == before { return }
         if let idx {
@@ -428,7 +423,8 @@ public enum DomainPatch {
                 let have = DomainXML.Filesystem(
                     type: "mount", accessMode: el["accessmode"], driverType: el.child("driver")?["type"],
                     sourceDir: el.child("source")?["dir"], targetDir: s.target, readonly: el.child("readonly") != nil)
-                if DomainMapping.share(have) != s || have.accessMode != want["accessmode"] {
+                // As the planner compares them: source, driver, read-only (a 9p share's access mode is kept).
+                if DomainMapping.share(have) != s {
                     // Another driver is another device: libvirt assigns its address afresh.
                     devices.children[idx] = want
                 }

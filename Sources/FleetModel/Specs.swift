@@ -634,7 +634,13 @@ public struct VMSpec: Hashable, Codable, Sendable {
     /// The volume holding a VM's Ignition config (pool, name): in the pool of its first disk, like the seed.
     public var ignitionVolume: (pool: String, name: String)? {
         guard ignition != nil, let pool = disks.first?.pool else { return nil }
-        return (pool, "\(name)-ignition.ign")
+        return (pool, ignitionVolumeName)
+    }
+    public var ignitionVolumeName: String { "\(name)-ignition.ign" }
+
+    /// Whether a domain's fw_cfg file is this VM's Ignition volume: the only entry fleet removes.
+    public func isOwnIgnitionFile(_ path: String) -> Bool {
+        path.split(separator: "/").last.map(String.init) == ignitionVolumeName
     }
 
     /// virtiofs needs the guest's memory shared with virtiofsd (`<memoryBacking>` memfd, shared).

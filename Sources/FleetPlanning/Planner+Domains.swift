@@ -347,7 +347,7 @@ extension HostPlanner {
         restartAttrs += compareShares(vm, cfg)
         if vm.ignition != nil && cfg.ignitionFile == nil {
             restartAttrs.append(.init("ignition", before: nil, after: "fw_cfg \(IgnitionSpec.fwcfgName)"))
-        } else if vm.ignition == nil, let f = cfg.ignitionFile, f.split(separator: "/").last.map(String.init) == "\(vm.name)-ignition.ign" {
+        } else if vm.ignition == nil, let f = cfg.ignitionFile, vm.isOwnIgnitionFile(f) {
             restartAttrs.append(.init("ignition", before: "fw_cfg \(IgnitionSpec.fwcfgName)", after: nil))
         }
         if let d = vm.description, d != (cfg.description ?? "") {

@@ -274,9 +274,12 @@ extension HostPlanner {
     /// otherwise the block device alone grows, and cloud-init's growpart module grows the root filesystem at the
     /// next boot (other filesystems stay as they are).
     func growth(_ dv: DesiredVolume, from: ByteSize, to size: ByteSize, ref: ObjectRef, parent: ObjectRef) -> Change {
-        let running = index.domains[dv.vm.name]?.state.isActive ?? false
+        let dom = index.domains[dv.vm.name]
+        let running = dom?.state.isActive ?? false
+        // The agent's channel must be in the running guest, not only in the manifest (it is added at a boot).
+        let agent = dv.vm.guestAgent == true && ((dom?.live ?? dom?.config)?.guestAgent ?? false)
         let attrs = [AttributeChange("capacity", before: from.description, after: size.description)]
-        if running && dv.vm.guestAgent == true {
+        if running && agent {
             return Change(
                 ref, .update, attributes: attrs,
                 reason:
@@ -285,7 +288,7 @@ extension HostPlanner {
         }
         let reason =
             running
-            ? "disk grows in place (block resize on the running guest); without guest_agent: true the filesystem grows at the next boot (cloud-init growpart), or by hand"
+            ? "disk grows in place (block resize on the running guest); without the guest agent (guest_agent: true, in the running guest) the filesystem grows at the next boot (cloud-init growpart), or by hand"
             : "disk grows in place; the guest's filesystem grows at its next boot (cloud-init growpart), or by hand"
         return Change(ref, .update, attributes: attrs, reason: reason, steps: [.resizeVolume(size)], parent: parent)
     }

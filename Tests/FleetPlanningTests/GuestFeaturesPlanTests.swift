@@ -19,7 +19,10 @@ import Testing
             f.vms[1].guestAgent = true
         }
         var live = Fixture.live(fleet)
-        for i in live.hosts[0].domains.indices { live.hosts[0].domains[i].config.guestAgent = true }
+        for i in live.hosts[0].domains.indices {
+            live.hosts[0].domains[i].config.guestAgent = true
+            live.hosts[0].domains[i].live?.guestAgent = true
+        }
         var c = try #require(plan(live, fleet: f).change("volume/vmdisk/web-1-disk0.qcow2"))
         #expect(c.action == .update && c.steps == [.resizeVolume(.gib(20)), .growGuestFilesystem])
         #expect(c.reason.contains("through the guest agent (growpart, resize2fs or xfs_growfs)"), "\(c.reason)")
@@ -27,7 +30,14 @@ import Testing
         f = fleet.with { f in f.vms[1].disks[0].size = .gib(20) }
         c = try #require(plan(Fixture.live(fleet), fleet: f).change("volume/vmdisk/web-1-disk0.qcow2"))
         #expect(c.steps == [.resizeVolume(.gib(20))])
-        #expect(c.reason.contains("without guest_agent: true the filesystem grows at the next boot (cloud-init growpart)"), "\(c.reason)")
+        #expect(c.reason.contains("the filesystem grows at the next boot (cloud-init growpart)"), "\(c.reason)")
+        // Declared, but not yet in the running guest (the channel comes with a restart): the same.
+        let pending = live.editing("web-1") { d in d.live?.guestAgent = false }
+        let withAgent = fleet.with { f in
+            f.vms[1].disks[0].size = .gib(20)
+            f.vms[1].guestAgent = true
+        }
+        #expect(plan(pending, fleet: withAgent).change("volume/vmdisk/web-1-disk0.qcow2")?.steps == [.resizeVolume(.gib(20))])
         // Stopped (db), agent or not: at its next boot.
         f = fleet.with { f in
             f.vms[0].disks[0].size = .gib(8)
