@@ -70,12 +70,15 @@ extension HostContext {
         // The domain runs (or is defined) here now: the old host's copies of its disks are no longer anybody's.
         for d in disks where !d.shared { try d.source.delete() }
         var gone = disks.map { ($0.object, ObjectKind.volume) }
-        // The old host's cloud-init seed: this host built its own before the move.
-        if let (seedPool, seedName) = vm.seedVolume, let seed = try? source.pool(seedPool).volume(named: seedName),
-            let here = try? pool(seedPool).volume(named: seedName), (try? here.path) != (try? seed.path)
-        {
-            try seed.delete()
-            gone.append(("\(seedPool)/\(seedName)", .volume))
+        // The old host's cloud-init seed and Ignition config: this host made its own before the move (the domain's
+        // fw_cfg entry names the same path here, the pool's).
+        for (volPool, volName) in [vm.seedVolume, vm.ignitionVolume].compactMap({ $0 }) {
+            if let old = try? source.pool(volPool).volume(named: volName), let here = try? pool(volPool).volume(named: volName),
+                (try? here.path) != (try? old.path)
+            {
+                try old.delete()
+                gone.append(("\(volPool)/\(volName)", .volume))
+            }
         }
         try source.ledger.removeAll(gone)
     }

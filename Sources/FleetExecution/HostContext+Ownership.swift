@@ -54,7 +54,8 @@ extension HostContext {
             try check(exists: p != nil, uuid: p?.uuidString, owned: try ledgerOwns(name, .pool, uuid: p?.uuidString))
         case .volume, .image:
             // Volumes have no UUID: their ledger entry is the mark. A declared image's version is named by its content.
-            if c.steps.contains(.createVolume) || c.steps.contains(.createSeed) || c.steps.contains(.uploadImage),
+            if c.steps.contains(.createVolume) || c.steps.contains(.createSeed) || c.steps.contains(.createIgnition)
+                || c.steps.contains(.uploadImage),
                 !c.steps.contains(.deleteVolume)
             {
                 let (poolName, volName) = try volumeRef(c)

@@ -47,6 +47,10 @@ extension HostContext {
             try createVolume(c)
         case .createSeed:
             try createSeed(c)
+        case .createIgnition:
+            try createIgnition(c)
+        case .growGuestFilesystem:
+            try growGuestFilesystem(c)
         case .resizeVolume(let size):
             try resizeVolume(c, size)
         case .deleteVolume:
@@ -109,12 +113,13 @@ extension HostContext {
                 let owned = Set(try ledger.entries().filter { $0.mark.kind == .volume && $0.mark.fleet == fleet.name }.map(\.object))
                 if let xml = try DomainPatch.update(
                     current, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: password,
-                    owner: mark(.vm, vm.group), removableVolumes: owned)
+                    owner: mark(.vm, vm.group), removableVolumes: owned, ignitionFile: try ignitionFile(vm))
                 {
                     _ = try conn.defineDomain(xml: xml)
                 }
             } else {
-                let xml = DomainMapping.render(vm, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group))
+                let xml = DomainMapping.render(
+                    vm, hypervisor: hypervisor, graphicsPassword: password, owner: mark(.vm, vm.group), ignitionFile: try ignitionFile(vm))
                 _ = try conn.defineDomain(xml: xml)
             }
         case .startDomain:

@@ -61,10 +61,7 @@ extension HostContext {
     /// libguestfs works on files: a local host's volume is customized in place. Remote hosts would need a
     /// download/upload round trip through the stream API, which fleet does not do yet: it says so.
     func customizeLocal(volume: StorageVolume, format: DiskFormat, _ c: Customization, hostname: String?) throws {
-        let uri = (try? conn.uri) ?? ""
-        // A URI without a host part (qemu:///system) is this machine.
-        let afterScheme = uri.range(of: "://").map { uri[$0.upperBound...] } ?? ""
-        guard afterScheme.hasPrefix("/") else {
+        guard HostSpec.isLocal(uri: (try? conn.uri) ?? "") else {
             throw ExecutionError.refused("customizing disks on remote host \(host) is not supported yet; customize the image instead")
         }
         _ = try Customizer.apply(c, hostname: hostname, toDisk: volume.path, format: format, secrets: options.secrets)
@@ -81,6 +78,42 @@ extension HostContext {
             try d.blockResize(disk: DomainMapping.diskTargets(vm)[i], bytes: size.bytes)
         } else {
             try v.resize(capacity: size.bytes)
+        }
+    }
+
+    /// Grows the partition and filesystem on a disk the running guest just saw grow (`growGuestFilesystem`).
+    func growGuestFilesystem(_ c: Change) throws {
+        guard case .resizeVolume(let size)? = c.steps.first(where: { if case .resizeVolume = $0 { return true } else { return false } })
+        else { throw ExecutionError.notDeclared("\(c.object): no disk growth to follow") }
+        let (vm, _, _) = try c.diskSpec()
+        guard let d = try conn.domain(named: vm.name), try d.isActive else { return }  // stopped since: growpart at boot
+        do {
+            _ = try GuestGrowth(domain: d).grow(diskBytes: size.bytes)
+        } catch {
+            throw ExecutionError.refused(
+                "\(c.object) grew to \(size), but growing its filesystem through the guest agent failed: \(error); "
+                    + "cloud-init's growpart grows the root filesystem at the next boot, or grow it by hand")
+        }
+    }
+
+    /// Uploads a VM's Ignition config through the stream API (so remote hosts work too) into a 0600 volume
+    /// beside its disks; the domain's fw_cfg entry names the volume's path.
+    func createIgnition(_ c: Change) throws {
+        guard case .ignition(let vm)? = c.subject, let spec = vm.ignition, let (poolName, volName) = vm.ignitionVolume else {
+            throw ExecutionError.notDeclared("\(c.object) is no declared Ignition config")
+        }
+        let digest = try IgnitionFile.digest(spec)
+        let size = (try FileManager.default.attributesOfItem(atPath: spec.config)[.size] as? NSNumber)?.uint64Value ?? 0
+        try ledger.record(
+            object: "\(poolName)/\(volName)", mark: mark(.volume, vm.group, ["vm": vm.name, "role": "ignition", "digest": digest]))
+        let v = try pool(poolName).createVolume(
+            xml: VolumeMapping.render(name: volName, format: .raw, capacity: ByteSize(bytes: max(size, 1)), mode: "0600"))
+        do {
+            try v.upload(fromFile: spec.config, progress: nil)
+        } catch {
+            try? v.delete()
+            try? ledger.remove(object: "\(poolName)/\(volName)", kind: .volume)
+            throw error
         }
     }
 

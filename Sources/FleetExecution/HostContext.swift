@@ -27,9 +27,11 @@ struct HostContext: Sendable {
         try verifyOwnership(c)
         let config = !c.steps.contains(.defineDomain)
         // Reimage: QEMU keeps a replaced disk open, so its VM is stopped first and started again after.
-        // (A cloud-init seed is only read at boot: it is swapped under the running guest, no restart.)
+        // (A cloud-init seed is only read at boot, an Ignition config only when QEMU starts: they are swapped under
+        // the running guest, no restart.)
         var restart: Domain?
-        if c.action == .replace, c.object.kind == .volume, !c.steps.contains(.createSeed), let vm = c.parent,
+        if c.action == .replace, c.object.kind == .volume, !c.steps.contains(.createSeed), !c.steps.contains(.createIgnition),
+            let vm = c.parent,
             let d = try conn.domain(named: vm.name), try d.isActive
         {
             _ = try d.shutdown(timeout: options.shutdownTimeout)
@@ -58,8 +60,19 @@ struct HostContext: Sendable {
             if let c = vm.customize, !c.isEmpty {
                 attrs["customize"] = try Customizer.digest(c, hostname: vm.name, secrets: options.secrets, fleet: fleet.name)
             }
+            // Ignition configures the system disk at its first boot: the disk records which config it saw.
+            if let ign = vm.ignition, disk == vm.disks.first { attrs["ignition"] = try IgnitionFile.digest(ign) }
         }
         return mark(.volume, vm.group, attrs)
+    }
+
+    /// The host path of a VM's Ignition volume, for its fw_cfg entry (the scheduler uploads it before the define).
+    func ignitionFile(_ vm: VMSpec) throws -> String? {
+        guard let (p, n) = vm.ignitionVolume else { return nil }
+        guard let v = try pool(p).volume(named: n) else {
+            throw ExecutionError.missing("the Ignition config volume \(p)/\(n) of \(vm.name) does not exist on \(host)")
+        }
+        return try v.path
     }
 
     /// Disk volumes this run creates, recorded in one ledger write up front instead of one per disk.

@@ -1,5 +1,6 @@
 import FleetImages
 import FleetModel
+import Foundation
 
 /// What the planner cannot compute itself because it reads files and secrets: the digest of each
 /// VM's customization inputs and the instance-id of each cloud-init seed.
@@ -13,6 +14,10 @@ public struct ImageInputs: Sendable {
     /// What `digests` and `seedIDs` were before fleet keys (see `PlanOptions.olderCustomizationDigests`).
     public var olderDigests: [String: String] = [:]
     public var olderSeedIDs: [String: String] = [:]
+    /// Per VM with `ignition:`, the digest of its config file (`IgnitionFile.digest`).
+    public var ignitionDigests: [String: String] = [:]
+    /// Per VM on a local host, the share sources that are no directory here (`PlanOptions.missingShareSources`).
+    public var missingShareSources: [String: [String]] = [:]
     /// Inputs that could not be read now; apply will report them as errors of those disks.
     public var warnings: [String] = []
 
@@ -47,6 +52,19 @@ public struct ImageInputs: Sendable {
                 } catch {
                     out.warnings.append("vm \(vm.name): graphics password: \(error)")
                 }
+            }
+            if let ign = vm.ignition {
+                do { out.ignitionDigests[vm.name] = try IgnitionFile.digest(ign) } catch {
+                    out.warnings.append("vm \(vm.name): ignition: \(error)")
+                }
+            }
+            // Only a local host's directories can be looked at: libvirt has no call to stat a remote path.
+            if let shares = vm.shares, fleet.hosts.first(where: { $0.name == vm.host })?.isLocal ?? false {
+                let missing = shares.map(\.source).filter { path in
+                    var isDir: ObjCBool = false
+                    return !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) || !isDir.boolValue
+                }
+                if !missing.isEmpty { out.missingShareSources[vm.name] = missing }
             }
             if let ci = vm.cloudInit {
                 do {

@@ -62,6 +62,7 @@ enum Scheduler {
             guard case .vm(let vm)? = c.subject, c.action != .delete else { return [] }
             var deps = vm.disks.map { ObjectRef(.volume, "\($0.pool)/\($0.volumeName(vm: vm.name))") }
             if let seed = vm.seedVolume { deps.append(ObjectRef(.volume, "\(seed.pool)/\(seed.name)")) }
+            if let ign = vm.ignitionVolume { deps.append(ObjectRef(.volume, "\(ign.pool)/\(ign.name)")) }
             deps += vm.networks.map { ObjectRef(.network, $0.network) }
             if c.action == .start { deps.append(ObjectRef(.vm, vm.name)) }
             return deps

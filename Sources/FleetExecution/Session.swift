@@ -25,7 +25,9 @@ public struct Session: Sendable {
 
     /// Reads the hosts and plans. `warn` receives inputs that could not be read (apply reports them per disk).
     public func plan(_ options: PlanOptions = PlanOptions(), warn: (String) -> Void = { _ in }) -> (Plan, LiveState) {
-        let inputs = ImageInputs.compute(fleet, secrets: secrets)
+        var placed = fleet
+        placed.hosts = hosts  // with --connect overrides: which hosts are local decides the share-source check
+        let inputs = ImageInputs.compute(placed, secrets: secrets)
         var desired = inputs.apply(to: fleet)
         desired.hosts = hosts
         var options = options
@@ -34,6 +36,8 @@ public struct Session: Sendable {
         options.graphicsPasswordDigests = inputs.graphicsPasswordDigests
         options.olderCustomizationDigests = inputs.olderDigests
         options.olderSeedInstanceIDs = inputs.olderSeedIDs
+        options.ignitionDigests = inputs.ignitionDigests
+        options.missingShareSources = inputs.missingShareSources
         for w in inputs.warnings { warn(w) }
         let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
         return (Planner.plan(desired: desired, live: live, options: options), live)

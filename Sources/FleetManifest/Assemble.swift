@@ -1,4 +1,5 @@
 import FleetModel
+import Foundation
 
 extension Assembly {
     struct DiskDraft {
@@ -274,6 +275,51 @@ extension Assembly {
         }
     }
 
+    /// An Ignition config must be JSON with `ignition.version`: a syntax error points into the config file itself.
+    private func checkIgnition(_ path: String, display: String, at loc: SourceLocation) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            session.error("ignition.config: cannot read \(path)", at: loc)
+            return
+        }
+        guard let problem = IgnitionConfig.check(String(decoding: data, as: UTF8.self)) else { return }
+        if let line = problem.line {
+            session.error(
+                "ignition.config: not valid JSON: \(problem.message)",
+                at: SourceLocation(file: display, line: line, column: problem.column ?? 1))
+        } else {
+            session.error("ignition.config: \(display): \(problem.message)", at: loc)
+        }
+    }
+
+    private func decodeShares(_ v: Val) -> [ShareSpec] {
+        var out: [ShareSpec] = []
+        var tags: [String: SourceLocation] = [:]
+        for item in session.list(v) ?? [] {
+            guard let o = session.object(item, Keys.share, what: item.label) else { continue }
+            guard let sv = o["source"], let tv = o["target"] else { continue }  // reported as missing required keys
+            guard let source = session.absolutePath(sv), let target = session.nonEmpty(tv) else { continue }
+            let mode = o["mode"].flatMap { session.enumeration($0, ShareMode.self) } ?? .virtiofs
+            let readonly = o["readonly"].flatMap { session.bool($0) } ?? false
+            if let prev = tags[target] {
+                session.error("\(item.label).target: duplicate mount tag \"\(target)\" (first at \(prev))", at: tv.loc)
+                continue
+            }
+            tags[target] = tv.loc
+            if target.utf8.count > 36 && mode == .virtiofs {
+                session.error(
+                    "\(item.label).target: a virtiofs tag is at most 36 bytes, \"\(target.truncated(40))\" has \(target.utf8.count)",
+                    at: tv.loc)
+            }
+            if readonly && mode == .virtiofs, let rv = o["readonly"] {
+                session.error(
+                    "\(item.label).readonly: libvirt 9.0 refuses read-only virtiofs shares (\"virtiofs does not yet support read-only shares\"); use mode: 9p for a read-only share",
+                    at: rv.loc)
+            }
+            out.append(ShareSpec(source: source, target: target, mode: mode, readonly: readonly))
+        }
+        return out
+    }
+
     private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], solePool: String?) -> VMDraft? {
         let what = "vm \"\(group)\""
         var fields = raw.value.fields
@@ -342,6 +388,16 @@ extension Assembly {
             }
         }
         spec.guestAgent = o["guest_agent"].flatMap { session.bool($0) }
+        if let iv = o["ignition"], let ig = session.object(iv, Keys.ignition, what: "\(what) ignition"),
+            let cv = ig["config"], let path = session.existingFile(cv)
+        {
+            spec.ignition = IgnitionSpec(config: path)
+            // Named as the manifest's own files are (relative to where fleet runs, when they are).
+            let written = session.string(cv) ?? path
+            let dir = (cv.file.display as NSString).deletingLastPathComponent
+            checkIgnition(path, display: written.hasPrefix("/") || dir.isEmpty ? written : dir + "/" + written, at: cv.loc)
+        }
+        if let sv = o["shares"] { spec.shares = decodeShares(sv) }
         spec.wait = o["wait"].flatMap { session.enumeration($0, ReadinessWait.self) }
 
         var draft = VMDraft(group: group, loc: raw.loc, count: count, spec: spec)
@@ -522,6 +578,9 @@ extension Assembly {
             }
         }
 
+        if draft.spec.ignition != nil, draft.spec.disks.isEmpty, let iv = o["ignition"] {
+            session.error("ignition: \(what) has no disk: its Ignition config is uploaded into the pool of its first disk", at: iv.keyLoc)
+        }
         if draft.spec.disks.isEmpty && draft.spec.cdrom == nil {
             session.warning("\(what) has no disks and no cdrom: it has nothing to boot from", at: raw.loc)
         }

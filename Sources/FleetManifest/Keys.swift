@@ -257,6 +257,29 @@ enum Keys {
                 doc: "TPM version, a string: \"2.0\" (default) or \"1.2\" (tis only).")
         ])
 
+    static let ignition = ObjectTable(
+        id: "ignition", doc: "Ignition config (Fedora CoreOS, Flatcar), passed through QEMU fw_cfg as opt/com.coreos/config.",
+        keys: [
+            KeyDef(
+                name: "config", type: .path,
+                doc:
+                    "Ignition JSON file (relative to the manifest file; must exist and be valid JSON with ignition.version). Butane is not translated.",
+                required: true)
+        ])
+
+    static let share = ObjectTable(
+        id: "share", doc: "A host directory shared with the guest.",
+        keys: [
+            KeyDef(
+                name: "source", type: .path, doc: "Absolute directory on the VM's host; must exist (checked by plan on local hosts).",
+                required: true),
+            KeyDef(name: "target", type: .string, doc: "Mount tag the guest mounts, e.g. mount -t virtiofs TAG /mnt.", required: true),
+            KeyDef(
+                name: "mode", type: .enumeration(ShareMode.allCases.map(\.rawValue)),
+                doc: "virtiofs (default; fleet adds shared memory backing) or 9p."),
+            KeyDef(name: "readonly", type: .boolean, doc: "Read-only share; 9p only (libvirt 9.0 refuses read-only virtiofs).")
+        ])
+
     static let vm = ObjectTable(
         id: "vm", doc: "A virtual machine, or count: N identical ones.",
         keys: [
@@ -290,6 +313,8 @@ enum Keys {
                 doc: "When host: changes: migrate (default) or recreate."),
             KeyDef(name: "description", type: .string, doc: "Free text stored in the domain."),
             KeyDef(name: "cloud_init", type: .object(cloudInit), doc: "cloud-init seed."),
+            KeyDef(name: "ignition", type: .object(ignition), doc: "Ignition config, uploaded beside the disks."),
+            KeyDef(name: "shares", type: .list(.object(share)), doc: "Host directories shared with the guest (virtiofs or 9p)."),
             KeyDef(name: "guest_agent", type: .boolean, doc: "Add the org.qemu.guest_agent.0 virtio channel for qemu-guest-agent."),
             KeyDef(
                 name: "wait", type: .enumeration(ReadinessWait.allCases.map(\.rawValue)),

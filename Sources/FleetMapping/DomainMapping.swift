@@ -98,10 +98,36 @@ public enum DomainMapping {
     /// One `<hostdev>`, for attach/detach.
     public static func hostdevXML(_ kind: DeviceKind) -> String { hostdevValue(kind).xml() }
 
+    /// One `<filesystem>` for a share: virtiofs (virtiofsd, which libvirt finds through QEMU's vhost-user
+    /// descriptors) with passthrough access, the only mode virtiofs has; 9p with the `path` driver and mapped
+    /// access (owners and modes kept in extended attributes, so QEMU need not run as root).
+    static func filesystemValue(_ s: ShareSpec) -> DomainXML.Filesystem {
+        switch s.mode {
+        case .virtiofs:
+            return DomainXML.Filesystem(
+                type: "mount", accessMode: "passthrough", driverType: "virtiofs", sourceDir: s.source, targetDir: s.target,
+                readonly: s.readonly)
+        case .p9:
+            return DomainXML.Filesystem(
+                type: "mount", accessMode: "mapped", driverType: "path", sourceDir: s.source, targetDir: s.target, readonly: s.readonly)
+        }
+    }
+
+    /// The share a `<filesystem>` is, when it is a host directory fleet could declare; nil for anything else.
+    static func share(_ f: DomainXML.Filesystem) -> ShareSpec? {
+        guard f.type == "mount", let src = f.sourceDir, let tgt = f.targetDir else { return nil }
+        let mode: ShareMode = f.driverType == "virtiofs" ? .virtiofs : .p9
+        return ShareSpec(source: src, target: tgt, mode: mode, readonly: f.readonly)
+    }
+
+    /// The memory backing virtiofs needs (libvirt 9.0 without NUMA nodes: memfd, shared).
+    static let sharedMemoryBacking = DomainXML.MemoryBacking(sourceType: "memfd", accessMode: "shared")
+
     /// The domain value `render` writes; exposed for tests and for tools that want to adjust it.
+    /// `ignitionFile` is the host path of the VM's Ignition volume (the executor looks it up in its pool).
     public static func domain(
         _ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
-        graphicsPassword: String? = nil, owner: OwnerMark
+        graphicsPassword: String? = nil, owner: OwnerMark, ignitionFile: String? = nil
     ) -> DomainXML {
         var used: [String: Int] = [:]
         let targets = assign(vm.disks.map(\.bus.targetPrefix), used: &used)
@@ -149,9 +175,10 @@ public enum DomainMapping {
             inputs: inputs, graphics: graphics, hostdevs: vm.hostdevs.map { hostdevValue($0.kind) })
         if vm.guestAgent == true { devices.channels = [guestAgentChannel] }
         if let t = vm.tpm { devices.tpms = [tpmValue(t)] }
+        devices.filesystems = (vm.shares ?? []).map(filesystemValue)
         var boot = ["hd"]
         if vm.cdrom != nil { boot.append("cdrom") }
-        return DomainXML(
+        var d = DomainXML(
             type: hypervisor == .test ? "test" : vm.virtType.rawValue, name: vm.name, uuid: uuid, description: vm.description,
             metadata: [OwnerXML.element(owner)],
             memory: libvirtMemory(vm.effectiveMaxMemory).bytes, currentMemory: libvirtMemory(vm.memory).bytes,
@@ -162,6 +189,9 @@ public enum DomainMapping {
             features: ["acpi", "apic"], smm: vm.firmware == .uefi && vm.secureBoot == true ? true : nil, clockOffset: "utc",
             onPoweroff: "destroy", onReboot: "restart", onCrash: "destroy",
             devices: devices)
+        if vm.needsSharedMemory { d.memoryBacking = sharedMemoryBacking }
+        if vm.ignition != nil, let f = ignitionFile { d.fwcfg = [DomainXML.FwCfgEntry(name: IgnitionSpec.fwcfgName, file: f)] }
+        return d
     }
 
     /// What libvirt's firmware auto-selection must find for a UEFI VM: the features the manifest names, in
@@ -200,9 +230,9 @@ public enum DomainMapping {
     /// The full domain XML for a VM.
     public static func render(
         _ vm: VMSpec, hypervisor: Hypervisor, uuid: String? = nil,
-        graphicsPassword: String? = nil, owner: OwnerMark
+        graphicsPassword: String? = nil, owner: OwnerMark, ignitionFile: String? = nil
     ) -> String {
-        domain(vm, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner).xml()
+        domain(vm, hypervisor: hypervisor, uuid: uuid, graphicsPassword: graphicsPassword, owner: owner, ignitionFile: ignitionFile).xml()
     }
 
     /// Reads a domain XML (inactive or live) back as the model. Tolerates libvirt's defaults (docs/libvirt-defaults.md).
@@ -240,6 +270,9 @@ public enum DomainMapping {
         config.enrolledKeys = feature(enrolledKeysFeature)
         config.smm = d.smm ?? false
         config.tpm = d.devices.tpms.first.map { LiveTPM(model: $0.model, backend: $0.backendType, version: $0.backendVersion) }
+        config.ignitionFile = d.fwcfg.first { $0.name == IgnitionSpec.fwcfgName }?.file
+        config.shares = d.devices.filesystems.compactMap(share)
+        config.sharedMemory = d.memoryBacking?.accessMode == "shared"
         return config
     }
 

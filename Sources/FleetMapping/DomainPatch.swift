@@ -18,7 +18,10 @@ import LibvirtXML
 /// - the first `<tpm>`, when the manifest declares one;
 /// - a disk by its source pool and volume (the install CD-ROM by being the CD-ROM that is not the seed);
 /// - an interface by its MAC; a hostdev by its source address; graphics by type;
-/// - a virtio-scsi controller, added only when a declared disk is on SCSI and no SCSI controller exists.
+/// - a virtio-scsi controller, added only when a declared disk is on SCSI and no SCSI controller exists;
+/// - a share (`<filesystem type='mount'>`) by its target tag, when `shares:` is set; `<memoryBacking>` made
+///   shared when a virtiofs share needs it (never made private again);
+/// - the Ignition fw_cfg entry (`opt/com.coreos/config`) in `<sysinfo type='fwcfg'>`; other entries stay.
 ///
 /// Every node that is kept keeps its `<address>`, so no device changes slot. Removals are limited to what the
 /// planner shows (`DeviceOwnership`): disks only when their volume is one fleet owns (`removableVolumes`), NICs
@@ -30,12 +33,12 @@ public enum DomainPatch {
     public static func patch(
         _ current: String, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
         graphicsPassword: String? = nil, owner: OwnerMark,
-        removableVolumes: Set<String> = []
+        removableVolumes: Set<String> = [], ignitionFile: String? = nil
     ) throws -> String {
         let root = try XElement.parse(current)
         return try patch(
             root, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: graphicsPassword,
-            owner: owner, removableVolumes: removableVolumes
+            owner: owner, removableVolumes: removableVolumes, ignitionFile: ignitionFile
         ).render()
     }
 
@@ -43,12 +46,12 @@ public enum DomainPatch {
     public static func update(
         _ current: String, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
         graphicsPassword: String? = nil, owner: OwnerMark,
-        removableVolumes: Set<String> = []
+        removableVolumes: Set<String> = [], ignitionFile: String? = nil
     ) throws -> String? {
         let root = try XElement.parse(current)
         let out = try patch(
             root, vm: vm, fleet: fleet, hypervisor: hypervisor, graphicsPassword: graphicsPassword,
-            owner: owner, removableVolumes: removableVolumes)
+            owner: owner, removableVolumes: removableVolumes, ignitionFile: ignitionFile)
         return out == root ? nil : out.render()
     }
 
@@ -56,13 +59,13 @@ public enum DomainPatch {
     public static func patch(
         _ current: XElement, vm: VMSpec, fleet: Fleet, hypervisor: Hypervisor,
         graphicsPassword: String? = nil, owner: OwnerMark,
-        removableVolumes: Set<String> = []
+        removableVolumes: Set<String> = [], ignitionFile: String? = nil
     ) throws -> XElement {
         guard current.name == "domain" else { throw PatchError("expected a <domain> document, got <\(current.name)>") }
         // What a fresh render would write: the source of every node fleet adds.
         let want = DomainMapping.domain(
             vm, hypervisor: hypervisor, uuid: nil,
-            graphicsPassword: graphicsPassword, owner: owner)
+            graphicsPassword: graphicsPassword, owner: owner, ignitionFile: ignitionFile)
         let wantEl = want.element()
         var r = current
 
@@ -74,6 +77,8 @@ public enum DomainPatch {
             r.replaceOrInsert(el, at: (r.index(of: "title") ?? r.index(of: "uuid") ?? r.index(of: "name")).map { $0 + 1 })
         }
         patchMetadata(&r, owner: owner)
+        patchMemoryBacking(&r, vm)
+        patchIgnition(&r, vm, file: ignitionFile)
         patchOS(&r, vm)
         patchSMM(&r, vm)
 
@@ -86,6 +91,7 @@ public enum DomainPatch {
         patchInterfaces(&devices, vm: vm, fleetName: fleet.name, want: wantDevices)
         patchHostdevs(&devices, vm: vm, fleet: fleet)
         patchGraphics(&devices, vm: vm, want: wantDevices)
+        patchShares(&devices, vm: vm)
         if let i = r.index(of: "devices") { r.children[i] = devices } else { r.children.append(devices) }
         return r
     }
@@ -154,6 +160,49 @@ public enum DomainPatch {
         guard el.localName == "owner" else { return false }
         let decl = el.prefix.isEmpty ? "xmlns" : "xmlns:\(el.prefix)"
         return el[decl] == OwnerXML.namespace
+    }
+
+    // MARK: Memory backing, fw_cfg
+
+    /// A virtiofs share needs guest memory shared with virtiofsd: `<source type='memfd'/>` and
+    /// `<access mode='shared'/>` are set, the other children (hugepages, locked…) stay. Nothing is undone
+    /// when the shares go: shared memory costs a guest nothing.
+    static func patchMemoryBacking(_ r: inout XElement, _ vm: VMSpec) {
+        guard vm.needsSharedMemory else { return }
+        var mb = r.child("memoryBacking") ?? XElement("memoryBacking")
+        let before = mb
+        if mb.child("access")?["mode"] != "shared" {
+            mb.removeAll("access")
+            mb.children.append(XElement("access", [("mode", "shared")]))
+        }
+        if mb.child("source") == nil { mb.children.append(XElement("source", [("type", "memfd")])) }
+        if mb == before && r.child("memoryBacking") != nil { return }
+        r.replaceOrInsert(mb, at: r.index(of: "vcpu") ?? r.index(of: "currentMemory").map { $0 + 1 })
+    }
+
+    /// The `opt/com.coreos/config` entry points at the VM's Ignition volume; without `ignition:` an entry
+    /// that points at fleet's volume goes. Other entries, and other sysinfo types (smbios), stay.
+    static func patchIgnition(_ r: inout XElement, _ vm: VMSpec, file: String?) {
+        let idx = r.children.firstIndex { $0.name == "sysinfo" && $0["type"] == "fwcfg" }
+        var si = idx.map { r.children[$0] } ?? XElement("sysinfo", [("type", "fwcfg")])
+        let before = si
+        let isIgnition = { (e: XElement) in e.name == "entry" && e["name"] == IgnitionSpec.fwcfgName }
+        if vm.ignition != nil, let file {
+            let entry = XElement("entry", [("name", IgnitionSpec.fwcfgName), ("file", file)])
+            if let i = si.children.firstIndex(where: isIgnition) {
+                if si.children[i] != entry { si.children[i] = entry }
+            } else {
+                si.children.append(entry)
+            }
+        } else if vm.ignition == nil {
+            si.children.removeAll { isIgnition($0) && vm.isOwnIgnitionFile($0["file"] ?? "") }
+        }
+        if si == before { return }
+        if let idx {
+            if si.children.isEmpty { r.children.remove(at: idx) } else { r.children[idx] = si }
+        } else {
+            r.children.insert(si, at: r.index(of: "os") ?? r.children.count)
+        }
     }
 
     // MARK: OS
@@ -427,6 +476,34 @@ public enum DomainPatch {
         // Devices this fleet declares that the VM no longer lists; any other hostdev (a device fleet does not
         // declare, or a kind it does not model: SCSI, mdev, USB by address) stays.
         devices.children.removeAll { el in kind(el).map { !want.contains($0) && DeviceOwnership.isDeclaredDevice($0, in: fleet) } ?? false }
+    }
+
+    // MARK: Shares
+
+    /// Shares by target tag: a declared one is added or brought to its declared source, driver and access; a
+    /// host-directory `<filesystem>` that `shares:` no longer lists goes. Without `shares:` nothing changes.
+    static func patchShares(_ devices: inout XElement, vm: VMSpec) {
+        guard let shares = vm.shares else { return }
+        let isMount = { (el: XElement) in el.name == "filesystem" && (el["type"] ?? "mount") == "mount" }
+        for s in shares {
+            let want = DomainMapping.filesystemValue(s).element()
+            if let idx = devices.children.firstIndex(where: { isMount($0) && $0.child("target")?["dir"] == s.target }) {
+                let el = devices.children[idx]
+                let have = DomainXML.Filesystem(
+                    type: "mount", accessMode: el["accessmode"], driverType: el.child("driver")?["type"],
+                    sourceDir: el.child("source")?["dir"], targetDir: s.target, readonly: el.child("readonly") != nil)
+                // As the planner compares them: source, driver, read-only (a 9p share's access mode is kept).
+                if DomainMapping.share(have) != s {
+                    // Another driver is another device: libvirt assigns its address afresh.
+                    devices.children[idx] = want
+                }
+            } else {
+                devices.insertAfterSiblings(
+                    want, fallback: devices.children.lastIndex { $0.name == "controller" || $0.name == "disk" }.map { $0 + 1 })
+            }
+        }
+        let tags = Set(shares.map(\.target))
+        devices.children.removeAll { isMount($0) && $0.child("source")?["dir"] != nil && !tags.contains($0.child("target")?["dir"] ?? "") }
     }
 
     // MARK: Graphics

@@ -310,6 +310,12 @@ public struct DomainConfig: Hashable, Codable, Sendable {
     /// Devices fleet neither renders nor models and libvirt does not add by itself (a watchdog, an RNG, a
     /// channel other than the agent's, a filesystem, a TPM…), as `kind detail`: what a recreation would drop.
     public var unmanagedDevices: [String] = []
+    /// The file of the `opt/com.coreos/config` fw_cfg entry (Ignition), if any.
+    public var ignitionFile: String?
+    /// `<filesystem type='mount'>` devices as shares (virtiofs or 9p; others are not listed).
+    public var shares: [ShareSpec] = []
+    /// Whether `<memoryBacking>` shares guest memory (`<access mode='shared'/>`), as virtiofs needs.
+    public var sharedMemory = false
 
     public init(
         vcpus: Int, maxVcpus: Int, memory: ByteSize, maxMemory: ByteSize, firmware: Firmware? = nil,

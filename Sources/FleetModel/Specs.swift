@@ -46,6 +46,14 @@ public struct HostSpec: Hashable, Codable, Sendable {
         self.name = name
         self.uri = uri
     }
+
+    /// Whether the host is this machine: its URI has no host part (`qemu:///system`, `test:///default`).
+    public var isLocal: Bool { Self.isLocal(uri: uri) }
+    public static func isLocal(uri: String) -> Bool {
+        let parts = uri.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return false }
+        return parts[1].hasPrefix("///")
+    }
 }
 
 // MARK: Kinds libvirt names
@@ -449,6 +457,37 @@ public enum CloneMode: String, Hashable, Codable, Sendable, CaseIterable { case 
 public enum HostChangePolicy: String, Hashable, Codable, Sendable, CaseIterable { case migrate, recreate }
 public enum NICModel: String, Hashable, Codable, Sendable, CaseIterable { case virtio, e1000, e1000e, rtl8139 }
 public enum GraphicsType: String, Hashable, Codable, Sendable, CaseIterable { case vnc, spice }
+/// How a host directory is shared with the guest: virtiofs (vhost-user-fs, needs shared memory) or 9p (virtio-9p).
+public enum ShareMode: String, Hashable, Codable, Sendable, CaseIterable {
+    case virtiofs
+    case p9 = "9p"
+}
+
+/// A host directory the guest mounts by its tag (`<filesystem type='mount'>`).
+public struct ShareSpec: Hashable, Codable, Sendable {
+    /// The directory on the VM's host (absolute).
+    public var source: String
+    /// The mount tag the guest mounts (`mount -t virtiofs TAG /mnt`, `mount -t 9p TAG /mnt`).
+    public var target: String
+    public var mode: ShareMode
+    public var readonly: Bool
+    public init(source: String, target: String, mode: ShareMode = .virtiofs, readonly: Bool = false) {
+        self.source = source
+        self.target = target
+        self.mode = mode
+        self.readonly = readonly
+    }
+}
+
+/// An Ignition config (Fedora CoreOS, Flatcar), passed through QEMU's fw_cfg as `opt/com.coreos/config`.
+public struct IgnitionSpec: Hashable, Codable, Sendable {
+    /// The Ignition JSON file on the machine running fleet (resolved by the loader); uploaded beside the disks.
+    public var config: String
+    public init(config: String) { self.config = config }
+
+    /// The fw_cfg entry Ignition reads on QEMU.
+    public static let fwcfgName = "opt/com.coreos/config"
+}
 
 public struct DiskSpec: Hashable, Codable, Sendable {
     /// Names the volume (`<vm>-<name>.<ext>`); defaults to `disk0`, `disk1`, … by position.
@@ -575,6 +614,10 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var guestAgent: Bool?
     /// What apply waits for once it has started the VM; nil: nothing (`none`).
     public var wait: ReadinessWait?
+    /// Ignition config passed through fw_cfg; its volume sits beside the disks (`ignitionVolume`).
+    public var ignition: IgnitionSpec?
+    /// Host directories shared with the guest; nil leaves a live domain's `<filesystem>`s alone (and adds none).
+    public var shares: [ShareSpec]?
 
     public init(
         name: String, group: String? = nil, host: String, vcpus: Int = 1, maxVcpus: Int? = nil,
@@ -615,6 +658,21 @@ public struct VMSpec: Hashable, Codable, Sendable {
         guard cloudInit != nil, let pool = disks.first?.pool else { return nil }
         return (pool, "\(name)-cidata.img")
     }
+
+    /// The volume holding a VM's Ignition config (pool, name): in the pool of its first disk, like the seed.
+    public var ignitionVolume: (pool: String, name: String)? {
+        guard ignition != nil, let pool = disks.first?.pool else { return nil }
+        return (pool, ignitionVolumeName)
+    }
+    public var ignitionVolumeName: String { "\(name)-ignition.ign" }
+
+    /// Whether a domain's fw_cfg file is this VM's Ignition volume: the only entry fleet removes.
+    public func isOwnIgnitionFile(_ path: String) -> Bool {
+        path.split(separator: "/").last.map(String.init) == ignitionVolumeName
+    }
+
+    /// virtiofs needs the guest's memory shared with virtiofsd (`<memoryBacking>` memfd, shared).
+    public var needsSharedMemory: Bool { (shares ?? []).contains { $0.mode == .virtiofs } }
 
     /// vCPUs the domain is defined with: the declared maximum, or the current count.
     public var effectiveMaxVcpus: Int { maxVcpus ?? vcpus }

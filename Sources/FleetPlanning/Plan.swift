@@ -61,6 +61,11 @@ public enum Step: Hashable, Codable, Sendable {
     case deleteVolume
     /// Build a VM's cloud-init NoCloud seed and upload it into its volume.
     case createSeed
+    /// Upload a VM's Ignition config into its volume (0600, beside the disks).
+    case createIgnition
+    /// After a live block resize: grow the partition (growpart) and filesystem (resize2fs, xfs_growfs) on the
+    /// disk inside the running guest, through qemu-guest-agent.
+    case growGuestFilesystem
     case uploadImage
     case defineNetwork, startNetwork, restartNetwork, undefineNetwork
     case addLease(DHCPLease)
@@ -98,11 +103,13 @@ public enum Subject: Hashable, Codable, Sendable {
     case disk(vm: VMSpec, index: Int, image: ImageSpec?)
     /// A VM's cloud-init seed volume.
     case seed(VMSpec)
+    /// A VM's Ignition config volume.
+    case ignition(VMSpec)
 
     /// The VM a domain, disk or seed change is about.
     public var vm: VMSpec? {
         switch self {
-        case .vm(let vm), .disk(let vm, _, _), .seed(let vm): return vm
+        case .vm(let vm), .disk(let vm, _, _), .seed(let vm), .ignition(let vm): return vm
         case .pool, .network, .image: return nil
         }
     }
@@ -210,6 +217,7 @@ extension Fleet {
             out.append(ObjectRef(.vm, vm.name))
             out += vm.disks.map { ObjectRef(.volume, "\($0.pool)/\($0.volumeName(vm: vm.name))") }
             if let seed = vm.seedVolume { out.append(ObjectRef(.volume, "\(seed.pool)/\(seed.name)")) }
+            if let ign = vm.ignitionVolume { out.append(ObjectRef(.volume, "\(ign.pool)/\(ign.name)")) }
             out += vm.snapshots.map { ObjectRef(.snapshot, "\(vm.name)/\($0)") }
         }
         return out

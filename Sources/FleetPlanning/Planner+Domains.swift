@@ -9,8 +9,15 @@ extension HostPlanner {
             let ref = ObjectRef(.vm, vm.name)
             let start = out.count
             defer { out.carry(.vm(vm), for: ref, from: start) }
-            if let why = context.refusal(vm) {
-                out.append(Change(ref, .refused, reason: why))
+            // Preflight (devices, capacity, pool access), and share sources on local hosts (Session checks them: libvirt
+            // has no call to look at a path on a host).
+            let why =
+                [context.refusal(vm)].compactMap { $0 }
+                + (context.options.missingShareSources[vm.name] ?? []).map {
+                    "share source \($0) does not exist on host \(host.name); fix: create it, or correct shares:"
+                }
+            if !why.isEmpty {
+                out.append(Change(ref, .refused, reason: why.joined(separator: "; ")))
                 continue
             }
             if let dom = index.domains[vm.name] {
@@ -104,6 +111,9 @@ extension HostPlanner {
         if let t = vm.tpm { attrs.append(.init("tpm", before: nil, after: t.description)) }
         if vm.graphics?.password != nil { attrs.append(.init("graphics.password", before: nil, after: "set", sensitive: true)) }
         for d in vm.hostdevs { attrs.append(.init("hostdev \(d.name)", before: nil, after: describe(d.kind))) }
+        attrs += (vm.shares ?? []).map { .init("share \($0.target)", before: nil, after: shareText($0)) }
+        if vm.needsSharedMemory { attrs.append(.init("memory_backing", before: nil, after: sharedMemoryText)) }
+        if vm.ignition != nil { attrs.append(.init("ignition", before: nil, after: "fw_cfg \(IgnitionSpec.fwcfgName)")) }
         var out = [Change(ref, .create, attributes: attrs, reason: "VM does not exist", steps: steps)]
         if vm.state == .running {
             out.append(
@@ -342,6 +352,12 @@ extension HostPlanner {
         if let c = vm.cdrom, haveCdrom?.path != c {
             restartAttrs.append(.init("cdrom", before: haveCdrom?.path, after: c))
         }
+        restartAttrs += compareShares(vm, cfg)
+        if vm.ignition != nil && cfg.ignitionFile == nil {
+            restartAttrs.append(.init("ignition", before: nil, after: "fw_cfg \(IgnitionSpec.fwcfgName)"))
+        } else if vm.ignition == nil, let f = cfg.ignitionFile, vm.isOwnIgnitionFile(f) {
+            restartAttrs.append(.init("ignition", before: "fw_cfg \(IgnitionSpec.fwcfgName)", after: nil))
+        }
         if let d = vm.description, d != (cfg.description ?? "") {
             liveAttrs.append(.init("description", before: cfg.description, after: d))
             configOnly = true
@@ -393,6 +409,30 @@ extension HostPlanner {
         default: break
         }
         out += snapshotChanges(vm, existing: dom.snapshots, bound: hostBound(dom, vm))
+        return out
+    }
+
+    /// `/srv/data (virtiofs)`, `/srv/ro (9p, read-only)`.
+    func shareText(_ s: ShareSpec) -> String { "\(s.source) (\(s.mode.rawValue)\(s.readonly ? ", read-only" : ""))" }
+
+    /// What the plan says of the memory backing virtiofs needs.
+    var sharedMemoryText: String { "memfd, shared (virtiofs needs guest memory shared with virtiofsd)" }
+
+    /// Shares by mount tag. fleet applies them at the next boot: libvirt 9.0 hot-plugs virtiofs only into a
+    /// guest whose memory is already shared, and 9p not at all; one rule for both keeps plans predictable.
+    func compareShares(_ vm: VMSpec, _ cfg: DomainConfig) -> [AttributeChange] {
+        guard let shares = vm.shares else { return [] }
+        var out: [AttributeChange] = []
+        for s in shares {
+            let have = cfg.shares.first { $0.target == s.target }
+            if have != s { out.append(.init("share \(s.target)", before: have.map(shareText), after: shareText(s))) }
+        }
+        for h in cfg.shares where !shares.contains(where: { $0.target == h.target }) {
+            out.append(.init("share \(h.target)", before: shareText(h), after: nil))
+        }
+        if vm.needsSharedMemory && !cfg.sharedMemory {
+            out.append(.init("memory_backing", before: "private", after: sharedMemoryText))
+        }
         return out
     }
 }

@@ -83,6 +83,7 @@ extension HostPlanner {
         for vm in vms {
             for d in vm.disks { declared.insert("\(d.pool)/\(d.volumeName(vm: vm.name))") }
             if let (pool, name) = vm.seedVolume { declared.insert("\(pool)/\(name)") }
+            if let (pool, name) = vm.ignitionVolume { declared.insert("\(pool)/\(name)") }
         }
         let refused = refusedOutgoingMoves
         return Set(
@@ -176,13 +177,21 @@ extension HostPlanner {
                 replace = true
                 keyNote = Self.keyNote(have: have, want: want)
             }
+            var ignitionNote = ""
+            if image != nil, dv.index == 0, let want = context.options.ignitionDigests[dv.vm.name],
+                let have = lv.owner?.attributes["ignition"], want != have
+            {
+                attrs.append(.init("ignition", before: have, after: want))
+                replace = true
+                ignitionNote = " (Ignition runs at first boot only, so a new config needs a fresh disk)"
+            }
             if replace {
                 out.append(
                     Change(
                         ref, .replace, attributes: attrs,
                         reason:
                             "the disk's content source changed: it is recreated (reimage; a running VM is stopped and started again); its data is lost"
-                            + keyNote,
+                            + ignitionNote + keyNote,
                         steps: [.deleteVolume, .createVolume], destructive: true, parent: parent))
                 continue
             }
@@ -193,10 +202,7 @@ extension HostPlanner {
                             ref, .refused, attributes: [.init("capacity", before: lv.capacity.description, after: size.description)],
                             reason: "shrinking a disk would destroy the data past the new end; fleet never shrinks disks", parent: parent))
                 } else {
-                    out.append(
-                        Change(
-                            ref, .update, attributes: [.init("capacity", before: lv.capacity.description, after: size.description)],
-                            reason: "disk grows in place (block resize on a running guest)", steps: [.resizeVolume(size)], parent: parent))
+                    out.append(growth(dv, from: lv.capacity, to: size, ref: ref, parent: parent))
                 }
             }
         }
@@ -231,6 +237,35 @@ extension HostPlanner {
                         steps: [.deleteVolume, .createSeed], parent: parent))
             }
         }
+        // Ignition configs: uploaded as they are, rebuilt whenever the file changes.
+        for vm in settledVMs {
+            guard let (pool, name) = vm.ignitionVolume else { continue }
+            seeds.insert("\(pool)/\(name)")
+            let ref = ObjectRef(.volume, "\(pool)/\(name)")
+            let parent = ObjectRef(.vm, vm.name)
+            let start = out.count
+            defer { out.carry(.ignition(vm), for: ref, from: start) }
+            let want = context.options.ignitionDigests[vm.name]
+            guard let lv = liveVolume(pool, name) else {
+                out.append(
+                    Change(
+                        ref, .create, attributes: [.init("ignition config", before: nil, after: want ?? "(read at apply)")],
+                        reason: "Ignition config of \(vm.name) does not exist (passed through fw_cfg; Ignition reads it at first boot)",
+                        steps: [.createIgnition], parent: parent))
+                continue
+            }
+            if let c = conflict(ref, lv.owner) {
+                out.append(Change(c.object, c.action, reason: c.reason, steps: c.steps, parent: parent))
+                continue
+            }
+            if let want, let have = lv.owner?.attributes["digest"], want != have {
+                out.append(
+                    Change(
+                        ref, .replace, attributes: [.init("ignition config", before: have, after: want)],
+                        reason: "the Ignition config changed: its volume is uploaded again", steps: [.deleteVolume, .createIgnition],
+                        parent: parent))
+            }
+        }
         // Disks fleet created that are no longer declared (their VM or disk was removed, or the VM moved away).
         let desiredNames = Set(desired.map { "\($0.disk.pool)/\($0.name)" }).union(seeds)
         let outgoing = outgoingMigrations
@@ -239,16 +274,43 @@ extension HostPlanner {
         where lv.owner?.kind == .volume && context.owns(lv.owner) && !desiredNames.contains("\(lv.pool)/\(lv.name)")
             && !leavesByMigration(lv, outgoing) && !staysWithRefusedMove(lv, refused) && backsDiskElsewhere(lv) == nil
         {
-            let seed = lv.owner?.attributes["role"] == "seed"
+            let role = lv.owner?.attributes["role"]
+            let seed = role == "seed" || role == "ignition"
             out.append(
                 Change(
                     ObjectRef(.volume, "\(lv.pool)/\(lv.name)"), .delete,
                     attributes: [.init("capacity", before: lv.capacity.description, after: nil)],
-                    reason: seed ? "cloud-init seed no longer declared" : "no longer declared; its data is lost",
+                    reason: role == "seed"
+                        ? "cloud-init seed no longer declared"
+                        : role == "ignition" ? "Ignition config no longer declared" : "no longer declared; its data is lost",
                     steps: [.deleteVolume], destructive: !seed,
                     parent: lv.owner.map { ObjectRef(.vm, $0.attributes["vm"] ?? $0.name) }))
         }
         return out
+    }
+
+    /// A disk grows in place. What reaches the guest's filesystem is said here, and is what apply does: on a
+    /// running guest with the agent (`guest_agent: true`), the partition and filesystem are grown through it;
+    /// otherwise the block device alone grows, and cloud-init's growpart module grows the root filesystem at the
+    /// next boot (other filesystems stay as they are).
+    func growth(_ dv: DesiredVolume, from: ByteSize, to size: ByteSize, ref: ObjectRef, parent: ObjectRef) -> Change {
+        let dom = index.domains[dv.vm.name]
+        let running = dom?.state.isActive ?? false
+        // The agent's channel must be in the running guest, not only in the manifest (it is added at a boot).
+        let agent = dv.vm.guestAgent == true && ((dom?.live ?? dom?.config)?.guestAgent ?? false)
+        let attrs = [AttributeChange("capacity", before: from.description, after: size.description)]
+        if running && agent {
+            return Change(
+                ref, .update, attributes: attrs,
+                reason:
+                    "disk grows in place (block resize on the running guest), then its partition and filesystem through the guest agent (growpart, resize2fs or xfs_growfs)",
+                steps: [.resizeVolume(size), .growGuestFilesystem], parent: parent)
+        }
+        let reason =
+            running
+            ? "disk grows in place (block resize on the running guest); without the guest agent (guest_agent: true, in the running guest) the filesystem grows at the next boot (cloud-init growpart), or by hand"
+            : "disk grows in place; the guest's filesystem grows at its next boot (cloud-init growpart), or by hand"
+        return Change(ref, .update, attributes: attrs, reason: reason, steps: [.resizeVolume(size)], parent: parent)
     }
 
     /// The digest the image work records on a VM's customized system disk. The planner cannot read

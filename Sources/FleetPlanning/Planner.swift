@@ -19,6 +19,12 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     /// Only VMs with a root password have an entry.
     public var olderCustomizationDigests: [String: String] = [:]
     public var olderSeedInstanceIDs: [String: String] = [:]
+    /// Per VM with `ignition:`, the digest of its config file (computed by the caller, which reads it): the
+    /// Ignition volume and the system disk (Ignition runs at first boot only) record it; another one rebuilds them.
+    public var ignitionDigests: [String: String] = [:]
+    /// Per VM, the share sources missing on its host (checked by the caller on local hosts; libvirt has no call
+    /// to look at a remote host's directories): the VM's change is refused until they exist.
+    public var missingShareSources: [String: [String]] = [:]
     public init(
         adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
         seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]

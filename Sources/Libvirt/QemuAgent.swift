@@ -28,7 +28,8 @@ extension Domain {
     /// `{"execute":"guest-ping"}` → `{"return":{}}`. The domain needs the `org.qemu.guest_agent.0`
     /// channel and a running agent; otherwise libvirt's error (VIR_ERR_AGENT_UNRESPONSIVE,
     /// VIR_ERR_OPERATION_INVALID, …) is thrown. libvirt documents this API as unsupported for
-    /// management: fleet uses it for tests and read-only probes only.
+    /// management: fleet uses it for tests, read-only probes, and to grow a guest's filesystem after
+    /// growing its disk (guest-exec of growpart and resize2fs/xfs_growfs, see FleetExecution's GuestGrowth).
     public func qemuAgentCommand(_ json: String, timeout: AgentTimeout = .seconds(5)) throws -> String {
         try checkPtr("virDomainQemuAgentCommand", takeString(virDomainQemuAgentCommand(ptr, json, timeout.raw, 0)))
     }

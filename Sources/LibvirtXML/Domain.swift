@@ -17,7 +17,11 @@ public struct DomainXML: Hashable, Sendable {
     public var memory: UInt64
     /// `<currentMemory>`: the balloon target, in bytes; nil means equal to `memory`.
     public var currentMemory: UInt64?
+    /// `<memoryBacking>`: `<source type=>` and `<access mode=>` (virtiofs needs memfd, shared).
+    public var memoryBacking: MemoryBacking?
     public var vcpu: VCPU
+    /// `<sysinfo type='fwcfg'>` entries: QEMU fw_cfg blobs by name, from a host file (`file=`) or inline text.
+    public var fwcfg: [FwCfgEntry] = []
     public var os: OS
     /// Names of the elements under `<features>` (`acpi`, `apic`, …), except `smm`.
     public var features: [String]
@@ -58,6 +62,50 @@ public struct DomainXML: Hashable, Sendable {
         self.onReboot = onReboot
         self.onCrash = onCrash
         self.devices = devices
+    }
+
+    public struct MemoryBacking: Hashable, Sendable {
+        public var sourceType: String?
+        public var accessMode: String?
+        public init(sourceType: String? = nil, accessMode: String? = nil) {
+            self.sourceType = sourceType
+            self.accessMode = accessMode
+        }
+    }
+
+    public struct FwCfgEntry: Hashable, Sendable {
+        public var name: String
+        public var file: String?
+        public var value: String?
+        public init(name: String, file: String? = nil, value: String? = nil) {
+            self.name = name
+            self.file = file
+            self.value = value
+        }
+    }
+
+    /// A `<filesystem>`: a host directory (`type='mount'`) or other source shared with the guest.
+    public struct Filesystem: Hashable, Sendable {
+        /// mount | template | file | block | ram | bind | volume
+        public var type: String
+        /// passthrough | mapped | squash
+        public var accessMode: String?
+        /// `<driver type=>`: virtiofs | path | handle | loop | nbd
+        public var driverType: String?
+        public var sourceDir: String?
+        public var targetDir: String?
+        public var readonly: Bool
+        public init(
+            type: String = "mount", accessMode: String? = nil, driverType: String? = nil, sourceDir: String? = nil,
+            targetDir: String? = nil, readonly: Bool = false
+        ) {
+            self.type = type
+            self.accessMode = accessMode
+            self.driverType = driverType
+            self.sourceDir = sourceDir
+            self.targetDir = targetDir
+            self.readonly = readonly
+        }
     }
 
     public struct VCPU: Hashable, Sendable {
@@ -401,6 +449,7 @@ public struct DomainXML: Hashable, Sendable {
         public var graphics: [Graphics]
         public var videos: [Video]
         public var hostdevs: [Hostdev]
+        public var filesystems: [Filesystem] = []
         /// `<memballoon model=>`.
         public var memballoon: String?
         public var channels: [Channel] = []
@@ -448,6 +497,14 @@ extension DomainXML {
         guard let mem = r.child("memory") else { throw XMLError("<domain> lacks <memory>") }
         memory = try XMLSize.bytes(mem, defaultUnit: "KiB")
         currentMemory = try r.child("currentMemory").map { try XMLSize.bytes($0, defaultUnit: "KiB") }
+        if let mb = r.child("memoryBacking") {
+            memoryBacking = MemoryBacking(sourceType: mb.child("source")?["type"], accessMode: mb.child("access")?["mode"])
+        }
+        for si in r.all("sysinfo") where si["type"] == "fwcfg" {
+            fwcfg += si.all("entry").compactMap { e in
+                e["name"].map { FwCfgEntry(name: $0, file: e["file"], value: e.text.isEmpty ? nil : e.text) }
+            }
+        }
         if let v = r.child("vcpu") {
             guard let n: Int = XMLNumber.parse(v.text) else { throw XMLError("<vcpu>: not a number: '\(v.text)'") }
             vcpu = VCPU(placement: v["placement"], current: XMLNumber.parse(v["current"]), count: n)
@@ -508,6 +565,11 @@ extension DomainXML {
             case "tpm":
                 let b = c.child("backend")
                 devices.tpms.append(TPM(model: c["model"], backendType: b?["type"], backendVersion: b?["version"]))
+            case "filesystem":
+                devices.filesystems.append(
+                    Filesystem(
+                        type: c["type"] ?? "mount", accessMode: c["accessmode"], driverType: c.child("driver")?["type"],
+                        sourceDir: c.child("source")?["dir"], targetDir: c.child("target")?["dir"], readonly: c.child("readonly") != nil))
             default: break
             }
         }
@@ -632,7 +694,14 @@ extension DomainXML {
         }
         r.addText("memory", DomainXML.kib(memory), [("unit", "KiB")])
         r.addText("currentMemory", currentMemory.map(DomainXML.kib), [("unit", "KiB")])
+        if let mb = memoryBacking { r.children.append(mb.element()) }
         r.addText("vcpu", String(vcpu.count), [("placement", vcpu.placement), ("current", vcpu.current.map(String.init))])
+        if !fwcfg.isEmpty {
+            r.children.append(
+                XElement(
+                    "sysinfo", [("type", "fwcfg")],
+                    children: fwcfg.map { XElement("entry", [("name", $0.name), ("file", $0.file)], text: $0.value ?? "") }))
+        }
         var o = XElement("os", [("firmware", os.firmware)])
         o.addText("type", os.type, [("arch", os.arch), ("machine", os.machine)])
         if !os.firmwareFeatures.isEmpty {
@@ -708,6 +777,27 @@ extension DomainXML {
         guard sf.count == 2 else { return nil }
         return ("0x" + p[0], "0x" + p[1], "0x" + sf[0], "0x" + sf[1])
     }
+}
+
+extension DomainXML.MemoryBacking {
+    public func element() -> XElement {
+        var e = XElement("memoryBacking")
+        if let t = sourceType { e.children.append(XElement("source", [("type", t)])) }
+        if let m = accessMode { e.children.append(XElement("access", [("mode", m)])) }
+        return e
+    }
+}
+
+extension DomainXML.Filesystem {
+    public func element() -> XElement {
+        var e = XElement("filesystem", [("type", type), ("accessmode", accessMode)])
+        if let d = driverType { e.children.append(XElement("driver", [("type", d)])) }
+        if let s = sourceDir { e.children.append(XElement("source", [("dir", s)])) }
+        if let t = targetDir { e.children.append(XElement("target", [("dir", t)])) }
+        if readonly { e.children.append(XElement("readonly")) }
+        return e
+    }
+    public func xml() -> String { element().render() }
 }
 
 extension DomainXML.Interface {
@@ -822,6 +912,7 @@ extension DomainXML.Devices {
         for c in controllers {
             d.children.append(XElement("controller", [("type", c.type), ("index", c.index.map(String.init)), ("model", c.model)]))
         }
+        for f in filesystems { d.children.append(f.element()) }
         for x in interfaces { d.children.append(x.element()) }
         for s in serials { d.children.append(s.element("serial")) }
         for s in consoles { d.children.append(s.element("console")) }
