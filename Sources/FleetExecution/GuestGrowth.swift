@@ -9,41 +9,15 @@ import Libvirt
 struct GuestGrowth {
     let domain: Domain
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    struct Exec {
-        var exitCode: Int
-        var stdout: String
-        var stderr: String
-    }
+    typealias Failure = GuestAgent.Failure
+    var agent: GuestAgent { GuestAgent(domain: domain) }
 
     func command(_ execute: String, _ arguments: [String: Any]? = nil, timeout: Int32 = 10) throws -> Any? {
-        var cmd: [String: Any] = ["execute": execute]
-        if let arguments { cmd["arguments"] = arguments }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: cmd), as: UTF8.self)
-        let reply = try domain.qemuAgentCommand(json, timeout: .seconds(timeout))
-        let obj = try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any]
-        return obj?["return"]
+        try agent.command(execute, arguments, timeout: timeout)
     }
 
-    /// guest-exec with captured output, then guest-exec-status until the program exits.
-    func exec(_ path: String, _ args: [String], timeout: TimeInterval = 300) throws -> Exec {
-        guard let r = try command("guest-exec", ["path": path, "arg": args, "capture-output": true]) as? [String: Any],
-            let pid = r["pid"] as? Int
-        else { throw Failure(description: "guest-exec \(path): the agent returned no pid") }
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let s = try command("guest-exec-status", ["pid": pid]) as? [String: Any], s["exited"] as? Bool == true {
-                func text(_ k: String) -> String {
-                    (s[k] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-                }
-                return Exec(exitCode: s["exitcode"] as? Int ?? -1, stdout: text("out-data"), stderr: text("err-data"))
-            }
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        throw Failure(description: "\(path) \(args.joined(separator: " ")) did not finish within \(Int(timeout)) s")
+    func exec(_ path: String, _ args: [String], timeout: TimeInterval = 300) throws -> GuestAgent.Result {
+        try agent.exec(path, args, timeout: timeout)
     }
 
     func read(_ path: String) throws -> String {

@@ -409,60 +409,6 @@ extension RealGuestTests {
     }
 }
 
-/// qemu-guest-agent through libvirt (virDomainQemuAgentCommand).
-struct GuestAgent {
-    let domain: Domain
-
-    struct Result: CustomStringConvertible {
-        var exitCode: Int
-        var stdout: String
-        var stderr: String
-        var description: String { "exit \(exitCode), stdout \(stdout.debugDescription), stderr \(stderr.debugDescription)" }
-    }
-
-    func command(_ execute: String, _ arguments: [String: Any]? = nil, timeout: Int32 = 10) throws -> Any? {
-        var cmd: [String: Any] = ["execute": execute]
-        if let arguments { cmd["arguments"] = arguments }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: cmd), as: UTF8.self)
-        let reply = try domain.qemuAgentCommand(json, timeout: .seconds(timeout))
-        let obj = try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any]
-        return obj?["return"]
-    }
-
-    /// Polls guest-ping until the agent answers; the guest is booting meanwhile.
-    func waitForPing(timeout: TimeInterval) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        var last = ""
-        while Date() < deadline {
-            do {
-                _ = try command("guest-ping", timeout: 5)
-                return
-            } catch { last = "\(error)" }
-            guard try domain.isActive else { throw TestFailure("the guest stopped while booting") }
-            Thread.sleep(forTimeInterval: 3)
-        }
-        throw TestFailure("no guest agent after \(Int(timeout)) s: \(last)")
-    }
-
-    /// guest-exec with captured output, then guest-exec-status until it exits.
-    func exec(_ path: String, _ args: [String], timeout: TimeInterval = 120) throws -> Result {
-        guard let r = try command("guest-exec", ["path": path, "arg": args, "capture-output": true]) as? [String: Any],
-            let pid = r["pid"] as? Int
-        else { throw TestFailure("guest-exec \(path): no pid") }
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let s = try command("guest-exec-status", ["pid": pid]) as? [String: Any], s["exited"] as? Bool == true {
-                func text(_ k: String) -> String {
-                    (s[k] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-                }
-                return Result(exitCode: s["exitcode"] as? Int ?? -1, stdout: text("out-data"), stderr: text("err-data"))
-            }
-            Thread.sleep(forTimeInterval: 1)
-        }
-        throw TestFailure("\(path) \(args) did not finish within \(Int(timeout)) s")
-    }
-}
-
 /// What the namespace thread of `inTestNamespace` hands back.
 private final class NamespaceResult<T>: @unchecked Sendable {
     var value: T?
