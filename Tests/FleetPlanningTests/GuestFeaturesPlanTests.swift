@@ -86,7 +86,9 @@ import Testing
         var o = PlanOptions()
         o.missingShareSources = ["web-1": ["/srv/nope"]]
         let c = try #require(plan(Fixture.live(fleet), o, fleet: f).change("vm/web-1"))
-        #expect(c.action == .refused && c.reason == "share source /srv/nope does not exist on host kvm1", "\(c.reason)")
+        #expect(
+            c.action == .refused && c.reason == "share source /srv/nope does not exist on host kvm1; fix: create it, or correct shares:",
+            "\(c.reason)")
     }
 
     @Test func ignitionVolumeAndDigest() throws {
