@@ -9,15 +9,8 @@ extension HostPlanner {
             let ref = ObjectRef(.vm, vm.name)
             let start = out.count
             defer { out.carry(.vm(vm), for: ref, from: start) }
-            // Preflight (devices, capacity, pool access), and share sources on local hosts (Session checks them: libvirt
-            // has no call to look at a path on a host).
-            let why =
-                [context.refusal(vm)].compactMap { $0 }
-                + (context.options.missingShareSources[vm.name] ?? []).map {
-                    "share source \($0) does not exist on host \(host.name); fix: create it, or correct shares:"
-                }
-            if !why.isEmpty {
-                out.append(Change(ref, .refused, reason: why.joined(separator: "; ")))
+            if let why = context.refusal(vm) {
+                out.append(Change(ref, .refused, reason: why))
                 continue
             }
             if let dom = index.domains[vm.name] {

@@ -247,6 +247,7 @@ extension HostPlanner {
             defer { out.carry(.ignition(vm), for: ref, from: start) }
             let want = context.options.ignitionDigests[vm.name]
             guard let lv = liveVolume(pool, name) else {
+                if context.refusal(vm) != nil { continue }  // nothing of a VM preflight refuses is made
                 out.append(
                     Change(
                         ref, .create, attributes: [.init("ignition config", before: nil, after: want ?? "(read at apply)")],

@@ -161,7 +161,14 @@ struct Context {
     }
 
     /// Why preflight refuses the VM on its host (docs/planning.md, "Preflight"); nil when it passes.
-    func refusal(_ vm: VMSpec) -> String? { preflight[vm.host]?.refusals[vm.name] }
+    func refusal(_ vm: VMSpec) -> String? {
+        // Share sources are checked by Session on local hosts (libvirt has no call to look at a path on a host).
+        let shares = (options.missingShareSources[vm.name] ?? []).map {
+            "share source \($0) does not exist on host \(vm.host); fix: create it, or correct shares:"
+        }
+        let all = [preflight[vm.host]?.refusals[vm.name]].compactMap { $0 } + shares
+        return all.isEmpty ? nil : all.joined(separator: "; ")
+    }
 
     func owns(_ mark: OwnerMark?) -> Bool { mark?.fleet == desired.name }
 }

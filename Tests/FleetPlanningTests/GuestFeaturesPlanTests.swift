@@ -89,6 +89,16 @@ import Testing
         #expect(
             c.action == .refused && c.reason == "share source /srv/nope does not exist on host kvm1; fix: create it, or correct shares:",
             "\(c.reason)")
+        // A new VM refused for it gets nothing made: no disk, no Ignition volume.
+        var new = f.vms[1]
+        new.name = "web-9"
+        new.ignition = IgnitionSpec(config: "/x/web.ign")
+        let g = f.with { $0.vms.append(new) }
+        o.missingShareSources = ["web-9": ["/srv/nope"]]
+        let p = plan(Fixture.live(fleet), o, fleet: g)
+        #expect(p.change("vm/web-9")?.action == .refused)
+        let made = p.changes.filter { $0.parent?.name == "web-9" || $0.object.name.contains("web-9") }.filter { $0.action != .refused }
+        #expect(made.isEmpty, "\(made.map { "\($0.action) \($0.object)" })")
     }
 
     @Test func ignitionVolumeAndDigest() throws {
