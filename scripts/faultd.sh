@@ -98,11 +98,35 @@ start)
             echo "faultd: removing bridge $br left by the killed daemon" >&2
             ip link del "$br"
         done'
+    # The same crash leaves that network's dnsmasq running (it is daemonized): starting the network again fails
+    # with "dnsmasq: failed to create listening socket for …: Address already in use". Stop the dnsmasq processes
+    # of this namespace whose network has no status file (only this namespace's: the machine's daemon runs its
+    # own dnsmasq processes with the same conf-file paths).
+    ns=$(readlink "/proc/$(cat "$ROOT/virtlogd.pid")/ns/net")
+    for d in /proc/[0-9]*; do
+        [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$ns" ] || continue
+        cmd=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
+        net=$(printf '%s' "$cmd" | sed -n 's|^[^ ]*dnsmasq .*--conf-file=/var/lib/libvirt/dnsmasq/\([^ ]*\)\.conf.*|\1|p')
+        [ -n "$net" ] || continue
+        nsenter --target "$(cat "$ROOT/virtlogd.pid")" --mount test -e "/run/libvirt/network/$net.xml" && continue
+        echo "faultd: stopping dnsmasq of network $net left by the killed daemon" >&2
+        kill "${d#/proc/}" 2>/dev/null || true
+    done
     nsenter --target "$(cat "$ROOT/virtlogd.pid")" --mount --uts --net \
         libvirtd -d -p "$ROOT/libvirtd.pid" -f "$ROOT/etc/libvirtd.conf" </dev/null >/dev/null 2>&1
     wait_socket
     ;;
 down)
+    # The networks' dnsmasq processes are daemonized and would outlive the namespace: stop them first.
+    if alive "$ROOT/virtlogd.pid"; then
+        ns=$(readlink "/proc/$(cat "$ROOT/virtlogd.pid")/ns/net")
+        for d in /proc/[0-9]*; do
+            [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$ns" ] || continue
+            case "$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null)" in
+            *dnsmasq\ *--conf-file=/var/lib/libvirt/dnsmasq/*) kill "${d#/proc/}" 2>/dev/null || true ;;
+            esac
+        done
+    fi
     for p in libvirtd virtlogd; do
         if alive "$ROOT/$p.pid"; then kill "$(cat "$ROOT/$p.pid")" 2>/dev/null || true; fi
     done
