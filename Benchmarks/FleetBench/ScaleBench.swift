@@ -24,7 +24,7 @@ func scaleBenchmark(_ args: [String]) throws {
     let script = "scripts/scalehosts.sh"
     guard FileManager.default.fileExists(atPath: script) else { throw BenchFailure("run from the repository root (\(script))") }
     print("scale: N VMs (64 MiB, 1 GiB qcow2 volume, NIC, VNC; defined) spread over H daemons (test driver), a pool and a network each")
-    print("      H       N   apply from nothing   no-op plan (median of 3)   plan peak RSS")
+    print("      H       N   apply from nothing   no-op plan (median of 3)   plan peak RSS   floor (median of 3)   ratio")
     var csv: [String] = []
     for h in hostCounts {
         _ = spawn(["/bin/bash", script, "down"])
@@ -39,19 +39,20 @@ func scaleBenchmark(_ args: [String]) throws {
                 let r = try scaleRound(n: n, uris: uris, fleetBinary: fleetBinary)
                 print(
                     String(
-                        format: "  %5d  %6d   %15.2f s   %19.3f s   %9.1f MiB", h, n, r.apply, r.plan, Double(r.rssKiB) / 1024))
-                csv.append("csv,\(h),\(n),\(r.apply),\(r.plan),\(r.rssKiB)")
+                        format: "  %5d  %6d   %15.2f s   %19.3f s   %9.1f MiB   %15.3f s   %4.2fx", h, n, r.apply, r.plan,
+                        Double(r.rssKiB) / 1024, r.floor, r.plan / r.floor))
+                csv.append("csv,\(h),\(n),\(r.apply),\(r.plan),\(r.rssKiB),\(r.floor)")
             }
         }
     }
-    print("csv,hosts,vms,apply_s,plan_s,plan_rss_kib")
+    print("csv,hosts,vms,apply_s,plan_s,plan_rss_kib,floor_s")
     for line in csv { print(line) }
     print(
         "  command: swift run -c release fleet-bench scale \(ns.map(String.init).joined(separator: ",")) \(hostCounts.map(String.init).joined(separator: ","))"
     )
 }
 
-func scaleRound(n: Int, uris: [String], fleetBinary: String) throws -> (apply: Double, plan: Double, rssKiB: Int) {
+func scaleRound(n: Int, uris: [String], fleetBinary: String) throws -> (apply: Double, plan: Double, rssKiB: Int, floor: Double) {
     let hex = String(UInt32.random(in: 0...UInt32.max), radix: 16)
     let prefix = "fs-\(hex)-"
     let dir = NSTemporaryDirectory() + prefix + "scale"
@@ -99,8 +100,10 @@ func scaleRound(n: Int, uris: [String], fleetBinary: String) throws -> (apply: D
         throw BenchFailure("apply failed: \(report.results.filter { $0.outcome != .applied }.prefix(3))")
     }
     var plans: [Double] = []
+    var floors: [Double] = []
     var rss = 0
     for _ in 0..<3 {
+        floors.append(try scaleFloor(uris))
         let t = DispatchTime.now().uptimeNanoseconds
         // GNU time forks and waits: the peak RSS it reports is fleet's own. (wait4 on a posix_spawn child counts
         // this process's memory too: the child starts on this process's address space before its exec.)
@@ -113,7 +116,25 @@ func scaleRound(n: Int, uris: [String], fleetBinary: String) throws -> (apply: D
         let text = (try? String(contentsOfFile: rssFile, encoding: .utf8)) ?? ""
         rss = max(rss, Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
     }
-    return (apply, median(plans.sorted()), rss)
+    return (apply, median(plans.sorted()), rss, median(floors.sorted()))
+}
+
+/// The floor of a plan's read over several hosts: every host at once, each read by a plain sequential client
+/// (`RawFloor.readHostState`: the same XML fleet reads, nothing parsed). Wall seconds.
+func scaleFloor(_ uris: [String]) throws -> Double {
+    final class Failures: @unchecked Sendable {
+        let lock = NSLock()
+        var first: String?
+        func add(_ s: String) { lock.withLock { first = first ?? s } }
+    }
+    let failures = Failures()
+    let t = DispatchTime.now().uptimeNanoseconds
+    Parallel.run(uris.count, width: uris.count) { i in
+        do { _ = try RawFloor.readHostState(uri: uris[i]) } catch { failures.add("\(uris[i]): \(error)") }
+    }
+    let s = seconds(since: t)
+    if let f = failures.first { throw BenchFailure("floor read failed: \(f)") }
+    return s
 }
 
 /// Runs a program (posix_spawn, stdout and stderr to a private file) and returns its status and output.
@@ -135,4 +156,15 @@ func spawn(_ argv: [String]) -> (status: Int32, out: String) {
     let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return (code, out)
+}
+
+/// `fleet-bench floor URI…`: the multi-host read floor alone (`scaleFloor`), 3 runs after a warm-up.
+func floorBenchmark(_ uris: [String]) throws {
+    _ = try scaleFloor(uris)
+    var runs: [Double] = []
+    for _ in 0..<3 { runs.append(try scaleFloor(uris)) }
+    print(
+        String(
+            format: "floor over %d hosts: median %.3f s (runs: %@)", uris.count, median(runs.sorted()),
+            runs.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
 }

@@ -10,7 +10,8 @@ let benchmarks: [String: ([String]) throws -> Void] = [
     "upload": uploadBenchmark,
     "daemon": daemonBenchmark,
     "running": runningBenchmark,
-    "scale": scaleBenchmark
+    "scale": scaleBenchmark,
+    "floor": floorBenchmark
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -285,14 +285,14 @@ final class RunState: @unchecked Sendable {
 /// iterations at once as this machine has CPUs: 2 here, however many hosts or lanes there are) nor the global
 /// dispatch queues (libdispatch adds a thread for blocked work about once a second: 20 hosts took 20 s to start)
 /// fit that: these are plain threads, started at once.
-enum Parallel {
+public enum Parallel {
     /// Runs `body` for 0..<count on at most `width` threads (the caller's among them) and returns when all are done.
-    static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    public static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
         run(count, width: width) { _, i in body(i) }
     }
 
     /// The same, telling `body` which of the threads runs it (0 is the caller's): `(thread, index)`.
-    static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
+    public static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
         guard count > 0 else { return }
         let n = max(1, min(width, count))
         let next = ManagedCounter()

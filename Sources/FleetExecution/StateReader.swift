@@ -134,7 +134,9 @@ public struct StateReader: Sendable {
     /// What one bulk call per fact gives for every domain at once, instead of a round trip per domain each.
     struct DomainFacts {
         var states: [String: DomainState] = [:]
-        var persistent: Set<String>?
+        /// The transient ones: the complement of the persistent, and usually empty, where the persistent list holds
+        /// every domain.
+        var transient: Set<String>?
         var autostart: Set<String>?
         var managedSave: Set<String>?
         var withSnapshots: Set<String>?
@@ -147,7 +149,7 @@ public struct StateReader: Sendable {
             func uuids(_ f: DomainListFilter) -> Set<String>? {
                 (try? conn.listAllDomains(f)).map { Set($0.compactMap { try? $0.uuidString }) }
             }
-            persistent = uuids(.persistent)
+            transient = uuids(.transient)
             autostart = uuids(.autostart)
             managedSave = uuids(.managedSave)
             withSnapshots = uuids(.hasSnapshot)
@@ -199,7 +201,7 @@ public struct StateReader: Sendable {
         }
         return try LiveDomain(
             name: d.name, uuid: uuid, id: d.id.map(Int.init), state: state,
-            persistent: facts.persistent.map { $0.contains(uuid) } ?? d.isPersistent,
+            persistent: facts.transient.map { !$0.contains(uuid) } ?? d.isPersistent,
             autostart: facts.autostart.map { $0.contains(uuid) } ?? ((try? d.autostart()) ?? false),
             config: config, live: live, snapshots: snapshots,
             hasManagedSave: facts.managedSave.map { $0.contains(uuid) } ?? ((try? d.hasManagedSave) ?? false))

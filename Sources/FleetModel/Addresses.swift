@@ -65,11 +65,26 @@ public struct MACAddress: Hashable, Comparable, TextCodable, Sendable {
     public var description: String
 
     public init?(parsing text: String) {
-        let parts = text.lowercased().split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else { return nil }
+        // Six pairs of hex digits separated by colons, read byte by byte (every NIC of every domain read goes
+        // through here).
+        var bytes = Array(text.utf8)
+        guard bytes.count == 17 else { return nil }
+        for k in 0..<17 {
+            let c = bytes[k]
+            if k % 3 == 2 {
+                guard c == UInt8(ascii: ":") else { return nil }
+            } else if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F") {
+                bytes[k] = c + 0x20
+            } else {
+                guard (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
+                else { return nil }
+            }
+        }
         // libvirt refuses multicast MACs (low bit of the first octet).
-        guard let first = UInt8(parts[0], radix: 16), first & 1 == 0 else { return nil }
-        description = parts.joined(separator: ":")
+        let low = bytes[1]
+        let nibble = low <= UInt8(ascii: "9") ? low - UInt8(ascii: "0") : low - UInt8(ascii: "a") + 10
+        guard nibble & 1 == 0 else { return nil }
+        description = String(decoding: bytes, as: UTF8.self)
     }
 
     /// A stable locally-administered MAC under QEMU's 52:54 prefix, derived from a key (fleet, VM,

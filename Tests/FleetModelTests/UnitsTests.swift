@@ -39,6 +39,13 @@ import Testing
         #expect(PCIAddress(parsing: "0000:3b:00") == nil)
         #expect(MACAddress(parsing: "52:54:00:AA:bb:01")?.description == "52:54:00:aa:bb:01")
         #expect(MACAddress(parsing: "01:00:5e:00:00:01") == nil)
+        #expect(MACAddress(parsing: "5B:54:00:00:00:01") == nil)  // B: odd, multicast
+        #expect(MACAddress(parsing: "5A:54:00:00:00:01")?.description == "5a:54:00:00:00:01")
+        for bad in [
+            "52:54:00:aa:bb", "52:54:00:aa:bb:0g", "52-54-00-aa-bb-01", "52:54:00:aa:bb:012", "52:54:00:aa::b01", "５2:54:00:aa:bb:01"
+        ] {
+            #expect(MACAddress(parsing: bad) == nil, "\(bad)")
+        }
         #expect(MACAddress.stable(for: "lab/web-1/0") == MACAddress.stable(for: "lab/web-1/0"))
         #expect(MACAddress.stable(for: "lab/web-1/0") != MACAddress.stable(for: "lab/web-1/1"))
     }
