@@ -6,11 +6,13 @@ extension HostPlanner {
     func networks() -> [Change] {
         var out: [Change] = []
         let declared = fleet.networks.filter { placed($0.hosts) }
-        for spec in declared {
-            let ref = ObjectRef(.network, spec.name)
+        for declaredSpec in declared {
+            let ref = ObjectRef(.network, declaredSpec.name)
+            let ln = live.networks.first(where: { $0.name == declaredSpec.name })
+            let spec = withoutHeldLeases(declaredSpec, live: ln)
             let start = out.count
             defer { out.carry(.network(spec), for: ref, from: start) }
-            guard let ln = live.networks.first(where: { $0.name == spec.name }) else {
+            guard let ln else {
                 var steps: [Step] = [.defineNetwork, .startNetwork]
                 if spec.autostart == true { steps.append(.setAutostart(true)) }
                 var attrs: [AttributeChange] = [.init("mode", before: nil, after: spec.mode.rawValue)]
@@ -89,5 +91,17 @@ extension HostPlanner {
                     reason: "no longer declared", steps: [.undefineNetwork]))
         }
         return out
+    }
+
+    /// The network without the static leases of VMs that preflight refuses on this host: nothing of a refused VM is
+    /// made, its lease neither (it comes with the VM, once the VM is no longer refused). A lease already there stays.
+    func withoutHeldLeases(_ spec: NetworkSpec, live: LiveNetwork?) -> NetworkSpec {
+        let existing = Set(live?.spec.leases ?? [])
+        var spec = spec
+        spec.leases.removeAll { l in
+            guard !existing.contains(l), let vm = context.vmByName[l.name], vm.host == host.name else { return false }
+            return context.refusal(vm) != nil
+        }
+        return spec
     }
 }

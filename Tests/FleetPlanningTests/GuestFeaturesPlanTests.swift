@@ -93,12 +93,33 @@ import Testing
         var new = f.vms[1]
         new.name = "web-9"
         new.ignition = IgnitionSpec(config: "/x/web.ign")
-        let g = f.with { $0.vms.append(new) }
+        let mac9 = MACAddress.stable(for: "lab/web-9/0")
+        new.networks = [NICSpec(network: "nat0", mac: mac9, ip: IPv4Address(parsing: "192.168.150.19"))]
+        let lease9 = DHCPLease(mac: mac9, name: "web-9", ip: IPv4Address(parsing: "192.168.150.19")!)
+        let g = f.with { f in
+            f.vms.append(new)
+            f.networks[0].leases.append(lease9)
+        }
         o.missingShareSources = ["web-9": ["/srv/nope"]]
         let p = plan(Fixture.live(fleet), o, fleet: g)
         #expect(p.change("vm/web-9")?.action == .refused)
         let made = p.changes.filter { $0.parent?.name == "web-9" || $0.object.name.contains("web-9") }.filter { $0.action != .refused }
         #expect(made.isEmpty, "\(made.map { "\($0.action) \($0.object)" })")
+        // Its static lease is not added to the network either; it comes once the VM is no longer refused.
+        #expect(p.change("network/nat0") == nil, "\(String(describing: p.change("network/nat0")))")
+        o.missingShareSources = [:]
+        let steps = plan(Fixture.live(fleet), o, fleet: g).change("network/nat0")?.steps ?? []
+        #expect(steps == [.addLease(lease9)], "\(steps)")
+        // A network created with it does not carry it.
+        o.missingShareSources = ["web-9": ["/srv/nope"]]
+        let fresh = plan(Fixture.live(fleet).without(network: "nat0"), o, fleet: g).change("network/nat0")
+        #expect(
+            fresh?.action == .create && fresh?.attributes.contains { $0.name == "lease web-9" } == false, "\(String(describing: fresh))")
+        if case .network(let spec)? = fresh?.subject {
+            #expect(spec.leases.map(\.name) == ["web-1"])
+        } else {
+            Issue.record("no network subject")
+        }
     }
 
     @Test func ignitionVolumeAndDigest() throws {
@@ -159,6 +180,12 @@ extension LiveState {
         for h in s.hosts.indices {
             for d in s.hosts[h].domains.indices where s.hosts[h].domains[d].name == vm { edit(&s.hosts[h].domains[d]) }
         }
+        return s
+    }
+
+    func without(network: String) -> LiveState {
+        var s = self
+        for h in s.hosts.indices { s.hosts[h].networks.removeAll { $0.name == network } }
         return s
     }
 }
