@@ -398,7 +398,8 @@ extension Assembly {
         func lacking(_ objectHosts: [String]?) -> String? { candidates.first { !placed(objectHosts, on: $0) } }
         func onHost(_ h: String) -> String {
             guard let placement else { return "host \"\(h)\"" }
-            return "host \"\(h)\", one of the candidates of \(placement.auto ? "host: auto" : "hosts:") (list the candidates that have it in hosts:)"
+            return
+                "host \"\(h)\", one of the candidates of \(placement.auto ? "host: auto" : "hosts:") (list the candidates that have it in hosts:)"
         }
 
         // Sizes and counts.

@@ -64,7 +64,9 @@ public enum Placement {
     }
 
     /// - Returns: the fleet with each placed VM's `host` set, and one decision per placed VM in name order.
-    public static func place(_ fleet: Fleet, live: LiveState, rebalance: Bool = false) -> (
+    public static func place(
+        _ fleet: Fleet, live: LiveState, rebalance: Bool = false
+    ) -> (
         fleet: Fleet, decisions: [PlacementDecision]
     ) {
         guard fleet.vms.contains(where: { $0.placement != nil }) else { return (fleet, []) }
@@ -147,7 +149,8 @@ public enum Placement {
                     lacks.append("\(name): \(unreadable.contains(name) ? "could not be read" : "no node info")")
                     continue
                 }
-                switch check(vm, load, policy: policy, running: now?.host == name && now!.domain.state.isActive,
+                switch check(
+                    vm, load, policy: policy, running: now?.host == name && now!.domain.state.isActive,
                     live: liveByName[name]!, images: imageByName)
                 {
                 case .success(let left): fits.append((name, left))
@@ -216,7 +219,8 @@ public enum Placement {
                 return "\(size(left)) of memory left to allocate (\(size(total)) × \(ratioText(ratio)))"
             case .free(let left): return "\(size(left)) of memory free"
             case .cpus(let left, let cpus, let ratio): return "\(left) vCPUs left to allocate (\(cpus) CPUs × \(ratioText(ratio)))"
-            case .pool(let name, let left, let needs): return "pool \(name) has \(size(left)) available, its full copies need \(size(needs))"
+            case .pool(let name, let left, let needs):
+                return "pool \(name) has \(size(left)) available, its full copies need \(size(needs))"
             }
         }
     }

@@ -46,7 +46,8 @@ struct TwoHostPlacementTests {
     }
 
     @Test func aSpreadGroupLandsOnBothHostsAndAShortageIsRefused() throws {
-        let connA: Connection, connB: Connection
+        let connA: Connection
+        let connB: Connection
         do { (connA, connB) = (try Connection(uri: hostA), try Connection(uri: hostB)) } catch {
             throw TestFailure("the two-host lab is not up (run \(TwoHostLab.dir)/up.sh as root): \(error)")
         }

@@ -40,23 +40,23 @@ import Testing
     @Test func whatPlacementCannotHonourIsAnError() throws {
         let (_, d) = try load(
             """
-                fleet: lab
-                hosts:
-                  kvm1: {uri: "test:///default"}
-                  kvm2: {uri: "test:///default"}
-                pools:
-                  only1: {path: /o, hosts: [kvm1]}
-                devices:
-                  gpu: {host: kvm1, type: pci, address: "0000:3b:00.0"}
-                placement: {overcommit: {cpu: 0, memory: lots}}
-                vms:
-                  a: {memory: 1GiB, host: kvm1, hosts: [kvm2]}
-                  b: {memory: 1GiB, hosts: [kvm3, kvm1, kvm1]}
-                  c: {memory: 1GiB, host: auto, hostdevs: [gpu]}
-                  d: {memory: 1GiB, host: auto, disks: [{size: 1GiB, pool: only1}]}
-                  e: {memory: 1GiB, host: kvm1, spread: true}
-                  f: {memory: 1GiB, hosts: []}
-                """)
+            fleet: lab
+            hosts:
+              kvm1: {uri: "test:///default"}
+              kvm2: {uri: "test:///default"}
+            pools:
+              only1: {path: /o, hosts: [kvm1]}
+            devices:
+              gpu: {host: kvm1, type: pci, address: "0000:3b:00.0"}
+            placement: {overcommit: {cpu: 0, memory: lots}}
+            vms:
+              a: {memory: 1GiB, host: kvm1, hosts: [kvm2]}
+              b: {memory: 1GiB, hosts: [kvm3, kvm1, kvm1]}
+              c: {memory: 1GiB, host: auto, hostdevs: [gpu]}
+              d: {memory: 1GiB, host: auto, disks: [{size: 1GiB, pool: only1}]}
+              e: {memory: 1GiB, host: kvm1, spread: true}
+              f: {memory: 1GiB, hosts: []}
+            """)
         let want = [
             "9:31: error: cpu: 0 is out of range: more than 0, at most 64",
             "9:42: error: memory: expected a number such as 4 or 1.5, found \"lots\"",
