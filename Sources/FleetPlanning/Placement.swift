@@ -160,11 +160,15 @@ public enum Placement {
             func count(_ h: String) -> Int { loads[h]?.groupCount[vm.group] ?? 0 }
             let ranked = fits.sorted { a, b in
                 let (ca, cb) = (count(a.host), count(b.host))
-                if p.spread && ca != cb { return ca < cb }
+                let (here, there) = (a.host == now?.host, b.host == now?.host)
+                if p.spread {
+                    // With --rebalance, a VM keeps its host when it spreads as well there: moves only where they must.
+                    if ca != cb { return ca < cb }
+                    if here != there { return here }
+                }
                 if a.left != b.left { return a.left > b.left }
                 if ca != cb { return ca < cb }
-                // With --rebalance, a VM keeps its host when no other is better.
-                if (a.host == now?.host) != (b.host == now?.host) { return a.host == now?.host }
+                if here != there { return here }
                 return a.host < b.host
             }
             guard let best = ranked.first else {
