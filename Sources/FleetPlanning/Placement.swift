@@ -41,7 +41,8 @@ public struct PlacementDecision: Hashable, Codable, Sendable {
 ///   `overcommit.cpu`; a VM that would start fits in the memory free now (virNodeGetFreeMemory) minus what this
 ///   plan starts there before it; and each new full-copy disk fits in its pool's available space.
 /// - **Choice.** Among the hosts that can take it: with `spread: true` the one with the fewest VMs of its group,
-///   then the most memory left; without, the most memory left, then the fewest of its group; then by name.
+///   then the host it is on (`--rebalance`), then the most memory left; without, the most memory left, then the
+///   fewest of its group; then by name.
 /// - **Order.** Pinned VMs the plan makes count first; then the placed VMs in name order, each one counting for
 ///   the ones after it. No dictionary order leaks in: the same input gives the same output.
 /// - **Refusal.** A VM no candidate can take is refused, naming each candidate and what it lacks. So is a new
