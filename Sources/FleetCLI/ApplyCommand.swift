@@ -57,6 +57,8 @@ public struct ApplyCommand: ParsableCommand {
     public var allowDestroy = false
     @Flag(help: "Take declared objects whose names are taken by unmanaged ones under management.")
     public var adopt = false
+    @Flag(help: "Place every VM with host: auto or hosts: again, as if new; a VM that moves migrates (live when running).")
+    public var rebalance = false
     @Option(
         name: .customLong("wait"),
         help: ArgumentHelp(
@@ -81,7 +83,9 @@ public struct ApplyCommand: ParsableCommand {
         // The lock comes first: the state the plan is computed from cannot change under another fleet run.
         let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
         defer { locks.release() }
-        let plan = session.planPrintingWarnings(PlanOptions(adopt: adopt, targets: target.refs)).0
+        var planOptions = PlanOptions(adopt: adopt, targets: target.refs)
+        planOptions.rebalance = rebalance
+        let plan = session.planPrintingWarnings(planOptions).0
         try target.checkMatches(fleet, plan)
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
         let report = try execute(plan, session: session, options: options, execution: execution, verb: "apply")
@@ -107,7 +111,9 @@ public struct ApplyCommand: ParsableCommand {
             secrets: try secrets(for: fleet, paths: saved.paths, create: false))
         let locks = try lockHosts(session, command: "apply", timeout: execution.lockTimeout)
         defer { locks.release() }
-        let plan = session.planPrintingWarnings(PlanOptions(adopt: saved.adopt, targets: saved.targets)).0
+        var planOptions = PlanOptions(adopt: saved.adopt, targets: saved.targets)
+        planOptions.rebalance = saved.rebalance ?? false
+        let plan = session.planPrintingWarnings(planOptions).0
         let differences = SavedPlan.differences(saved: saved.plan, now: plan)
         guard differences.isEmpty else {
             printError("error: the plan computed now differs from the saved plan; nothing was changed. Run `fleet plan --out` again.")

@@ -43,6 +43,9 @@ public struct PlanCommand: ParsableCommand {
     @Flag(help: "Plan to take declared objects whose names are taken by unmanaged ones under management.")
     public var adopt = false
 
+    @Flag(help: "Place every VM with host: auto or hosts: again, as if new; a VM that moves migrates.")
+    public var rebalance = false
+
     public init() {}
 
     public func validate() throws {
@@ -57,7 +60,8 @@ public struct PlanCommand: ParsableCommand {
         let session = Session(
             fleet: fleet, hosts: hosts, timeout: connection.timeout,
             secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: true))
-        let options = PlanOptions(adopt: adopt, targets: target.refs)
+        var options = PlanOptions(adopt: adopt, targets: target.refs)
+        options.rebalance = rebalance
         var (plan, live) = session.planPrintingWarnings(options)
         // Only the machine-read outputs carry it: it costs an encoding of the whole live state.
         if effectiveFormat == .json || out != nil { plan.liveFingerprint = live.fingerprint }
@@ -69,9 +73,10 @@ public struct PlanCommand: ParsableCommand {
         }
         if let out {
             let absolute = manifest.effectivePaths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            let saved = SavedPlan(
+            var saved = SavedPlan(
                 paths: absolute, manifests: Session.digests(of: files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
                 hosts: hosts, adopt: adopt, targets: options.targets, plan: plan)
+            if rebalance { saved.rebalance = true }
             do {
                 try writePrivateFile(out, Data(try jsonString(saved).utf8))
             } catch {

@@ -25,8 +25,11 @@ public struct Session: Sendable {
 
     /// Reads the hosts and plans. `warn` receives inputs that could not be read (apply reports them per disk).
     public func plan(_ options: PlanOptions = PlanOptions(), warn: (String) -> Void = { _ in }) -> (Plan, LiveState) {
+        let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
         var placed = fleet
         placed.hosts = hosts  // with --connect overrides: which hosts are local decides the share-source check
+        // The planner places VMs with host: auto or hosts: itself; the share-source check needs their hosts first.
+        placed = Placement.place(placed, live: live, rebalance: options.rebalance).fleet
         let inputs = ImageInputs.compute(placed, secrets: secrets)
         var desired = inputs.apply(to: fleet)
         desired.hosts = hosts
@@ -39,7 +42,6 @@ public struct Session: Sendable {
         options.ignitionDigests = inputs.ignitionDigests
         options.missingShareSources = inputs.missingShareSources
         for w in inputs.warnings { warn(w) }
-        let live = StateReader(fleet: fleet.name, timeout: timeout).read(hosts: hosts)
         return (Planner.plan(desired: desired, live: live, options: options), live)
     }
 

@@ -211,7 +211,9 @@ extension Assembly {
                 }
             }
             if let port = vm.graphics?.port, let pl = d.portLoc {
-                if let other = ports[vm.host]?[port] {
+                if vm.host.isEmpty {
+                    // Placed VMs: their hosts are chosen when planning.
+                } else if let other = ports[vm.host]?[port] {
                     let hint =
                         owners[other]?.group == d.group && d.count != nil
                         ? " (count: gives every instance the same port; leave port: out for automatic ports)" : ""
@@ -224,7 +226,7 @@ extension Assembly {
 
         var netSpecs = networks.values.map(\.spec)
         for i in netSpecs.indices { netSpecs[i].leases = (netSpecs[i].leases + (leases[netSpecs[i].name] ?? [])).sorted() }
-        return Fleet(
+        var fleet = Fleet(
             name: name,
             hosts: hostSpecs.values.sorted { $0.name < $1.name },
             pools: pools.values.map(\.spec).sorted { $0.name < $1.name },
@@ -232,6 +234,8 @@ extension Assembly {
             images: images.values.map(\.spec).sorted { $0.name < $1.name },
             devices: devices.values.map(\.spec).sorted { $0.name < $1.name },
             vms: expanded.map(\.vm))
+        fleet.placementPolicy = placementPolicy?.value
+        return fleet
     }
 
     /// `firmware: uefi`, or `firmware: {type: uefi, secure_boot: true, enrolled_keys: true}`, and `tpm:`.
@@ -327,7 +331,12 @@ extension Assembly {
         if let pv = fields["profile"], let pname = session.name(pv) {
             if let profile = profiles[pname] {
                 profileName = pname
-                for (k, v) in profile.value.fields where fields[k] == nil { fields[k] = v }
+                // host: and hosts: are one choice: the VM's (either) wins over the profile's (either).
+                let vmChoosesHost = fields["host"] != nil || fields["hosts"] != nil
+                for (k, v) in profile.value.fields where fields[k] == nil {
+                    if vmChoosesHost && (k == "host" || k == "hosts") { continue }
+                    fields[k] = v
+                }
             } else {
                 unknown("profile", pname, at: Located(value: pname, loc: pv.loc), label: "profile", among: profiles.keys)
             }
@@ -336,16 +345,61 @@ extension Assembly {
         // A bad count is reported and the VM is still checked as one VM: one bad field never hides another.
         let count = o["count"].flatMap { session.int($0, Keys.vm.range("count")) }
 
-        // Host.
+        // Host: pinned (host: NAME, or the only host), or placed by fleet among candidates (host: auto, hosts: [...]).
         var host = ""
+        var placement: VMPlacement?
+        if o["host"] != nil, let hostsV = o["hosts"] {
+            session.error(
+                "\(what): host: and hosts: exclude each other (host: pins the VM, hosts: lists the candidates fleet chooses among)",
+                at: hostsV.keyLoc)
+        }
         if let hv = o["host"] {
             // An unknown host is reported and kept, so the checks that name it still run.
             if let h = session.name(hv) {
-                host = h
-                _ = reference(Located(value: h, loc: hv.loc), "host", label: "host", among: hosts.keys, of: what, at: raw.loc)
+                if h == "auto" {
+                    if hosts["auto"] != nil {
+                        session.error(
+                            "host: auto asks fleet to choose a host, and a host is named \"auto\": rename that host", at: hv.loc)
+                    }
+                    placement = VMPlacement(candidates: Array(hosts.keys), auto: true)
+                } else {
+                    host = h
+                    _ = reference(Located(value: h, loc: hv.loc), "host", label: "host", among: hosts.keys, of: what, at: raw.loc)
+                }
             }
+        } else if let hostsV = o["hosts"] {
+            var names: [String] = []
+            for (i, item) in (session.list(hostsV) ?? []).enumerated() {
+                guard let h = session.name(item) else { continue }
+                if names.contains(h) {
+                    session.error("hosts[\(i)]: host \"\(h)\" is listed twice", at: item.loc)
+                } else if hosts[h] == nil {
+                    unknown("host", h, at: Located(value: h, loc: item.loc), label: "hosts[\(i)]", among: hosts.keys)
+                } else {
+                    names.append(h)
+                }
+            }
+            if session.list(hostsV)?.isEmpty ?? false {
+                session.error("hosts: lists no host (name the candidates, or use host: auto for all of them)", at: hostsV.loc)
+            }
+            placement = VMPlacement(candidates: names)
         } else {
             host = reference(nil, "host", label: "host", among: hosts.keys, of: what, at: raw.loc) ?? ""
+        }
+        if let sv = o["spread"], let spread = session.bool(sv) {
+            if placement == nil {
+                session.error("spread: applies to VMs that fleet places (host: auto or hosts:)", at: sv.keyLoc)
+            } else {
+                placement?.spread = spread
+            }
+        }
+        // The hosts the VM may run on: what it uses (images, pools, networks) must be on each of them.
+        let candidates = placement?.candidates ?? (host.isEmpty ? [] : [host])
+        func lacking(_ objectHosts: [String]?) -> String? { candidates.first { !placed(objectHosts, on: $0) } }
+        func onHost(_ h: String) -> String {
+            guard let placement else { return "host \"\(h)\"" }
+            return
+                "host \"\(h)\", one of the candidates of \(placement.auto ? "host: auto" : "hosts:") (list the candidates that have it in hosts:)"
         }
 
         // Sizes and counts.
@@ -357,6 +411,7 @@ extension Assembly {
             session.error("\(what): memory: is required (in the VM or its profile)", at: raw.loc)
         }
         var spec = VMSpec(name: group, group: group, host: host, memory: memory)
+        spec.placement = placement
         spec.profile = profileName
         spec.maxMemory = o["max_memory"].flatMap { session.memory($0) }
         if let mm = spec.maxMemory, memory > mm, let v = o["max_memory"] {
@@ -422,8 +477,8 @@ extension Assembly {
                     image = images[iname]
                     if image == nil {
                         unknown("image", iname, at: Located(value: iname, loc: iv.loc), label: "\(item.label).image", among: images.keys)
-                    } else if !host.isEmpty, !placed(image!.spec.hosts, on: host) {
-                        session.error("\(item.label).image: image \"\(iname)\" is not placed on host \"\(host)\"", at: iv.loc)
+                    } else if let h = lacking(image!.spec.hosts) {
+                        session.error("\(item.label).image: image \"\(iname)\" is not placed on \(onHost(h))", at: iv.loc)
                     }
                 }
                 disk.size = d["size"].flatMap { session.size($0) }
@@ -434,8 +489,8 @@ extension Assembly {
                     disk.pool = p
                     if pools[p] == nil {
                         unknown("pool", p, at: Located(value: p, loc: pv.loc), label: "\(item.label).pool", among: pools.keys)
-                    } else if !host.isEmpty, !placed(pools[p]!.spec.hosts, on: host) {
-                        session.error("\(item.label).pool: pool \"\(p)\" is not placed on host \"\(host)\"", at: pv.loc)
+                    } else if let h = lacking(pools[p]!.spec.hosts) {
+                        session.error("\(item.label).pool: pool \"\(p)\" is not placed on \(onHost(h))", at: pv.loc)
                     }
                 } else if d["pool"] == nil {
                     if let img = image, !img.spec.pool.isEmpty {
@@ -489,8 +544,8 @@ extension Assembly {
                 let ip = n["ip"].flatMap { v in session.ipv4(v).map { Located(value: $0, loc: v.loc) } }
                 guard let netV = n["network"], let net = session.name(netV) else { continue }
                 if let nd = networks[net] {
-                    if !host.isEmpty, !placed(nd.spec.hosts, on: host) {
-                        session.error("\(item.label).network: network \"\(net)\" is not placed on host \"\(host)\"", at: netV.loc)
+                    if let h = lacking(nd.spec.hosts) {
+                        session.error("\(item.label).network: network \"\(net)\" is not placed on \(onHost(h))", at: netV.loc)
                     }
                 } else {
                     unknown("network", net, at: Located(value: net, loc: netV.loc), label: "\(item.label).network", among: networks.keys)
@@ -546,6 +601,12 @@ extension Assembly {
                 guard let dev = devices[dn] else {
                     unknown("device", dn, at: ref, label: "hostdevs[\(i)]", among: devices.keys)
                     continue
+                }
+                if let placement {
+                    session.error(
+                        "hostdevs[\(i)]: device \"\(dn)\" is plugged into one host, and \(placement.auto ? "host: auto" : "hosts:") "
+                            + "lets fleet choose another: pin the VM with host: \(dev.spec.host.isEmpty ? "NAME" : dev.spec.host)",
+                        at: item.loc)
                 }
                 if !host.isEmpty, !dev.spec.host.isEmpty, dev.spec.host != host {
                     session.error(

@@ -209,6 +209,20 @@ final class DecodeSession {
         return i
     }
 
+    /// A positive decimal number up to `max` (`4`, `1.5`): an overcommit ratio.
+    func ratio(_ v: Val, max: Double) -> Double? {
+        guard let s = scalar(v, expected: "a number") else { return nil }
+        guard !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let d = Double(s) else {
+            error("\(v.label): expected a number such as 4 or 1.5, found \"\(s.truncated(40))\"", at: v.loc)
+            return nil
+        }
+        guard d > 0, d <= max else {
+            error("\(v.label): \(s) is out of range: more than 0, at most \(Int(max))", at: v.loc)
+            return nil
+        }
+        return d
+    }
+
     func bool(_ v: Val) -> Bool? {
         guard let s = scalar(v, expected: "true or false") else { return nil }
         switch s {

@@ -10,6 +10,8 @@ indirect enum ValueType: Sendable {
     case interfaceName
     case path
     case integer(min: Int, max: Int)
+    /// A positive decimal number up to `max`, e.g. an overcommit ratio: `4`, `1.5`.
+    case ratio(max: Double)
     case boolean
     case size
     case ipv4
@@ -54,6 +56,12 @@ struct ObjectTable: Sendable {
     func range(_ name: String) -> ClosedRange<Int> {
         if let k = key(name), case .integer(let lo, let hi) = k.type { return lo...hi }
         return Int.min...Int.max
+    }
+
+    /// The maximum a ratio key declares (the decoder and the schema read it from here).
+    func ratioMax(_ name: String) -> Double {
+        if let k = key(name), case .ratio(let max) = k.type { return max }
+        return .infinity
     }
 
     func removing(_ names: Set<String>, id: String, doc: String) -> ObjectTable {
@@ -286,7 +294,15 @@ enum Keys {
             KeyDef(
                 name: "count", type: .integer(min: 1, max: 1000),
                 doc: "Number of instances, named <name>-1 … <name>-N; absent: one VM named <name>."),
-            KeyDef(name: "host", type: .name, doc: "Host the VM runs on; optional when the fleet has one host."),
+            KeyDef(
+                name: "host", type: .name,
+                doc: "Host the VM runs on; optional when the fleet has one host. auto: fleet chooses among all hosts (placement)."),
+            KeyDef(
+                name: "hosts", type: .list(.name),
+                doc: "Candidate hosts fleet chooses among by free capacity (placement); instead of host:."),
+            KeyDef(
+                name: "spread", type: .boolean,
+                doc: "With host: auto or hosts: spread the group's VMs over the candidates (fewest of the group first)."),
             KeyDef(name: "profile", type: .name, doc: "Profile whose keys this VM inherits (VM keys win)."),
             KeyDef(name: "vcpus", type: .integer(min: 1, max: 4096), doc: "vCPUs at boot; default 1."),
             KeyDef(name: "max_vcpus", type: .integer(min: 1, max: 4096), doc: "Maximum vCPUs (hot-plug limit)."),
@@ -326,6 +342,19 @@ enum Keys {
         ["count", "profile"], id: "profile",
         doc: "VM keys shared by VMs that name this profile (any VM key except count and profile).")
 
+    static let overcommit = ObjectTable(
+        id: "overcommit", doc: "How much of each host's capacity placement may allocate.",
+        keys: [
+            KeyDef(name: "cpu", type: .ratio(max: 64), doc: "vCPUs per host CPU; default 4."),
+            KeyDef(name: "memory", type: .ratio(max: 4), doc: "Allocated memory per byte of host memory; default 1.0 (none).")
+        ])
+
+    static let placement = ObjectTable(
+        id: "placement", doc: "How fleet chooses hosts for VMs with host: auto or hosts:.",
+        keys: [
+            KeyDef(name: "overcommit", type: .object(overcommit), doc: "Overcommit ratios: {cpu: 4, memory: 1.0}.")
+        ])
+
     static let root = ObjectTable(
         id: "manifest", doc: "A fleet manifest file. All files of a manifest directory are merged.",
         keys: [
@@ -338,6 +367,7 @@ enum Keys {
             KeyDef(name: "images", type: .namedObjects(image), doc: "Base images."),
             KeyDef(name: "devices", type: .namedObjects(device), doc: "Passthrough devices."),
             KeyDef(name: "profiles", type: .namedObjects(profile), doc: "Reusable sets of VM keys."),
-            KeyDef(name: "vms", type: .namedObjects(vm), doc: "Virtual machines.")
+            KeyDef(name: "vms", type: .namedObjects(vm), doc: "Virtual machines."),
+            KeyDef(name: "placement", type: .object(placement), doc: "Placement policy for VMs with host: auto or hosts:.")
         ], allowsExtensionKeys: true)
 }

@@ -199,6 +199,8 @@ struct Assembly {
     var profiles: [String: Located<Obj>] = [:]
     var vms: [String: Located<Obj>] = [:]
     var vmOrder: [String] = []
+    /// The top-level `placement:` policy, where it was written.
+    var placementPolicy: Located<PlacementPolicy>?
 
     init(session: DecodeSession) { self.session = session }
 
@@ -237,6 +239,20 @@ struct Assembly {
                 session.error("fleet name \"\(name)\" conflicts with \"\(prev.value)\" defined at \(prev.loc)", at: v.loc)
             } else if fleetName == nil {
                 fleetName = Located(value: name, loc: v.loc)
+            }
+        }
+        if let pv = top["placement"] {
+            if let prev = placementPolicy {
+                session.error("placement: is already defined at \(prev.loc); declare it in one manifest file", at: pv.keyLoc)
+            } else if let p = session.object(pv, Keys.placement, what: "placement") {
+                var policy = PlacementPolicy()
+                if let ov = p["overcommit"], let o = session.object(ov, Keys.overcommit, what: "placement overcommit") {
+                    if let c = o["cpu"].flatMap({ session.ratio($0, max: Keys.overcommit.ratioMax("cpu")) }) { policy.cpuOvercommit = c }
+                    if let m = o["memory"].flatMap({ session.ratio($0, max: Keys.overcommit.ratioMax("memory")) }) {
+                        policy.memoryOvercommit = m
+                    }
+                }
+                placementPolicy = Located(value: policy, loc: pv.keyLoc)
             }
         }
         for section in ["hosts", "pools", "networks", "images", "devices", "profiles", "vms"] {

@@ -69,6 +69,8 @@ public enum FleetSchema {
         case .path: return .object(["type": .string("string"), "minLength": .int(1)])
         case .integer(let min, let max): return .object(["type": .string("integer"), "minimum": .int(min), "maximum": .int(max)])
         case .boolean: return .object(["type": .string("boolean")])
+        case .ratio(let max):
+            return .object(["type": .string("number"), "exclusiveMinimum": .int(0), "maximum": .int(Int(max))])
         case .size:
             return .object(["oneOf": .array([.object(["type": .string("integer"), "minimum": .int(0)]), pattern(sizePattern)])])
         case .ipv4: return pattern(ipv4Pattern)

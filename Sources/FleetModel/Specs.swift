@@ -12,6 +12,8 @@ public struct Fleet: Hashable, Codable, Sendable {
     public var images: [ImageSpec]
     public var devices: [DeviceSpec]
     public var vms: [VMSpec]
+    /// The top-level `placement:` policy for VMs with `host: auto` or `hosts:`; nil: the defaults.
+    public var placementPolicy: PlacementPolicy?
     /// The manifest tree the fleet was loaded from (see FleetManifest's `ManifestTree`); recorded in the marks
     /// of what fleet creates, so a tree never deletes what another tree of the same fleet name made.
     public var tree: String?
@@ -580,7 +582,11 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var group: String
     /// The profile the VM takes its defaults from, if any.
     public var profile: String?
+    /// The host it runs on. For a VM with `placement`, the loader leaves it empty and the planner's placement
+    /// (`Placement.place`) fills it in.
     public var host: String
+    /// `host: auto` or `hosts: [...]`: fleet chooses the host; nil: pinned to `host`.
+    public var placement: VMPlacement?
     public var vcpus: Int
     public var maxVcpus: Int?
     public var memory: ByteSize

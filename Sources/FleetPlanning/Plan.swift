@@ -179,6 +179,8 @@ public struct Plan: Hashable, Codable, Sendable {
     public var desired: Fleet
     /// A fingerprint of the live state the plan was computed from (set by the caller).
     public var liveFingerprint: String?
+    /// Where placement put each VM with `host: auto` or `hosts:`, and why; nil when no VM has them.
+    public var placements: [PlacementDecision]?
 
     public init(fleet: String, hosts: [HostPlan], desired: Fleet, liveFingerprint: String? = nil) {
         self.fleet = fleet

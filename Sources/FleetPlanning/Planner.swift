@@ -25,6 +25,8 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     /// Per VM, the share sources missing on its host (checked by the caller on local hosts; libvirt has no call
     /// to look at a remote host's directories): the VM's change is refused until they exist.
     public var missingShareSources: [String: [String]] = [:]
+    /// `--rebalance`: place every VM with `host: auto` or `hosts:` again, as if new (docs/planning.md, "Placement").
+    public var rebalance = false
     public init(
         adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
         seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]
@@ -41,7 +43,10 @@ public struct PlanOptions: Hashable, Codable, Sendable {
 /// libvirt binding, so the compiler proves it does no I/O.
 public enum Planner {
     public static func plan(desired: Fleet, live: LiveState, options: PlanOptions = PlanOptions()) -> Plan {
-        let context = Context(desired: desired, live: live, options: options)
+        // Placement first: every later rule sees each VM on its host. A VM it refuses is refused on that host.
+        let (desired, placements) = Placement.place(desired, live: live, rebalance: options.rebalance)
+        var context = Context(desired: desired, live: live, options: options)
+        for d in placements where d.outcome == .refused { context.placementRefusals[d.vm] = d.reason }
         var hosts: [HostPlan] = []
         for host in desired.hosts {
             var hp = HostPlan(host: host.name, uri: host.uri)
@@ -66,7 +71,9 @@ public enum Planner {
             if let w = context.preflight[lh.name]?.warnings, !w.isEmpty { hp.warnings = w }
             hosts.append(hp)
         }
-        return Plan(fleet: desired.name, hosts: hosts, desired: desired)
+        var plan = Plan(fleet: desired.name, hosts: hosts, desired: desired)
+        if !placements.isEmpty { plan.placements = placements }
+        return plan
     }
 
     /// Ties a change to the live object it was planned against, by UUID (a migration: the domain on its source host).
@@ -135,6 +142,8 @@ struct Context {
     let hostIndex: [String: HostIndex]
     /// Each readable host's preflight result (Preflight.check), by host name.
     let preflight: [String: PreflightResult]
+    /// Per VM that placement could not place: why (docs/planning.md, "Placement").
+    var placementRefusals: [String: String] = [:]
 
     init(desired: Fleet, live: LiveState, options: PlanOptions) {
         self.desired = desired
@@ -166,6 +175,7 @@ struct Context {
         let shares = (options.missingShareSources[vm.name] ?? []).map {
             "share source \($0) does not exist on host \(vm.host); fix: create it, or correct shares:"
         }
+        if let placement = placementRefusals[vm.name] { return placement }
         let all = [preflight[vm.host]?.refusals[vm.name]].compactMap { $0 } + shares
         return all.isEmpty ? nil : all.joined(separator: "; ")
     }

@@ -56,6 +56,15 @@ public struct PlanRenderer: Sendable {
 
     public func render(_ plan: Plan) -> String {
         var out = "fleet \(plan.fleet): " + Self.summaryLine(plan.summary) + "\n"
+        let decisions = plan.shownPlacements
+        if !decisions.isEmpty {
+            out += "\nplacement (host: auto, hosts:)\n"
+            for d in decisions {
+                let head = "  \(d.outcome == .refused ? "x" : "→") vm/\(d.vm)  \(Self.label(d))"
+                out += (d.outcome == .refused ? paint(head, .refused) : head) + "\n"
+                out += "      # \(d.reason)\n"
+            }
+        }
         for h in plan.hosts {
             out += "\nhost \(h.host) (\(h.uri))"
             if let e = h.error {
@@ -83,6 +92,23 @@ public struct PlanRenderer: Sendable {
         }
         return out
     }
+}
+
+extension PlanRenderer {
+    /// `placed on kvm1`, `moves from kvm1 to kvm2`, `not placed`.
+    public static func label(_ d: PlacementDecision) -> String {
+        switch d.outcome {
+        case .kept: return "stays on \(d.host)"
+        case .placed: return "placed on \(d.host)"
+        case .moved: return "moves from \(d.from ?? "?") to \(d.host)"
+        case .refused: return "not placed"
+        }
+    }
+}
+
+extension Plan {
+    /// The placement decisions the renderers show: every one but a VM staying where it is (the JSON has them all).
+    public var shownPlacements: [PlacementDecision] { (placements ?? []).filter { $0.outcome != .kept } }
 }
 
 extension AttributeChange {

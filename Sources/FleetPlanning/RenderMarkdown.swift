@@ -55,6 +55,15 @@ public struct MarkdownPlanRenderer: Sendable {
                 if fits(line, closing: "") { emit(line) } else { full = false }
             }
         }
+        let decisions = plan.shownPlacements
+        if !decisions.isEmpty {
+            emit("\n#### Placement\n\n")
+            for d in decisions {
+                let what = d.outcome == .refused ? "**not placed**" : Self.escape(PlanRenderer.label(d))
+                let line = "- <code>vm/\(Self.escape(d.vm))</code> \(what): \(Self.escape(d.reason))\n"
+                if fits(line, closing: "") { emit(line) } else { full = false }
+            }
+        }
         let warned = plan.hosts.filter { !($0.warnings ?? []).isEmpty }
         if !warned.isEmpty {
             emit("\n#### Preflight warnings\n\n")

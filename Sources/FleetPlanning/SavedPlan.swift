@@ -15,6 +15,8 @@ public struct SavedPlan: Codable, Sendable {
     public var hosts: [HostSpec]
     public var adopt: Bool
     public var targets: [ObjectRef]
+    /// `--rebalance` (nil in plans saved before it existed: false).
+    public var rebalance: Bool?
     public var plan: Plan
 
     public init(paths: [String], manifests: [String: String], hosts: [HostSpec], adopt: Bool, targets: [ObjectRef], plan: Plan) {

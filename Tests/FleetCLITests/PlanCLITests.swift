@@ -48,7 +48,22 @@ import Testing
             "plan-markdown-empty",
             ["plan", dir.appendingPathComponent("Plan/empty").path, "--connect", "test:///default", "--format", "markdown"]
         ),
-        ("plan-format-conflict", ["plan", manifests, "--json", "--format", "markdown"])
+        ("plan-format-conflict", ["plan", manifests, "--json", "--format", "markdown"]),
+        // Placement over two hosts: a spread group, a VM with one candidate, one that no host can take.
+        (
+            "plan-placement",
+            [
+                "plan", dir.appendingPathComponent("Plan/placement").path, "--connect", "a=test://\(fixture)",
+                "--connect", "b=test://\(fixture)"
+            ]
+        ),
+        (
+            "plan-placement-markdown",
+            [
+                "plan", dir.appendingPathComponent("Plan/placement").path, "--connect", "a=test://\(fixture)",
+                "--connect", "b=test://\(fixture)", "--format", "markdown"
+            ]
+        )
     ]
     static let hostile = dir.appendingPathComponent("Plan/hostile.xml").path
 

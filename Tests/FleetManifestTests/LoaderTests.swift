@@ -71,6 +71,8 @@ import Testing
         #expect(debian.customize?.sysprep == [.machineID, .sshHostKeys])
         let web = try #require(fleet.vms.first { $0.name == "web-2" })
         #expect(web.group == "web" && web.memory == .gib(1) && web.snapshots == ["baseline"])
+        #expect(web.host == "" && web.placement == VMPlacement(candidates: ["kvm1", "kvm2"], auto: true, spread: true))
+        #expect(fleet.placementPolicy == PlacementPolicy(cpuOvercommit: 4, memoryOvercommit: 1.0))
         #expect(web.cloudInit?.userData == lab.appendingPathComponent("cloud/web-user-data").path)
         #expect(
             fleet.devices == [
