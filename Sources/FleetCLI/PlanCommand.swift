@@ -43,9 +43,16 @@ public struct PlanCommand: ParsableCommand {
     @Flag(help: "Plan to take declared objects whose names are taken by unmanaged ones under management.")
     public var adopt = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Plan the waves `fleet apply --max-unavailable n` runs: every VM group's budget, overriding rollout: max_unavailable.",
+            valueName: "n"))
+    public var maxUnavailable: Int?
+
     public init() {}
 
     public func validate() throws {
+        if let n = maxUnavailable, n < 1 { throw ValidationError("--max-unavailable must be at least 1") }
         if json, let format, format != .json {
             throw ValidationError("--json and --format \(format.rawValue) ask for two formats: give one")
         }
@@ -57,7 +64,8 @@ public struct PlanCommand: ParsableCommand {
         let session = Session(
             fleet: fleet, hosts: hosts, timeout: connection.timeout,
             secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: true))
-        let options = PlanOptions(adopt: adopt, targets: target.refs)
+        var options = PlanOptions(adopt: adopt, targets: target.refs)
+        options.maxUnavailable = maxUnavailable
         var (plan, live) = session.planPrintingWarnings(options)
         // Only the machine-read outputs carry it: it costs an encoding of the whole live state.
         if effectiveFormat == .json || out != nil { plan.liveFingerprint = live.fingerprint }
@@ -71,7 +79,7 @@ public struct PlanCommand: ParsableCommand {
             let absolute = manifest.effectivePaths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             let saved = SavedPlan(
                 paths: absolute, manifests: Session.digests(of: files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
-                hosts: hosts, adopt: adopt, targets: options.targets, plan: plan)
+                hosts: hosts, adopt: adopt, targets: options.targets, maxUnavailable: maxUnavailable, plan: plan)
             do {
                 try writePrivateFile(out, Data(try jsonString(saved).utf8))
             } catch {

@@ -179,6 +179,8 @@ public struct Plan: Hashable, Codable, Sendable {
     public var desired: Fleet
     /// A fingerprint of the live state the plan was computed from (set by the caller).
     public var liveFingerprint: String?
+    /// The waves of the VM groups with a rollout (docs/planning.md, "Rollouts"); nil when none.
+    public var rollouts: [Rollout]?
 
     public init(fleet: String, hosts: [HostPlan], desired: Fleet, liveFingerprint: String? = nil) {
         self.fleet = fleet

@@ -25,6 +25,8 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     /// Per VM, the share sources missing on its host (checked by the caller on local hosts; libvirt has no call
     /// to look at a remote host's directories): the VM's change is refused until they exist.
     public var missingShareSources: [String: [String]] = [:]
+    /// `--max-unavailable N`: every VM group's rollout budget for this run, groups without `rollout:` included.
+    public var maxUnavailable: Int?
     public init(
         adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
         seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]
@@ -66,7 +68,11 @@ public enum Planner {
             if let w = context.preflight[lh.name]?.warnings, !w.isEmpty { hp.warnings = w }
             hosts.append(hp)
         }
-        return Plan(fleet: desired.name, hosts: hosts, desired: desired)
+        var plan = Plan(fleet: desired.name, hosts: hosts, desired: desired)
+        let running = Set(context.hostIndex.values.flatMap { $0.domains.values.filter { $0.state.isActive }.map(\.name) })
+        let rollouts = Rollouts.plan(plan.changes, desired: desired, running: running, override: options.maxUnavailable)
+        plan.rollouts = rollouts.isEmpty ? nil : rollouts
+        return plan
     }
 
     /// Ties a change to the live object it was planned against, by UUID (a migration: the domain on its source host).

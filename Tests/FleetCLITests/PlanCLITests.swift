@@ -48,8 +48,18 @@ import Testing
             "plan-markdown-empty",
             ["plan", dir.appendingPathComponent("Plan/empty").path, "--connect", "test:///default", "--format", "markdown"]
         ),
-        ("plan-format-conflict", ["plan", manifests, "--json", "--format", "markdown"])
+        ("plan-format-conflict", ["plan", manifests, "--json", "--format", "markdown"]),
+        // Rollouts: a count: group and a profile's group in waves; --max-unavailable recuts both.
+        ("plan-rollout", ["plan", rollout, "--connect", "test://\(rolloutHost)"]),
+        ("plan-rollout-json", ["plan", rollout, "--connect", "test://\(rolloutHost)", "--json"]),
+        (
+            "plan-rollout-markdown",
+            ["plan", rollout, "--connect", "test://\(rolloutHost)", "--max-unavailable", "2", "--format", "markdown"]
+        ),
+        ("apply-max-unavailable-zero", ["apply", rollout, "--connect", "test://\(rolloutHost)", "--max-unavailable", "0"])
     ]
+    static let rollout = dir.appendingPathComponent("Plan/rollout").path
+    static let rolloutHost = dir.appendingPathComponent("Plan/rollout.xml").path
     static let hostile = dir.appendingPathComponent("Plan/hostile.xml").path
 
     @Test(arguments: cases.map(\.0))
