@@ -116,6 +116,27 @@ import Testing
         #expect(apply.stderr.contains("differs from the saved plan") && apply.stderr.contains("vm/cli-db"), "\(apply.stderr)")
     }
 
+    /// A saved plan keeps the waves it was cut with (`--max-unavailable` of `fleet plan`): `apply FILE` recomputes
+    /// the same ones, and refuses an `--max-unavailable` of its own.
+    @Test func savedPlanCarriesItsWaves() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let out = tmp.appendingPathComponent("p.plan").path
+        let host = "test://\(Self.rolloutHost)"
+        let r = try ValidateCLITests.run(["plan", Self.rollout, "--connect", host, "--max-unavailable", "2", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let saved = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(saved.contains("\"maxUnavailable\" : 2") && saved.contains("\"rollouts\""), "\(saved.prefix(400))")
+        let refused = try ValidateCLITests.run(["apply", out, "--max-unavailable", "1", "--yes"])
+        #expect(refused.status == 2 && refused.stderr.contains("give --max-unavailable to `fleet plan --out`"), "\(refused.stderr)")
+        // Recomputed with the saved budget, the plan equals the saved one: apply gets as far as asking to confirm.
+        let apply = try ValidateCLITests.run(["apply", out])
+        #expect(!apply.stderr.contains("differs"), "\(apply.stderr)")
+        #expect(apply.stdout.contains("rollout web: 2 waves of at most 2 of 3 VMs (--max-unavailable 2)"), "\(apply.stdout)")
+        #expect(apply.stderr.contains("no terminal to confirm"), "\(apply.stderr)")
+    }
+
     /// `--json` is `--format json`.
     @Test func jsonIsFormatJSON() throws {
         let a = try ValidateCLITests.run(["plan", Self.manifests, "--connect", "test://\(Self.fixture)", "--json"])

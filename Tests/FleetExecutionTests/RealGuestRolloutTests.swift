@@ -75,15 +75,16 @@ struct RealGuestRolloutTests {
         #expect(booted.allSatisfy { $0.error == nil }, "\(booted.compactMap(\.error))")
         let bootSeconds = Date().timeIntervalSince(started)
 
-        // 2. The injected failure: web-2's disk goes behind fleet's back; the running guest keeps its open file.
+        // 2. The rollout, sampled.
+        let fleet2 = try t.load(manifest(maxVcpus: 2))
+        let plan = t.plan(fleet2)
+        #expect(plan.rollouts?.map(\.waves) == [names.map { [$0] }], "\(String(describing: plan.rollouts))")
+        // The injected failure, after the plan: web-2's disk goes behind fleet's back (the running guest keeps its
+        // open file; a plan made now would create the disk again).
         let conn = try Connection(uri: uri)
         let pool = try #require(try conn.storagePool(named: "\(t.prefix)pool"))
         try #require(try pool.volume(named: "\(names[1])-disk0.qcow2")).delete()
 
-        // 3. The rollout, sampled.
-        let fleet2 = try t.load(manifest(maxVcpus: 2))
-        let plan = t.plan(fleet2)
-        #expect(plan.rollouts?.map(\.waves) == [names.map { [$0] }], "\(String(describing: plan.rollouts))")
         let sampler = Sampler(uri: uri, names: names)
         sampler.start()
         let mark = Date()
