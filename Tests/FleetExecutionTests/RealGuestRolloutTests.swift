@@ -21,7 +21,7 @@ import Testing
 struct RealGuestRolloutTests {
     let uri = systemURI ?? "qemu:///system"
 
-    @Test func aRolloutKeepsAllButOneGuestUpAndStopsAtAWaveThatIsNotReady() throws {
+    @Test func aRolloutKeepsAllButOneGuestUpAndStopsAtAFailedWave() throws {
         let started = Date()
         let t = try TestFleet(uri: uri)
         defer { t.cleanup() }
