@@ -66,13 +66,29 @@ public struct ApplyCommand: ParsableCommand {
                 + "--wait=MODE for VMs without wait: (lease, agent, ssh-port), or --wait=MODE,TIMEOUT. "
                 + "VMs with wait: are always waited for.", valueName: "MODE,TIMEOUT"))
     public var wait: String?
+    @Option(
+        help: ArgumentHelp(
+            "Roll restart- and replace-class changes of every VM group in waves of at most n VMs for this run, "
+                + "overriding rollout: max_unavailable (groups without rollout: too; a saved plan keeps the waves it was made with).",
+            valueName: "n"))
+    public var maxUnavailable: Int?
 
     public init() {}
+
+    public func validate() throws {
+        if let n = maxUnavailable, n < 1 { throw ValidationError("--max-unavailable must be at least 1") }
+    }
 
     public func run() throws {
         _ = try WaitRequest(parsing: wait)  // a malformed --wait is a usage error before anything changes
         let options = execution.applyOptions(connectTimeout: connection.timeout, allowRestart: allowRestart, allowDestroy: allowDestroy)
         if paths.count == 1, let saved = try loadSavedPlan(paths[0]) {
+            if maxUnavailable != nil {
+                printError(
+                    "error: a saved plan's waves were cut when it was made: give --max-unavailable to `fleet plan --out` instead; nothing was changed"
+                )
+                throw ExitCode.usage
+            }
             try applySaved(saved, options: options)
             return
         }
@@ -85,6 +101,7 @@ public struct ApplyCommand: ParsableCommand {
         defer { locks.release() }
         var planOptions = PlanOptions(adopt: adopt, targets: target.refs)
         planOptions.rebalance = rebalance
+        planOptions.maxUnavailable = maxUnavailable
         let plan = session.planPrintingWarnings(planOptions).0
         try target.checkMatches(fleet, plan)
         if !execution.json { printOut(PlanRenderer(color: stdoutIsColorTerminal).render(plan)) }
@@ -113,6 +130,7 @@ public struct ApplyCommand: ParsableCommand {
         defer { locks.release() }
         var planOptions = PlanOptions(adopt: saved.adopt, targets: saved.targets)
         planOptions.rebalance = saved.rebalance ?? false
+        planOptions.maxUnavailable = saved.maxUnavailable
         let plan = session.planPrintingWarnings(planOptions).0
         let differences = SavedPlan.differences(saved: saved.plan, now: plan)
         guard differences.isEmpty else {
@@ -210,7 +228,11 @@ func execute(_ plan: Plan, session: Session, options: ApplyOptions, execution: E
         if plan.summary.refused > 0 { summary += ", \(plan.summary.refused) refused (not attempted)" }
         printOut(summary)
         for e in report.results where e.outcome != .applied {
-            printOut("  \(e.outcome!.rawValue): \(e.host) \(e.object): \(e.message ?? "")")
+            let what = e.action == ApplyEvent.waitAction ? "not ready" : e.outcome!.rawValue
+            printOut("  \(what): \(e.host) \(e.object): \(e.message ?? "")")
+        }
+        for r in report.rollouts {
+            printOut(r.stopped ?? "rollout of \(r.group): \(r.completed) of \(r.waves) wave\(r.waves == 1 ? "" : "s") done")
         }
     }
     return report
@@ -274,8 +296,7 @@ final class ProgressPrinter: @unchecked Sendable {
                 transfers["\(e.host) \(e.object)"] = nil
                 let took = since.map { String(format: " (%.1f s)", e.time.timeIntervalSince($0)) } ?? ""
                 let mark = e.outcome == .applied ? "\u{1B}[32m✓\u{1B}[0m" : "\u{1B}[31m✗\u{1B}[0m"
-                printOut(
-                    "\(mark) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")\(took)" + (e.message.map { ": \($0)" } ?? ""))
+                printOut("\(mark) \(e.host) \(e.object): \(Self.outcome(e))\(took)" + (e.message.map { ": \($0)" } ?? ""))
             }
             draw()
             return
@@ -283,8 +304,14 @@ final class ProgressPrinter: @unchecked Sendable {
         switch e.phase {
         case .start: printOut("\(ts) \(e.host) \(e.object): \(e.action)…")
         case .finish:
-            printOut("\(ts) \(e.host) \(e.object): \(e.action) \(e.outcome?.rawValue ?? "")" + (e.message.map { ": \($0)" } ?? ""))
+            printOut("\(ts) \(e.host) \(e.object): \(Self.outcome(e))" + (e.message.map { ": \($0)" } ?? ""))
         }
+    }
+
+    /// `create applied`; a rollout wave's wait: `wait ready`, `wait not ready`.
+    static func outcome(_ e: ApplyEvent) -> String {
+        guard e.action == ApplyEvent.waitAction else { return "\(e.action) \(e.outcome?.rawValue ?? "")" }
+        return "\(e.action) \(e.outcome == .applied ? "ready" : "not ready")"
     }
 
     func transfer(host: String, object: String, done: UInt64, total: UInt64) {

@@ -45,10 +45,16 @@ public struct PlanCommand: ParsableCommand {
 
     @Flag(help: "Place every VM with host: auto or hosts: again, as if new; a VM that moves migrates.")
     public var rebalance = false
+    @Option(
+        help: ArgumentHelp(
+            "Plan the waves `fleet apply --max-unavailable n` runs: every VM group's budget, overriding rollout: max_unavailable.",
+            valueName: "n"))
+    public var maxUnavailable: Int?
 
     public init() {}
 
     public func validate() throws {
+        if let n = maxUnavailable, n < 1 { throw ValidationError("--max-unavailable must be at least 1") }
         if json, let format, format != .json {
             throw ValidationError("--json and --format \(format.rawValue) ask for two formats: give one")
         }
@@ -62,6 +68,7 @@ public struct PlanCommand: ParsableCommand {
             secrets: try secrets(for: fleet, paths: manifest.effectivePaths, create: true))
         var options = PlanOptions(adopt: adopt, targets: target.refs)
         options.rebalance = rebalance
+        options.maxUnavailable = maxUnavailable
         var (plan, live) = session.planPrintingWarnings(options)
         // Only the machine-read outputs carry it: it costs an encoding of the whole live state.
         if effectiveFormat == .json || out != nil { plan.liveFingerprint = live.fingerprint }
@@ -75,7 +82,7 @@ public struct PlanCommand: ParsableCommand {
             let absolute = manifest.effectivePaths.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             var saved = SavedPlan(
                 paths: absolute, manifests: Session.digests(of: files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
-                hosts: hosts, adopt: adopt, targets: options.targets, plan: plan)
+                hosts: hosts, adopt: adopt, targets: options.targets, maxUnavailable: maxUnavailable, plan: plan)
             if rebalance { saved.rebalance = true }
             do {
                 try writePrivateFile(out, Data(try jsonString(saved).utf8))

@@ -54,12 +54,35 @@ public struct ApplyEvent: Codable, Sendable {
 }
 
 public struct ApplyReport: Codable, Sendable {
+    /// Every change's events, and the readiness waits of rollout waves (action `ApplyEvent.waitAction`).
     public var results: [ApplyEvent]
-    public init(results: [ApplyEvent]) { self.results = results }
-    public var applied: Int { results.filter { $0.outcome == .applied }.count }
-    public var failed: Int { results.filter { $0.outcome == .failed }.count }
-    public var skipped: Int { results.filter { $0.outcome == .skipped }.count }
-    public var succeeded: Bool { failed == 0 && skipped == 0 }
+    /// How each planned rollout went.
+    public var rollouts: [RolloutResult] = []
+    public init(results: [ApplyEvent], rollouts: [RolloutResult] = []) {
+        self.results = results
+        self.rollouts = rollouts
+    }
+    /// The changes' events (the counts are of changes, not of the waits between waves).
+    var changeEvents: [ApplyEvent] { results.filter { $0.action != ApplyEvent.waitAction } }
+    public var applied: Int { changeEvents.filter { $0.outcome == .applied }.count }
+    public var failed: Int { changeEvents.filter { $0.outcome == .failed }.count }
+    public var skipped: Int { changeEvents.filter { $0.outcome == .skipped }.count }
+    public var succeeded: Bool { failed == 0 && skipped == 0 && rollouts.allSatisfy { $0.stopped == nil } }
+}
+
+/// How one rollout went: its waves run, and why it stopped if it did.
+public struct RolloutResult: Codable, Sendable, Equatable {
+    public var group: String
+    public var waves: Int
+    /// Waves whose changes applied and whose VMs were ready.
+    public var completed: Int
+    /// `rollout of web stopped at wave 2 of 3: …`; nil when every wave completed.
+    public var stopped: String?
+}
+
+extension ApplyEvent {
+    /// The action of the events of a rollout wave's readiness wait (one per VM the wave took down).
+    public static let waitAction = "wait"
 }
 
 /// Why fleet itself stopped a change (libvirt's own failures stay `LibvirtError`, with libvirt's code and text).
@@ -91,6 +114,9 @@ public final class Executor: @unchecked Sendable {
     private var connections: [String: Connection] = [:]
     private var ledgers: [String: Ledger] = [:]
     private var memos: [String: Int] = [:]
+    /// Each host's results and failures, for the whole run: a change in a later phase (a rollout's wave, what
+    /// runs after the rollouts) is skipped when one it depends on did not apply in an earlier one.
+    private var states: [String: RunState] = [:]
     /// Set by SIGINT handling: finish what runs, start nothing new.
     public let cancelled = ManagedFlag()
 
@@ -107,21 +133,25 @@ public final class Executor: @unchecked Sendable {
         // done: the disks on them may be leaving with a migration run from the other host (HostContext+Migration).
         let moving = plan.changes.contains { $0.action == .migrate }
         func late(_ c: Change) -> Bool { moving && c.action == .delete && c.object.kind == .image }
-        var results = runHosts(
-            plan.hosts.map { hp in
-                var h = hp
-                h.changes.removeAll(where: late)
-                return h
-            })
-        if moving {
-            results += runHosts(
-                plan.hosts.map { hp in
-                    var h = hp
-                    h.changes.removeAll { !late($0) }
-                    return h
-                })
+        // With rollouts: everything else first, then the rollouts wave by wave, then what depends on their changes.
+        let phases = RolloutPhases(plan)
+        func only(_ keep: (Change, RolloutPhases.Phase) -> Bool) -> [HostPlan] {
+            plan.hosts.enumerated().map { h, hp in
+                var out = hp
+                out.changes = hp.changes.indices.filter { keep(hp.changes[$0], phases.phase[h][$0]) }.map { hp.changes[$0] }
+                return out
+            }
         }
-        return ApplyReport(results: results)
+        var results = runHosts(only { c, p in p == .before && !late(c) })
+        var rollouts: [RolloutResult] = []
+        if let planned = plan.rollouts, !planned.isEmpty {
+            let (events, outcomes) = runRollouts(planned, phases: phases)
+            results += events
+            rollouts = outcomes
+        }
+        results += runHosts(only { c, p in p == .after && !late(c) })
+        if moving { results += runHosts(only { c, _ in late(c) }) }
+        return ApplyReport(results: results, rollouts: rollouts)
     }
 
     func runHosts(_ hosts: [HostPlan]) -> [ApplyEvent] {
@@ -178,8 +208,34 @@ public final class Executor: @unchecked Sendable {
         return c
     }
 
+    func state(_ host: String) -> RunState {
+        lock.lock()
+        defer { lock.unlock() }
+        if let s = states[host] { return s }
+        let s = RunState()
+        states[host] = s
+        return s
+    }
+
+    /// Reports a host's changes as skipped, with why (a stopped rollout): they count as not applied for what
+    /// depends on them.
+    func skip(_ hp: HostPlan, _ message: String) -> [ApplyEvent] {
+        let state = state(hp.host)
+        let first = state.results.count
+        for c in hp.changes where c.action != .refused {
+            let e = ApplyEvent(
+                phase: .finish, host: hp.host, object: c.object.description, action: c.action.rawValue, outcome: .skipped,
+                message: message, time: Date())
+            emit(e)
+            state.record(e, failed: c.object)
+        }
+        return Array(state.results[first...])
+    }
+
     func runHost(_ hp: HostPlan) -> [ApplyEvent] {
-        let state = RunState()
+        let state = state(hp.host)
+        let first = state.results.count
+        guard !hp.changes.isEmpty else { return [] }
         @Sendable func finish(_ c: Change, _ outcome: Outcome, _ message: String?) {
             let e = ApplyEvent(
                 phase: .finish, host: hp.host, object: c.object.description, action: c.action.rawValue,
@@ -190,7 +246,7 @@ public final class Executor: @unchecked Sendable {
         let conn: Connection
         do { conn = try connection(hp.host) } catch {
             for c in hp.changes where c.action != .refused { finish(c, .failed, "\(error)") }
-            return state.results
+            return Array(state.results[first...])
         }
         let ctx = HostContext(executor: self, host: hp.host, conn: conn)
         let prerecorded = ctx.prerecord(
@@ -251,7 +307,7 @@ public final class Executor: @unchecked Sendable {
                 for c in stage[i] { run(c, lane) }
             }
         }
-        return state.results
+        return Array(state.results[first...])
     }
 }
 

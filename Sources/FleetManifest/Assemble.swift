@@ -324,6 +324,35 @@ extension Assembly {
         return out
     }
 
+    /// `rollout: {max_unavailable: 1 | "25%", wait:, timeout:}`.
+    private func decodeRollout(_ v: Val, group: String, what: String) -> RolloutSpec? {
+        guard let o = session.object(v, Keys.rollout, what: what) else { return nil }
+        var spec = RolloutSpec(group: group, maxUnavailable: .count(1))
+        if let mv = o["max_unavailable"], let s = session.scalar(mv, expected: "a number or a percentage") {
+            if s.hasSuffix("%") {
+                let digits = s.dropLast()
+                if let p = Int(digits), digits.allSatisfy({ $0.isASCII && $0.isNumber }), (1...100).contains(p) {
+                    spec.maxUnavailable = .percent(p)
+                } else {
+                    session.error(
+                        "\(mv.label): \"\(s.truncated(40))\" is not a percentage from 1% to 100% (or give a number of VMs)", at: mv.loc)
+                }
+            } else if let n = session.int(mv, Keys.rollout.range("max_unavailable")) {
+                spec.maxUnavailable = .count(n)
+            }
+        }
+        spec.wait = o["wait"].flatMap { session.enumeration($0, ReadinessWait.self) }
+        if let tv = o["timeout"], let s = session.scalar(tv, expected: "a duration") {
+            if let t = Seconds(parsing: s), t.value > 0 {
+                spec.timeout = t
+            } else {
+                session.error(
+                    "\(tv.label): invalid duration \"\(s.truncated(40))\" (expected e.g. 90s, 5m, 1h or a number of seconds)", at: tv.loc)
+            }
+        }
+        return spec
+    }
+
     private func decodeVM(_ group: String, _ raw: Located<Obj>, hosts: [String: HostSpec], solePool: String?) -> VMDraft? {
         let what = "vm \"\(group)\""
         var fields = raw.value.fields
@@ -454,6 +483,11 @@ extension Assembly {
         }
         if let sv = o["shares"] { spec.shares = decodeShares(sv) }
         spec.wait = o["wait"].flatMap { session.enumeration($0, ReadinessWait.self) }
+        if let rv = o["rollout"] {
+            // Declared on the entry: its VMs are the group; inherited: every VM of the profile is.
+            let group = raw.value.fields["rollout"] == nil ? profileName.map { "profile \($0)" } ?? group : group
+            spec.rollout = decodeRollout(rv, group: group, what: "\(what) rollout")
+        }
 
         var draft = VMDraft(group: group, loc: raw.loc, count: count, spec: spec)
         draft.cloudInitLoc = cloudInitLoc

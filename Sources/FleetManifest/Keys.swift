@@ -22,6 +22,10 @@ indirect enum ValueType: Sendable {
     case usbID
     case checksum
     case octalMode
+    /// A percentage: `25%` (1 to 100).
+    case percent
+    /// A duration: `90s`, `5m`, `1h`, `1d`, or whole seconds.
+    case duration
     case enumeration([String])
     case list(ValueType)
     /// A list of exactly two values.
@@ -54,7 +58,10 @@ struct ObjectTable: Sendable {
     /// The range an integer key declares: the one place ranges are written (the decoder and the schema
     /// read them from here). Every integer key the decoder reads is covered by a test.
     func range(_ name: String) -> ClosedRange<Int> {
-        if let k = key(name), case .integer(let lo, let hi) = k.type { return lo...hi }
+        guard let k = key(name) else { return Int.min...Int.max }
+        for type in [k.type] + { if case .oneOf(let ts) = k.type { return ts } else { return [] } }() {
+            if case .integer(let lo, let hi) = type { return lo...hi }
+        }
         return Int.min...Int.max
     }
 
@@ -288,6 +295,19 @@ enum Keys {
             KeyDef(name: "readonly", type: .boolean, doc: "Read-only share; 9p only (libvirt 9.0 refuses read-only virtiofs).")
         ])
 
+    static let rollout = ObjectTable(
+        id: "rollout",
+        doc: "Restart- and replace-class changes of the group's VMs run in waves, each waiting for its VMs to be ready.",
+        keys: [
+            KeyDef(
+                name: "max_unavailable", type: .oneOf([.integer(min: 1, max: 1000), .percent]),
+                doc: "VMs of the group down at once: a number, or a percentage of the group (rounded down, at least 1); default 1."),
+            KeyDef(
+                name: "wait", type: .enumeration(ReadinessWait.allCases.map(\.rawValue)),
+                doc: "What a wave waits for before the next: lease, agent, ssh-port or none; default: each VM's wait:, else none."),
+            KeyDef(name: "timeout", type: .duration, doc: "How long a wave may take to be ready, e.g. 90s or 5m; default 5m.")
+        ])
+
     static let vm = ObjectTable(
         id: "vm", doc: "A virtual machine, or count: N identical ones.",
         keys: [
@@ -335,6 +355,9 @@ enum Keys {
             KeyDef(
                 name: "wait", type: .enumeration(ReadinessWait.allCases.map(\.rawValue)),
                 doc: "What apply waits for after starting the VM: lease, agent, ssh-port or none (default)."),
+            KeyDef(
+                name: "rollout", type: .object(rollout),
+                doc: "Roll restart- and replace-class changes through the group (this entry's VMs, or a profile's) in waves."),
             KeyDef(name: "customize", type: .object(customize), doc: "Customization of this VM's system disk.")
         ])
 

@@ -13,6 +13,8 @@ public enum FleetSchema {
     static let macPattern = "^[0-9A-Fa-f][02468ACEace](:[0-9A-Fa-f]{2}){5}$"
     static let usbPattern = "^0[xX][0-9A-Fa-f]{1,4}$"
     static let octalPattern = "^0?[0-7]{3,4}$"
+    static let percentPattern = "^(100|[1-9][0-9]?)%$"
+    static let durationPattern = "^[0-9]+[smhd]?$"
     static let envPattern = "^[A-Za-z_][A-Za-z0-9_]*$"
 
     /// Deterministic, pretty-printed, keys sorted.
@@ -86,6 +88,11 @@ public enum FleetSchema {
             ])
         case .checksum: return pattern(checksumPattern)
         case .octalMode: return pattern(octalPattern)
+        case .percent: return pattern(percentPattern)
+        case .duration:
+            return .object([
+                "oneOf": .array([.object(["type": .string("integer"), "minimum": .int(1)]), pattern(durationPattern)])
+            ])
         case .enumeration(let values): return .object(["enum": .array(values.map { .string($0) })])
         case .list(let element): return .object(["type": .string("array"), "items": schema(element, defs: &defs)])
         case .pair(let element):

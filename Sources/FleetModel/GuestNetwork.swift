@@ -34,3 +34,46 @@ public enum ReadinessWait: String, Hashable, Codable, Sendable, CaseIterable {
     case sshPort = "ssh-port"
     case none
 }
+
+/// `rollout:` on a VM group (a `count:` entry, or a profile): restart- and replace-class changes of the group's
+/// VMs run in waves of at most `maxUnavailable` VMs, each wave waiting for its VMs to be ready before the next
+/// (docs/planning.md, "Rollouts").
+public struct RolloutSpec: Hashable, Codable, Sendable {
+    /// How many of the group's VMs may be down at once: a number, or a percentage of the group's size.
+    public enum Budget: Hashable, Codable, Sendable, CustomStringConvertible {
+        case count(Int)
+        case percent(Int)
+
+        /// VMs at once in a group of `size`: a percentage rounds down, with a minimum of 1.
+        public func limit(groupSize size: Int) -> Int {
+            switch self {
+            case .count(let n): return max(1, n)
+            case .percent(let p): return max(1, size * p / 100)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .count(let n): return String(n)
+            case .percent(let p): return "\(p)%"
+            }
+        }
+    }
+
+    /// The default `timeout:` of a rollout's wave: 5 minutes.
+    public static let defaultTimeout = Seconds(300)
+
+    /// The group the rollout covers: the VM entry's name, or `profile NAME` for a profile's VMs.
+    public var group: String
+    public var maxUnavailable: Budget
+    /// What a wave waits for; nil: each VM's own `wait:`, else none.
+    public var wait: ReadinessWait?
+    public var timeout: Seconds
+
+    public init(group: String, maxUnavailable: Budget, wait: ReadinessWait? = nil, timeout: Seconds = RolloutSpec.defaultTimeout) {
+        self.group = group
+        self.maxUnavailable = maxUnavailable
+        self.wait = wait
+        self.timeout = timeout
+    }
+}

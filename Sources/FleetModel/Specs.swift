@@ -620,6 +620,8 @@ public struct VMSpec: Hashable, Codable, Sendable {
     public var guestAgent: Bool?
     /// What apply waits for once it has started the VM; nil: nothing (`none`).
     public var wait: ReadinessWait?
+    /// Its group's rollout (docs/planning.md, "Rollouts"); nil: its disruptive changes all run at once.
+    public var rollout: RolloutSpec?
     /// Ignition config passed through fw_cfg; its volume sits beside the disks (`ignitionVolume`).
     public var ignition: IgnitionSpec?
     /// Host directories shared with the guest; nil leaves a live domain's `<filesystem>`s alone (and adds none).

@@ -181,6 +181,8 @@ public struct Plan: Hashable, Codable, Sendable {
     public var liveFingerprint: String?
     /// Where placement put each VM with `host: auto` or `hosts:`, and why; nil when no VM has them.
     public var placements: [PlacementDecision]?
+    /// The waves of the VM groups with a rollout (docs/planning.md, "Rollouts"); nil when none.
+    public var rollouts: [Rollout]?
 
     public init(fleet: String, hosts: [HostPlan], desired: Fleet, liveFingerprint: String? = nil) {
         self.fleet = fleet

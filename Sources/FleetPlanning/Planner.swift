@@ -27,6 +27,8 @@ public struct PlanOptions: Hashable, Codable, Sendable {
     public var missingShareSources: [String: [String]] = [:]
     /// `--rebalance`: place every VM with `host: auto` or `hosts:` again, as if new (docs/planning.md, "Placement").
     public var rebalance = false
+    /// `--max-unavailable N`: every VM group's rollout budget for this run, groups without `rollout:` included.
+    public var maxUnavailable: Int?
     public init(
         adopt: Bool = false, targets: [ObjectRef] = [], customizationDigests: [String: String] = [:],
         seedInstanceIDs: [String: String] = [:], graphicsPasswordDigests: [String: String] = [:]
@@ -73,6 +75,9 @@ public enum Planner {
         }
         var plan = Plan(fleet: desired.name, hosts: hosts, desired: desired)
         if !placements.isEmpty { plan.placements = placements }
+        let running = Set(context.hostIndex.values.flatMap { $0.domains.values.filter { $0.state.isActive }.map(\.name) })
+        let rollouts = Rollouts.plan(plan.changes, desired: desired, running: running, override: options.maxUnavailable)
+        plan.rollouts = rollouts.isEmpty ? nil : rollouts
         return plan
     }
 

@@ -90,7 +90,22 @@ public struct PlanRenderer: Sendable {
                 }
             }
         }
+        for r in plan.rollouts ?? [] {
+            out += "\n" + Self.rolloutLine(r) + "\n"
+            for (i, w) in r.waves.enumerated() { out += "  wave \(i + 1): \(w.joined(separator: ", "))\n" }
+        }
         return out
+    }
+
+    /// `rollout web: 3 waves of at most 1 of 3 VMs (max_unavailable 1); each wave once the last is ready (wait: agent, timeout 5m)`.
+    public static func rolloutLine(_ r: Rollout) -> String {
+        let waves = r.waves.count == 1 ? "1 wave" : "\(r.waves.count) waves"
+        let budget = r.budget.hasPrefix("--") ? r.budget : "max_unavailable \(r.budget)"
+        let wait =
+            r.wait == .none
+            ? "each wave once the last is started (wait: none)"
+            : "each wave once the last is ready (wait: \(r.wait.rawValue), timeout \(Seconds(UInt64(r.timeout))))"
+        return "rollout \(r.group): \(waves) of at most \(r.maxUnavailable) of \(r.size) VM\(r.size == 1 ? "" : "s") (\(budget)); \(wait)"
     }
 }
 

@@ -74,6 +74,14 @@ public struct MarkdownPlanRenderer: Sendable {
                 }
             }
         }
+        if let rollouts = plan.rollouts, !rollouts.isEmpty {
+            emit("\n#### Rollouts\n\n")
+            for r in rollouts {
+                let waves = r.waves.enumerated().map { i, vms in "wave \(i + 1): " + vms.map { Self.code($0) }.joined(separator: ", ") }
+                let line = "- \(Self.escape(PlanRenderer.rolloutLine(r)))<br>\(waves.joined(separator: "; "))\n"
+                if fits(line, closing: "") { emit(line) } else { full = false }
+            }
+        }
         let readable = plan.hosts.filter { $0.error == nil && !$0.changes.isEmpty }
         let attention = readable.map { h in (h, h.changes.filter(\.needsAttention)) }.filter { !$0.1.isEmpty }
         let rest = readable.map { h in (h, h.changes.filter { !$0.needsAttention }) }.filter { !$0.1.isEmpty }

@@ -5,7 +5,7 @@ import FleetModel
 /// against the live state with the same options, and applies only if the result equals `plan` change for
 /// change. The steps in the file are never executed as written (docs/ownership.md, "Saved plans").
 public struct SavedPlan: Codable, Sendable {
-    public static let currentFormat = 3
+    public static let currentFormat = 4
     public var format: Int
     /// The manifest paths as loaded (absolute).
     public var paths: [String]
@@ -17,15 +17,21 @@ public struct SavedPlan: Codable, Sendable {
     public var targets: [ObjectRef]
     /// `--rebalance` (nil in plans saved before it existed: false).
     public var rebalance: Bool?
+    /// `fleet plan --max-unavailable N`: the rollout budget the plan's waves were cut with (the waves are in `plan`).
+    public var maxUnavailable: Int?
     public var plan: Plan
 
-    public init(paths: [String], manifests: [String: String], hosts: [HostSpec], adopt: Bool, targets: [ObjectRef], plan: Plan) {
+    public init(
+        paths: [String], manifests: [String: String], hosts: [HostSpec], adopt: Bool, targets: [ObjectRef], maxUnavailable: Int? = nil,
+        plan: Plan
+    ) {
         format = Self.currentFormat
         self.paths = paths
         self.manifests = manifests
         self.hosts = hosts
         self.adopt = adopt
         self.targets = targets
+        self.maxUnavailable = maxUnavailable
         self.plan = plan
     }
 
@@ -50,6 +56,13 @@ public struct SavedPlan: Codable, Sendable {
             }
             for c in onlyNow { out.append("host \(h): now \(c.action.rawValue) \(c.object), which the saved plan does not have") }
             if onlySaved.isEmpty && onlyNow.isEmpty { out.append("host \(h): the same changes in another order") }
+        }
+        if saved.rollouts != now.rollouts {
+            let describe = { (p: Plan) in
+                (p.rollouts ?? []).map { r in "\(r.group) \(r.waves.map { $0.joined(separator: ",") }.joined(separator: " | "))" }
+                    .joined(separator: "; ")
+            }
+            out.append("rollouts: saved [\(describe(saved))], now [\(describe(now))]")
         }
         return out
     }

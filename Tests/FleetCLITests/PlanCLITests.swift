@@ -63,8 +63,18 @@ import Testing
                 "plan", dir.appendingPathComponent("Plan/placement").path, "--connect", "a=test://\(fixture)",
                 "--connect", "b=test://\(fixture)", "--format", "markdown"
             ]
-        )
+        ),
+        // Rollouts: a count: group and a profile's group in waves; --max-unavailable recuts both.
+        ("plan-rollout", ["plan", rollout, "--connect", "test://\(rolloutHost)"]),
+        ("plan-rollout-json", ["plan", rollout, "--connect", "test://\(rolloutHost)", "--json"]),
+        (
+            "plan-rollout-markdown",
+            ["plan", rollout, "--connect", "test://\(rolloutHost)", "--max-unavailable", "2", "--format", "markdown"]
+        ),
+        ("apply-max-unavailable-zero", ["apply", rollout, "--connect", "test://\(rolloutHost)", "--max-unavailable", "0"])
     ]
+    static let rollout = dir.appendingPathComponent("Plan/rollout").path
+    static let rolloutHost = dir.appendingPathComponent("Plan/rollout.xml").path
     static let hostile = dir.appendingPathComponent("Plan/hostile.xml").path
 
     @Test(arguments: cases.map(\.0))
@@ -119,6 +129,27 @@ import Testing
         let apply = try ValidateCLITests.run(["apply", out, "--yes"])
         #expect(apply.status == 1)
         #expect(apply.stderr.contains("differs from the saved plan") && apply.stderr.contains("vm/cli-db"), "\(apply.stderr)")
+    }
+
+    /// A saved plan keeps the waves it was cut with (`--max-unavailable` of `fleet plan`): `apply FILE` recomputes
+    /// the same ones, and refuses an `--max-unavailable` of its own.
+    @Test func savedPlanCarriesItsWaves() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let out = tmp.appendingPathComponent("p.plan").path
+        let host = "test://\(Self.rolloutHost)"
+        let r = try ValidateCLITests.run(["plan", Self.rollout, "--connect", host, "--max-unavailable", "2", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let saved = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(saved.contains("\"maxUnavailable\" : 2") && saved.contains("\"rollouts\""), "\(saved.prefix(400))")
+        let refused = try ValidateCLITests.run(["apply", out, "--max-unavailable", "1", "--yes"])
+        #expect(refused.status == 2 && refused.stderr.contains("give --max-unavailable to `fleet plan --out`"), "\(refused.stderr)")
+        // Recomputed with the saved budget, the plan equals the saved one: apply gets as far as asking to confirm.
+        let apply = try ValidateCLITests.run(["apply", out])
+        #expect(!apply.stderr.contains("differs"), "\(apply.stderr)")
+        #expect(apply.stdout.contains("rollout web: 2 waves of at most 2 of 3 VMs (--max-unavailable 2)"), "\(apply.stdout)")
+        #expect(apply.stderr.contains("no terminal to confirm"), "\(apply.stderr)")
     }
 
     /// `--json` is `--format json`.
