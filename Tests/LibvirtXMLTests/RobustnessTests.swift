@@ -171,23 +171,15 @@ struct SplitMix {
     }
 }
 
-@Suite struct SpeedTests {
-    /// The requirement is 1,000 domain XMLs of ~5 KB in well under 200 ms in a release build; debug builds
-    /// are ~10x slower, so the bound here is only a guard against accidental quadratic behaviour.
+@Suite struct VolumeTests {
+    /// A thousand parses of a real ~5 KB domain document give the same answer each time. How fast they run is
+    /// a benchmark's business (`fleet-bench read`, docs/benchmarks.md), not a test's: a timed test fails on a
+    /// loaded machine and proves nothing on an idle one.
     @Test func thousandDomains() throws {
         let doc = Samples.libvirtdDomain
         #expect(doc.utf8.count > 4000)
-        let clock = ContinuousClock()
         var names = 0
-        let t = try clock.measure {
-            for _ in 0..<1000 { names += try DomainXML(xml: doc).devices.controllers.count }
-        }
+        for _ in 0..<1000 { names += try DomainXML(xml: doc).devices.controllers.count }
         #expect(names == 11_000)
-        #if DEBUG
-            #expect(t < .seconds(5), "\(t)")
-        #else
-            #expect(t < .milliseconds(200), "\(t)")
-        #endif
-        print("parsed 1000 domain XMLs of \(doc.utf8.count) bytes in \(t)")
     }
 }
