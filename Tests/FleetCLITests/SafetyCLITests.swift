@@ -1,3 +1,4 @@
+import FleetPlanning
 import Foundation
 import Testing
 
@@ -102,9 +103,15 @@ struct SafetyCLITests {
         let hostile = try ValidateCLITests.run(["apply", planFile, "--yes"])
         #expect(hostile.status == 1, "\(hostile.stdout)\(hostile.stderr)")
         // Garbage and an old-format plan: clear errors.
-        try Data("{\"format\": 3, \"plan\": 7}".utf8).write(to: URL(fileURLWithPath: planFile))
+        try Data("{\"format\": \(SavedPlan.currentFormat), \"plan\": 7}".utf8).write(to: URL(fileURLWithPath: planFile))
         let garbage = try ValidateCLITests.run(["apply", planFile, "--yes"])
         #expect(garbage.status == 1 && garbage.stderr.contains("not a valid saved plan"), "\(garbage.stderr)")
+        try Data("{\"format\": \(SavedPlan.currentFormat - 1), \"plan\": {}}".utf8).write(to: URL(fileURLWithPath: planFile))
+        let old = try ValidateCLITests.run(["apply", planFile, "--yes"])
+        #expect(
+            old.status == 1
+                && old.stderr.contains("is not a plan saved by this version of `fleet plan --out` (format \(SavedPlan.currentFormat - 1))"),
+            "\(old.stderr)")
 
         // An untouched plan file applies; a manifest edited after the plan makes it refused.
         #expect(try ValidateCLITests.run(["plan", s.dir.path, "--out", planFile]).status == 0)
